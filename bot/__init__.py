@@ -1,0 +1,1 @@
+"""Stillpoint: an aftercare companion for bodywork practices, over Telegram."""

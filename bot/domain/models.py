@@ -1,0 +1,220 @@
+"""The domain's records, as plain dataclasses.
+
+Repositories return these; services and handlers never see ORM rows. Every
+``datetime`` here is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class ClientStatus(enum.StrEnum):
+    """Where a client stands with the bot."""
+
+    INVITED = "invited"  # invite created, client has not agreed yet
+    ACTIVE = "active"  # agreed to the consent message
+    STOPPED = "stopped"  # sent /stop: no messages of any kind
+    UNREACHABLE = "unreachable"  # Telegram answered 403: the client blocked the bot
+
+
+class AppointmentStatus(enum.StrEnum):
+    """The life of one treatment session."""
+
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    RESCHEDULE_REQUESTED = "reschedule_requested"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class OutboxKind(enum.StrEnum):
+    """What a scheduled message is for."""
+
+    REMINDER = "reminder"
+    CHECKIN = "checkin"
+    FLAG_ALERT = "flag_alert"
+    NOTICE = "notice"  # a one-off message to a practitioner or client
+
+
+class OutboxState(enum.StrEnum):
+    """States of a scheduled message. See ARCHITECTURE.md, decisions 1 and 2."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    SKIPPED_STALE = "skipped_stale"
+    CANCELLED = "cancelled"
+
+
+class CheckInState(enum.StrEnum):
+    """States of one aftercare check-in."""
+
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    ANSWERED = "answered"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class TriageLevel(enum.StrEnum):
+    """How worrying a reply is."""
+
+    NONE = "none"
+    CONCERN = "concern"
+    URGENT = "urgent"
+
+
+class FlagState(enum.StrEnum):
+    """A flag is open until its practitioner acknowledges it."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+
+
+@dataclass(frozen=True, slots=True)
+class Practitioner:
+    """A bodywork practitioner who uses the bot for their own clients."""
+
+    id: int
+    telegram_user_id: int
+    display_name: str
+    timezone: str
+    locale: str = "en"
+    location: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A client of one practitioner. ``telegram_user_id`` is set once they join."""
+
+    id: int
+    practitioner_id: int
+    full_name: str
+    status: ClientStatus
+    timezone: str
+    locale: str = "en"
+    telegram_user_id: int | None = None
+    consented_at: datetime | None = None
+    checkins_paused: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """A single-use invite link. Only the hash of its token is ever stored."""
+
+    id: int
+    practitioner_id: int
+    client_id: int
+    token_hash: str
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """One treatment session."""
+
+    id: int
+    practitioner_id: int
+    client_id: int
+    starts_at: datetime
+    duration_minutes: int
+    status: AppointmentStatus
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One scheduled message: the record of what must be sent, and what became of it."""
+
+    id: int
+    chat_id: int
+    kind: OutboxKind
+    template: str
+    payload: dict[str, Any]
+    due_at: datetime
+    dedup_key: str
+    state: OutboxState
+    attempts: int = 0
+    last_error: str | None = None
+    practitioner_id: int | None = None
+    client_id: int | None = None
+    appointment_id: int | None = None
+    silent: bool = False
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    telegram_message_id: int | None = None
+    lateness_ms: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """One scheduled aftercare question after a session."""
+
+    id: int
+    client_id: int
+    appointment_id: int
+    day: int
+    due_at: datetime
+    state: CheckInState
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a client answered to a check-in: a tap, a score, or words."""
+
+    id: int
+    client_id: int
+    received_at: datetime
+    checkin_id: int | None = None
+    score: int | None = None
+    comparison: str | None = None
+    body_areas: tuple[str, ...] = ()
+    text: str | None = None
+    telegram_message_id: int | None = None
+    version: int = 1
+    triage_level: TriageLevel = TriageLevel.NONE
+    triage_reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A concern or urgent reply passed on to the practitioner, open until acknowledged."""
+
+    id: int
+    reply_id: int
+    client_id: int
+    practitioner_id: int
+    level: TriageLevel
+    reasons: tuple[str, ...]
+    state: FlagState
+    created_at: datetime
+    acknowledged_at: datetime | None = None
+    alerts_sent: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what to which record. Never holds a client's words."""
+
+    id: int
+    at: datetime
+    action: str
+    actor_telegram_id: int | None = None
+    subject_type: str | None = None
+    subject_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
