@@ -1,0 +1,144 @@
+"""Settings, read once at start-up from the environment and ``.env``, then passed down."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time, parse_duration
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///stillpoint.sqlite3"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. The message is one line naming the variable."""
+
+
+def _split(value: Any) -> Any:
+    """Accept ``a,b,c`` (the friendly form) as well as a list."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Environment variables use the upper-case names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_api_url: str | None = None
+    default_timezone: str = "UTC"
+    default_locale: str = "en"
+    quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours(time(21, 0), time(8, 0))
+    reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
+        timedelta(hours=24),
+        timedelta(hours=2),
+    )
+    checkin_days: Annotated[tuple[int, ...], NoDecode] = (1, 3, 7)
+    checkin_time: time = time(10, 0)
+    practitioner_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    log_level: str = "INFO"
+    invite_ttl_days: int = Field(default=7, ge=1, le=90)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgres")):
+            raise ValueError("use a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone {value!r}; use a name like Europe/Berlin"
+            raise ValueError(message) from None
+        return value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_hours(cls, value: Any) -> Any:
+        return QuietHours.parse(value) if isinstance(value, str) else value
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _reminder_offsets(cls, value: Any) -> Any:
+        parts = _split(value)
+        if isinstance(parts, list) and all(isinstance(part, str) for part in parts):
+            offsets = sorted({parse_duration(part) for part in parts}, reverse=True)
+            return tuple(offsets)
+        return parts
+
+    @field_validator("checkin_days", "practitioner_ids", mode="before")
+    @classmethod
+    def _int_list(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("checkin_days")
+    @classmethod
+    def _checkin_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        CheckInSchedule(value, time(10, 0))
+        return value
+
+    @field_validator("checkin_time", mode="before")
+    @classmethod
+    def _checkin_time(cls, value: Any) -> Any:
+        return parse_clock_time(value) if isinstance(value, str) else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @property
+    def checkin_schedule(self) -> CheckInSchedule:
+        """The check-in days and local time as one value."""
+        return CheckInSchedule(self.checkin_days, self.checkin_time)
+
+
+def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
+    """Build the settings, turning any validation problem into one clear ``ConfigError``."""
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+    except SettingsError as error:
+        # Raised before validation when a value cannot even be decoded.
+        field = re.search(r'field "(\w+)"', str(error))
+        name = field.group(1).upper() if field else "SETTINGS"
+        raise ConfigError(f"invalid setting {name}: the value cannot be read") from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each offending variable and what is wrong with it."""
+    problems = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"][:1]).upper() or "SETTINGS"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name}: {message}")
+    return "invalid setting " + "; ".join(problems)
