@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     checkin_time: time = time(10, 0)
     practitioner_ids: Annotated[tuple[int, ...], NoDecode] = ()
     log_level: str = "INFO"
+    operator_chat_id: int | None = None
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
 
     @field_validator("database_url")

@@ -1,0 +1,25 @@
+"""Thin python-telegram-bot callbacks; ``register`` lists every one of them."""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers import basics, fallbacks
+from handlers.errors import on_error
+
+_PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Attach every handler and the error handler to the application."""
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS, fallbacks.group_chat))
+    app.add_handler(CommandHandler("start", basics.start, filters=_PRIVATE_MESSAGE))
+    app.add_handler(CommandHandler("help", basics.help_command, filters=_PRIVATE_MESSAGE))
+    app.add_handler(CommandHandler("privacy", basics.privacy, filters=_PRIVATE_MESSAGE))
+    app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.COMMAND, fallbacks.unknown_command))
+    app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.TEXT, fallbacks.free_text))
+    app.add_handler(
+        MessageHandler(_PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, fallbacks.not_text)
+    )
+    app.add_handler(CallbackQueryHandler(fallbacks.stale_button))
+    app.add_error_handler(on_error)

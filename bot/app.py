@@ -1,0 +1,120 @@
+"""The composition root: the only place that wires settings, database, clock and Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+import handlers
+from bot.db.engine import check_database, create_engine
+from bot.db.lock import acquire_instance_lock
+from bot.db.migrate import upgrade
+from bot.db.uow import make_uow_factory
+from bot.ports import Clock
+from bot.runtime import Runtime
+from bot.services import practitioners
+from bot.settings import Settings
+from bot.telegram.menus import publish_menus
+from handlers.common import RUNTIME_KEY
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramEndpoint:
+    """Where the Bot API lives and the token to use there."""
+
+    token: str
+    base_url: str | None = None  # e.g. "http://127.0.0.1:8081/bot"; None for Telegram itself
+    base_file_url: str | None = None
+
+
+def endpoint_from_settings(settings: Settings) -> TelegramEndpoint:
+    """Telegram itself, or the local Bot API server named by ``TELEGRAM_API_URL``."""
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    token = settings.bot_token.get_secret_value()
+    if settings.telegram_api_url is None:
+        return TelegramEndpoint(token)
+    api = settings.telegram_api_url
+    return TelegramEndpoint(token, f"{api}/bot", f"{api}/file/bot")
+
+
+def build_application(runtime: Runtime, endpoint: TelegramEndpoint) -> Application:  # type: ignore[type-arg]
+    """Build the PTB application with every handler registered."""
+    builder = ApplicationBuilder().token(endpoint.token).rate_limiter(AIORateLimiter(max_retries=3))
+    if endpoint.base_url is not None:
+        builder = builder.base_url(endpoint.base_url)
+    if endpoint.base_file_url is not None:
+        builder = builder.base_file_url(endpoint.base_file_url)
+    application = builder.build()
+    application.bot_data[RUNTIME_KEY] = runtime
+    handlers.register(application)
+    return application
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, clock: Clock, *, migrate: bool = False
+) -> AsyncIterator[tuple[Runtime, AsyncEngine]]:
+    """Check the database (migrating it first if asked), yield the runtime, then close it."""
+    with acquire_instance_lock(settings.database_url):
+        engine = create_engine(settings.database_url)
+        try:
+            await check_database(engine)
+            if migrate:
+                await upgrade(settings.database_url)
+            yield Runtime(settings=settings, clock=clock, uow=make_uow_factory(engine)), engine
+        finally:
+            await engine.dispose()
+
+
+async def on_startup(application: Application) -> None:  # type: ignore[type-arg]
+    """Register configured practitioners and publish the command menus."""
+    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    settings = runtime.settings
+    await practitioners.ensure_configured(
+        runtime.uow,
+        settings.practitioner_ids,
+        timezone=settings.default_timezone,
+        locale=settings.default_locale,
+        clock=runtime.clock,
+    )
+    await publish_menus(application.bot, settings.practitioner_ids)
+
+
+@asynccontextmanager
+async def polling(application: Application) -> AsyncIterator[None]:  # type: ignore[type-arg]
+    """Run the application with long polling inside the block, then shut it down in order."""
+    async with application:
+        await on_startup(application)
+        await application.start()
+        updater = application.updater
+        if updater is None:
+            raise RuntimeError("the application was built without an updater")
+        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        _log.info("bot @%s is running", application.bot.username)
+        try:
+            yield
+        finally:
+            _log.info("shutting down")
+            await updater.stop()
+            await application.stop()
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, for a graceful shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):  # platforms without signal support in asyncio
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,136 @@
+"""What each ``stillpoint`` command does, from settings to a running (or migrated) bot."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.app import (
+    build_application,
+    endpoint_from_settings,
+    open_runtime,
+    polling,
+    stop_on_signals,
+)
+from bot.app import TelegramEndpoint
+from bot.clock import SystemClock
+from bot.db.engine import DatabaseUnavailableError
+from bot.db.lock import DatabaseInUseError
+from bot.db.migrate import SchemaOutdatedError, upgrade
+from bot.logging_setup import configure_logging
+from bot.runtime import Runtime
+from bot.sandbox.server import SandboxServer
+from bot.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why in one sentence."""
+
+
+async def run(settings: Settings) -> int:
+    """``stillpoint run``: the bot against Telegram until SIGINT or SIGTERM."""
+    configure_logging(settings.log_level)
+    if settings.bot_token is None:
+        raise StartupError(
+            "BOT_TOKEN is not set. Create a bot with @BotFather, then put its token in .env "
+            "or the environment (see README)."
+        )
+    async with _guarded_runtime(settings, migrate=False) as runtime:
+        application = build_application(runtime, endpoint_from_settings(settings))
+        async with polling(application):
+            await stop_on_signals().wait()
+    return 0
+
+
+async def migrate(settings: Settings) -> int:
+    """``stillpoint migrate``: bring the schema to the newest version."""
+    configure_logging(settings.log_level)
+    try:
+        await upgrade(settings.database_url)
+    except DatabaseUnavailableError as error:
+        raise StartupError(str(error)) from None
+    _log.info("database schema is up to date")
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunningSandbox:
+    """A sandbox emulator with the real bot polling it."""
+
+    server: SandboxServer
+    runtime: Runtime
+
+    @property
+    def url(self) -> str:
+        """Where the emulator and its control API listen."""
+        return self.server.url
+
+
+@asynccontextmanager
+async def running_sandbox(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    database_url: str | None = None,
+    limits: bool = True,
+) -> AsyncIterator[RunningSandbox]:
+    """Start the emulator and the bot against it; a fresh SQLite database unless one is given."""
+    server = SandboxServer(host=host, port=port, limits=limits)
+    await server.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="stillpoint-sandbox-") as folder:
+            url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'sandbox.sqlite3'}"
+            practitioners = (*settings.practitioner_ids, server.state.practitioner_user_id)
+            sandbox_settings = settings.model_copy(
+                update={"database_url": url, "practitioner_ids": practitioners}
+            )
+            async with _guarded_runtime(sandbox_settings, migrate=True, clock=server.clock) as rt:
+                endpoint = TelegramEndpoint(server.bot_token, server.base_url)
+                async with polling(build_application(rt, endpoint)):
+                    yield RunningSandbox(server, rt)
+    finally:
+        await server.stop()
+
+
+async def sandbox(
+    settings: Settings, host: str, port: int, database_url: str | None, *, limits: bool
+) -> int:
+    """``stillpoint sandbox``: serve the emulator and the bot until SIGINT or SIGTERM."""
+    configure_logging(settings.log_level)
+    try:
+        running = running_sandbox(
+            settings, host=host, port=port, database_url=database_url, limits=limits
+        )
+        async with running as sb:
+            print(f"Stillpoint sandbox listening on {sb.url}", flush=True)  # noqa: T201
+            await stop_on_signals().wait()
+    except OSError as error:
+        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return 0
+
+
+async def demo(settings: Settings) -> int:
+    """``stillpoint demo``: the scripted walk-through, printed as a transcript."""
+    from bot.demo import play  # noqa: PLC0415
+
+    configure_logging("WARNING")
+    async with running_sandbox(settings) as sb:
+        return await play(sb.url)
+
+
+@asynccontextmanager
+async def _guarded_runtime(
+    settings: Settings, *, migrate: bool, clock: SystemClock | None = None
+) -> AsyncIterator[Runtime]:
+    try:
+        async with open_runtime(settings, clock or SystemClock(), migrate=migrate) as (runtime, _):
+            yield runtime
+    except (DatabaseUnavailableError, DatabaseInUseError, SchemaOutdatedError) as error:
+        raise StartupError(str(error)) from None

@@ -1,0 +1,42 @@
+"""/start, /help and /privacy."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.domain.roles import Role
+from bot.services import practitioners
+from bot.services.identity import role_of
+from handlers.common import reply, runtime
+
+
+async def _role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Role:
+    rt = runtime(context)
+    user = update.effective_user
+    if user is None:
+        return Role.GUEST
+    async with rt.uow() as uow:
+        return await role_of(uow, user.id, rt.settings.practitioner_ids)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet the user according to who they are."""
+    user = update.effective_user
+    if user is None:
+        return
+    role = await _role(update, context)
+    if role is Role.PRACTITIONER:
+        await practitioners.remember_name(runtime(context).uow, user.id, user.full_name)
+    await reply(update, f"start.{role}", name=user.first_name)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List what this user can do."""
+    role = await _role(update, context)
+    await reply(update, f"help.{role}")
+
+
+async def privacy(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What is stored, who sees it, how long, and how to stop and erase."""
+    await reply(update, "privacy.text")

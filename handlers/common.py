@@ -1,0 +1,37 @@
+"""Shared plumbing for handlers: the runtime, the user's locale, and HTML replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+import messages
+from bot.runtime import Runtime
+
+RUNTIME_KEY = "runtime"
+
+
+def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    """The runtime the composition root placed in ``bot_data``."""
+    value = context.bot_data[RUNTIME_KEY]
+    if not isinstance(value, Runtime):
+        raise TypeError("bot_data holds no Runtime")
+    return value
+
+
+def locale_of(update: Update) -> str:
+    """The locale to answer this user in."""
+    user = update.effective_user
+    return messages.normalize_locale(user.language_code if user else None)
+
+
+async def reply(update: Update, key: str, **params: Any) -> None:
+    """Answer in the same chat with the catalog text ``key``."""
+    message = update.effective_message
+    if message is None:
+        return
+    text = messages.render(key, locale_of(update), **params)
+    await message.reply_text(text, parse_mode=ParseMode.HTML)

@@ -1,0 +1,59 @@
+"""Answers for what no other handler takes: unknown commands, media, groups, old buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+import messages
+from bot.domain.roles import Role
+from bot.services.identity import role_of
+from handlers.common import locale_of, reply, runtime
+
+MAX_TEXT_CHARS = 4096
+_log = logging.getLogger(__name__)
+
+
+async def unknown_command(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command the bot does not have."""
+    text = update.effective_message.text if update.effective_message else None
+    command = (text or "/").split()[0][:64]
+    await reply(update, "input.unknown_command", command=command)
+
+
+async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Words that answer nothing in particular."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if len(message.text or "") > MAX_TEXT_CHARS:
+        await reply(update, "input.too_long", limit=MAX_TEXT_CHARS)
+        return
+    rt = runtime(context)
+    async with rt.uow() as uow:
+        role = await role_of(uow, user.id, rt.settings.practitioner_ids)
+    await reply(update, "input.free_text_guest" if role is Role.GUEST else "input.free_text")
+
+
+async def not_text(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo, voice note or file where words or taps were expected."""
+    _log.info("non-text message from user %s", update.effective_user and update.effective_user.id)
+    await reply(update, "input.not_text")
+
+
+async def group_chat(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot works in private chats only; it answers a command once and keeps nothing."""
+    chat = update.effective_chat
+    _log.info("ignored a message in group chat %s", chat and chat.id)
+    message = update.effective_message
+    if message is not None and (message.text or "").startswith("/"):
+        await reply(update, "input.group_chat")
+
+
+async def stale_button(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press that no handler recognises: say so instead of leaving a spinner."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(messages.render("input.stale_button", locale_of(update)))
