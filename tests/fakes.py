@@ -1,0 +1,172 @@
+"""Hand-written fakes for the ports, for unit and handler tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from bot.domain.models import AuditEntry, Client, Invite, Practitioner
+from bot.ports import Button, SentMessage
+
+
+class FixedClock:
+    """A clock that says what it is told."""
+
+    def __init__(self, now: datetime = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+T = TypeVar("T")
+
+
+class _Table(Generic[T]):  # noqa: UP046 -- Python 3.11 has no PEP 695 syntax
+    def __init__(self) -> None:
+        self.rows: dict[int, T] = {}
+        self._ids = itertools.count(1)
+
+    def insert(self, row: T) -> T:
+        stored = dataclasses.replace(row, id=next(self._ids))  # type: ignore[type-var]
+        self.rows[stored.id] = stored  # type: ignore[attr-defined]
+        return stored
+
+
+class FakePractitioners(_Table[Practitioner]):
+    async def add(self, practitioner: Practitioner) -> Practitioner:
+        return self.insert(practitioner)
+
+    async def get(self, practitioner_id: int) -> Practitioner | None:
+        return self.rows.get(practitioner_id)
+
+    async def by_telegram_id(self, telegram_user_id: int) -> Practitioner | None:
+        return next((p for p in self.rows.values() if p.telegram_user_id == telegram_user_id), None)
+
+    async def list_all(self) -> Sequence[Practitioner]:
+        return list(self.rows.values())
+
+    async def update(self, practitioner: Practitioner) -> Practitioner:
+        self.rows[practitioner.id] = practitioner
+        return practitioner
+
+
+class FakeClients(_Table[Client]):
+    async def add(self, client: Client) -> Client:
+        return self.insert(client)
+
+    async def get(self, client_id: int) -> Client | None:
+        return self.rows.get(client_id)
+
+    async def update(self, client: Client) -> Client:
+        self.rows[client.id] = client
+        return client
+
+    async def by_telegram_id(self, telegram_user_id: int) -> Sequence[Client]:
+        return [c for c in self.rows.values() if c.telegram_user_id == telegram_user_id]
+
+    async def for_practitioner(self, practitioner_id: int) -> Sequence[Client]:
+        return [c for c in self.rows.values() if c.practitioner_id == practitioner_id]
+
+
+class FakeInvites(_Table[Invite]):
+    async def add(self, invite: Invite) -> Invite:
+        return self.insert(invite)
+
+    async def by_token_hash(self, token_hash: str) -> Invite | None:
+        return next((i for i in self.rows.values() if i.token_hash == token_hash), None)
+
+    async def update(self, invite: Invite) -> Invite:
+        self.rows[invite.id] = invite
+        return invite
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def record(
+        self,
+        at: datetime,
+        action: str,
+        *,
+        actor_telegram_id: int | None = None,
+        subject_type: str | None = None,
+        subject_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        entry = AuditEntry(
+            len(self.entries) + 1, at, action, actor_telegram_id, subject_type, subject_id,
+            detail or {},
+        )
+        self.entries.append(entry)
+        return entry
+
+    async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
+        return self.entries[-limit:][::-1]
+
+
+class FakeDatabase:
+    """In-memory tables shared by every unit of work opened on it. Commits are counted."""
+
+    def __init__(self) -> None:
+        self.practitioners = FakePractitioners()
+        self.clients = FakeClients()
+        self.invites = FakeInvites()
+        self.audit = FakeAudit()
+        self.commits = 0
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+class FakeUnitOfWork:
+    """Shares the database's tables; a fake has no rollback, so tests assert on ``commits``."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self._database = database
+        self.practitioners = database.practitioners
+        self.clients = database.clients
+        self.invites = database.invites
+        self.audit = database.audit
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def commit(self) -> None:
+        self._database.commits += 1
+
+    async def rollback(self) -> None:
+        return None
+
+
+@dataclasses.dataclass
+class FakeNotifier:
+    """Records what would have been sent."""
+
+    sent: list[tuple[int, str, Sequence[Sequence[Button]], bool]] = dataclasses.field(
+        default_factory=list
+    )
+
+    async def send(
+        self,
+        chat_id: int,
+        html: str,
+        buttons: Sequence[Sequence[Button]] = (),
+        *,
+        silent: bool = False,
+    ) -> SentMessage:
+        self.sent.append((chat_id, html, buttons, silent))
+        return SentMessage(chat_id, len(self.sent))

@@ -1,0 +1,75 @@
+"""An offline Bot API for handler tests: records every call and answers like Telegram."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 7000, "is_bot": True, "first_name": "Stillpoint", "username": "stillpoint_test_bot"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Bot API call the bot made."""
+
+    method: str
+    params: dict[str, Any]
+
+
+class OfflineRequest(BaseRequest):
+    """Answers getMe, send*, setMyCommands and the rest without any network."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._message_ids = itertools.count(1000)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        self.calls.append(Call(api_method, params))
+        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method == "sendMessage":
+            return {
+                "message_id": next(self._message_ids),
+                "date": 0,
+                "chat": {"id": params["chat_id"], "type": "private"},
+                "from": BOT_USER,
+                "text": params["text"],
+            }
+        if method == "getUpdates":
+            return []
+        return True
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        """The texts of every sendMessage, optionally to one chat."""
+        return [
+            c.params["text"] for c in self.calls
+            if c.method == "sendMessage" and (chat_id is None or c.params["chat_id"] == chat_id)
+        ]

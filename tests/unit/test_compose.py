@@ -1,0 +1,65 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine."""
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def test_every_setting_is_configured_for_the_bot(compose: dict[str, Any]) -> None:
+    environment = compose["services"]["bot"]["environment"]
+    assert set(environment) == {name.upper() for name in Settings.model_fields}
+
+
+def test_the_bot_needs_a_token_from_the_operator(compose: dict[str, Any]) -> None:
+    token = compose["services"]["bot"]["environment"]["BOT_TOKEN"]
+    assert token.startswith("${BOT_TOKEN:?")
+
+
+def test_the_bot_uses_the_compose_database(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    url = urlsplit(services["bot"]["environment"]["DATABASE_URL"])
+    assert url.scheme == "postgresql+asyncpg"
+    assert url.hostname == "db"
+    assert url.path.lstrip("/") == services["db"]["environment"]["POSTGRES_DB"]
+    assert url.username == services["db"]["environment"]["POSTGRES_USER"]
+
+
+def test_the_bot_waits_for_a_healthy_database(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["bot"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+
+
+def test_the_database_keeps_its_data_in_a_named_volume(compose: dict[str, Any]) -> None:
+    volume, mount = compose["services"]["db"]["volumes"][0].split(":", 1)
+    assert volume in compose["volumes"]
+    assert mount == "/var/lib/postgresql/data"
+
+
+def test_the_bot_migrates_then_runs(compose: dict[str, Any]) -> None:
+    command = " ".join(compose["services"]["bot"]["command"])
+    assert command.index("stillpoint migrate") < command.index("stillpoint run")
+    assert "&&" in command
+    assert compose["services"]["bot"]["stop_signal"] == "SIGTERM"
+
+
+def test_the_image_installs_the_packages_and_runs_the_bot() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("bot", "handlers", "messages"):
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert "pip install ." in dockerfile
+    assert 'CMD ["stillpoint", "run"]' in dockerfile
+    assert "USER stillpoint" in dockerfile
