@@ -9,20 +9,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.db.engine import check_database, create_engine
 from bot.db.lock import acquire_instance_lock
-from bot.db.migrate import upgrade
+from bot.db.migrate import ensure_schema_current, upgrade
 from bot.db.uow import make_uow_factory
-from bot.ports import Clock
+from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.services import practitioners
 from bot.settings import Settings
 from bot.telegram.menus import publish_menus
+from bot.telegram.notifier import TelegramNotifier
 from handlers.common import RUNTIME_KEY
 
 _log = logging.getLogger(__name__)
@@ -48,7 +48,9 @@ def endpoint_from_settings(settings: Settings) -> TelegramEndpoint:
     return TelegramEndpoint(token, f"{api}/bot", f"{api}/file/bot")
 
 
-def build_application(runtime: Runtime, endpoint: TelegramEndpoint) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings, clock: Clock, uow: UnitOfWorkFactory, endpoint: TelegramEndpoint
+) -> Application:  # type: ignore[type-arg]
     """Build the PTB application with every handler registered."""
     builder = ApplicationBuilder().token(endpoint.token).rate_limiter(AIORateLimiter(max_retries=3))
     if endpoint.base_url is not None:
@@ -56,23 +58,24 @@ def build_application(runtime: Runtime, endpoint: TelegramEndpoint) -> Applicati
     if endpoint.base_file_url is not None:
         builder = builder.base_file_url(endpoint.base_file_url)
     application = builder.build()
-    application.bot_data[RUNTIME_KEY] = runtime
+    notifier = TelegramNotifier(application.bot)
+    application.bot_data[RUNTIME_KEY] = Runtime(settings, clock, uow, notifier)
     handlers.register(application)
     return application
 
 
 @asynccontextmanager
-async def open_runtime(
-    settings: Settings, clock: Clock, *, migrate: bool = False
-) -> AsyncIterator[tuple[Runtime, AsyncEngine]]:
-    """Check the database (migrating it first if asked), yield the runtime, then close it."""
-    with acquire_instance_lock(settings.database_url):
-        engine = create_engine(settings.database_url)
+async def open_database(database_url: str, *, migrate: bool) -> AsyncIterator[UnitOfWorkFactory]:
+    """Lock, check and (if asked) migrate the database; yield units of work; then close it."""
+    with acquire_instance_lock(database_url):
+        engine = create_engine(database_url)
         try:
             await check_database(engine)
             if migrate:
-                await upgrade(settings.database_url)
-            yield Runtime(settings=settings, clock=clock, uow=make_uow_factory(engine)), engine
+                await upgrade(database_url)
+            else:
+                await ensure_schema_current(engine)
+            yield make_uow_factory(engine)
         finally:
             await engine.dispose()
 

@@ -26,10 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8080)
     sandbox.add_argument("--database", metavar="URL", help="database URL (default: a fresh SQLite)")
     sandbox.add_argument(
-        "--limits", action=argparse.BooleanOptionalAction, default=True,
+        "--limits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="emulate Telegram's flood control (default: on)",
     )
-    commands.add_parser("demo", help="a scripted walk-through on the sandbox; prints the transcript")
+    commands.add_parser(
+        "demo", help="a scripted walk-through on the sandbox; prints the transcript"
+    )
     commands.add_parser("migrate", help="bring the database schema to the newest version")
     return parser
 
@@ -50,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(launch.run(settings))
             case "sandbox":
                 return asyncio.run(
-                    launch.sandbox(settings, args.host, args.port, args.database, limits=args.limits)
+                    launch.sandbox(
+                        settings, args.host, args.port, args.database, limits=args.limits
+                    )
                 )
             case "demo":
                 return asyncio.run(launch.demo(settings))

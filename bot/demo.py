@@ -59,7 +59,9 @@ async def play(sandbox_url: str) -> int:
         practitioner = info["practitioner_user_id"]
         newcomer = await client.create_user("Client", language_code="en")
         transcript = Transcript(client)
-        print(f"Stillpoint demo: the real bot, over HTTP, against its Telegram sandbox at {sandbox_url}")
+        print(
+            f"Stillpoint demo: the real bot, over HTTP, against its Telegram sandbox at {sandbox_url}"
+        )
         print(f"Bot: @{info['bot_username']}   Sandbox time: {info['now']}")
 
         transcript.scene("A practitioner opens the bot")

@@ -10,21 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import (
+    TelegramEndpoint,
     build_application,
     endpoint_from_settings,
-    open_runtime,
+    open_database,
     polling,
     stop_on_signals,
 )
-from bot.app import TelegramEndpoint
 from bot.clock import SystemClock
-from bot.db.engine import DatabaseUnavailableError
-from bot.db.lock import DatabaseInUseError
-from bot.db.migrate import SchemaOutdatedError, upgrade
+from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
+from bot.db.migrate import upgrade
 from bot.logging_setup import configure_logging
+from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.sandbox.server import SandboxServer
 from bot.settings import Settings
+from handlers.common import RUNTIME_KEY
 
 _log = logging.getLogger(__name__)
 
@@ -41,8 +42,10 @@ async def run(settings: Settings) -> int:
             "BOT_TOKEN is not set. Create a bot with @BotFather, then put its token in .env "
             "or the environment (see README)."
         )
-    async with _guarded_runtime(settings, migrate=False) as runtime:
-        application = build_application(runtime, endpoint_from_settings(settings))
+    async with _guarded_database(settings.database_url, migrate=False) as uow:
+        application = build_application(
+            settings, SystemClock(), uow, endpoint_from_settings(settings)
+        )
         async with polling(application):
             await stop_on_signals().wait()
     return 0
@@ -91,10 +94,11 @@ async def running_sandbox(
             sandbox_settings = settings.model_copy(
                 update={"database_url": url, "practitioner_ids": practitioners}
             )
-            async with _guarded_runtime(sandbox_settings, migrate=True, clock=server.clock) as rt:
+            async with _guarded_database(url, migrate=True) as uow:
                 endpoint = TelegramEndpoint(server.bot_token, server.base_url)
-                async with polling(build_application(rt, endpoint)):
-                    yield RunningSandbox(server, rt)
+                application = build_application(sandbox_settings, server.clock, uow, endpoint)
+                async with polling(application):
+                    yield RunningSandbox(server, application.bot_data[RUNTIME_KEY])
     finally:
         await server.stop()
 
@@ -126,11 +130,11 @@ async def demo(settings: Settings) -> int:
 
 
 @asynccontextmanager
-async def _guarded_runtime(
-    settings: Settings, *, migrate: bool, clock: SystemClock | None = None
-) -> AsyncIterator[Runtime]:
+async def _guarded_database(
+    database_url: str, *, migrate: bool
+) -> AsyncIterator[UnitOfWorkFactory]:
     try:
-        async with open_runtime(settings, clock or SystemClock(), migrate=migrate) as (runtime, _):
-            yield runtime
+        async with open_database(database_url, migrate=migrate) as uow:
+            yield uow
     except (DatabaseUnavailableError, DatabaseInUseError, SchemaOutdatedError) as error:
         raise StartupError(str(error)) from None

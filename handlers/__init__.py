@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import basics, fallbacks
+from handlers import basics, fallbacks, privacy
 from handlers.errors import on_error
 
 _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -16,10 +16,15 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("start", basics.start, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("help", basics.help_command, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("privacy", basics.privacy, filters=_PRIVATE_MESSAGE))
+    app.add_handler(CommandHandler("stop", privacy.stop, filters=_PRIVATE_MESSAGE))
+    app.add_handler(CommandHandler("erase", privacy.erase, filters=_PRIVATE_MESSAGE))
+    app.add_handler(CallbackQueryHandler(privacy.erase_answer, pattern=r"^erase:(yes|no)$"))
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.COMMAND, fallbacks.unknown_command))
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.TEXT, fallbacks.free_text))
     app.add_handler(
-        MessageHandler(_PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, fallbacks.not_text)
+        MessageHandler(
+            _PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, fallbacks.not_text
+        )
     )
     app.add_handler(CallbackQueryHandler(fallbacks.stale_button))
     app.add_error_handler(on_error)

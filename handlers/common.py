@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
@@ -9,7 +10,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 import messages
+from bot.ports import Button
 from bot.runtime import Runtime
+from bot.telegram.keyboards import inline_keyboard
 
 RUNTIME_KEY = "runtime"
 
@@ -28,10 +31,16 @@ def locale_of(update: Update) -> str:
     return messages.normalize_locale(user.language_code if user else None)
 
 
-async def reply(update: Update, key: str, **params: Any) -> None:
-    """Answer in the same chat with the catalog text ``key``."""
+async def reply(
+    update: Update, key: str, *, buttons: Sequence[Sequence[Button]] = (), **params: Any
+) -> None:
+    """Answer in the same chat with the catalog text ``key`` and optional buttons."""
     message = update.effective_message
     if message is None:
         return
-    text = messages.render(key, locale_of(update), **params)
-    await message.reply_text(text, parse_mode=ParseMode.HTML)
+    locale = locale_of(update)
+    await message.reply_text(
+        messages.render(key, locale, **params),
+        parse_mode=ParseMode.HTML,
+        reply_markup=inline_keyboard(buttons, locale),
+    )

@@ -58,6 +58,11 @@ def render(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     return template.format_map(values)
 
 
+def render_plain(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
+    """Render a text shown without parse mode, such as a button label: nothing is escaped."""
+    return _lookup(key, locale).format_map({name: str(value) for name, value in params.items()})
+
+
 def placeholders(template: str) -> set[str]:
     """The ``{names}`` a catalog text expects."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}

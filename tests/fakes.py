@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from bot.domain.models import AuditEntry, Client, Invite, Practitioner
-from bot.ports import Button, SentMessage
+from bot.ports import OutgoingMessage, SentMessage
 
 
 class FixedClock:
@@ -26,7 +26,7 @@ class FixedClock:
 T = TypeVar("T")
 
 
-class _Table(Generic[T]):  # noqa: UP046 -- Python 3.11 has no PEP 695 syntax
+class _Table(Generic[T]):
     def __init__(self) -> None:
         self.rows: dict[int, T] = {}
         self._ids = itertools.count(1)
@@ -72,6 +72,9 @@ class FakeClients(_Table[Client]):
     async def for_practitioner(self, practitioner_id: int) -> Sequence[Client]:
         return [c for c in self.rows.values() if c.practitioner_id == practitioner_id]
 
+    async def remove(self, client_id: int) -> None:
+        del self.rows[client_id]
+
 
 class FakeInvites(_Table[Invite]):
     async def add(self, invite: Invite) -> Invite:
@@ -100,7 +103,12 @@ class FakeAudit:
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
         entry = AuditEntry(
-            len(self.entries) + 1, at, action, actor_telegram_id, subject_type, subject_id,
+            len(self.entries) + 1,
+            at,
+            action,
+            actor_telegram_id,
+            subject_type,
+            subject_id,
             detail or {},
         )
         self.entries.append(entry)
@@ -154,19 +162,13 @@ class FakeUnitOfWork:
 
 @dataclasses.dataclass
 class FakeNotifier:
-    """Records what would have been sent."""
+    """Records what would have been sent; ``fail_with`` makes every send raise instead."""
 
-    sent: list[tuple[int, str, Sequence[Sequence[Button]], bool]] = dataclasses.field(
-        default_factory=list
-    )
+    sent: list[tuple[int, OutgoingMessage, str]] = dataclasses.field(default_factory=list)
+    fail_with: Exception | None = None
 
-    async def send(
-        self,
-        chat_id: int,
-        html: str,
-        buttons: Sequence[Sequence[Button]] = (),
-        *,
-        silent: bool = False,
-    ) -> SentMessage:
-        self.sent.append((chat_id, html, buttons, silent))
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((chat_id, message, locale))
         return SentMessage(chat_id, len(self.sent))

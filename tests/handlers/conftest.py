@@ -14,7 +14,7 @@ import handlers
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from handlers.common import RUNTIME_KEY
-from tests.fakes import FakeDatabase, FixedClock
+from tests.fakes import FakeDatabase, FakeNotifier, FixedClock
 from tests.handlers.offline import OfflineRequest
 
 PRACTITIONER_ID = 500
@@ -24,8 +24,15 @@ GUEST_ID = 900
 class Harness:
     """Feeds updates to the application and reads what it sent."""
 
-    def __init__(self, app: Application, request: OfflineRequest, db: FakeDatabase) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        request: OfflineRequest,
+        db: FakeDatabase,
+        notifier: FakeNotifier,
+    ) -> None:
         self.app = app
+        self.notifier = notifier
         self.request = request
         self.db = db
         self._update_ids = itertools.count(1)
@@ -36,10 +43,20 @@ class Harness:
         await self.app.process_update(Update.de_json(payload, self.app.bot))
 
     def message(
-        self, user_id: int, text: str | None = None, *, chat: dict[str, Any] | None = None,
-        language_code: str = "en", **extra: Any,
+        self,
+        user_id: int,
+        text: str | None = None,
+        *,
+        chat: dict[str, Any] | None = None,
+        language_code: str = "en",
+        **extra: Any,
     ) -> dict[str, Any]:
-        user = {"id": user_id, "is_bot": False, "first_name": "User", "language_code": language_code}
+        user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "User",
+            "language_code": language_code,
+        }
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": 1_767_000_000,
@@ -64,12 +81,19 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     settings = load_settings(None, practitioner_ids=(PRACTITIONER_ID,))
     db = FakeDatabase()
+    notifier = FakeNotifier()
     request = OfflineRequest()
     app = (
-        ApplicationBuilder().token("7000:offline").request(request)
-        .get_updates_request(OfflineRequest()).updater(None).build()
+        ApplicationBuilder()
+        .token("7000:offline")
+        .request(request)
+        .get_updates_request(OfflineRequest())
+        .updater(None)
+        .build()
     )
-    app.bot_data[RUNTIME_KEY] = Runtime(settings=settings, clock=FixedClock(), uow=db)
+    app.bot_data[RUNTIME_KEY] = Runtime(
+        settings=settings, clock=FixedClock(), uow=db, notifier=notifier
+    )
     handlers.register(app)
     async with app:
-        yield Harness(app, request, db)
+        yield Harness(app, request, db, notifier)

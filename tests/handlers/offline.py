@@ -9,7 +9,12 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-BOT_USER = {"id": 7000, "is_bot": True, "first_name": "Stillpoint", "username": "stillpoint_test_bot"}
+BOT_USER = {
+    "id": 7000,
+    "is_bot": True,
+    "first_name": "Stillpoint",
+    "username": "stillpoint_test_bot",
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class OfflineRequest(BaseRequest):
     async def shutdown(self) -> None:
         return None
 
-    async def do_request(
+    async def do_request(  # noqa: PLR0917 -- the signature is PTB's
         self,
         url: str,
         method: str,
@@ -70,6 +75,7 @@ class OfflineRequest(BaseRequest):
     def sent_texts(self, chat_id: int | None = None) -> list[str]:
         """The texts of every sendMessage, optionally to one chat."""
         return [
-            c.params["text"] for c in self.calls
+            c.params["text"]
+            for c in self.calls
             if c.method == "sendMessage" and (chat_id is None or c.params["chat_id"] == chat_id)
         ]

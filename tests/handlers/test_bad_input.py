@@ -17,8 +17,13 @@ async def test_markup_in_an_unknown_command_is_shown_literally(harness: Harness)
 
 async def test_a_sticker_gets_a_kind_request_for_words(harness: Harness) -> None:
     sticker = {
-        "file_id": "s1", "file_unique_id": "u1", "width": 512, "height": 512,
-        "is_animated": False, "is_video": False, "type": "regular",
+        "file_id": "s1",
+        "file_unique_id": "u1",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
     }
     [answer] = await harness.send(GUEST_ID, sticker=sticker)
     assert answer == messages.render("input.not_text")
@@ -39,7 +44,9 @@ async def test_group_commands_get_one_answer_and_chatter_is_ignored(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    assert await harness.send(GUEST_ID, "/start", chat=GROUP) == [messages.render("input.group_chat")]
+    assert await harness.send(GUEST_ID, "/start", chat=GROUP) == [
+        messages.render("input.group_chat")
+    ]
     assert await harness.send(GUEST_ID, "hello everyone", chat=GROUP) == []
     assert "group chat -100123" in caplog.text
     assert "hello everyone" not in caplog.text
@@ -51,12 +58,16 @@ async def test_guest_free_text_points_to_the_invite(harness: Harness) -> None:
 
 
 async def test_an_unknown_button_press_is_answered(harness: Harness) -> None:
-    await harness.feed({
-        "callback_query": {
-            "id": "cb1", "chat_instance": "ci", "data": "forged:1",
-            "from": {"id": GUEST_ID, "is_bot": False, "first_name": "User"},
+    await harness.feed(
+        {
+            "callback_query": {
+                "id": "cb1",
+                "chat_instance": "ci",
+                "data": "forged:1",
+                "from": {"id": GUEST_ID, "is_bot": False, "first_name": "User"},
+            }
         }
-    })
+    )
     call = harness.request.calls[-1]
     assert call.method == "answerCallbackQuery"
     assert call.params["text"] == messages.render("input.stale_button")

@@ -1,4 +1,5 @@
 import messages
+from bot.services.practitioners import ensure_configured
 from tests.fakes import FixedClock
 from tests.handlers.conftest import GUEST_ID, PRACTITIONER_ID, Harness
 
@@ -9,8 +10,6 @@ async def test_guest_start_explains_the_invite(harness: Harness) -> None:
 
 
 async def test_practitioner_start_is_recognised_and_remembers_the_name(harness: Harness) -> None:
-    from bot.services.practitioners import ensure_configured
-
     await ensure_configured(
         harness.db, [PRACTITIONER_ID], timezone="UTC", locale="en", clock=FixedClock()
     )

@@ -43,4 +43,4 @@ def test_the_clock_never_moves_backwards() -> None:
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
-        MovableClock(datetime(2026, 3, 1))  # noqa: DTZ001
+        MovableClock(datetime(2026, 3, 1))

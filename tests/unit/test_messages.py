@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pytest
 
@@ -53,8 +54,7 @@ def test_language_codes_map_to_locales(code: str | None, expected: str) -> None:
 
 
 def test_no_user_facing_literals_in_handlers() -> None:
-    from pathlib import Path
-
-    source = "\n".join(p.read_text() for p in Path("handlers").glob("*.py"))
+    handlers_dir = Path(__file__).resolve().parents[2] / "handlers"
+    source = "\n".join(p.read_text() for p in handlers_dir.glob("*.py"))
     # reply_text / answer / send_message are only ever given rendered catalog texts
     assert not re.search(r"(reply_text|reply_html|send_message|answer)\(\s*[\"']", source)

@@ -9,9 +9,19 @@ import pytest
 from bot.settings import ConfigError, load_settings
 
 SETTING_NAMES = (
-    "BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "DEFAULT_TIMEZONE", "QUIET_HOURS",
-    "REMINDER_OFFSETS", "CHECKIN_DAYS", "CHECKIN_TIME", "PRACTITIONER_IDS", "LOG_LEVEL",
-    "INVITE_TTL_DAYS", "OPERATOR_CHAT_ID", "DEFAULT_LOCALE",
+    "BOT_TOKEN",
+    "DATABASE_URL",
+    "TELEGRAM_API_URL",
+    "DEFAULT_TIMEZONE",
+    "QUIET_HOURS",
+    "REMINDER_OFFSETS",
+    "CHECKIN_DAYS",
+    "CHECKIN_TIME",
+    "PRACTITIONER_IDS",
+    "LOG_LEVEL",
+    "INVITE_TTL_DAYS",
+    "OPERATOR_CHAT_ID",
+    "DEFAULT_LOCALE",
 )
 
 
@@ -45,7 +55,11 @@ def test_friendly_forms_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.bot_token.get_secret_value() == "123:abc"
     assert "123:abc" not in repr(settings)
     assert settings.practitioner_ids == (11, 22)
-    assert settings.reminder_offsets == (timedelta(hours=24), timedelta(hours=2), timedelta(minutes=90))
+    assert settings.reminder_offsets == (
+        timedelta(hours=24),
+        timedelta(hours=2),
+        timedelta(minutes=90),
+    )
     assert str(settings.quiet_hours) == "22:30-07:00"
     assert settings.checkin_days == (1, 2)
     assert settings.checkin_time == time(9, 30)
@@ -91,11 +105,18 @@ def test_env_file_is_read_and_checked(tmp_path: Path) -> None:
         load_settings(env_file)
 
 
-def _stillpoint(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _stillpoint(
+    args: list[str], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     return subprocess.run(  # noqa: S603 -- our own CLI, fixed arguments
         [sys.executable, "-m", "bot", *args],
-        env={**clean, **env}, cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -1,0 +1,58 @@
+"""/stop and /erase: a client's control over messages and data."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+import messages
+from bot.ports import Button, Text
+from bot.services import privacy
+from handlers.common import locale_of, reply, runtime
+
+ERASE_CONFIRM = "erase:yes"
+ERASE_CANCEL = "erase:no"
+ERASE_BUTTONS = (
+    Button(Text("erase.confirm_button"), ERASE_CONFIRM),
+    Button(Text("erase.cancel_button"), ERASE_CANCEL),
+)
+
+
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop every message to this user and tell their practitioner."""
+    user = update.effective_user
+    if user is None:
+        return
+    rt = runtime(context)
+    stopped = await privacy.stop_messages(rt.uow, rt.notifier, rt.clock, user.id)
+    await reply(update, "stop.done" if stopped else "stop.nothing")
+
+
+async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for confirmation before erasing everything kept about this user."""
+    user = update.effective_user
+    if user is None:
+        return
+    async with runtime(context).uow() as uow:
+        kept = await privacy.has_data(uow, user.id)
+    if not kept:
+        await reply(update, "erase.nothing")
+        return
+    await reply(update, "erase.ask", buttons=[ERASE_BUTTONS])
+
+
+async def erase_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Erase on Confirm, keep on Cancel; the question is replaced by the outcome."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    await query.answer()
+    key = "erase.kept"
+    if query.data == ERASE_CONFIRM:
+        rt = runtime(context)
+        erased = await privacy.erase(rt.uow, rt.notifier, rt.clock, user.id)
+        key = "erase.done" if erased else "erase.nothing"
+    await query.edit_message_text(
+        messages.render(key, locale_of(update)), parse_mode=ParseMode.HTML
+    )
