@@ -18,6 +18,7 @@ from bot.app import (
     stop_on_signals,
 )
 from bot.clock import SystemClock
+from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
 from bot.db.migrate import upgrade
 from bot.logging_setup import configure_logging
@@ -54,10 +55,14 @@ async def run(settings: Settings) -> int:
 async def migrate(settings: Settings) -> int:
     """``stillpoint migrate``: bring the schema to the newest version."""
     configure_logging(settings.log_level)
+    engine = create_engine(settings.database_url)
     try:
+        await check_database(engine)
         await upgrade(settings.database_url)
     except DatabaseUnavailableError as error:
         raise StartupError(str(error)) from None
+    finally:
+        await engine.dispose()
     _log.info("database schema is up to date")
     return 0
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.domain.models import (
+    Appointment,
     AuditEntry,
+    CheckIn,
     Client,
+    Flag,
     Invite,
+    OutboxMessage,
     Practitioner,
+    Reply,
 )
 
 
@@ -25,12 +30,29 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Button:
-    """One inline keyboard button: either ``callback_data`` or ``url``."""
+class Text:
+    """A catalog message key and its parameters; the adapter renders it in the reader's locale."""
 
-    text: str
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One inline keyboard button: a label, and either ``callback_data`` or ``url``."""
+
+    label: Text
     callback_data: str | None = None
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to send: its text, its buttons (rows), and whether it arrives silently."""
+
+    text: Text
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +64,10 @@ class SentMessage:
 
 
 class Notifier(Protocol):
-    """Sends messages to Telegram chats. Texts are HTML, already escaped by ``messages``."""
+    """Sends messages to Telegram chats. Raises ``bot.domain.delivery.DeliveryError``s."""
 
-    async def send(
-        self,
-        chat_id: int,
-        html: str,
-        buttons: Sequence[Sequence[Button]] = (),
-        *,
-        silent: bool = False,
-    ) -> SentMessage:
-        """Send one message and return its ids."""
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        """Render ``message`` in ``locale``, send it, and return its ids."""
         ...
 
 
@@ -63,6 +78,7 @@ class PractitionerRepository(Protocol):
     async def get(self, practitioner_id: int) -> Practitioner | None: ...
     async def by_telegram_id(self, telegram_user_id: int) -> Practitioner | None: ...
     async def list_all(self) -> Sequence[Practitioner]: ...
+    async def update(self, practitioner: Practitioner) -> Practitioner: ...
 
 
 class ClientRepository(Protocol):
@@ -73,6 +89,7 @@ class ClientRepository(Protocol):
     async def update(self, client: Client) -> Client: ...
     async def by_telegram_id(self, telegram_user_id: int) -> Sequence[Client]: ...
     async def for_practitioner(self, practitioner_id: int) -> Sequence[Client]: ...
+    async def remove(self, client_id: int) -> None: ...
 
 
 class InviteRepository(Protocol):
@@ -99,6 +116,62 @@ class AuditRepository(Protocol):
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]: ...
 
 
+class AppointmentRepository(Protocol):
+    """Treatment sessions."""
+
+    async def add(self, appointment: Appointment) -> Appointment: ...
+    async def get(self, appointment_id: int) -> Appointment | None: ...
+    async def update(self, appointment: Appointment) -> Appointment: ...
+    async def for_practitioner_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[Appointment]:
+        """Sessions starting at or after ``start`` and before ``end``, earliest first."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """The schedule of messages to send. ``dedup_key`` makes scheduling idempotent."""
+
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing."""
+        ...
+
+    async def get(self, message_id: int) -> OutboxMessage | None: ...
+    async def by_dedup_key(self, dedup_key: str) -> OutboxMessage | None: ...
+
+
+class CheckInRepository(Protocol):
+    """Aftercare check-ins; at most one per session and day."""
+
+    async def add(self, checkin: CheckIn) -> CheckIn: ...
+    async def get(self, checkin_id: int) -> CheckIn | None: ...
+    async def update(self, checkin: CheckIn) -> CheckIn: ...
+    async def for_appointment(self, appointment_id: int) -> Sequence[CheckIn]:
+        """The check-ins after one session, by day."""
+        ...
+
+
+class ReplyRepository(Protocol):
+    """Client replies. Append-only: an edit is added as a new row with the next version."""
+
+    async def add(self, reply: Reply) -> Reply: ...
+    async def get(self, reply_id: int) -> Reply | None: ...
+    async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[Reply]:
+        """A client's replies, newest first."""
+        ...
+
+
+class FlagRepository(Protocol):
+    """Concerns passed on to practitioners."""
+
+    async def add(self, flag: Flag) -> Flag: ...
+    async def get(self, flag_id: int) -> Flag | None: ...
+    async def update(self, flag: Flag) -> Flag: ...
+    async def open_for_practitioner(self, practitioner_id: int) -> Sequence[Flag]:
+        """A practitioner's open flags, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is stored until ``commit``."""
 
@@ -106,6 +179,11 @@ class UnitOfWork(Protocol):
     clients: ClientRepository
     invites: InviteRepository
     audit: AuditRepository
+    appointments: AppointmentRepository
+    outbox: OutboxRepository
+    checkins: CheckInRepository
+    replies: ReplyRepository
+    flags: FlagRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -1,0 +1,67 @@
+"""Copying between ORM rows and domain dataclasses.
+
+Column names match dataclass field names one for one (a test holds both
+sides to it), so one pair of functions serves every aggregate. JSON lists
+become tuples in the domain and lists again on the way back; dicts are copied
+so a caller can never change a row behind the session's back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from bot.db.models import Base
+
+D = TypeVar("D", bound="DataclassInstance")
+
+
+def to_domain(row: Base, cls: type[D]) -> D:
+    """Build a ``cls`` dataclass from the same-named attributes of ``row``."""
+    values: dict[str, Any] = {}
+    for field in fields(cls):
+        value = getattr(row, field.name)
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        values[field.name] = value
+    return cls(**values)
+
+
+def row_values(
+    obj: DataclassInstance, *, skip: frozenset[str] = frozenset({"id"})
+) -> dict[str, Any]:
+    """The column values for ``obj``: every field but ``skip``.
+
+    ``created_at`` is left out when it is ``None``, so the column's server
+    default fills it on insert and an update keeps the stored value. Times
+    are converted to UTC; a naive one raises ``ValueError`` here, before
+    anything reaches the session.
+    """
+    values: dict[str, Any] = {}
+    for field in fields(obj):
+        if field.name in skip:
+            continue
+        value = getattr(obj, field.name)
+        if field.name == "created_at" and value is None:
+            continue
+        if isinstance(value, datetime):
+            value = require_aware(value, field.name).astimezone(UTC)
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        values[field.name] = value
+    return values
+
+
+def require_aware(value: datetime, name: str) -> datetime:
+    """Return ``value`` if it carries a time zone; raise ``ValueError`` naming ``name`` if not."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+    return value

@@ -1,0 +1,1 @@
+"""Alembic migrations for the Stillpoint schema; run them through ``bot.db.migrate``."""

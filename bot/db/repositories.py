@@ -1,0 +1,366 @@
+"""Repositories over one ``AsyncSession``: they return domain dataclasses and never commit.
+
+The id of an object passed to ``add`` is ignored; the database assigns it and
+the returned object carries it. ``update`` writes every field of the object
+back to the row with the same id (``created_at`` only when given) and raises
+``RecordNotFoundError`` if there is none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.errors import RecordNotFoundError
+from bot.db.mapping import require_aware, row_values, to_domain
+from bot.db.models import (
+    AppointmentRow,
+    AuditRow,
+    Base,
+    CheckInRow,
+    ClientRow,
+    FlagRow,
+    InviteRow,
+    OutboxRow,
+    PractitionerRow,
+    ReplyRow,
+)
+from bot.domain.models import (
+    Appointment,
+    AuditEntry,
+    CheckIn,
+    Client,
+    Flag,
+    FlagState,
+    Invite,
+    OutboxMessage,
+    Practitioner,
+    Reply,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
+R = TypeVar("R", bound=Base)
+
+
+class _Repository(Generic[R, D]):
+    """Add, get and update for one row class and its domain dataclass."""
+
+    row_class: type[R]
+    domain_class: type[D]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _add(self, obj: D) -> D:
+        row = self.row_class(**row_values(obj))
+        self._session.add(row)
+        await self._session.flush()
+        return to_domain(row, self.domain_class)
+
+    async def _get(self, row_id: int) -> D | None:
+        row = await self._session.get(self.row_class, row_id)
+        return None if row is None else to_domain(row, self.domain_class)
+
+    async def _update(self, obj: D, row_id: int) -> D:
+        row = await self._session.get(self.row_class, row_id)
+        if row is None:
+            raise RecordNotFoundError(f"no {self.row_class.__tablename__} record with id {row_id}")
+        for name, value in row_values(obj).items():
+            setattr(row, name, value)
+        await self._session.flush()
+        return to_domain(row, self.domain_class)
+
+    async def _list(self, statement: Select[R]) -> Sequence[D]:
+        rows = (await self._session.scalars(statement)).all()
+        return [to_domain(row, self.domain_class) for row in rows]
+
+
+class SqlPractitionerRepository(_Repository[PractitionerRow, Practitioner]):
+    """Practitioners by id or Telegram user id."""
+
+    row_class = PractitionerRow
+    domain_class = Practitioner
+
+    async def add(self, practitioner: Practitioner) -> Practitioner:
+        """Store a new practitioner."""
+        return await self._add(practitioner)
+
+    async def get(self, practitioner_id: int) -> Practitioner | None:
+        """The practitioner with this id, if any."""
+        return await self._get(practitioner_id)
+
+    async def by_telegram_id(self, telegram_user_id: int) -> Practitioner | None:
+        """The practitioner using this Telegram account, if any."""
+        statement = select(PractitionerRow).where(
+            PractitionerRow.telegram_user_id == telegram_user_id
+        )
+        found = await self._list(statement)
+        return found[0] if found else None
+
+    async def list_all(self) -> Sequence[Practitioner]:
+        """Every practitioner, in the order they joined."""
+        return await self._list(select(PractitionerRow).order_by(PractitionerRow.id))
+
+    async def update(self, practitioner: Practitioner) -> Practitioner:
+        """Write ``practitioner`` back over the stored one."""
+        return await self._update(practitioner, practitioner.id)
+
+
+class SqlClientRepository(_Repository[ClientRow, Client]):
+    """Clients; each belongs to one practitioner."""
+
+    row_class = ClientRow
+    domain_class = Client
+
+    async def add(self, client: Client) -> Client:
+        """Store a new client."""
+        return await self._add(client)
+
+    async def get(self, client_id: int) -> Client | None:
+        """The client with this id, if any."""
+        return await self._get(client_id)
+
+    async def update(self, client: Client) -> Client:
+        """Write ``client`` back over the stored one."""
+        return await self._update(client, client.id)
+
+    async def remove(self, client_id: int) -> None:
+        """Delete the client; the database cascades to everything that hangs on them."""
+        await self._session.execute(delete(ClientRow).where(ClientRow.id == client_id))
+
+    async def by_telegram_id(self, telegram_user_id: int) -> Sequence[Client]:
+        """Every client record of this Telegram account (one per practitioner)."""
+        return await self._list(
+            select(ClientRow)
+            .where(ClientRow.telegram_user_id == telegram_user_id)
+            .order_by(ClientRow.id)
+        )
+
+    async def for_practitioner(self, practitioner_id: int) -> Sequence[Client]:
+        """A practitioner's clients, in the order they were added."""
+        return await self._list(
+            select(ClientRow)
+            .where(ClientRow.practitioner_id == practitioner_id)
+            .order_by(ClientRow.id)
+        )
+
+
+class SqlInviteRepository(_Repository[InviteRow, Invite]):
+    """Invite links, looked up by the hash of their token."""
+
+    row_class = InviteRow
+    domain_class = Invite
+
+    async def add(self, invite: Invite) -> Invite:
+        """Store a new invite."""
+        return await self._add(invite)
+
+    async def get(self, invite_id: int) -> Invite | None:
+        """The invite with this id, if any."""
+        return await self._get(invite_id)
+
+    async def by_token_hash(self, token_hash: str) -> Invite | None:
+        """The invite whose token hashes to ``token_hash``, if any."""
+        found = await self._list(select(InviteRow).where(InviteRow.token_hash == token_hash))
+        return found[0] if found else None
+
+    async def update(self, invite: Invite) -> Invite:
+        """Write ``invite`` back over the stored one."""
+        return await self._update(invite, invite.id)
+
+
+class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
+    """The append-only audit log. ``detail`` must hold ids and states, never message text."""
+
+    row_class = AuditRow
+    domain_class = AuditEntry
+
+    async def record(
+        self,
+        at: datetime,
+        action: str,
+        *,
+        actor_telegram_id: int | None = None,
+        subject_type: str | None = None,
+        subject_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one entry."""
+        entry = AuditEntry(
+            id=0,
+            at=at,
+            action=action,
+            actor_telegram_id=actor_telegram_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=dict(detail or {}),
+        )
+        return await self._add(entry)
+
+    async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
+        """The latest ``limit`` entries, newest first."""
+        return await self._list(
+            select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+        )
+
+
+class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
+    """Treatment sessions."""
+
+    row_class = AppointmentRow
+    domain_class = Appointment
+
+    async def add(self, appointment: Appointment) -> Appointment:
+        """Store a new session."""
+        return await self._add(appointment)
+
+    async def get(self, appointment_id: int) -> Appointment | None:
+        """The session with this id, if any."""
+        return await self._get(appointment_id)
+
+    async def update(self, appointment: Appointment) -> Appointment:
+        """Write ``appointment`` back over the stored one."""
+        return await self._update(appointment, appointment.id)
+
+    async def for_practitioner_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[Appointment]:
+        """Sessions starting at or after ``start`` and before ``end``, earliest first."""
+        return await self._list(
+            select(AppointmentRow)
+            .where(
+                AppointmentRow.practitioner_id == practitioner_id,
+                AppointmentRow.starts_at >= require_aware(start, "start"),
+                AppointmentRow.starts_at < require_aware(end, "end"),
+            )
+            .order_by(AppointmentRow.starts_at, AppointmentRow.id)
+        )
+
+
+class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
+    """The schedule of messages to send."""
+
+    row_class = OutboxRow
+    domain_class = OutboxMessage
+
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing.
+
+        The insert itself skips a duplicate key (``ON CONFLICT DO NOTHING``), so
+        two transactions scheduling the same message at once still store one row
+        and neither fails.
+        """
+        dialect = self._session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(OutboxRow)
+            .values(**row_values(message))
+            .on_conflict_do_nothing(index_elements=[OutboxRow.dedup_key])
+            .returning(OutboxRow)
+        )
+        row = (await self._session.scalars(statement)).one_or_none()
+        if row is None:
+            existing = await self.by_dedup_key(message.dedup_key)
+            if (
+                existing is None
+            ):  # pragma: no cover - the conflicting row cannot vanish mid-statement
+                raise RecordNotFoundError(f"outbox row {message.dedup_key!r} disappeared")
+            return existing
+        return to_domain(row, OutboxMessage)
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        """The scheduled message with this id, if any."""
+        return await self._get(message_id)
+
+    async def by_dedup_key(self, dedup_key: str) -> OutboxMessage | None:
+        """The scheduled message with this dedup key, if any."""
+        found = await self._list(select(OutboxRow).where(OutboxRow.dedup_key == dedup_key))
+        return found[0] if found else None
+
+
+class SqlCheckInRepository(_Repository[CheckInRow, CheckIn]):
+    """Aftercare check-ins."""
+
+    row_class = CheckInRow
+    domain_class = CheckIn
+
+    async def add(self, checkin: CheckIn) -> CheckIn:
+        """Store a new check-in."""
+        return await self._add(checkin)
+
+    async def get(self, checkin_id: int) -> CheckIn | None:
+        """The check-in with this id, if any."""
+        return await self._get(checkin_id)
+
+    async def update(self, checkin: CheckIn) -> CheckIn:
+        """Write ``checkin`` back over the stored one."""
+        return await self._update(checkin, checkin.id)
+
+    async def for_appointment(self, appointment_id: int) -> Sequence[CheckIn]:
+        """The check-ins after one session, by day."""
+        return await self._list(
+            select(CheckInRow)
+            .where(CheckInRow.appointment_id == appointment_id)
+            .order_by(CheckInRow.day)
+        )
+
+
+class SqlReplyRepository(_Repository[ReplyRow, Reply]):
+    """Client replies; append-only."""
+
+    row_class = ReplyRow
+    domain_class = Reply
+
+    async def add(self, reply: Reply) -> Reply:
+        """Store a reply, or a new version of an edited one."""
+        return await self._add(reply)
+
+    async def get(self, reply_id: int) -> Reply | None:
+        """The reply with this id, if any."""
+        return await self._get(reply_id)
+
+    async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[Reply]:
+        """A client's replies, newest first (later versions of an edit before earlier ones)."""
+        statement = (
+            select(ReplyRow)
+            .where(ReplyRow.client_id == client_id)
+            .order_by(ReplyRow.received_at.desc(), ReplyRow.version.desc(), ReplyRow.id.desc())
+        )
+        if limit is not None:
+            statement = statement.limit(limit)
+        return await self._list(statement)
+
+
+class SqlFlagRepository(_Repository[FlagRow, Flag]):
+    """Concerns passed on to practitioners."""
+
+    row_class = FlagRow
+    domain_class = Flag
+
+    async def add(self, flag: Flag) -> Flag:
+        """Store a new flag."""
+        return await self._add(flag)
+
+    async def get(self, flag_id: int) -> Flag | None:
+        """The flag with this id, if any."""
+        return await self._get(flag_id)
+
+    async def update(self, flag: Flag) -> Flag:
+        """Write ``flag`` back over the stored one."""
+        return await self._update(flag, flag.id)
+
+    async def open_for_practitioner(self, practitioner_id: int) -> Sequence[Flag]:
+        """A practitioner's open flags, oldest first: the longest-waiting concern leads."""
+        return await self._list(
+            select(FlagRow)
+            .where(FlagRow.practitioner_id == practitioner_id, FlagRow.state == FlagState.OPEN)
+            .order_by(FlagRow.created_at, FlagRow.id)
+        )

@@ -1,0 +1,121 @@
+"""The SQLAlchemy unit of work: one session, one transaction, every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db.repositories import (
+    SqlAppointmentRepository,
+    SqlAuditRepository,
+    SqlCheckInRepository,
+    SqlClientRepository,
+    SqlFlagRepository,
+    SqlInviteRepository,
+    SqlOutboxRepository,
+    SqlPractitionerRepository,
+    SqlReplyRepository,
+)
+from bot.ports import (
+    AppointmentRepository,
+    AuditRepository,
+    CheckInRepository,
+    ClientRepository,
+    FlagRepository,
+    InviteRepository,
+    OutboxRepository,
+    PractitionerRepository,
+    ReplyRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+
+class SqlAlchemyUnitOfWork:
+    """One transaction shared by every repository; nothing is stored until ``commit``.
+
+    Use it as ``async with factory() as uow: ...; await uow.commit()``. Leaving
+    the block rolls back whatever was not committed, and closes the session,
+    whether the block ended normally or with an exception.
+    """
+
+    practitioners: PractitionerRepository
+    clients: ClientRepository
+    invites: InviteRepository
+    audit: AuditRepository
+    appointments: AppointmentRepository
+    outbox: OutboxRepository
+    checkins: CheckInRepository
+    replies: ReplyRepository
+    flags: FlagRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        """Prepare a unit of work; the session opens on ``__aenter__``."""
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        """Open a session and the repositories over it."""
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already open")
+        session = self._session_factory()
+        self._session = session
+        self.practitioners = SqlPractitionerRepository(session)
+        self.clients = SqlClientRepository(session)
+        self.invites = SqlInviteRepository(session)
+        self.audit = SqlAuditRepository(session)
+        self.appointments = SqlAppointmentRepository(session)
+        self.outbox = SqlOutboxRepository(session)
+        self.checkins = SqlCheckInRepository(session)
+        self.replies = SqlReplyRepository(session)
+        self.flags = SqlFlagRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back anything not committed and close the session."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        """Store everything done so far in this unit of work."""
+        await self._open_session().commit()
+
+    async def rollback(self) -> None:
+        """Discard everything done since the last commit."""
+        await self._open_session().rollback()
+
+    def _open_session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open; use it in 'async with'")
+        return self._session
+
+
+class SqlAlchemyUnitOfWorkFactory:
+    """Opens a new ``SqlAlchemyUnitOfWork`` on one engine for each call."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        """Share one session factory among all units of work on ``engine``."""
+        # expire_on_commit=False: nothing is reloaded lazily after a commit;
+        # repositories have already copied rows into domain objects anyway.
+        self._session_factory = async_sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> UnitOfWork:
+        """Return a new, not yet opened, unit of work."""
+        return SqlAlchemyUnitOfWork(self._session_factory)
+
+
+def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+    """Return the factory services use to open units of work on ``engine``."""
+    return SqlAlchemyUnitOfWorkFactory(engine)

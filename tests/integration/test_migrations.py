@@ -1,0 +1,163 @@
+"""Migrations: every step goes up, down and up again, and head matches the models exactly."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from bot.db.engine import create_engine, create_migration_engine
+from bot.db.migrate import alembic_config, current_revision, downgrade, upgrade
+from bot.db.models import Base
+from bot.db.uow import make_uow_factory
+from tests.integration import records
+
+
+def revisions_base_to_head() -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    return set(names) - {"alembic_version"}
+
+
+def test_history_is_one_line_starting_at_0001() -> None:
+    revisions = revisions_base_to_head()
+    assert revisions[0] == "0001"
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert script.get_heads() == [revisions[-1]]
+
+
+async def test_stairway(empty_database_url: str) -> None:
+    """For every revision: up to it, one step down, up again; then all the way down and up."""
+    url = empty_database_url
+    assert await current_revision(url) is None
+    for revision in revisions_base_to_head():
+        await upgrade(url, revision)
+        assert await current_revision(url) == revision
+        await downgrade(url, "-1")
+        await upgrade(url, revision)
+        assert await current_revision(url) == revision
+
+    await downgrade(url, "base")
+    assert await current_revision(url) is None
+    assert await table_names(url) == set()
+
+    await upgrade(url)
+    assert await current_revision(url) == revisions_base_to_head()[-1]
+    assert await table_names(url) == set(Base.metadata.tables)
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_models_and_migrations_agree(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(_differences)
+    finally:
+        await engine.dispose()
+    assert differences == []
+
+
+async def test_upgrading_again_keeps_the_data(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with make_uow_factory(engine)() as uow:
+            _, jonas = await records.practitioner_and_client(uow)
+            await uow.commit()
+        await upgrade(database_url)
+        async with make_uow_factory(engine)() as uow:
+            assert await uow.clients.get(jonas.id) == jonas
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///stillpoint.sqlite3", "CREATE TABLE outbox"),
+        ("postgresql://u@db/stillpoint", "CREATE TABLE outbox"),
+    ],
+)
+def test_offline_mode_prints_the_sql(url: str, expected: str) -> None:
+    """Operators who must review SQL first can have it written out instead of run."""
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        command.upgrade(alembic_config(url), "head", sql=True)
+    assert expected in printed.getvalue()
+    assert "alembic_version" in printed.getvalue()
+
+
+class Boom(Exception):
+    """Raised halfway through a migration."""
+
+
+async def test_sqlite_migrations_are_one_transaction(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'stillpoint.sqlite3'}"
+    await upgrade(url)
+    engine = create_migration_engine(url)
+
+    async def fail_halfway() -> None:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE half_done (id INTEGER)")
+            await connection.exec_driver_sql("DROP TABLE audit_log")
+            raise Boom
+
+    try:
+        with pytest.raises(Boom):
+            await fail_halfway()
+    finally:
+        await engine.dispose()
+    assert await table_names(url) == set(Base.metadata.tables)
+
+
+def _rebuild_practitioners(connection: Connection) -> None:
+    operations = Operations(MigrationContext.configure(connection))
+    with operations.batch_alter_table("practitioners", recreate="always") as batch:
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+
+
+async def test_sqlite_table_rebuilds_keep_the_rows_that_point_at_them(tmp_path: Path) -> None:
+    """Rebuilding a parent table must not cascade-delete its children (foreign keys are off)."""
+    url = f"sqlite:///{tmp_path / 'stillpoint.sqlite3'}"
+    await upgrade(url)
+    app_engine = create_engine(url)
+    migration_engine = create_migration_engine(url)
+    try:
+        async with make_uow_factory(app_engine)() as uow:
+            mara, jonas = await records.practitioner_and_client(uow)
+            session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+            await uow.commit()
+
+        async with migration_engine.begin() as connection:
+            await connection.run_sync(_rebuild_practitioners)
+
+        async with make_uow_factory(app_engine)() as uow:
+            assert await uow.practitioners.get(mara.id) == mara
+            assert await uow.clients.get(jonas.id) == jonas
+            assert await uow.appointments.get(session.id) == session
+    finally:
+        await app_engine.dispose()
+        await migration_engine.dispose()

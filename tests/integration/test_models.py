@@ -1,0 +1,43 @@
+"""The schema's shape: rows mirror the domain records, times are UTC, ids fit Telegram."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+from sqlalchemy import BigInteger
+
+from bot.db import models
+from bot.db.types import UTCDateTime
+from bot.domain import models as domain
+
+PAIRS = [
+    (models.PractitionerRow, domain.Practitioner),
+    (models.ClientRow, domain.Client),
+    (models.InviteRow, domain.Invite),
+    (models.AppointmentRow, domain.Appointment),
+    (models.OutboxRow, domain.OutboxMessage),
+    (models.CheckInRow, domain.CheckIn),
+    (models.ReplyRow, domain.Reply),
+    (models.FlagRow, domain.Flag),
+    (models.AuditRow, domain.AuditEntry),
+]
+
+
+def test_every_table_is_covered() -> None:
+    assert {row.__tablename__ for row, _ in PAIRS} == set(models.Base.metadata.tables)
+
+
+@pytest.mark.parametrize(("row", "record"), PAIRS, ids=lambda value: value.__name__)
+def test_columns_match_the_record_fields(row: type[models.Base], record: type) -> None:
+    """Repositories copy rows to records by name, so the names must match one for one."""
+    assert {column.key for column in row.__table__.columns} == {f.name for f in fields(record)}
+
+
+@pytest.mark.parametrize("table", sorted(models.Base.metadata.tables))
+def test_times_are_utc_and_telegram_ids_are_64_bit(table: str) -> None:
+    for column in models.Base.metadata.tables[table].columns:
+        if column.name.endswith("_at"):
+            assert isinstance(column.type, UTCDateTime), column
+        if "telegram" in column.name or column.name == "chat_id":
+            assert isinstance(column.type, BigInteger), column

@@ -1,0 +1,482 @@
+"""Every repository round-trips domain records through a real database, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.errors import RecordNotFoundError
+from bot.domain.models import (
+    AppointmentStatus,
+    CheckInState,
+    ClientStatus,
+    FlagState,
+    OutboxKind,
+    OutboxState,
+    TriageLevel,
+)
+from bot.ports import UnitOfWorkFactory
+from tests.integration import records
+from tests.integration.records import BIG_TELEGRAM_ID, T0
+
+# A time given in a zone five and a half hours ahead of UTC.
+INDIA = timezone(timedelta(hours=5, minutes=30))
+
+
+def assert_utc(value: datetime | None) -> None:
+    assert value is not None
+    assert value.tzinfo is UTC
+
+
+async def test_practitioners_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        added = await uow.practitioners.add(records.practitioner())
+        other = await uow.practitioners.add(records.practitioner(42, display_name="Ana"))
+        await uow.commit()
+
+    assert added.id > 0
+    assert added == records.practitioner(id=added.id)
+    async with uow_factory() as uow:
+        assert await uow.practitioners.get(added.id) == added
+        assert await uow.practitioners.by_telegram_id(BIG_TELEGRAM_ID) == added
+        assert await uow.practitioners.by_telegram_id(1) is None
+        assert await uow.practitioners.get(9999) is None
+        assert list(await uow.practitioners.list_all()) == [added, other]
+
+
+async def test_created_at_falls_back_to_the_database_clock(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        added = await uow.practitioners.add(records.practitioner(created_at=None))
+        await uow.commit()
+    assert_utc(added.created_at)
+    async with uow_factory() as uow:
+        stored = await uow.practitioners.get(added.id)
+    assert stored is not None
+    assert_utc(stored.created_at)
+
+
+async def test_a_telegram_account_is_one_practitioner(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.practitioners.add(records.practitioner())
+        with pytest.raises(IntegrityError):
+            await uow.practitioners.add(records.practitioner(display_name="Twin"))
+
+
+async def test_clients_round_trip_and_stay_with_their_practitioner(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        ana = await uow.practitioners.add(records.practitioner(42, display_name="Ana"))
+        # The same Telegram account is a client of two practitioners.
+        jonas_at_ana = await uow.clients.add(records.client(ana.id, full_name="Jonas B."))
+        invited = await uow.clients.add(
+            records.client(
+                mara.id,
+                full_name="Lea",
+                status=ClientStatus.INVITED,
+                telegram_user_id=None,
+                consented_at=None,
+            )
+        )
+        await uow.commit()
+
+    assert jonas == records.client(mara.id, id=jonas.id)
+    assert isinstance(jonas.status, ClientStatus)
+    async with uow_factory() as uow:
+        assert await uow.clients.get(jonas.id) == jonas
+        assert list(await uow.clients.for_practitioner(mara.id)) == [jonas, invited]
+        assert list(await uow.clients.for_practitioner(ana.id)) == [jonas_at_ana]
+        assert list(await uow.clients.by_telegram_id(8_000_000_001)) == [jonas, jonas_at_ana]
+        assert list(await uow.clients.by_telegram_id(1)) == []
+
+
+async def test_client_update_writes_every_field(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        _, jonas = await records.practitioner_and_client(uow)
+        await uow.commit()
+
+    changed = replace(
+        jonas, status=ClientStatus.STOPPED, checkins_paused=True, locale="en", created_at=None
+    )
+    async with uow_factory() as uow:
+        updated = await uow.clients.update(changed)
+        await uow.commit()
+
+    assert updated == replace(changed, created_at=jonas.created_at)
+    async with uow_factory() as uow:
+        assert await uow.clients.get(jonas.id) == updated
+        with pytest.raises(RecordNotFoundError, match="clients"):
+            await uow.clients.update(replace(jonas, id=9999))
+
+
+async def test_invites_by_token_hash(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        added = await uow.invites.add(records.invite(mara.id, jonas.id))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.invites.by_token_hash("a" * 64) == added
+        assert await uow.invites.by_token_hash("b" * 64) is None
+        used = await uow.invites.update(replace(added, used_at=T0 + timedelta(hours=2)))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.invites.by_token_hash("a" * 64) == used
+        assert used.used_at == T0 + timedelta(hours=2)
+        with pytest.raises(IntegrityError):
+            await uow.invites.add(records.invite(mara.id, jonas.id))
+
+
+async def test_audit_log_newest_first(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        first = await uow.audit.record(T0, "client.invited", actor_telegram_id=BIG_TELEGRAM_ID)
+        second = await uow.audit.record(
+            T0 + timedelta(minutes=1),
+            "appointment.booked",
+            actor_telegram_id=BIG_TELEGRAM_ID,
+            subject_type="appointment",
+            subject_id=7,
+            detail={"status": "booked", "ids": [1, 2]},
+        )
+        await uow.commit()
+
+    assert second.detail == {"status": "booked", "ids": [1, 2]}
+    assert first.detail == {}
+    async with uow_factory() as uow:
+        assert list(await uow.audit.recent()) == [second, first]
+        assert list(await uow.audit.recent(limit=1)) == [second]
+
+
+async def test_appointments_between_two_times(uow_factory: UnitOfWorkFactory) -> None:
+    day = T0.replace(hour=0, minute=0)
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        ana = await uow.practitioners.add(records.practitioner(42))
+        ana_client = await uow.clients.add(records.client(ana.id))
+        late = await uow.appointments.add(
+            records.appointment(mara.id, jonas.id, starts_at=day + timedelta(hours=17))
+        )
+        early = await uow.appointments.add(
+            records.appointment(mara.id, jonas.id, starts_at=day + timedelta(hours=8))
+        )
+        at_end = await uow.appointments.add(
+            records.appointment(mara.id, jonas.id, starts_at=day + timedelta(days=1))
+        )
+        await uow.appointments.add(
+            records.appointment(ana.id, ana_client.id, starts_at=day + timedelta(hours=9))
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        today = await uow.appointments.for_practitioner_between(
+            mara.id, day, day + timedelta(days=1)
+        )
+        assert list(today) == [early, late]
+        tomorrow = await uow.appointments.for_practitioner_between(
+            mara.id, day + timedelta(days=1), day + timedelta(days=2)
+        )
+        assert list(tomorrow) == [at_end]
+        # The same window given in another zone selects the same sessions.
+        in_india = await uow.appointments.for_practitioner_between(
+            mara.id, day.astimezone(INDIA), (day + timedelta(days=1)).astimezone(INDIA)
+        )
+        assert list(in_india) == [early, late]
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await uow.appointments.for_practitioner_between(
+                mara.id, day.replace(tzinfo=None), day + timedelta(days=1)
+            )
+
+
+async def test_appointment_update(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        booked = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        await uow.commit()
+    confirmed = replace(
+        booked, status=AppointmentStatus.CONFIRMED, updated_at=T0 + timedelta(hours=3)
+    )
+    async with uow_factory() as uow:
+        assert await uow.appointments.update(confirmed) == confirmed
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.appointments.get(booked.id)
+    assert stored == confirmed
+    assert stored is not None
+    assert isinstance(stored.status, AppointmentStatus)
+
+
+async def test_times_in_any_zone_are_stored_as_utc(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, backend: str
+) -> None:
+    starts_in_india = datetime(2026, 3, 3, 15, 0, tzinfo=INDIA)  # 09:30 UTC
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        added = await uow.appointments.add(
+            records.appointment(mara.id, jonas.id, starts_at=starts_in_india)
+        )
+        await uow.commit()
+
+    assert added.starts_at == datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
+    assert_utc(added.starts_at)
+    async with uow_factory() as uow:
+        stored = await uow.appointments.get(added.id)
+    assert stored is not None
+    assert stored.starts_at == starts_in_india
+    assert_utc(stored.starts_at)
+    assert_utc(stored.created_at)
+
+    async with engine.connect() as connection:
+        if backend == "sqlite":
+            raw = await connection.scalar(text("SELECT starts_at FROM appointments"))
+            assert str(raw).startswith("2026-03-03 09:30:00")
+        else:
+            raw = await connection.scalar(
+                text("SELECT to_char(starts_at AT TIME ZONE 'UTC', 'HH24:MI') FROM appointments")
+            )
+            assert raw == "09:30"
+
+
+async def test_naive_times_are_refused(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        with pytest.raises(ValueError, match="starts_at must be timezone-aware"):
+            await uow.appointments.add(
+                records.appointment(mara.id, jonas.id, starts_at=datetime(2026, 3, 3, 9, 30))
+            )
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await uow.audit.record(datetime(2026, 3, 3, 9, 30), "x")
+
+
+async def test_outbox_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        message = records.outbox_message(
+            practitioner_id=mara.id,
+            client_id=jonas.id,
+            appointment_id=session.id,
+            silent=True,
+            attempts=2,
+            last_error="429: retry after 3",
+            claimed_at=T0 + timedelta(seconds=1),
+            sent_at=T0 + timedelta(seconds=2),
+            telegram_message_id=9_876_543_210,
+            lateness_ms=2_000,
+            state=OutboxState.SENT,
+        )
+        added = await uow.outbox.add(message)
+        await uow.commit()
+
+    assert added == replace(message, id=added.id)
+    assert isinstance(added.kind, OutboxKind)
+    async with uow_factory() as uow:
+        assert await uow.outbox.get(added.id) == added
+        assert await uow.outbox.by_dedup_key(message.dedup_key) == added
+        assert await uow.outbox.by_dedup_key("missing") is None
+
+
+async def test_outbox_add_is_idempotent_on_the_dedup_key(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    async with uow_factory() as uow:
+        first = await uow.outbox.add(records.outbox_message())
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        again = await uow.outbox.add(
+            records.outbox_message(template="something.else", due_at=T0 + timedelta(hours=1))
+        )
+        # Within one transaction, too.
+        third = await uow.outbox.add(records.outbox_message(chat_id=1))
+        other = await uow.outbox.add(records.outbox_message(dedup_key="reminder:1:hour_before"))
+        await uow.commit()
+
+    assert again == first
+    assert third == first
+    assert other.id != first.id
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM outbox")) == 2
+
+
+async def test_concurrent_scheduling_stores_one_row(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    async def schedule(template: str) -> int:
+        async with uow_factory() as uow:
+            added = await uow.outbox.add(records.outbox_message(template=template))
+            await uow.commit()
+            return added.id
+
+    ids = await asyncio.gather(*(schedule(f"t{n}") for n in range(5)))
+    assert len(set(ids)) == 1
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM outbox")) == 1
+
+
+async def test_checkins_for_an_appointment(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        other = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        day3 = await uow.checkins.add(records.checkin(jonas.id, session.id, day=3))
+        day1 = await uow.checkins.add(records.checkin(jonas.id, session.id, day=1))
+        await uow.checkins.add(records.checkin(jonas.id, other.id, day=1))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert list(await uow.checkins.for_appointment(session.id)) == [day1, day3]
+        assert await uow.checkins.get(day1.id) == day1
+        sent = await uow.checkins.update(replace(day1, state=CheckInState.SENT))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.checkins.get(day1.id) == sent
+        with pytest.raises(IntegrityError):
+            await uow.checkins.add(records.checkin(jonas.id, session.id, day=3))
+
+
+async def test_replies_are_versions_never_overwrites(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        checkin = await uow.checkins.add(records.checkin(jonas.id, session.id))
+        tap = await uow.replies.add(
+            records.reply(
+                jonas.id,
+                checkin_id=checkin.id,
+                text=None,
+                telegram_message_id=None,
+                received_at=T0 + timedelta(days=2),
+            )
+        )
+        original = await uow.replies.add(records.reply(jonas.id, checkin_id=checkin.id))
+        edited = await uow.replies.add(
+            replace(
+                original,
+                id=0,
+                version=2,
+                text="Worse today, a new pain in my chest",
+                triage_level=TriageLevel.URGENT,
+                triage_reasons=("chest_pain",),
+                received_at=original.received_at + timedelta(minutes=5),
+            )
+        )
+        await uow.commit()
+
+    assert edited.id != original.id
+    assert edited.body_areas == ("neck", "lower_back")
+    assert edited.triage_reasons == ("chest_pain",)
+    async with uow_factory() as uow:
+        assert list(await uow.replies.for_client(jonas.id)) == [edited, original, tap]
+        assert list(await uow.replies.for_client(jonas.id, limit=1)) == [edited]
+        assert await uow.replies.get(original.id) == original
+        with pytest.raises(IntegrityError):
+            await uow.replies.add(replace(original, id=0))
+
+
+async def test_reply_outlives_a_deleted_session(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        checkin = await uow.checkins.add(records.checkin(jonas.id, session.id))
+        answer = await uow.replies.add(records.reply(jonas.id, checkin_id=checkin.id))
+        await uow.commit()
+
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("DELETE FROM appointments WHERE id = :id"), {"id": session.id}
+        )
+
+    async with uow_factory() as uow:
+        assert await uow.checkins.get(checkin.id) is None
+        assert await uow.replies.get(answer.id) == replace(answer, checkin_id=None)
+
+
+async def test_open_flags_for_a_practitioner(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        mara, jonas = await records.practitioner_and_client(uow)
+        ana, ana_client = await records.practitioner_and_client(uow, telegram_user_id=42)
+        answer = await uow.replies.add(records.reply(jonas.id))
+        ana_answer = await uow.replies.add(records.reply(ana_client.id))
+        newer = await uow.flags.add(
+            records.flag(answer.id, jonas.id, mara.id, created_at=T0 + timedelta(days=3))
+        )
+        older = await uow.flags.add(
+            records.flag(
+                answer.id, jonas.id, mara.id, level=TriageLevel.URGENT, reasons=("self_harm",)
+            )
+        )
+        closed = await uow.flags.add(
+            records.flag(answer.id, jonas.id, mara.id, state=FlagState.ACKNOWLEDGED)
+        )
+        await uow.flags.add(records.flag(ana_answer.id, ana_client.id, ana.id))
+        await uow.commit()
+
+    assert older.reasons == ("self_harm",)
+    async with uow_factory() as uow:
+        assert list(await uow.flags.open_for_practitioner(mara.id)) == [older, newer]
+        assert await uow.flags.get(closed.id) == closed
+        acknowledged = await uow.flags.update(
+            replace(
+                older,
+                state=FlagState.ACKNOWLEDGED,
+                acknowledged_at=T0 + timedelta(days=3, minutes=2),
+                alerts_sent=2,
+            )
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert list(await uow.flags.open_for_practitioner(mara.id)) == [newer]
+        assert await uow.flags.get(older.id) == acknowledged
+
+
+async def test_practitioner_update_keeps_a_new_name(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        added = await uow.practitioners.add(records.practitioner())
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.practitioners.update(replace(added, display_name="Renamed"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.practitioners.get(added.id)
+    assert stored == replace(added, display_name="Renamed")
+
+
+async def test_removing_a_client_erases_everything_that_hangs_on_them(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        other = await uow.clients.add(
+            records.client(practitioner.id, full_name="Other Client", telegram_user_id=None)
+        )
+        session = await uow.appointments.add(records.appointment(practitioner.id, client.id))
+        checkin = await uow.checkins.add(records.checkin(client.id, session.id))
+        reply = await uow.replies.add(records.reply(client.id, checkin_id=checkin.id))
+        flag = await uow.flags.add(records.flag(reply.id, client.id, practitioner.id))
+        invite = await uow.invites.add(records.invite(practitioner.id, client.id))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        await uow.clients.remove(client.id)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.clients.get(client.id) is None
+        assert await uow.appointments.get(session.id) is None
+        assert await uow.checkins.get(checkin.id) is None
+        assert await uow.replies.get(reply.id) is None
+        assert await uow.flags.get(flag.id) is None
+        assert await uow.invites.get(invite.id) is None
+        assert await uow.clients.get(other.id) == other
+        assert await uow.practitioners.get(practitioner.id) == practitioner
