@@ -33,10 +33,10 @@ def practitioner(telegram_user_id: int = BIG_TELEGRAM_ID, **changes: Any) -> Pra
     values: dict[str, Any] = {
         "id": 0,
         "telegram_user_id": telegram_user_id,
-        "display_name": "Mara Lind",
+        "display_name": "First Practitioner",
         "timezone": "Europe/Berlin",
         "locale": "en",
-        "location": "Praxis am Park",
+        "location": "Treatment room 2",
         "created_at": T0,
     }
     return Practitioner(**(values | changes))
@@ -46,7 +46,7 @@ def client(practitioner_id: int, **changes: Any) -> Client:
     values: dict[str, Any] = {
         "id": 0,
         "practitioner_id": practitioner_id,
-        "full_name": "Jonas Berg",
+        "full_name": "First Client",
         "status": ClientStatus.ACTIVE,
         "timezone": "Europe/Berlin",
         "locale": "de",

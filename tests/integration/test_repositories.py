@@ -37,7 +37,9 @@ def assert_utc(value: datetime | None) -> None:
 async def test_practitioners_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         added = await uow.practitioners.add(records.practitioner())
-        other = await uow.practitioners.add(records.practitioner(42, display_name="Ana"))
+        other = await uow.practitioners.add(
+            records.practitioner(42, display_name="Second Practitioner")
+        )
         await uow.commit()
 
     assert added.id > 0
@@ -73,9 +75,13 @@ async def test_clients_round_trip_and_stay_with_their_practitioner(
 ) -> None:
     async with uow_factory() as uow:
         mara, jonas = await records.practitioner_and_client(uow)
-        ana = await uow.practitioners.add(records.practitioner(42, display_name="Ana"))
+        second = await uow.practitioners.add(
+            records.practitioner(42, display_name="Second Practitioner")
+        )
         # The same Telegram account is a client of two practitioners.
-        jonas_at_ana = await uow.clients.add(records.client(ana.id, full_name="Jonas B."))
+        client_of_second = await uow.clients.add(
+            records.client(second.id, full_name="Client of the second practitioner")
+        )
         invited = await uow.clients.add(
             records.client(
                 mara.id,
@@ -92,8 +98,8 @@ async def test_clients_round_trip_and_stay_with_their_practitioner(
     async with uow_factory() as uow:
         assert await uow.clients.get(jonas.id) == jonas
         assert list(await uow.clients.for_practitioner(mara.id)) == [jonas, invited]
-        assert list(await uow.clients.for_practitioner(ana.id)) == [jonas_at_ana]
-        assert list(await uow.clients.by_telegram_id(8_000_000_001)) == [jonas, jonas_at_ana]
+        assert list(await uow.clients.for_practitioner(second.id)) == [client_of_second]
+        assert list(await uow.clients.by_telegram_id(8_000_000_001)) == [jonas, client_of_second]
         assert list(await uow.clients.by_telegram_id(1)) == []
 
 
@@ -159,8 +165,8 @@ async def test_appointments_between_two_times(uow_factory: UnitOfWorkFactory) ->
     day = T0.replace(hour=0, minute=0)
     async with uow_factory() as uow:
         mara, jonas = await records.practitioner_and_client(uow)
-        ana = await uow.practitioners.add(records.practitioner(42))
-        ana_client = await uow.clients.add(records.client(ana.id))
+        second = await uow.practitioners.add(records.practitioner(42))
+        second_client = await uow.clients.add(records.client(second.id))
         late = await uow.appointments.add(
             records.appointment(mara.id, jonas.id, starts_at=day + timedelta(hours=17))
         )
@@ -171,7 +177,7 @@ async def test_appointments_between_two_times(uow_factory: UnitOfWorkFactory) ->
             records.appointment(mara.id, jonas.id, starts_at=day + timedelta(days=1))
         )
         await uow.appointments.add(
-            records.appointment(ana.id, ana_client.id, starts_at=day + timedelta(hours=9))
+            records.appointment(second.id, second_client.id, starts_at=day + timedelta(hours=9))
         )
         await uow.commit()
 
@@ -404,9 +410,9 @@ async def test_reply_outlives_a_deleted_session(
 async def test_open_flags_for_a_practitioner(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         mara, jonas = await records.practitioner_and_client(uow)
-        ana, ana_client = await records.practitioner_and_client(uow, telegram_user_id=42)
+        second, second_client = await records.practitioner_and_client(uow, telegram_user_id=42)
         answer = await uow.replies.add(records.reply(jonas.id))
-        ana_answer = await uow.replies.add(records.reply(ana_client.id))
+        ana_answer = await uow.replies.add(records.reply(second_client.id))
         newer = await uow.flags.add(
             records.flag(answer.id, jonas.id, mara.id, created_at=T0 + timedelta(days=3))
         )
@@ -418,7 +424,7 @@ async def test_open_flags_for_a_practitioner(uow_factory: UnitOfWorkFactory) -> 
         closed = await uow.flags.add(
             records.flag(answer.id, jonas.id, mara.id, state=FlagState.ACKNOWLEDGED)
         )
-        await uow.flags.add(records.flag(ana_answer.id, ana_client.id, ana.id))
+        await uow.flags.add(records.flag(ana_answer.id, second_client.id, second.id))
         await uow.commit()
 
     assert older.reasons == ("self_harm",)
