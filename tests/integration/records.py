@@ -89,7 +89,7 @@ def outbox_message(chat_id: int = 8_000_000_001, **changes: Any) -> OutboxMessag
         "chat_id": chat_id,
         "kind": OutboxKind.REMINDER,
         "template": "reminder.day_before",
-        "payload": {"appointment": 1, "names": ["Jonas"], "nested": {"ok": True, "n": 1.5}},
+        "payload": {"appointment": 1, "names": ["First Client"], "nested": {"ok": True, "n": 1.5}},
         "due_at": T0,
         "dedup_key": "reminder:1:day_before",
         "state": OutboxState.PENDING,

@@ -85,11 +85,11 @@ async def test_upgrading_again_keeps_the_data(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         async with make_uow_factory(engine)() as uow:
-            _, jonas = await records.practitioner_and_client(uow)
+            _, client = await records.practitioner_and_client(uow)
             await uow.commit()
         await upgrade(database_url)
         async with make_uow_factory(engine)() as uow:
-            assert await uow.clients.get(jonas.id) == jonas
+            assert await uow.clients.get(client.id) == client
     finally:
         await engine.dispose()
 
@@ -147,16 +147,16 @@ async def test_sqlite_table_rebuilds_keep_the_rows_that_point_at_them(tmp_path: 
     migration_engine = create_migration_engine(url)
     try:
         async with make_uow_factory(app_engine)() as uow:
-            mara, jonas = await records.practitioner_and_client(uow)
-            session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+            practitioner, client = await records.practitioner_and_client(uow)
+            session = await uow.appointments.add(records.appointment(practitioner.id, client.id))
             await uow.commit()
 
         async with migration_engine.begin() as connection:
             await connection.run_sync(_rebuild_practitioners)
 
         async with make_uow_factory(app_engine)() as uow:
-            assert await uow.practitioners.get(mara.id) == mara
-            assert await uow.clients.get(jonas.id) == jonas
+            assert await uow.practitioners.get(practitioner.id) == practitioner
+            assert await uow.clients.get(client.id) == client
             assert await uow.appointments.get(session.id) == session
     finally:
         await app_engine.dispose()

@@ -49,12 +49,12 @@ async def test_commit_stores_and_later_work_is_rolled_back(
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
     async with uow_factory() as uow:
-        mara, _ = await records.practitioner_and_client(uow)
+        practitioner, _ = await records.practitioner_and_client(uow)
         await uow.commit()
         await uow.audit.record(records.T0, "never.committed")
         await uow.practitioners.add(records.practitioner(42))
         await uow.rollback()
-        assert await uow.practitioners.get(mara.id) == mara
+        assert await uow.practitioners.get(practitioner.id) == practitioner
         assert list(await uow.audit.recent()) == []
         await uow.practitioners.add(records.practitioner(43))
     assert await count(engine, "practitioners") == 1
@@ -95,38 +95,40 @@ async def test_erasing_a_client_erases_all_their_data(
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
-        lea = await uow.clients.add(records.client(mara.id, full_name="Lea", telegram_user_id=5))
-        for person in (jonas, lea):
+        practitioner, client = await records.practitioner_and_client(uow)
+        second_client = await uow.clients.add(
+            records.client(practitioner.id, full_name="Second Client", telegram_user_id=5)
+        )
+        for person in (client, second_client):
             await uow.invites.add(
-                records.invite(mara.id, person.id, token_hash=f"{person.id:064d}")
+                records.invite(practitioner.id, person.id, token_hash=f"{person.id:064d}")
             )
-            session = await uow.appointments.add(records.appointment(mara.id, person.id))
+            session = await uow.appointments.add(records.appointment(practitioner.id, person.id))
             await uow.outbox.add(
                 records.outbox_message(
                     client_id=person.id,
                     appointment_id=session.id,
-                    practitioner_id=mara.id,
+                    practitioner_id=practitioner.id,
                     dedup_key=f"reminder:{session.id}",
                 )
             )
             checkin = await uow.checkins.add(records.checkin(person.id, session.id))
             answer = await uow.replies.add(records.reply(person.id, checkin_id=checkin.id))
-            await uow.flags.add(records.flag(answer.id, person.id, mara.id))
+            await uow.flags.add(records.flag(answer.id, person.id, practitioner.id))
         await uow.audit.record(records.T0, "client.erased", subject_type="client", subject_id=1)
         await uow.commit()
 
     async with engine.begin() as connection:
-        await connection.execute(text("DELETE FROM clients WHERE id = :id"), {"id": jonas.id})
+        await connection.execute(text("DELETE FROM clients WHERE id = :id"), {"id": client.id})
 
     for table in ("invites", "appointments", "outbox", "checkins", "replies", "flags"):
         assert await count(engine, table) == 1, table
     async with uow_factory() as uow:
-        assert await uow.clients.get(jonas.id) is None
-        assert await uow.clients.get(lea.id) == lea
-        assert await uow.practitioners.get(mara.id) == mara
-        assert len(await uow.replies.for_client(lea.id)) == 1
-        assert list(await uow.replies.for_client(jonas.id)) == []
+        assert await uow.clients.get(client.id) is None
+        assert await uow.clients.get(second_client.id) == second_client
+        assert await uow.practitioners.get(practitioner.id) == practitioner
+        assert len(await uow.replies.for_client(second_client.id)) == 1
+        assert list(await uow.replies.for_client(client.id)) == []
     # The audit log keeps ids, never words, so it stays.
     assert await count(engine, "audit_log") == 1
 
@@ -135,11 +137,11 @@ async def test_a_practitioner_with_clients_cannot_be_deleted(
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
     async with uow_factory() as uow:
-        mara, _ = await records.practitioner_and_client(uow)
+        practitioner, _ = await records.practitioner_and_client(uow)
         await uow.commit()
     with pytest.raises(IntegrityError):
         async with engine.begin() as connection:
             await connection.execute(
-                text("DELETE FROM practitioners WHERE id = :id"), {"id": mara.id}
+                text("DELETE FROM practitioners WHERE id = :id"), {"id": practitioner.id}
             )
     assert await count(engine, "practitioners") == 1
