@@ -67,7 +67,7 @@ async def test_another_process_is_refused_and_the_data_is_intact(tmp_path: Path)
         engine = create_engine(url)
         try:
             async with make_uow_factory(engine)() as uow:
-                mara, jonas = await records.practitioner_and_client(uow)
+                practitioner, client = await records.practitioner_and_client(uow)
                 await uow.commit()
 
             refused = try_lock_in_subprocess(url)
@@ -76,8 +76,8 @@ async def test_another_process_is_refused_and_the_data_is_intact(tmp_path: Path)
             assert "Traceback" not in refused.stderr
 
             async with make_uow_factory(engine)() as uow:
-                assert await uow.practitioners.get(mara.id) == mara
-                assert await uow.clients.get(jonas.id) == jonas
+                assert await uow.practitioners.get(practitioner.id) == practitioner
+                assert await uow.clients.get(client.id) == client
         finally:
             await engine.dispose()
 
