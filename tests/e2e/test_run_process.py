@@ -1,0 +1,90 @@
+"""``stillpoint run`` and ``stillpoint migrate`` as processes, against the Bot API emulator."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.client import SandboxClient
+from bot.sandbox.server import SandboxServer
+from tests.e2e.conftest import stillpoint
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[SandboxServer]:
+    server = SandboxServer(limits=True)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def _env(server: SandboxServer, database: Path) -> dict[str, str]:
+    return {
+        "BOT_TOKEN": server.bot_token,
+        "TELEGRAM_API_URL": server.url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "PRACTITIONER_IDS": str(server.state.practitioner_user_id),
+    }
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
+    _, err = process.communicate(timeout=timeout)
+    return process.returncode, err
+
+
+async def test_run_serves_refuses_a_second_instance_and_stops_on_sigterm(
+    emulator: SandboxServer, tmp_path: Path
+) -> None:
+    env = _env(emulator, tmp_path / "bot.sqlite3")
+    code, err = _finish(stillpoint("migrate", cwd=tmp_path, **env))
+    assert code == 0, err
+
+    first = stillpoint("run", cwd=tmp_path, **env)
+    try:
+        async with SandboxClient(emulator.url) as sandbox:
+            user = await sandbox.create_user("Client")
+            sent = await sandbox.send(user, "/start")
+            [reply] = await sandbox.wait_for_messages(user, after=sent, timeout=30)
+            assert "use the invite link" in reply["text"]
+
+            code, err = _finish(stillpoint("run", cwd=tmp_path, **env))
+            assert code == 1
+            assert "another Stillpoint process is already using" in err
+            assert "Traceback" not in err
+
+            sent = await sandbox.send(user, "/privacy")
+            [reply] = await sandbox.wait_for_messages(user, after=sent, timeout=30)
+            assert "Your privacy" in reply["text"]
+    finally:
+        first.send_signal(signal.SIGTERM)
+        code, err = _finish(first)
+    assert code == 0, err
+    assert "shutting down" in err
+    assert emulator.bot_token not in err
+
+
+async def test_run_on_an_unmigrated_database_says_to_migrate(
+    emulator: SandboxServer, tmp_path: Path
+) -> None:
+    code, err = _finish(stillpoint("run", cwd=tmp_path, **_env(emulator, tmp_path / "new.sqlite3")))
+    assert code == 1
+    assert "stillpoint migrate" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["run", "migrate"])
+def test_an_unreachable_database_is_one_clear_line(command: str, tmp_path: Path) -> None:
+    env = {"BOT_TOKEN": "1:x", "DATABASE_URL": "postgresql://stillpoint@127.0.0.1:1/none"}
+    code, err = _finish(stillpoint(command, cwd=tmp_path, **env))
+    assert code == 1
+    assert "127.0.0.1:1" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -1,0 +1,65 @@
+"""The import rules of ARCHITECTURE.md, checked on the source."""
+
+import ast
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(folder: str) -> Iterator[tuple[Path, str]]:
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, alias.name
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                yield path, node.module
+
+
+def top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_domain_imports_the_standard_library_only() -> None:
+    offenders = [
+        (path.name, module)
+        for path, module in imported_modules("bot/domain")
+        if top(module) not in sys.stdlib_module_names and not module.startswith("bot.domain")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("forbidden", ["telegram", "sqlalchemy", "messages", "handlers", "bot.db"])
+def test_services_stay_independent_of_adapters(forbidden: str) -> None:
+    offenders = [
+        (path.name, module)
+        for path, module in imported_modules("bot/services")
+        if module == forbidden or module.startswith(f"{forbidden}.")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("forbidden", ["sqlalchemy", "bot.db"])
+def test_handlers_reach_the_database_only_through_services(forbidden: str) -> None:
+    offenders = [
+        (path.name, module)
+        for path, module in imported_modules("handlers")
+        if module == forbidden or module.startswith(f"{forbidden}.")
+    ]
+    assert offenders == []
+
+
+def test_only_the_clock_adapter_reads_the_time() -> None:
+    calls = []
+    for folder in ("bot", "handlers", "messages"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.name == "clock.py":
+                continue
+            source = path.read_text()
+            if "datetime.now(" in source or "datetime.utcnow(" in source:
+                calls.append(str(path.relative_to(ROOT)))
+    assert calls == []
