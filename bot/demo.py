@@ -75,5 +75,7 @@ async def play(sandbox_url: str) -> int:
         await transcript.send_sticker(newcomer, "Client")
 
         stats = await client.stats()
-        print(f"\nDelivered {stats['delivered']} messages; Bot API calls: {dict(stats['calls'])}")
+        print(f"\nDelivered {stats['delivered']} messages. Bot API calls: {dict(stats['calls'])}")
+        if stats["errors_returned"]:
+            print(f"Flood control and other errors answered: {dict(stats['errors_returned'])}")
     return 0
