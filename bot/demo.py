@@ -60,7 +60,7 @@ async def play(sandbox_url: str) -> int:
         newcomer = await client.create_user("Client", language_code="en")
         transcript = Transcript(client)
         print(
-            f"Stillpoint demo: the real bot, over HTTP, against its Telegram sandbox at {sandbox_url}"
+            f"Stillpoint demo: the real bot over HTTP, against its Telegram sandbox {sandbox_url}"
         )
         print(f"Bot: @{info['bot_username']}   Sandbox time: {info['now']}")
 
@@ -75,7 +75,8 @@ async def play(sandbox_url: str) -> int:
         await transcript.send_sticker(newcomer, "Client")
 
         stats = await client.stats()
-        print(f"\nDelivered {stats['delivered']} messages. Bot API calls: {dict(stats['calls'])}")
+        calls = dict(stats["calls"])
+        print(f"\nDelivered {stats['delivered']} messages. Bot API calls: {calls}")
         if stats["errors_returned"]:
             print(f"Flood control and other errors answered: {dict(stats['errors_returned'])}")
     return 0

@@ -21,7 +21,7 @@ def imported_modules(folder: str) -> Iterator[tuple[Path, str]]:
 
 
 def top(module: str) -> str:
-    return module.split(".")[0]
+    return module.split(".", maxsplit=1)[0]
 
 
 def test_domain_imports_the_standard_library_only() -> None:
