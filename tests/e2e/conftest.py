@@ -37,9 +37,9 @@ def stillpoint(*args: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def sandbox_url(tmp_path: Path) -> Iterator[str]:
-    """``stillpoint sandbox --port 0`` running; its URL from the line it prints."""
-    process = stillpoint("sandbox", "--port", "0", cwd=tmp_path)
+def sandbox_url(tmp_path: Path, database_url: str) -> Iterator[str]:
+    """``stillpoint sandbox --port 0`` on each database backend; its URL from the line it prints."""
+    process = stillpoint("sandbox", "--port", "0", "--database", database_url, cwd=tmp_path)
     assert process.stdout is not None
     line = process.stdout.readline()
     match = _LISTENING.search(line)
