@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import (
     TelegramEndpoint,
@@ -20,7 +22,7 @@ from bot.app import (
 from bot.clock import SystemClock
 from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
-from bot.db.migrate import upgrade
+from bot.db.migrate import current_revision, head_revision, upgrade
 from bot.logging_setup import configure_logging
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
@@ -47,7 +49,16 @@ async def run(settings: Settings) -> int:
         application = build_application(
             settings, SystemClock(), uow, endpoint_from_settings(settings)
         )
-        async with polling(application):
+        async with AsyncExitStack() as running:
+            try:
+                await running.enter_async_context(polling(application))
+            except InvalidToken:
+                raise StartupError(
+                    "Telegram did not accept BOT_TOKEN; copy the token from @BotFather again"
+                ) from None
+            except NetworkError as error:
+                where = settings.telegram_api_url or "Telegram"
+                raise StartupError(f"cannot reach {where}: {error.message}") from None
             await stop_on_signals().wait()
     return 0
 
@@ -58,12 +69,17 @@ async def migrate(settings: Settings) -> int:
     engine = create_engine(settings.database_url)
     try:
         await check_database(engine)
+        before = await current_revision(settings.database_url)
         await upgrade(settings.database_url)
     except DatabaseUnavailableError as error:
         raise StartupError(str(error)) from None
     finally:
         await engine.dispose()
-    _log.info("database schema is up to date")
+    head = head_revision()
+    if before == head:
+        _log.info("database schema already at %s; nothing to do", head)
+    else:
+        _log.info("database schema upgraded from %s to %s", before or "empty", head)
     return 0
 
 

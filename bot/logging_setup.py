@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 
 # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-_QUIET_LIBRARIES = ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "aiohttp.access")
+_QUIET_LIBRARIES = (
+    "httpx",
+    "httpcore",
+    "telegram.ext.Updater",
+    "apscheduler",
+    "aiohttp.access",
+    "alembic",
+)
 
 
 def configure_logging(level: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 from collections.abc import AsyncIterator
@@ -35,16 +36,21 @@ def _env(server: SandboxServer, database: Path) -> dict[str, str]:
     }
 
 
-def _finish(process: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
-    _, err = process.communicate(timeout=timeout)
+def _wait(process: subprocess.Popen[str]) -> tuple[int, str]:
+    _, err = process.communicate(timeout=30)
     return process.returncode, err
+
+
+async def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    """Wait for the process without blocking the emulator, which shares this event loop."""
+    return await asyncio.to_thread(_wait, process)
 
 
 async def test_run_serves_refuses_a_second_instance_and_stops_on_sigterm(
     emulator: SandboxServer, tmp_path: Path
 ) -> None:
     env = _env(emulator, tmp_path / "bot.sqlite3")
-    code, err = _finish(stillpoint("migrate", cwd=tmp_path, **env))
+    code, err = await _finish(stillpoint("migrate", cwd=tmp_path, **env))
     assert code == 0, err
 
     first = stillpoint("run", cwd=tmp_path, **env)
@@ -55,7 +61,7 @@ async def test_run_serves_refuses_a_second_instance_and_stops_on_sigterm(
             [reply] = await sandbox.wait_for_messages(user, after=sent, timeout=30)
             assert "use the invite link" in reply["text"]
 
-            code, err = _finish(stillpoint("run", cwd=tmp_path, **env))
+            code, err = await _finish(stillpoint("run", cwd=tmp_path, **env))
             assert code == 1
             assert "another Stillpoint process is already using" in err
             assert "Traceback" not in err
@@ -65,7 +71,7 @@ async def test_run_serves_refuses_a_second_instance_and_stops_on_sigterm(
             assert "Your privacy" in reply["text"]
     finally:
         first.send_signal(signal.SIGTERM)
-        code, err = _finish(first)
+        code, err = await _finish(first)
     assert code == 0, err
     assert "shutting down" in err
     assert emulator.bot_token not in err
@@ -74,17 +80,43 @@ async def test_run_serves_refuses_a_second_instance_and_stops_on_sigterm(
 async def test_run_on_an_unmigrated_database_says_to_migrate(
     emulator: SandboxServer, tmp_path: Path
 ) -> None:
-    code, err = _finish(stillpoint("run", cwd=tmp_path, **_env(emulator, tmp_path / "new.sqlite3")))
+    code, err = await _finish(
+        stillpoint("run", cwd=tmp_path, **_env(emulator, tmp_path / "new.sqlite3"))
+    )
     assert code == 1
     assert "stillpoint migrate" in err
     assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("command", ["run", "migrate"])
-def test_an_unreachable_database_is_one_clear_line(command: str, tmp_path: Path) -> None:
+async def test_an_unreachable_database_is_one_clear_line(command: str, tmp_path: Path) -> None:
     env = {"BOT_TOKEN": "1:x", "DATABASE_URL": "postgresql://stillpoint@127.0.0.1:1/none"}
-    code, err = _finish(stillpoint(command, cwd=tmp_path, **env))
+    code, err = await _finish(stillpoint(command, cwd=tmp_path, **env))
     assert code == 1
     assert "127.0.0.1:1" in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+async def test_a_wrong_token_is_one_clear_line(emulator: SandboxServer, tmp_path: Path) -> None:
+    env = _env(emulator, tmp_path / "bot.sqlite3")
+    assert (await _finish(stillpoint("migrate", cwd=tmp_path, **env)))[0] == 0
+    env["BOT_TOKEN"] = "123456:not-the-right-token"
+    code, err = await _finish(stillpoint("run", cwd=tmp_path, **env))
+    assert code == 1
+    assert "did not accept BOT_TOKEN" in err
+    assert "not-the-right-token" not in err
+    assert "Traceback" not in err
+
+
+async def test_an_unreachable_bot_api_is_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        "BOT_TOKEN": "1:x",
+        "TELEGRAM_API_URL": "http://127.0.0.1:1",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+    }
+    assert (await _finish(stillpoint("migrate", cwd=tmp_path, **env)))[0] == 0
+    code, err = await _finish(stillpoint("run", cwd=tmp_path, **env))
+    assert code == 1
+    assert "cannot reach http://127.0.0.1:1" in err
+    assert "Traceback" not in err

@@ -1,8 +1,10 @@
+import dataclasses
 import logging
 
 import pytest
 
 import messages
+from handlers.common import RUNTIME_KEY
 from tests.handlers.conftest import GUEST_ID, Harness
 
 GROUP = {"id": -100123, "type": "supergroup", "title": "Practice team"}
@@ -91,3 +93,18 @@ async def test_a_failing_handler_is_logged_and_the_bot_goes_on(
     assert "error while handling an update" in caplog.text
     [answer] = await harness.send(GUEST_ID, "/privacy")
     assert answer == messages.render("privacy.text")
+
+
+async def test_the_operator_hears_of_an_error_without_the_users_words(harness: Harness) -> None:
+    rt = harness.app.bot_data[RUNTIME_KEY]
+    settings = rt.settings.model_copy(update={"operator_chat_id": 4040})
+    harness.app.bot_data[RUNTIME_KEY] = dataclasses.replace(rt, settings=settings)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    harness.db.clients.by_telegram_id = broken  # type: ignore[method-assign,assignment]
+    await harness.send(GUEST_ID, "my private words")
+    [alert] = harness.request.sent_texts(4040)
+    assert alert == messages.render("operator.bot_error", error="RuntimeError")
+    assert "private words" not in alert
