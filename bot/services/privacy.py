@@ -23,13 +23,7 @@ async def stop_messages(
             if client.status is not ClientStatus.STOPPED
         ]
         for client in stopped:
-            await uow.audit.record(
-                clock.now(),
-                "client.stopped",
-                actor_telegram_id=telegram_id,
-                subject_type="client",
-                subject_id=client.id,
-            )
+            await _audit(uow, clock, "client.stopped", telegram_id, client)
         await uow.commit()
     await _tell_practitioners(uow_factory, notifier, stopped, "stop.practitioner_notice")
     return stopped
@@ -48,16 +42,22 @@ async def erase(
         erased = list(await uow.clients.by_telegram_id(telegram_id))
         for client in erased:
             await uow.clients.remove(client.id)
-            await uow.audit.record(
-                clock.now(),
-                "client.erased",
-                actor_telegram_id=telegram_id,
-                subject_type="client",
-                subject_id=client.id,
-            )
+            await _audit(uow, clock, "client.erased", telegram_id, client)
         await uow.commit()
     await _tell_practitioners(uow_factory, notifier, erased, "erase.practitioner_notice")
     return erased
+
+
+async def _audit(
+    uow: UnitOfWork, clock: Clock, action: str, telegram_id: int, client: Client
+) -> None:
+    await uow.audit.record(
+        clock.now(),
+        action,
+        actor_telegram_id=telegram_id,
+        subject_type="client",
+        subject_id=client.id,
+    )
 
 
 async def _tell_practitioners(
