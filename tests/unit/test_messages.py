@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 
 import messages
+from bot.sandbox.errors import ApiError
+from bot.sandbox.text import message_text, utf16_length
 from messages import Markup, MissingMessageError, render
 
 LOCALES = messages.available_locales()
@@ -58,3 +60,28 @@ def test_no_user_facing_literals_in_handlers() -> None:
     source = "\n".join(p.read_text() for p in handlers_dir.glob("*.py"))
     # reply_text / answer / send_message are only ever given rendered catalog texts
     assert not re.search(r"(reply_text|reply_html|send_message|answer)\(\s*[\"']", source)
+
+
+SAMPLE_VALUES = {
+    "name": "A <b>&",
+    "command": "/x<i>",
+    "limit": 4096,
+    "client": "C & D",
+    "error": "E",
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_text_is_telegram_html_within_limits(locale: str) -> None:
+    for key, template in messages.catalog(locale).items():
+        params = {name: SAMPLE_VALUES[name] for name in messages.placeholders(template)}
+        html = render(key, locale, **params)
+        try:
+            shown = message_text(html, "HTML")
+        except ApiError as error:
+            pytest.fail(f"{locale}:{key} is refused by Telegram's HTML rules: {error}")
+        assert 0 < utf16_length(shown.text) <= 4096, key
+
+
+def test_german_speakers_get_german() -> None:
+    assert render("privacy.text", messages.normalize_locale("de-AT")).startswith("<b>Deine")
