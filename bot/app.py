@@ -91,7 +91,9 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
         locale=settings.default_locale,
         clock=runtime.clock,
     )
-    await publish_menus(application.bot, settings.practitioner_ids)
+    async with runtime.uow() as uow:
+        everyone = await uow.practitioners.list_all()
+    await publish_menus(application.bot, everyone)
 
 
 @asynccontextmanager

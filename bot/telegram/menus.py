@@ -9,6 +9,7 @@ from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from telegram.error import TelegramError
 
 import messages
+from bot.domain.models import Practitioner
 from bot.domain.roles import Role, commands_for
 
 _log = logging.getLogger(__name__)
@@ -21,15 +22,17 @@ def menu(role: Role, locale: str) -> list[BotCommand]:
     ]
 
 
-async def publish_menus(bot: Bot, practitioner_chat_ids: Iterable[int]) -> None:
-    """Set the default menu for private chats, and the practitioners' menu in their chats."""
+async def publish_menus(bot: Bot, practitioners: Iterable[Practitioner]) -> None:
+    """Set the default menu for private chats, and each practitioner's menu in their chat."""
     for locale in messages.available_locales():
         language = None if locale == messages.DEFAULT_LOCALE else locale
         await bot.set_my_commands(
             menu(Role.GUEST, locale), scope=BotCommandScopeAllPrivateChats(), language_code=language
         )
-    for chat_id in practitioner_chat_ids:
-        await set_chat_menu(bot, chat_id, Role.PRACTITIONER, messages.DEFAULT_LOCALE)
+    for practitioner in practitioners:
+        await set_chat_menu(
+            bot, practitioner.telegram_user_id, Role.PRACTITIONER, practitioner.locale
+        )
 
 
 async def set_chat_menu(bot: Bot, chat_id: int, role: Role, locale: str) -> bool:

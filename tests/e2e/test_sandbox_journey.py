@@ -34,9 +34,14 @@ async def test_command_menus_are_published_per_scope(sandbox: SandboxClient) -> 
     user = await sandbox.create_user("Client")
     await _answer(sandbox, user, "/help")  # the bot is up and has published its menus
     scopes = await sandbox.commands()
-    by_scope = {str(entry["scope"]["type"]): entry for entry in scopes}
-    default = [c["command"] for c in by_scope["all_private_chats"]["commands"]]
-    assert default == ["start", "help", "privacy"]
+    private = {
+        entry["language_code"] or "": entry["commands"]
+        for entry in scopes
+        if entry["scope"]["type"] == "all_private_chats"
+    }
+    assert set(private) == {"", "de"}
+    assert [c["command"] for c in private[""]] == ["start", "help", "privacy"]
+    assert private["de"][1] == {"command": "help", "description": "Was ich kann"}
     chats = [e for e in scopes if e["scope"].get("chat_id") == info["practitioner_user_id"]]
     assert chats, "the practitioner's own menu is set in their chat"
 
