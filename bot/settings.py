@@ -11,7 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
 
+import messages
+from bot.db.url import normalize_database_url
 from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time, parse_duration
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///stillpoint.sqlite3"
@@ -55,14 +58,28 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgres")):
-            raise ValueError("use a sqlite:/// or postgresql:// URL")
+        url = normalize_database_url(value)  # its errors never repeat the URL
+        try:
+            parsed = make_url(url)
+        except ValueError:
+            raise ValueError(
+                "the URL is malformed; check its host, port and database name"
+            ) from None
+        if not parsed.database:
+            raise ValueError(
+                "name a database (for SQLite, a file path: sqlite:///stillpoint.sqlite3)"
+            )
         return value
+
+    @field_validator("operator_chat_id", "telegram_api_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_api_url")
     @classmethod
     def _api_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
+        if value is None:
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
@@ -78,6 +95,13 @@ class Settings(BaseSettings):
             raise ValueError(message) from None
         return value
 
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in messages.available_locales():
+            raise ValueError(f"use one of {', '.join(messages.available_locales())}")
+        return value
+
     @field_validator("quiet_hours", mode="before")
     @classmethod
     def _quiet_hours(cls, value: Any) -> Any:
@@ -87,6 +111,8 @@ class Settings(BaseSettings):
     @classmethod
     def _reminder_offsets(cls, value: Any) -> Any:
         parts = _split(value)
+        if parts == []:
+            raise ValueError("give at least one offset, such as 24h")
         if isinstance(parts, list) and all(isinstance(part, str) for part in parts):
             offsets = sorted({parse_duration(part) for part in parts}, reverse=True)
             return tuple(offsets)
@@ -128,6 +154,8 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
         return Settings(_env_file=env_file, **overrides)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the settings file {env_file} is not UTF-8 text") from None
     except SettingsError as error:
         # Raised before validation when a value cannot even be decoded.
         field = re.search(r'field "(\w+)"', str(error))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
 import shutil
 from collections import Counter
@@ -160,7 +159,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The database backend this test runs on."""
+    """The database backend this test runs on (also recorded for the closing summary)."""
+    request.node.user_properties.append((_BACKEND_PROPERTY, request.param))
     return str(request.param)
 
 
@@ -226,7 +226,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
-_BACKEND_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql)(?:-[^\]]*)?\]$")
+_BACKEND_PROPERTY = "database_backend"
 
 
 _OUTCOME_ORDER = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
@@ -239,12 +239,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if not outcome or outcome in {"warnings", "deselected"}:
             continue
         for report in reports:
-            match = _BACKEND_ID.search(getattr(report, "nodeid", ""))
-            if match is None or not hasattr(report, "when"):
+            backend = dict(getattr(report, "user_properties", ())).get(_BACKEND_PROPERTY)
+            if backend is None or not hasattr(report, "when"):
                 continue
             if outcome == "passed" and report.when != "call":
                 continue
-            counts[match.group(1)][outcome] += 1
+            counts[backend][outcome] += 1
     if not any(counts.values()):
         return
     parts = []

@@ -1,5 +1,6 @@
 """docker-compose.yml and the Dockerfile, checked without a Docker engine."""
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -7,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +22,22 @@ def compose() -> dict[str, Any]:
 def test_every_setting_is_configured_for_the_bot(compose: dict[str, Any]) -> None:
     environment = compose["services"]["bot"]["environment"]
     assert set(environment) == {name.upper() for name in Settings.model_fields}
+
+
+_SUBSTITUTION = re.compile(r"\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}")
+
+
+def test_the_compose_defaults_are_valid_settings(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose fills each ${VAR:-default} with its default when the operator sets nothing."""
+    operator_sets = {"BOT_TOKEN": "123456:token-from-botfather"}
+    for name, template in compose["services"]["bot"]["environment"].items():
+        value = _SUBSTITUTION.sub(lambda m: operator_sets.get(m[1], m[2] or ""), str(template))
+        monkeypatch.setenv(name, value)
+    settings = load_settings(None)
+    assert settings.database_url.startswith("postgresql+asyncpg://stillpoint:stillpoint@db:5432/")
+    assert settings.operator_chat_id is None
 
 
 def test_the_bot_needs_a_token_from_the_operator(compose: dict[str, Any]) -> None:

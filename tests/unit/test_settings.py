@@ -81,6 +81,12 @@ def test_friendly_forms_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "mysql://localhost/x"),
         ("TELEGRAM_API_URL", "ftp://example"),
         ("OPERATOR_CHAT_ID", "me"),
+        ("DATABASE_URL", "postgresql://user:secret@host:notaport/db"),
+        ("DATABASE_URL", "postgresql+psycopg://user:secret@host/db"),
+        ("DATABASE_URL", "sqlite://"),
+        ("DATABASE_URL", "sqlite"),
+        ("REMINDER_OFFSETS", ""),
+        ("DEFAULT_LOCALE", "xx"),
     ],
 )
 def test_a_bad_value_names_its_variable(
@@ -92,6 +98,22 @@ def test_a_bad_value_names_its_variable(
     message = str(caught.value)
     assert name in message
     assert "\n" not in message
+    assert "secret" not in message
+
+
+def test_empty_optional_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPERATOR_CHAT_ID", "")
+    monkeypatch.setenv("TELEGRAM_API_URL", " ")
+    settings = load_settings(None)
+    assert settings.operator_chat_id is None
+    assert settings.telegram_api_url is None
+
+
+def test_a_settings_file_that_is_not_text_is_one_clear_line(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"LOG_LEVEL=\xff\xfe\x00\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(env_file)
 
 
 def test_env_file_is_read_and_checked(tmp_path: Path) -> None:
