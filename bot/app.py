@@ -99,19 +99,20 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
 @asynccontextmanager
 async def polling(application: Application) -> AsyncIterator[None]:  # type: ignore[type-arg]
     """Run the application with long polling inside the block, then shut it down in order."""
+    updater = application.updater
+    if updater is None:
+        raise RuntimeError("the application was built without an updater")
     async with application:
         await on_startup(application)
         await application.start()
-        updater = application.updater
-        if updater is None:
-            raise RuntimeError("the application was built without an updater")
-        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        _log.info("bot @%s is running", application.bot.username)
         try:
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            _log.info("bot @%s is running", application.bot.username)
             yield
         finally:
             _log.info("shutting down")
-            await updater.stop()
+            if updater.running:
+                await updater.stop()
             await application.stop()
 
 

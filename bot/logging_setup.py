@@ -13,6 +13,21 @@ _QUIET_LIBRARIES = (
     "aiohttp.access",
     "alembic",
 )
+_COMPACTED_LIBRARIES = ("telegram",)
+
+
+class CompactLibraryTracebacks(logging.Filter):
+    """Turn a library's traceback into one line naming the error; our own keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drops it."""
+        if record.exc_info and record.name.startswith(_COMPACTED_LIBRARIES):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def configure_logging(level: str) -> None:
@@ -22,5 +37,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    numeric = logging.getLevelName(level)
     for name in _QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
+    if numeric > logging.DEBUG:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(CompactLibraryTracebacks())

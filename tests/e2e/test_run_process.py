@@ -120,3 +120,16 @@ async def test_an_unreachable_bot_api_is_one_clear_line(tmp_path: Path) -> None:
     assert code == 1
     assert "cannot reach http://127.0.0.1:1" in err
     assert "Traceback" not in err
+
+
+async def test_a_failure_while_polling_starts_is_one_clear_line(
+    emulator: SandboxServer, tmp_path: Path
+) -> None:
+    env = _env(emulator, tmp_path / "bot.sqlite3")
+    assert (await _finish(stillpoint("migrate", cwd=tmp_path, **env)))[0] == 0
+    async with SandboxClient(emulator.url) as sandbox:
+        await sandbox.fault("deleteWebhook", 500, times=10)
+        code, err = await _finish(stillpoint("run", cwd=tmp_path, **env))
+    assert code == 1
+    assert f"cannot reach {emulator.url}" in err
+    assert "Traceback" not in err
