@@ -107,7 +107,10 @@ async def running_sandbox(
 ) -> AsyncIterator[RunningSandbox]:
     """Start the emulator and the bot against it; a fresh SQLite database unless one is given."""
     server = SandboxServer(host=host, port=port, limits=limits)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as error:
+        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     try:
         with tempfile.TemporaryDirectory(prefix="stillpoint-sandbox-") as folder:
             url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'sandbox.sqlite3'}"
@@ -129,15 +132,12 @@ async def sandbox(
 ) -> int:
     """``stillpoint sandbox``: serve the emulator and the bot until SIGINT or SIGTERM."""
     configure_logging(settings.log_level)
-    try:
-        running = running_sandbox(
-            settings, host=host, port=port, database_url=database_url, limits=limits
-        )
-        async with running as sb:
-            print(f"Stillpoint sandbox listening on {sb.url}", flush=True)  # noqa: T201
-            await stop_on_signals().wait()
-    except OSError as error:
-        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    running = running_sandbox(
+        settings, host=host, port=port, database_url=database_url, limits=limits
+    )
+    async with running as sb:
+        print(f"Stillpoint sandbox listening on {sb.url}", flush=True)  # noqa: T201
+        await stop_on_signals().wait()
     return 0
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from bot.db.errors import DatabaseInUseError
+from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError
 from bot.db.url import sqlite_path
 
 
@@ -74,8 +74,13 @@ def acquire_instance_lock(database_url: str) -> InstanceLock:
     if database is None:
         return InstanceLock()
     lock_path = database.with_name(database.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        raise DatabaseUnavailableError(
+            f"cannot open the SQLite database {database}: {error.strerror}"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -25,8 +25,8 @@ from bot.domain.delivery import (
     TemporaryFailure,
 )
 
-# Timeouts that happen before a request has left: the message cannot have arrived.
-_NOT_SENT_TIMEOUTS = (httpx.ConnectTimeout, httpx.PoolTimeout)
+# Transport failures before a request has left: the message cannot have arrived.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -45,10 +45,11 @@ def to_delivery_error(error: TelegramError) -> DeliveryError:
         return RecipientUnreachable(error.message)
     if isinstance(error, ChatMigrated | BadRequest):
         return MessageRejected(error.message)
-    if isinstance(error, TimedOut):
-        if isinstance(error.__cause__, _NOT_SENT_TIMEOUTS) or "Pool timeout" in error.message:
-            return TemporaryFailure(error.message)
-        return OutcomeUnknown(error.message)
     if isinstance(error, NetworkError):
-        return TemporaryFailure(error.message)
+        cause = error.__cause__
+        if isinstance(cause, _NEVER_SENT) or "Pool timeout" in error.message:
+            return TemporaryFailure(error.message)
+        if cause is None and not isinstance(error, TimedOut):
+            return TemporaryFailure(error.message)  # Telegram answered with a 5xx status
+        return OutcomeUnknown(error.message)  # the connection broke after the request left
     return MessageRejected(error.message)

@@ -133,3 +133,15 @@ async def test_a_failure_while_polling_starts_is_one_clear_line(
     assert code == 1
     assert f"cannot reach {emulator.url}" in err
     assert "Traceback" not in err
+
+
+async def test_a_sqlite_path_that_cannot_exist_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    database = f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'bot.sqlite3'}"
+    for args in (("run",), ("sandbox", "--port", "0", "--database", database)):
+        code, err = await _finish(
+            stillpoint(*args, cwd=tmp_path, BOT_TOKEN="1:x", DATABASE_URL=database)
+        )
+        assert code == 1, args
+        assert "cannot open the SQLite database" in err, args
+        assert "Traceback" not in err, args

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.db.engine import create_engine
-from bot.db.errors import DatabaseInUseError
+from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError
 from bot.db.lock import acquire_instance_lock
 from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Tries to take the lock and reports what happened; exit status 3 means "in use".
 TRY_LOCK = """
 import sys
-from bot.db.errors import DatabaseInUseError
+from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError
 from bot.db.lock import acquire_instance_lock
 try:
     with acquire_instance_lock(sys.argv[1]):
@@ -128,3 +128,10 @@ def test_release_is_idempotent(tmp_path: Path) -> None:
     lock.release()
     lock.release()
     assert not lock.held
+
+
+def test_a_lock_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(DatabaseUnavailableError, match="cannot open the SQLite database"):
+        acquire_instance_lock(f"sqlite+aiosqlite:///{blocker}/bot.sqlite3")
