@@ -45,7 +45,7 @@ async def test_a_blocked_user_is_unreachable(bot: Bot, client: SandboxClient, us
 
 
 async def test_an_unknown_chat_is_rejected(bot: Bot) -> None:
-    with pytest.raises(MessageRejected, match="(?i)chat not found"):
+    with pytest.raises(MessageRejected, match=r"(?i)chat not found"):
         await TelegramNotifier(bot).send(123_456_789_012, NOTICE, "en")
 
 
