@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 import messages
@@ -19,6 +20,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = (
         update.effective_user.id if isinstance(update, Update) and update.effective_user else None
     )
+    if isinstance(error, Forbidden):
+        _log.info("user %s has blocked the bot; the answer was dropped", user_id)
+        return
     _log.error("error while handling an update from user %s", user_id, exc_info=error)
     if (
         isinstance(update, Update)

@@ -31,6 +31,11 @@ class OfflineRequest(BaseRequest):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self._message_ids = itertools.count(1000)
+        self._failures: dict[str, tuple[int, str]] = {}
+
+    def fail_next(self, method: str, code: int, description: str) -> None:
+        """Answer the next call of ``method`` with a Bot API error."""
+        self._failures[method] = (code, description)
 
     @property
     def read_timeout(self) -> float | None:
@@ -54,6 +59,10 @@ class OfflineRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        if api_method in self._failures:
+            code, description = self._failures.pop(api_method)
+            body = {"ok": False, "error_code": code, "description": description}
+            return code, json.dumps(body).encode()
         self.calls.append(Call(api_method, params))
         return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
 
