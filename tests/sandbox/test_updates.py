@@ -75,7 +75,7 @@ async def test_long_poll_ends_empty_after_its_timeout(server: SandboxServer) -> 
 
 async def test_a_second_poll_ends_the_first_with_conflict(bot: Bot, server: SandboxServer) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=30))
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: server.state.updates._poll is not None)
     async with Bot(server.bot_token, base_url=server.base_url) as second_bot:
         assert await second_bot.get_updates(timeout=0) == ()
     with pytest.raises(Conflict) as caught:
