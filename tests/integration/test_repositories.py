@@ -74,7 +74,7 @@ async def test_clients_round_trip_and_stay_with_their_practitioner(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
+        practitioner, client = await records.practitioner_and_client(uow)
         second = await uow.practitioners.add(
             records.practitioner(42, display_name="Second Practitioner")
         )
@@ -84,8 +84,8 @@ async def test_clients_round_trip_and_stay_with_their_practitioner(
         )
         invited = await uow.clients.add(
             records.client(
-                mara.id,
-                full_name="Lea",
+                practitioner.id,
+                full_name="Second Client",
                 status=ClientStatus.INVITED,
                 telegram_user_id=None,
                 consented_at=None,
@@ -93,39 +93,39 @@ async def test_clients_round_trip_and_stay_with_their_practitioner(
         )
         await uow.commit()
 
-    assert jonas == records.client(mara.id, id=jonas.id)
-    assert isinstance(jonas.status, ClientStatus)
+    assert client == records.client(practitioner.id, id=client.id)
+    assert isinstance(client.status, ClientStatus)
     async with uow_factory() as uow:
-        assert await uow.clients.get(jonas.id) == jonas
-        assert list(await uow.clients.for_practitioner(mara.id)) == [jonas, invited]
+        assert await uow.clients.get(client.id) == client
+        assert list(await uow.clients.for_practitioner(practitioner.id)) == [client, invited]
         assert list(await uow.clients.for_practitioner(second.id)) == [client_of_second]
-        assert list(await uow.clients.by_telegram_id(8_000_000_001)) == [jonas, client_of_second]
+        assert list(await uow.clients.by_telegram_id(8_000_000_001)) == [client, client_of_second]
         assert list(await uow.clients.by_telegram_id(1)) == []
 
 
 async def test_client_update_writes_every_field(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        _, jonas = await records.practitioner_and_client(uow)
+        _, client = await records.practitioner_and_client(uow)
         await uow.commit()
 
     changed = replace(
-        jonas, status=ClientStatus.STOPPED, checkins_paused=True, locale="en", created_at=None
+        client, status=ClientStatus.STOPPED, checkins_paused=True, locale="en", created_at=None
     )
     async with uow_factory() as uow:
         updated = await uow.clients.update(changed)
         await uow.commit()
 
-    assert updated == replace(changed, created_at=jonas.created_at)
+    assert updated == replace(changed, created_at=client.created_at)
     async with uow_factory() as uow:
-        assert await uow.clients.get(jonas.id) == updated
+        assert await uow.clients.get(client.id) == updated
         with pytest.raises(RecordNotFoundError, match="clients"):
-            await uow.clients.update(replace(jonas, id=9999))
+            await uow.clients.update(replace(client, id=9999))
 
 
 async def test_invites_by_token_hash(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
-        added = await uow.invites.add(records.invite(mara.id, jonas.id))
+        practitioner, client = await records.practitioner_and_client(uow)
+        added = await uow.invites.add(records.invite(practitioner.id, client.id))
         await uow.commit()
 
     async with uow_factory() as uow:
@@ -138,7 +138,7 @@ async def test_invites_by_token_hash(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.invites.by_token_hash("a" * 64) == used
         assert used.used_at == T0 + timedelta(hours=2)
         with pytest.raises(IntegrityError):
-            await uow.invites.add(records.invite(mara.id, jonas.id))
+            await uow.invites.add(records.invite(practitioner.id, client.id))
 
 
 async def test_audit_log_newest_first(uow_factory: UnitOfWorkFactory) -> None:
@@ -164,17 +164,17 @@ async def test_audit_log_newest_first(uow_factory: UnitOfWorkFactory) -> None:
 async def test_appointments_between_two_times(uow_factory: UnitOfWorkFactory) -> None:
     day = T0.replace(hour=0, minute=0)
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
+        practitioner, client = await records.practitioner_and_client(uow)
         second = await uow.practitioners.add(records.practitioner(42))
         second_client = await uow.clients.add(records.client(second.id))
         late = await uow.appointments.add(
-            records.appointment(mara.id, jonas.id, starts_at=day + timedelta(hours=17))
+            records.appointment(practitioner.id, client.id, starts_at=day + timedelta(hours=17))
         )
         early = await uow.appointments.add(
-            records.appointment(mara.id, jonas.id, starts_at=day + timedelta(hours=8))
+            records.appointment(practitioner.id, client.id, starts_at=day + timedelta(hours=8))
         )
         at_end = await uow.appointments.add(
-            records.appointment(mara.id, jonas.id, starts_at=day + timedelta(days=1))
+            records.appointment(practitioner.id, client.id, starts_at=day + timedelta(days=1))
         )
         await uow.appointments.add(
             records.appointment(second.id, second_client.id, starts_at=day + timedelta(hours=9))
@@ -183,28 +183,28 @@ async def test_appointments_between_two_times(uow_factory: UnitOfWorkFactory) ->
 
     async with uow_factory() as uow:
         today = await uow.appointments.for_practitioner_between(
-            mara.id, day, day + timedelta(days=1)
+            practitioner.id, day, day + timedelta(days=1)
         )
         assert list(today) == [early, late]
         tomorrow = await uow.appointments.for_practitioner_between(
-            mara.id, day + timedelta(days=1), day + timedelta(days=2)
+            practitioner.id, day + timedelta(days=1), day + timedelta(days=2)
         )
         assert list(tomorrow) == [at_end]
         # The same window given in another zone selects the same sessions.
         in_india = await uow.appointments.for_practitioner_between(
-            mara.id, day.astimezone(INDIA), (day + timedelta(days=1)).astimezone(INDIA)
+            practitioner.id, day.astimezone(INDIA), (day + timedelta(days=1)).astimezone(INDIA)
         )
         assert list(in_india) == [early, late]
         with pytest.raises(ValueError, match="timezone-aware"):
             await uow.appointments.for_practitioner_between(
-                mara.id, day.replace(tzinfo=None), day + timedelta(days=1)
+                practitioner.id, day.replace(tzinfo=None), day + timedelta(days=1)
             )
 
 
 async def test_appointment_update(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
-        booked = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        practitioner, client = await records.practitioner_and_client(uow)
+        booked = await uow.appointments.add(records.appointment(practitioner.id, client.id))
         await uow.commit()
     confirmed = replace(
         booked, status=AppointmentStatus.CONFIRMED, updated_at=T0 + timedelta(hours=3)
@@ -224,9 +224,9 @@ async def test_times_in_any_zone_are_stored_as_utc(
 ) -> None:
     starts_in_india = datetime(2026, 3, 3, 15, 0, tzinfo=INDIA)  # 09:30 UTC
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
+        practitioner, client = await records.practitioner_and_client(uow)
         added = await uow.appointments.add(
-            records.appointment(mara.id, jonas.id, starts_at=starts_in_india)
+            records.appointment(practitioner.id, client.id, starts_at=starts_in_india)
         )
         await uow.commit()
 
@@ -252,10 +252,12 @@ async def test_times_in_any_zone_are_stored_as_utc(
 
 async def test_naive_times_are_refused(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
+        practitioner, client = await records.practitioner_and_client(uow)
         with pytest.raises(ValueError, match="starts_at must be timezone-aware"):
             await uow.appointments.add(
-                records.appointment(mara.id, jonas.id, starts_at=datetime(2026, 3, 3, 9, 30))
+                records.appointment(
+                    practitioner.id, client.id, starts_at=datetime(2026, 3, 3, 9, 30)
+                )
             )
         with pytest.raises(ValueError, match="timezone-aware"):
             await uow.audit.record(datetime(2026, 3, 3, 9, 30), "x")
@@ -263,11 +265,11 @@ async def test_naive_times_are_refused(uow_factory: UnitOfWorkFactory) -> None:
 
 async def test_outbox_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
-        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
+        practitioner, client = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(practitioner.id, client.id))
         message = records.outbox_message(
-            practitioner_id=mara.id,
-            client_id=jonas.id,
+            practitioner_id=practitioner.id,
+            client_id=client.id,
             appointment_id=session.id,
             silent=True,
             attempts=2,
@@ -329,12 +331,12 @@ async def test_concurrent_scheduling_stores_one_row(
 
 async def test_checkins_for_an_appointment(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
-        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
-        other = await uow.appointments.add(records.appointment(mara.id, jonas.id))
-        day3 = await uow.checkins.add(records.checkin(jonas.id, session.id, day=3))
-        day1 = await uow.checkins.add(records.checkin(jonas.id, session.id, day=1))
-        await uow.checkins.add(records.checkin(jonas.id, other.id, day=1))
+        practitioner, client = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(practitioner.id, client.id))
+        other = await uow.appointments.add(records.appointment(practitioner.id, client.id))
+        day3 = await uow.checkins.add(records.checkin(client.id, session.id, day=3))
+        day1 = await uow.checkins.add(records.checkin(client.id, session.id, day=1))
+        await uow.checkins.add(records.checkin(client.id, other.id, day=1))
         await uow.commit()
 
     async with uow_factory() as uow:
@@ -345,24 +347,24 @@ async def test_checkins_for_an_appointment(uow_factory: UnitOfWorkFactory) -> No
     async with uow_factory() as uow:
         assert await uow.checkins.get(day1.id) == sent
         with pytest.raises(IntegrityError):
-            await uow.checkins.add(records.checkin(jonas.id, session.id, day=3))
+            await uow.checkins.add(records.checkin(client.id, session.id, day=3))
 
 
 async def test_replies_are_versions_never_overwrites(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
-        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
-        checkin = await uow.checkins.add(records.checkin(jonas.id, session.id))
+        practitioner, client = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(practitioner.id, client.id))
+        checkin = await uow.checkins.add(records.checkin(client.id, session.id))
         tap = await uow.replies.add(
             records.reply(
-                jonas.id,
+                client.id,
                 checkin_id=checkin.id,
                 text=None,
                 telegram_message_id=None,
                 received_at=T0 + timedelta(days=2),
             )
         )
-        original = await uow.replies.add(records.reply(jonas.id, checkin_id=checkin.id))
+        original = await uow.replies.add(records.reply(client.id, checkin_id=checkin.id))
         edited = await uow.replies.add(
             replace(
                 original,
@@ -380,8 +382,8 @@ async def test_replies_are_versions_never_overwrites(uow_factory: UnitOfWorkFact
     assert edited.body_areas == ("neck", "lower_back")
     assert edited.triage_reasons == ("chest_pain",)
     async with uow_factory() as uow:
-        assert list(await uow.replies.for_client(jonas.id)) == [edited, original, tap]
-        assert list(await uow.replies.for_client(jonas.id, limit=1)) == [edited]
+        assert list(await uow.replies.for_client(client.id)) == [edited, original, tap]
+        assert list(await uow.replies.for_client(client.id, limit=1)) == [edited]
         assert await uow.replies.get(original.id) == original
         with pytest.raises(IntegrityError):
             await uow.replies.add(replace(original, id=0))
@@ -391,10 +393,10 @@ async def test_reply_outlives_a_deleted_session(
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
-        session = await uow.appointments.add(records.appointment(mara.id, jonas.id))
-        checkin = await uow.checkins.add(records.checkin(jonas.id, session.id))
-        answer = await uow.replies.add(records.reply(jonas.id, checkin_id=checkin.id))
+        practitioner, client = await records.practitioner_and_client(uow)
+        session = await uow.appointments.add(records.appointment(practitioner.id, client.id))
+        checkin = await uow.checkins.add(records.checkin(client.id, session.id))
+        answer = await uow.replies.add(records.reply(client.id, checkin_id=checkin.id))
         await uow.commit()
 
     async with engine.begin() as connection:
@@ -409,27 +411,31 @@ async def test_reply_outlives_a_deleted_session(
 
 async def test_open_flags_for_a_practitioner(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        mara, jonas = await records.practitioner_and_client(uow)
+        practitioner, client = await records.practitioner_and_client(uow)
         second, second_client = await records.practitioner_and_client(uow, telegram_user_id=42)
-        answer = await uow.replies.add(records.reply(jonas.id))
+        answer = await uow.replies.add(records.reply(client.id))
         ana_answer = await uow.replies.add(records.reply(second_client.id))
         newer = await uow.flags.add(
-            records.flag(answer.id, jonas.id, mara.id, created_at=T0 + timedelta(days=3))
+            records.flag(answer.id, client.id, practitioner.id, created_at=T0 + timedelta(days=3))
         )
         older = await uow.flags.add(
             records.flag(
-                answer.id, jonas.id, mara.id, level=TriageLevel.URGENT, reasons=("self_harm",)
+                answer.id,
+                client.id,
+                practitioner.id,
+                level=TriageLevel.URGENT,
+                reasons=("self_harm",),
             )
         )
         closed = await uow.flags.add(
-            records.flag(answer.id, jonas.id, mara.id, state=FlagState.ACKNOWLEDGED)
+            records.flag(answer.id, client.id, practitioner.id, state=FlagState.ACKNOWLEDGED)
         )
         await uow.flags.add(records.flag(ana_answer.id, second_client.id, second.id))
         await uow.commit()
 
     assert older.reasons == ("self_harm",)
     async with uow_factory() as uow:
-        assert list(await uow.flags.open_for_practitioner(mara.id)) == [older, newer]
+        assert list(await uow.flags.open_for_practitioner(practitioner.id)) == [older, newer]
         assert await uow.flags.get(closed.id) == closed
         acknowledged = await uow.flags.update(
             replace(
@@ -442,7 +448,7 @@ async def test_open_flags_for_a_practitioner(uow_factory: UnitOfWorkFactory) -> 
         await uow.commit()
 
     async with uow_factory() as uow:
-        assert list(await uow.flags.open_for_practitioner(mara.id)) == [newer]
+        assert list(await uow.flags.open_for_practitioner(practitioner.id)) == [newer]
         assert await uow.flags.get(older.id) == acknowledged
 
 
