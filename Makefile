@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest run sandbox migrate bench clean
+.PHONY: install demo test lint typecheck pytest run sandbox migrate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stillpoint needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'

@@ -72,7 +72,9 @@ async def open_database(database_url: str, *, migrate: bool) -> AsyncIterator[Un
         try:
             await check_database(engine)
             if migrate:
-                await upgrade(database_url)
+                before, after = await upgrade(database_url)
+                if before != after:
+                    _log.info("database schema upgraded from %s to %s", before or "empty", after)
             else:
                 await ensure_schema_current(engine)
             yield make_uow_factory(engine)

@@ -20,9 +20,8 @@ from bot.app import (
     stop_on_signals,
 )
 from bot.clock import SystemClock
-from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
-from bot.db.migrate import current_revision, head_revision, upgrade
+from bot.db.migrate import head_revision
 from bot.logging_setup import configure_logging
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
@@ -66,20 +65,8 @@ async def run(settings: Settings) -> int:
 async def migrate(settings: Settings) -> int:
     """``stillpoint migrate``: bring the schema to the newest version."""
     configure_logging(settings.log_level)
-    engine = create_engine(settings.database_url)
-    try:
-        await check_database(engine)
-        before = await current_revision(settings.database_url)
-        await upgrade(settings.database_url)
-    except DatabaseUnavailableError as error:
-        raise StartupError(str(error)) from None
-    finally:
-        await engine.dispose()
-    head = head_revision()
-    if before == head:
-        _log.info("database schema already at %s; nothing to do", head)
-    else:
-        _log.info("database schema upgraded from %s to %s", before or "empty", head)
+    async with _guarded_database(settings.database_url, migrate=True):
+        _log.info("database schema is at the newest version, %s", head_revision())
     return 0
 
 

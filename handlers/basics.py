@@ -7,17 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain.roles import Role
 from bot.services import practitioners
-from bot.services.identity import role_of
-from handlers.common import reply, runtime
-
-
-async def _role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Role:
-    rt = runtime(context)
-    user = update.effective_user
-    if user is None:
-        return Role.GUEST
-    async with rt.uow() as uow:
-        return await role_of(uow, user.id, rt.settings.practitioner_ids)
+from handlers.common import reply, runtime, sender_role
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -25,7 +15,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None:
         return
-    role = await _role(update, context)
+    role = await sender_role(update, context)
     if role is Role.PRACTITIONER:
         await practitioners.remember_name(runtime(context).uow, user.id, user.full_name)
     await reply(update, f"start.{role}", name=user.first_name)
@@ -33,7 +23,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List what this user can do."""
-    role = await _role(update, context)
+    role = await sender_role(update, context)
     await reply(update, f"help.{role}")
 
 

@@ -10,8 +10,10 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 import messages
+from bot.domain.roles import Role
 from bot.ports import Button
 from bot.runtime import Runtime
+from bot.services.identity import role_of
 from bot.telegram.keyboards import inline_keyboard
 
 RUNTIME_KEY = "runtime"
@@ -23,6 +25,16 @@ def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
     if not isinstance(value, Runtime):
         raise TypeError("bot_data holds no Runtime")
     return value
+
+
+async def sender_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Role:
+    """Who sent this update: practitioner, client or guest."""
+    user = update.effective_user
+    if user is None:
+        return Role.GUEST
+    rt = runtime(context)
+    async with rt.uow() as uow:
+        return await role_of(uow, user.id, rt.settings.practitioner_ids)
 
 
 def locale_of(update: Update) -> str:

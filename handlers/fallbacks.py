@@ -9,8 +9,7 @@ from telegram.ext import ContextTypes
 
 import messages
 from bot.domain.roles import Role
-from bot.services.identity import role_of
-from handlers.common import locale_of, reply, runtime
+from handlers.common import locale_of, reply, sender_role
 
 MAX_TEXT_CHARS = 4096
 _log = logging.getLogger(__name__)
@@ -31,9 +30,7 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(message.text or "") > MAX_TEXT_CHARS:
         await reply(update, "input.too_long", limit=MAX_TEXT_CHARS)
         return
-    rt = runtime(context)
-    async with rt.uow() as uow:
-        role = await role_of(uow, user.id, rt.settings.practitioner_ids)
+    role = await sender_role(update, context)
     await reply(update, "input.free_text_guest" if role is Role.GUEST else "input.free_text")
 
 
@@ -56,4 +53,4 @@ async def stale_button(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> N
     """A button press that no handler recognises: say so instead of leaving a spinner."""
     query = update.callback_query
     if query is not None:
-        await query.answer(messages.render("input.stale_button", locale_of(update)))
+        await query.answer(messages.render_plain("input.stale_button", locale_of(update)))

@@ -50,9 +50,12 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-async def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database up to ``revision`` (the latest by default), in one transaction."""
-    await _run_command(database_url, command.upgrade, revision)
+async def upgrade(database_url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the database up to ``revision`` (the latest by default), in one transaction.
+
+    Returns the revisions it was at before and is at after.
+    """
+    return await _run_command(database_url, command.upgrade, revision)
 
 
 async def downgrade(database_url: str, revision: str) -> None:
@@ -95,16 +98,22 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def _run_command(database_url: str, run: _Command, revision: str) -> None:
+async def _run_command(
+    database_url: str, run: _Command, revision: str
+) -> tuple[str | None, str | None]:
     config = alembic_config(database_url)
     engine = create_migration_engine(database_url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_with_connection, config, run, revision)
+            return await connection.run_sync(_with_connection, config, run, revision)
     finally:
         await engine.dispose()
 
 
-def _with_connection(connection: Connection, config: Config, run: _Command, revision: str) -> None:
+def _with_connection(
+    connection: Connection, config: Config, run: _Command, revision: str
+) -> tuple[str | None, str | None]:
     config.attributes["connection"] = connection
+    before = _current_revision(connection)
     run(config, revision)
+    return before, _current_revision(connection)

@@ -28,6 +28,13 @@ METHODS: dict[str, ApiMethod] = {
     **methods_profile.METHODS,
 }
 _BY_LOWER = {name.lower(): name for name in METHODS}
+
+
+def canonical_method(name: str) -> str | None:
+    """The emulated method's proper name (Telegram matches names case-insensitively)."""
+    return _BY_LOWER.get(name.lower())
+
+
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 
 
@@ -73,7 +80,7 @@ class BotApi:
         token = request.match_info["token"]
         if token != self.state.bot_token:
             return self._error(unauthorized() if _TOKEN_SHAPE.fullmatch(token) else not_found())
-        name = _BY_LOWER.get(request.match_info["method"].lower())
+        name = canonical_method(request.match_info["method"])
         if name is None:
             return self._error(not_found())
         self.state.stats.calls[name] += 1

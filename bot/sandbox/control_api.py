@@ -52,7 +52,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox import user_actions
-from bot.sandbox.bot_api import METHODS
+from bot.sandbox.bot_api import canonical_method
 from bot.sandbox.errors import ControlError
 from bot.sandbox.faults import FAULT_CODES, Fault
 from bot.sandbox.models import Chat
@@ -61,7 +61,6 @@ from bot.sandbox.stats import Stats
 
 logger = logging.getLogger(__name__)
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
-_METHOD_NAMES = {name.lower(): name for name in METHODS}
 
 
 def _integer(value: Any, name: str, *, minimum: int | None = None) -> int:
@@ -297,9 +296,10 @@ class ControlApi:
     async def add_fault(self, request: web.Request) -> web.Response:
         """POST /sandbox/faults."""
         body = await _body(request)
-        method = body.get("method")
-        if not isinstance(method, str) or method.lower() not in _METHOD_NAMES:
-            raise ControlError(400, f"method must be a Bot API method, got {method!r}")
+        requested = body.get("method")
+        method = canonical_method(requested) if isinstance(requested, str) else None
+        if method is None:
+            raise ControlError(400, f"method must be a Bot API method, got {requested!r}")
         code = body.get("error_code")
         if code not in FAULT_CODES or isinstance(code, bool):
             raise ControlError(400, "error_code must be one of 400, 403, 429, 500")
@@ -311,7 +311,7 @@ class ControlApi:
         if user_id is not None:
             user_id = _integer(user_id, "user_id")
         fault = Fault(
-            method=_METHOD_NAMES[method.lower()],
+            method=method,
             error_code=code,
             times=times,
             retry_after=retry_after,

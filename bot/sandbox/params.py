@@ -20,8 +20,6 @@ from bot.sandbox.errors import ApiError, bad_request
 if TYPE_CHECKING:
     from bot.sandbox.state import SandboxState
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class UploadedFile:

@@ -162,12 +162,6 @@ class SandboxState:
             raise bad_request(CHAT_NOT_FOUND)
         return chat
 
-    def writable_chat(self, chat_id: int) -> Chat:
-        """A chat the bot may send into now, or Telegram's 400/403."""
-        chat = self.chat(chat_id)
-        self.check_reachable(chat)
-        return chat
-
     def check_reachable(self, chat: Chat) -> None:
         """Raise 403 when the user blocked the bot or never wrote to it."""
         if chat.type != "private":

@@ -18,7 +18,8 @@ _log = logging.getLogger(__name__)
 def menu(role: Role, locale: str) -> list[BotCommand]:
     """The command list of ``role`` with descriptions in ``locale``."""
     return [
-        BotCommand(name, messages.render(f"commands.{name}", locale)) for name in commands_for(role)
+        BotCommand(name, messages.render_plain(f"commands.{name}", locale))
+        for name in commands_for(role)
     ]
 
 
