@@ -54,6 +54,11 @@ class FakePractitioners(_Table[Practitioner]):
         self.rows[practitioner.id] = practitioner
         return practitioner
 
+    async def add_if_absent(self, practitioner: Practitioner) -> Practitioner | None:
+        if await self.by_telegram_id(practitioner.telegram_user_id) is not None:
+            return None
+        return self.insert(practitioner)
+
 
 class FakeClients(_Table[Client]):
     async def add(self, client: Client) -> Client:

@@ -65,6 +65,23 @@ class _Repository(Generic[R, D]):
         await self._session.flush()
         return to_domain(row, self.domain_class)
 
+    async def _insert_unless_exists(self, obj: D, unique_column: Any) -> D | None:
+        """Insert ``obj`` unless a row holds its value of ``unique_column``; ``None`` then.
+
+        ``ON CONFLICT DO NOTHING`` makes two transactions inserting the same key
+        at once store one row, and neither fails.
+        """
+        dialect = self._session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(self.row_class)
+            .values(**row_values(obj))
+            .on_conflict_do_nothing(index_elements=[unique_column])
+            .returning(self.row_class)
+        )
+        row = (await self._session.scalars(statement)).one_or_none()
+        return None if row is None else to_domain(row, self.domain_class)
+
     async def _get(self, row_id: int) -> D | None:
         row = await self._session.get(self.row_class, row_id)
         return None if row is None else to_domain(row, self.domain_class)
@@ -108,6 +125,10 @@ class SqlPractitionerRepository(_Repository[PractitionerRow, Practitioner]):
     async def list_all(self) -> Sequence[Practitioner]:
         """Every practitioner, in the order they joined."""
         return await self._list(select(PractitionerRow).order_by(PractitionerRow.id))
+
+    async def add_if_absent(self, practitioner: Practitioner) -> Practitioner | None:
+        """Store ``practitioner`` unless their Telegram account is registered; ``None`` then."""
+        return await self._insert_unless_exists(practitioner, PractitionerRow.telegram_user_id)
 
     async def update(self, practitioner: Practitioner) -> Practitioner:
         """Write ``practitioner`` back over the stored one."""
@@ -252,29 +273,14 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
     domain_class = OutboxMessage
 
     async def add(self, message: OutboxMessage) -> OutboxMessage:
-        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing.
-
-        The insert itself skips a duplicate key (``ON CONFLICT DO NOTHING``), so
-        two transactions scheduling the same message at once still store one row
-        and neither fails.
-        """
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(OutboxRow)
-            .values(**row_values(message))
-            .on_conflict_do_nothing(index_elements=[OutboxRow.dedup_key])
-            .returning(OutboxRow)
-        )
-        row = (await self._session.scalars(statement)).one_or_none()
-        if row is None:
-            existing = await self.by_dedup_key(message.dedup_key)
-            if (
-                existing is None
-            ):  # pragma: no cover - the conflicting row cannot vanish mid-statement
-                raise RecordNotFoundError(f"outbox row {message.dedup_key!r} disappeared")
-            return existing
-        return to_domain(row, OutboxMessage)
+        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing."""
+        added = await self._insert_unless_exists(message, OutboxRow.dedup_key)
+        if added is not None:
+            return added
+        existing = await self.by_dedup_key(message.dedup_key)
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish mid-statement
+            raise RecordNotFoundError(f"outbox row {message.dedup_key!r} disappeared")
+        return existing
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         """The scheduled message with this id, if any."""

@@ -21,17 +21,18 @@ async def ensure_configured(
     created: list[Practitioner] = []
     async with uow_factory() as uow:
         for telegram_id in telegram_ids:
-            if await uow.practitioners.by_telegram_id(telegram_id) is not None:
-                continue
-            practitioner = await uow.practitioners.add(
+            practitioner = await uow.practitioners.add_if_absent(
                 Practitioner(
                     id=0,
                     telegram_user_id=telegram_id,
                     display_name="",
                     timezone=timezone,
                     locale=locale,
+                    created_at=clock.now(),
                 )
             )
+            if practitioner is None:
+                continue
             await uow.audit.record(
                 clock.now(),
                 "practitioner.registered",
