@@ -190,25 +190,26 @@ class SandboxClient:
 
     async def wait_for_messages(
         self,
-        user_id: int,
+        chat_id: int,
         after: int,
         count: int = 1,
         timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
     ) -> list[dict[str, Any]]:
-        """Poll until ``count`` bot messages newer than ``after`` are in the user's chat.
+        """Poll until ``count`` bot messages newer than ``after`` are in the chat.
 
-        Returns every new bot message present then (at least ``count``); raises
-        TimeoutError naming what was awaited and what had arrived.
+        ``chat_id`` is a user's id for their private chat, or a group's id. Returns every
+        new bot message present then (at least ``count``); raises TimeoutError naming
+        what was awaited and what had arrived.
         """
         deadline = time.monotonic() + timeout
         while True:
-            new = [m for m in await self.messages(user_id, after) if m["from"] == "bot"]
+            new = [m for m in await self.chat_messages(chat_id, after) if m["from"] == "bot"]
             if len(new) >= count:
                 return new
             if time.monotonic() >= deadline:
                 texts = [m["text"][:60] for m in new]
                 raise TimeoutError(
-                    f"waited {timeout:g} s for {count} new bot message(s) to user {user_id} "
+                    f"waited {timeout:g} s for {count} new bot message(s) in chat {chat_id} "
                     f"after message {after}; {len(new)} arrived: {texts}"
                 )
             await asyncio.sleep(POLL_INTERVAL_S)

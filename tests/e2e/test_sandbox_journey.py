@@ -55,3 +55,17 @@ async def test_markup_and_media_are_handled_kindly(sandbox: SandboxClient) -> No
     sent = await sandbox.send_media(user, "sticker")
     [reply] = await sandbox.wait_for_messages(user, after=sent)
     assert reply["text"] == messages.render_plain("input.not_text")
+
+
+async def test_a_group_hears_once_that_the_bot_works_in_private(sandbox: SandboxClient) -> None:
+    member = await sandbox.create_user("Client")
+    group = await sandbox.create_group("Practice team", member)
+    command = await sandbox.group_send(group, member, "/start")
+    [reply] = await sandbox.wait_for_messages(group, after=command)
+    assert reply["text"] == messages.render_plain("input.group_chat")
+    chatter = await sandbox.group_send(group, member, "hello everyone")
+    follow_up = await sandbox.send(member, "/help")  # the bot has read the group by now
+    await sandbox.wait_for_messages(member, after=follow_up)
+    assert [
+        m for m in await sandbox.chat_messages(group, after=chatter) if m["from"] == "bot"
+    ] == []

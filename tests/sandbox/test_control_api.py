@@ -261,7 +261,7 @@ async def test_stats(bot: Bot, client: SandboxClient, user: int) -> None:
 async def test_wait_for_messages(bot: Bot, client: SandboxClient, user: int) -> None:
     await bot.send_message(user, "first")
     assert [m["text"] for m in await client.wait_for_messages(user, after=1)] == ["first"]
-    with pytest.raises(TimeoutError, match=r"2 new bot message\(s\) to user .* 1 arrived"):
+    with pytest.raises(TimeoutError, match=r"2 new bot message\(s\) in chat .* 1 arrived"):
         await client.wait_for_messages(user, after=1, count=2, timeout=0.1)
 
 
