@@ -1,0 +1,133 @@
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.delivery_rules import Placement, RetryPolicy, is_expired, place, quiet_end_after
+from bot.domain.models import OutboxKind
+from bot.domain.timing import QuietHours
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NIGHT = QuietHours.parse("21:00-08:00")
+
+
+def berlin(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+
+
+def placed(local: datetime, **kwargs: object) -> Placement:
+    options: dict[str, object] = {"kind": OutboxKind.CHECKIN, "timezone": "Europe/Berlin"}
+    return place(local.astimezone(UTC), quiet=NIGHT, **(options | kwargs))  # type: ignore[arg-type]
+
+
+def test_daytime_messages_go_as_planned() -> None:
+    assert placed(berlin(2026, 5, 4, 10, 0)) == Placement(berlin(2026, 5, 4, 10, 0))
+
+
+def test_a_late_evening_message_waits_for_the_morning() -> None:
+    assert placed(berlin(2026, 5, 4, 23, 15)) == Placement(berlin(2026, 5, 5, 8, 0))
+
+
+def test_an_early_morning_message_waits_for_eight() -> None:
+    assert placed(berlin(2026, 5, 4, 3, 0)) == Placement(berlin(2026, 5, 4, 8, 0))
+
+
+def test_the_quiet_end_itself_is_not_quiet() -> None:
+    assert placed(berlin(2026, 5, 4, 8, 0)) == Placement(berlin(2026, 5, 4, 8, 0))
+
+
+def test_a_reminder_that_would_be_too_late_goes_silently_on_time() -> None:
+    session = berlin(2026, 5, 5, 7, 30)
+    planned = berlin(2026, 5, 5, 5, 30)
+    assert placed(planned, kind=OutboxKind.REMINDER, deadline=session.astimezone(UTC)) == Placement(
+        planned, silent=True
+    )
+
+
+def test_alerts_are_never_delayed() -> None:
+    assert placed(berlin(2026, 5, 4, 3, 0), kind=OutboxKind.FLAG_ALERT) == Placement(
+        berlin(2026, 5, 4, 3, 0)
+    )
+
+
+def test_the_recipients_zone_decides() -> None:
+    # 22:00 in Berlin is 13:00 in Honolulu: daytime there.
+    planned = berlin(2026, 5, 4, 22, 0)
+    assert placed(planned, timezone="Pacific/Honolulu") == Placement(planned)
+
+
+def test_spring_forward_night_ends_at_eight_summer_time() -> None:
+    # Clocks jump from 02:00 to 03:00 on 29 March 2026 in Berlin.
+    result = placed(berlin(2026, 3, 28, 22, 0))
+    assert result.due_at.astimezone(BERLIN) == berlin(2026, 3, 29, 8, 0)
+    assert result.due_at == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+
+
+def test_fall_back_night_ends_at_eight_winter_time() -> None:
+    # Clocks go from 03:00 back to 02:00 on 25 October 2026 in Berlin.
+    result = placed(berlin(2026, 10, 24, 22, 0))
+    assert result.due_at == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+
+
+def test_a_quiet_end_inside_the_gap_moves_to_the_change() -> None:
+    end = quiet_end_after(berlin(2026, 3, 29, 1, 0), time(2, 30), BERLIN)
+    assert end == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # 03:00 summer time
+
+
+def test_a_repeated_quiet_end_is_its_first_occurrence() -> None:
+    end = quiet_end_after(berlin(2026, 10, 25, 1, 0), time(2, 30), BERLIN)
+    assert end == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+ZONES = st.sampled_from(
+    ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+)
+INSTANTS = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+)
+WALL_TIMES = st.times().map(lambda t: t.replace(second=0, microsecond=0))
+
+
+@given(INSTANTS, ZONES, WALL_TIMES, WALL_TIMES)
+def test_a_moved_message_lands_at_the_quiet_end_never_earlier(
+    due: datetime, zone: str, start: time, end: time
+) -> None:
+    if start == end:
+        return
+    quiet = QuietHours(start, end)
+    result = place(due, kind=OutboxKind.CHECKIN, timezone=zone, quiet=quiet)
+    assert not result.silent
+    assert result.due_at >= due
+    assert result.due_at - due <= timedelta(days=1, hours=1)
+    local = result.due_at.astimezone(ZoneInfo(zone))
+    if result.due_at != due:
+        assert not quiet.contains(local.time()) or local.time() >= end
+
+
+@given(INSTANTS, ZONES)
+def test_a_deadline_never_makes_a_message_late(due: datetime, zone: str) -> None:
+    deadline = due + timedelta(hours=1)
+    result = place(due, kind=OutboxKind.REMINDER, timezone=zone, quiet=NIGHT, deadline=deadline)
+    assert result.due_at < deadline
+
+
+def test_expiry_is_inclusive() -> None:
+    now = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    assert is_expired(now, now)
+    assert not is_expired(now + timedelta(seconds=1), now)
+    assert not is_expired(None, now)
+
+
+def test_retries_wait_longer_each_time_then_stop() -> None:
+    policy = RetryPolicy(
+        max_attempts=5, first_wait=timedelta(seconds=2), longest_wait=timedelta(seconds=10)
+    )
+    waits = [policy.wait_after(n) for n in range(1, 6)]
+    assert waits == [timedelta(seconds=s) for s in (2, 4, 8, 10)] + [None]
+
+
+@pytest.mark.parametrize("attempts", [0, 1])
+def test_the_first_retry_waits_the_first_wait(attempts: int) -> None:
+    assert RetryPolicy().wait_after(attempts) == timedelta(seconds=2)
