@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot.db.engine import check_database, create_engine
@@ -20,9 +20,13 @@ from bot.db.uow import make_uow_factory
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.services import practitioners
+from bot.services.dispatcher import Dispatcher
+from bot.services.pacing import Pacer
 from bot.settings import Settings
+from bot.telegram.delivery_jobs import DISPATCHER_KEY, start_delivery
 from bot.telegram.menus import publish_menus
 from bot.telegram.notifier import TelegramNotifier
+from bot.telegram.rate_limiter import PacedRateLimiter
 from handlers.common import RUNTIME_KEY
 
 _log = logging.getLogger(__name__)
@@ -52,7 +56,8 @@ def build_application(
     settings: Settings, clock: Clock, uow: UnitOfWorkFactory, endpoint: TelegramEndpoint
 ) -> Application:  # type: ignore[type-arg]
     """Build the PTB application with every handler registered."""
-    builder = ApplicationBuilder().token(endpoint.token).rate_limiter(AIORateLimiter(max_retries=3))
+    pacer = Pacer()
+    builder = ApplicationBuilder().token(endpoint.token).rate_limiter(PacedRateLimiter(pacer))
     if endpoint.base_url is not None:
         builder = builder.base_url(endpoint.base_url)
     if endpoint.base_file_url is not None:
@@ -60,6 +65,13 @@ def build_application(
     application = builder.build()
     notifier = TelegramNotifier(application.bot)
     application.bot_data[RUNTIME_KEY] = Runtime(settings, clock, uow, notifier)
+    application.bot_data[DISPATCHER_KEY] = Dispatcher(
+        uow,
+        notifier,
+        clock,
+        quiet=settings.quiet_hours,
+        batch_size=int(pacer.limits.overall_per_second),
+    )
     handlers.register(application)
     return application
 
@@ -96,6 +108,12 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     async with runtime.uow() as uow:
         everyone = await uow.practitioners.list_all()
     await publish_menus(application.bot, everyone)
+    dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
+    stranded = await dispatcher.recover()
+    if stranded:
+        _log.warning(
+            "%s message(s) were in flight at the last stop; marked uncertain", len(stranded)
+        )
 
 
 @asynccontextmanager
@@ -107,6 +125,8 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
     async with application:
         await on_startup(application)
         await application.start()
+        runtime: Runtime = application.bot_data[RUNTIME_KEY]
+        start_delivery(application, runtime.clock)
         try:
             await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             _log.info("bot @%s is running", application.bot.username)

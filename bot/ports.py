@@ -21,6 +21,7 @@ from bot.domain.models import (
     Flag,
     Invite,
     OutboxMessage,
+    OutboxState,
     Practitioner,
     Reply,
 )
@@ -149,14 +150,103 @@ class AppointmentRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    """The schedule of messages to send. ``dedup_key`` makes scheduling idempotent."""
+    """The schedule of messages to send. ``dedup_key`` makes scheduling idempotent.
+
+    Times go in and come out timezone-aware (UTC out); nothing here reads a clock or
+    commits. A state change only touches rows in the state it leaves (``pending`` for
+    claims, cancellations and reschedules; ``sending`` for outcomes), so a row changed
+    meanwhile by another process or a cancellation is left alone.
+    """
 
     async def add(self, message: OutboxMessage) -> OutboxMessage:
-        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing."""
+        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing.
+
+        A ``next_attempt_at`` of ``None`` is stored as ``due_at``.
+        """
         ...
 
     async def get(self, message_id: int) -> OutboxMessage | None: ...
     async def by_dedup_key(self, dedup_key: str) -> OutboxMessage | None: ...
+    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Mark up to ``limit`` due rows ``sending`` and return them as updated, in send order.
+
+        Due: ``pending``, ``next_attempt_at <= now``, ``expires_at`` unset or after ``now``.
+        Order: priority (highest first), then ``next_attempt_at``, then id. Each gets
+        ``claimed_at = now`` and one more attempt. Concurrent claims (several processes on
+        PostgreSQL) never return the same row.
+        """
+        ...
+
+    async def skip_expired(self, now: datetime) -> list[OutboxMessage]:
+        """Mark pending rows with ``expires_at <= now`` ``skipped_stale``; return them."""
+        ...
+
+    async def next_attempt_at(self) -> datetime | None:
+        """The earliest ``next_attempt_at`` among pending rows; ``None`` if none is pending."""
+        ...
+
+    async def mark_sent(
+        self, message_id: int, *, sent_at: datetime, telegram_message_id: int, lateness_ms: int
+    ) -> bool:
+        """Record a ``sending`` row as ``sent``; ``False`` (no change) if it was not ``sending``."""
+        ...
+
+    async def mark_failed(self, message_id: int, reason: str) -> bool:
+        """Record a ``sending`` row as permanently ``failed`` with ``reason``; else ``False``."""
+        ...
+
+    async def mark_uncertain(self, message_id: int, reason: str) -> bool:
+        """Record a ``sending`` row as ``uncertain`` (it may have arrived); else ``False``."""
+        ...
+
+    async def retry_later(self, message_id: int, *, next_attempt_at: datetime, reason: str) -> bool:
+        """Put a ``sending`` row back to ``pending`` until ``next_attempt_at``; else ``False``.
+
+        ``due_at`` is kept, so lateness is still measured from it.
+        """
+        ...
+
+    async def mark_skipped(self, message_id: int, reason: str) -> bool:
+        """Record a ``sending`` row found stale or unsendable as ``skipped_stale``; else ``False``.
+
+        ``skip_expired`` handles pending rows; this is for one already claimed.
+        """
+        ...
+
+    async def recover_in_flight(self, reason: str) -> list[OutboxMessage]:
+        """Turn every ``sending`` row into ``uncertain`` with ``reason``; return them.
+
+        For start-up after a crash: such rows are reported, never resent blindly.
+        """
+        ...
+
+    async def cancel_pending(
+        self,
+        *,
+        client_id: int | None = None,
+        appointment_id: int | None = None,
+        chat_id: int | None = None,
+        reason: str,
+    ) -> int:
+        """Cancel pending rows matching any given filter (at least one); return how many."""
+        ...
+
+    async def reschedule(
+        self, dedup_key: str, *, due_at: datetime, expires_at: datetime | None
+    ) -> OutboxMessage | None:
+        """Give a pending row a new ``due_at`` (and next attempt) and ``expires_at``.
+
+        Returns the updated row, or ``None`` if no pending row has ``dedup_key``.
+        """
+        ...
+
+    async def count_by_state(self) -> dict[OutboxState, int]:
+        """How many rows are in each state; every state is present, zeros included."""
+        ...
+
+    async def lateness_ms(self, since: datetime) -> list[int]:
+        """Lateness in ms of each message sent at or after ``since``, smallest first."""
+        ...
 
 
 class CheckInRepository(Protocol):

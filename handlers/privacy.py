@@ -25,7 +25,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None:
         return
     rt = runtime(context)
-    stopped = await privacy.stop_messages(rt.uow, rt.notifier, rt.clock, user.id)
+    stopped = await privacy.stop_messages(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
     await reply(update, "stop.done" if stopped else "stop.nothing")
 
 
@@ -51,7 +51,7 @@ async def erase_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     key = "erase.kept"
     if query.data == ERASE_CONFIRM:
         rt = runtime(context)
-        erased = await privacy.erase(rt.uow, rt.notifier, rt.clock, user.id)
+        erased = await privacy.erase(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
         key = "erase.done" if erased else "erase.nothing"
     await query.edit_message_text(
         messages.render(key, locale_of(update)), parse_mode=ParseMode.HTML

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from bot.domain.models import AuditEntry, Client, Invite, Practitioner
+from bot.domain.models import AuditEntry, Client, Invite, OutboxMessage, OutboxState, Practitioner
 from bot.ports import OutgoingMessage, SentMessage
 
 
@@ -93,6 +94,46 @@ class FakeInvites(_Table[Invite]):
         return invite
 
 
+class FakeOutbox(_Table[OutboxMessage]):
+    """Scheduling and cancelling only; sending is tested against real databases."""
+
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        existing = await self.by_dedup_key(message.dedup_key)
+        if existing is not None:
+            return existing
+        return self.insert(
+            replace(message, next_attempt_at=message.next_attempt_at or message.due_at)
+        )
+
+    async def by_dedup_key(self, dedup_key: str) -> OutboxMessage | None:
+        return next((m for m in self.rows.values() if m.dedup_key == dedup_key), None)
+
+    async def cancel_pending(
+        self,
+        *,
+        client_id: int | None = None,
+        appointment_id: int | None = None,
+        chat_id: int | None = None,
+        reason: str,
+    ) -> int:
+        matching = [
+            m
+            for m in self.rows.values()
+            if m.state is OutboxState.PENDING
+            and (
+                (client_id is not None and m.client_id == client_id)
+                or (appointment_id is not None and m.appointment_id == appointment_id)
+                or (chat_id is not None and m.chat_id == chat_id)
+            )
+        ]
+        for message in matching:
+            self.rows[message.id] = replace(message, state=OutboxState.CANCELLED, last_error=reason)
+        return len(matching)
+
+    def pending(self) -> list[OutboxMessage]:
+        return [m for m in self.rows.values() if m.state is OutboxState.PENDING]
+
+
 class FakeAudit:
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
@@ -130,6 +171,7 @@ class FakeDatabase:
         self.practitioners = FakePractitioners()
         self.clients = FakeClients()
         self.invites = FakeInvites()
+        self.outbox = FakeOutbox()
         self.audit = FakeAudit()
         self.commits = 0
 
@@ -145,6 +187,7 @@ class FakeUnitOfWork:
         self.practitioners = database.practitioners
         self.clients = database.clients
         self.invites = database.invites
+        self.outbox = database.outbox
         self.audit = database.audit
 
     async def __aenter__(self) -> Self:

@@ -1,9 +1,9 @@
 """The schema, as SQLAlchemy declarative models.
 
 These rows never leave ``bot/db``: repositories turn them into the domain's
-dataclasses. Column names match the dataclass fields one for one. The initial
-migration (``migrations/versions/0001_initial.py``) creates exactly this; a test
-compares the two on both databases.
+dataclasses. Column names match the dataclass fields one for one. The
+migrations (``migrations/versions/``), run to the latest, create exactly this; a
+test compares the two on both databases.
 """
 
 from __future__ import annotations
@@ -153,16 +153,24 @@ class OutboxRow(Base):
     """One scheduled message: the record of what must be sent, and what became of it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "state", "due_at"),)
+    __table_args__ = (
+        # The claim query and the next wake-up: pending rows by next_attempt_at.
+        Index(None, "state", "next_attempt_at"),
+        Index(None, "state", "expires_at"),
+    )
 
     id: Mapped[int] = _id()
-    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Indexed for cancelling everything pending for a chat that blocked the bot.
+    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     kind: Mapped[OutboxKind] = mapped_column(StrEnumType(OutboxKind, 32), nullable=False)
     template: Mapped[str] = mapped_column(String(100), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     dedup_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
     state: Mapped[OutboxState] = mapped_column(StrEnumType(OutboxState, 32), nullable=False)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     practitioner_id: Mapped[int | None] = _fk(

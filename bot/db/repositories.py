@@ -9,10 +9,11 @@ back to the row with the same id (``created_at`` only when given) and raises
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, Update, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +40,7 @@ from bot.domain.models import (
     FlagState,
     Invite,
     OutboxMessage,
+    OutboxState,
     Practitioner,
     Reply,
 )
@@ -266,14 +268,34 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
         )
 
 
+EXPIRED_REASON = "expired before it could be sent"
+
+# What goes first among the due rows: the claim query's ORDER BY, and the order it returns.
+_DUE_ORDER = (OutboxRow.priority.desc(), OutboxRow.next_attempt_at, OutboxRow.id)
+
+
+def _due_order_key(row: OutboxRow) -> tuple[int, datetime, int]:
+    return (-row.priority, row.next_attempt_at, row.id)
+
+
 class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
-    """The schedule of messages to send."""
+    """The schedule of messages to send, and the queries the dispatcher drives it with.
+
+    Every change of state is one UPDATE guarded by the state it leaves, so two
+    dispatchers (or a dispatcher and a cancellation) never both move a row. Times
+    come in as arguments; nothing here reads a clock or commits.
+    """
 
     row_class = OutboxRow
     domain_class = OutboxMessage
 
     async def add(self, message: OutboxMessage) -> OutboxMessage:
-        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing."""
+        """Schedule ``message``; if its ``dedup_key`` exists, return that row and write nothing.
+
+        A ``next_attempt_at`` of ``None`` is stored as ``due_at``.
+        """
+        if message.next_attempt_at is None:
+            message = replace(message, next_attempt_at=message.due_at)
         added = await self._insert_unless_exists(message, OutboxRow.dedup_key)
         if added is not None:
             return added
@@ -290,6 +312,204 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         """The scheduled message with this dedup key, if any."""
         found = await self._list(select(OutboxRow).where(OutboxRow.dedup_key == dedup_key))
         return found[0] if found else None
+
+    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Mark up to ``limit`` due rows ``sending`` in one statement and return them, updated.
+
+        Due: pending, ``next_attempt_at <= now``, and not expired (``expires_at`` unset or
+        later than ``now``). Higher priority first, then earliest ``next_attempt_at``,
+        then id. Each claimed row gets ``claimed_at = now`` and one more attempt.
+        """
+        require_aware(now, "now")
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        due = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.state == OutboxState.PENDING,
+                OutboxRow.next_attempt_at <= now,
+                or_(OutboxRow.expires_at.is_(None), OutboxRow.expires_at > now),
+            )
+            .order_by(*_DUE_ORDER)
+            .limit(limit)
+            # PostgreSQL passes over rows another process is claiming instead of waiting
+            # for them, so concurrent claims are disjoint. SQLite renders no FOR UPDATE:
+            # its single writer runs one claim at a time.
+            .with_for_update(skip_locked=True)
+        )
+        claimed = await self._updated_rows(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(due.scalar_subquery()))
+            .values(state=OutboxState.SENDING, claimed_at=now, attempts=OutboxRow.attempts + 1)
+        )
+        # RETURNING gives no order; hand the rows back in the order they were chosen.
+        return [to_domain(row, OutboxMessage) for row in sorted(claimed, key=_due_order_key)]
+
+    async def skip_expired(self, now: datetime) -> list[OutboxMessage]:
+        """Mark pending rows whose ``expires_at`` is at or before ``now`` ``skipped_stale``."""
+        require_aware(now, "now")
+        return await self._update_returning(
+            update(OutboxRow)
+            .where(OutboxRow.state == OutboxState.PENDING, OutboxRow.expires_at <= now)
+            .values(state=OutboxState.SKIPPED_STALE, last_error=EXPIRED_REASON)
+        )
+
+    async def next_attempt_at(self) -> datetime | None:
+        """The earliest ``next_attempt_at`` among pending rows; ``None`` if nothing is pending."""
+        statement = (
+            select(OutboxRow.next_attempt_at)
+            .where(OutboxRow.state == OutboxState.PENDING)
+            .order_by(OutboxRow.next_attempt_at)
+            .limit(1)
+        )
+        earliest: datetime | None = await self._session.scalar(statement)
+        return earliest
+
+    async def mark_sent(
+        self, message_id: int, *, sent_at: datetime, telegram_message_id: int, lateness_ms: int
+    ) -> bool:
+        """Record that a ``sending`` row arrived; ``False`` (nothing changed) if it was not."""
+        require_aware(sent_at, "sent_at")
+        return await self._record_outcome(
+            message_id,
+            state=OutboxState.SENT,
+            sent_at=sent_at,
+            telegram_message_id=telegram_message_id,
+            lateness_ms=lateness_ms,
+        )
+
+    async def mark_failed(self, message_id: int, reason: str) -> bool:
+        """Mark a ``sending`` row permanently ``failed``; ``False`` if it was not ``sending``."""
+        return await self._record_outcome(message_id, state=OutboxState.FAILED, last_error=reason)
+
+    async def mark_uncertain(self, message_id: int, reason: str) -> bool:
+        """Mark a ``sending`` row ``uncertain``; ``False`` if it was not ``sending``."""
+        return await self._record_outcome(
+            message_id, state=OutboxState.UNCERTAIN, last_error=reason
+        )
+
+    async def retry_later(self, message_id: int, *, next_attempt_at: datetime, reason: str) -> bool:
+        """Put a ``sending`` row back to ``pending`` until ``next_attempt_at``.
+
+        ``due_at`` stays as it was, so lateness is still measured from it.
+        """
+        require_aware(next_attempt_at, "next_attempt_at")
+        return await self._record_outcome(
+            message_id,
+            state=OutboxState.PENDING,
+            next_attempt_at=next_attempt_at,
+            last_error=reason,
+        )
+
+    async def mark_skipped(self, message_id: int, reason: str) -> bool:
+        """Mark a ``sending`` row found stale or unsendable ``skipped_stale``."""
+        return await self._record_outcome(
+            message_id, state=OutboxState.SKIPPED_STALE, last_error=reason
+        )
+
+    async def recover_in_flight(self, reason: str) -> list[OutboxMessage]:
+        """Turn every ``sending`` row into ``uncertain`` with ``reason``; return them.
+
+        For start-up after a crash: whether those messages arrived is unknown, and
+        Telegram has no idempotency key, so they are reported, never resent.
+        """
+        return await self._update_returning(
+            update(OutboxRow)
+            .where(OutboxRow.state == OutboxState.SENDING)
+            .values(state=OutboxState.UNCERTAIN, last_error=reason)
+        )
+
+    async def cancel_pending(
+        self,
+        *,
+        client_id: int | None = None,
+        appointment_id: int | None = None,
+        chat_id: int | None = None,
+        reason: str,
+    ) -> int:
+        """Cancel pending rows matching any of the given filters; return how many.
+
+        At least one filter is required: cancelling everything is never meant.
+        """
+        matches = []
+        if client_id is not None:
+            matches.append(OutboxRow.client_id == client_id)
+        if appointment_id is not None:
+            matches.append(OutboxRow.appointment_id == appointment_id)
+        if chat_id is not None:
+            matches.append(OutboxRow.chat_id == chat_id)
+        if not matches:
+            raise ValueError("cancel_pending needs a client_id, appointment_id or chat_id")
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.state == OutboxState.PENDING, or_(*matches))
+            .values(state=OutboxState.CANCELLED, last_error=reason)
+            .returning(OutboxRow.id)
+        )
+        return len((await self._session.scalars(statement)).all())
+
+    async def reschedule(
+        self, dedup_key: str, *, due_at: datetime, expires_at: datetime | None
+    ) -> OutboxMessage | None:
+        """Move a still-pending row to ``due_at`` (and its next attempt with it).
+
+        Returns the row as updated, or ``None`` if no pending row has ``dedup_key``.
+        """
+        require_aware(due_at, "due_at")
+        if expires_at is not None:
+            require_aware(expires_at, "expires_at")
+        moved = await self._update_returning(
+            update(OutboxRow)
+            .where(OutboxRow.dedup_key == dedup_key, OutboxRow.state == OutboxState.PENDING)
+            .values(due_at=due_at, next_attempt_at=due_at, expires_at=expires_at)
+        )
+        return moved[0] if moved else None
+
+    async def count_by_state(self) -> dict[OutboxState, int]:
+        """How many rows are in each state; every state is present, zeros included."""
+        counts = dict.fromkeys(OutboxState, 0)
+        statement = select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
+        for state, count in await self._session.execute(statement):
+            counts[state] = count
+        return counts
+
+    async def lateness_ms(self, since: datetime) -> list[int]:
+        """How late each message sent at or after ``since`` went out, in ms, smallest first."""
+        require_aware(since, "since")
+        statement = (
+            select(OutboxRow.lateness_ms)
+            .where(
+                OutboxRow.state == OutboxState.SENT,
+                OutboxRow.sent_at >= since,
+                OutboxRow.lateness_ms.is_not(None),
+            )
+            .order_by(OutboxRow.lateness_ms)
+        )
+        return [
+            value for value in (await self._session.scalars(statement)).all() if value is not None
+        ]
+
+    async def _update_returning(self, statement: Update) -> list[OutboxMessage]:
+        """Run an UPDATE of outbox rows and return the rows it changed, as they are now."""
+        return [to_domain(row, OutboxMessage) for row in await self._updated_rows(statement)]
+
+    async def _updated_rows(self, statement: Update) -> Sequence[OutboxRow]:
+        rows = await self._session.scalars(
+            statement.returning(OutboxRow),
+            # Rows this session already holds are overwritten with what the UPDATE wrote.
+            execution_options={"populate_existing": True},
+        )
+        return rows.all()
+
+    async def _record_outcome(self, message_id: int, **values: Any) -> bool:
+        """Apply ``values`` to the row if it is ``sending``; whether it was."""
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id, OutboxRow.state == OutboxState.SENDING)
+            .values(**values)
+            .returning(OutboxRow.id)
+        )
+        return (await self._session.scalars(statement)).one_or_none() is not None
 
 
 class SqlCheckInRepository(_Repository[CheckInRow, CheckIn]):

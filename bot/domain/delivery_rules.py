@@ -99,4 +99,4 @@ class RetryPolicy:
         """The wait before the next try after ``attempts`` tries, or ``None``: give up."""
         if attempts >= self.max_attempts:
             return None
-        return min(self.first_wait * 2 ** max(0, attempts - 1), self.longest_wait)
+        return min(self.first_wait * (1 << max(0, attempts - 1)), self.longest_wait)

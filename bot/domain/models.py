@@ -137,7 +137,14 @@ class Appointment:
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
-    """One scheduled message: the record of what must be sent, and what became of it."""
+    """One scheduled message: the record of what must be sent, and what became of it.
+
+    ``due_at`` is when it should go out (quiet hours already applied) and never
+    changes once scheduled; lateness is measured from it. ``next_attempt_at`` is
+    when it may next be tried: ``due_at`` at first, later after a retry wait.
+    After ``expires_at`` it is never sent (``skipped_stale``). Higher ``priority``
+    goes first among what is due.
+    """
 
     id: int
     chat_id: int
@@ -147,6 +154,9 @@ class OutboxMessage:
     due_at: datetime
     dedup_key: str
     state: OutboxState
+    next_attempt_at: datetime | None = None  # None when adding: the repository uses due_at
+    expires_at: datetime | None = None
+    priority: int = 0
     attempts: int = 0
     last_error: str | None = None
     practitioner_id: int | None = None

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 
-from bot.domain.delivery import DeliveryError
 from bot.domain.models import Client, ClientStatus
-from bot.ports import Clock, Notifier, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory
-
-_log = logging.getLogger(__name__)
+from bot.domain.timing import QuietHours
+from bot.ports import Clock, Text, UnitOfWork, UnitOfWorkFactory
+from bot.services.outbox import notify_practitioner
 
 
 async def stop_messages(
-    uow_factory: UnitOfWorkFactory, notifier: Notifier, clock: Clock, telegram_id: int
+    uow_factory: UnitOfWorkFactory, clock: Clock, quiet: QuietHours, telegram_id: int
 ) -> list[Client]:
-    """Stop every message to this user; tell each practitioner concerned. Returns who stopped."""
+    """Stop every message to this user and tell each practitioner concerned, in one
+    transaction. Returns the client records that were stopped now."""
     async with uow_factory() as uow:
         stopped = [
             await uow.clients.update(dataclasses.replace(client, status=ClientStatus.STOPPED))
@@ -23,9 +22,11 @@ async def stop_messages(
             if client.status is not ClientStatus.STOPPED
         ]
         for client in stopped:
-            await _audit(uow, clock, "client.stopped", telegram_id, client)
+            await uow.outbox.cancel_pending(client_id=client.id, reason="the client sent /stop")
+            await _audit_and_notify(
+                uow, clock, quiet, "client.stopped", telegram_id=telegram_id, client=client
+            )
         await uow.commit()
-    await _tell_practitioners(uow_factory, notifier, stopped, "stop.practitioner_notice")
     return stopped
 
 
@@ -35,46 +36,42 @@ async def has_data(uow: UnitOfWork, telegram_id: int) -> bool:
 
 
 async def erase(
-    uow_factory: UnitOfWorkFactory, notifier: Notifier, clock: Clock, telegram_id: int
+    uow_factory: UnitOfWorkFactory, clock: Clock, quiet: QuietHours, telegram_id: int
 ) -> list[Client]:
-    """Delete every client record of this user with all that hangs on it. Returns what went."""
+    """Delete every client record of this user with all that hangs on it; tell their
+    practitioners. Returns what was erased."""
     async with uow_factory() as uow:
         erased = list(await uow.clients.by_telegram_id(telegram_id))
         for client in erased:
             await uow.clients.remove(client.id)
-            await _audit(uow, clock, "client.erased", telegram_id, client)
+            await _audit_and_notify(
+                uow, clock, quiet, "client.erased", telegram_id=telegram_id, client=client
+            )
         await uow.commit()
-    await _tell_practitioners(uow_factory, notifier, erased, "erase.practitioner_notice")
     return erased
 
 
-async def _audit(
-    uow: UnitOfWork, clock: Clock, action: str, telegram_id: int, client: Client
+async def _audit_and_notify(
+    uow: UnitOfWork,
+    clock: Clock,
+    quiet: QuietHours,
+    action: str,
+    *,
+    telegram_id: int,
+    client: Client,
 ) -> None:
-    await uow.audit.record(
-        clock.now(),
-        action,
-        actor_telegram_id=telegram_id,
-        subject_type="client",
-        subject_id=client.id,
+    now = clock.now()
+    entry = await uow.audit.record(
+        now, action, actor_telegram_id=telegram_id, subject_type="client", subject_id=client.id
     )
-
-
-async def _tell_practitioners(
-    uow_factory: UnitOfWorkFactory, notifier: Notifier, clients: list[Client], key: str
-) -> None:
-    for client in clients:
-        async with uow_factory() as uow:
-            practitioner = await uow.practitioners.get(client.practitioner_id)
-        if practitioner is None:
-            continue
-        notice = OutgoingMessage(Text(key, {"client": client.full_name}))
-        try:
-            await notifier.send(practitioner.telegram_user_id, notice, practitioner.locale)
-        except DeliveryError as error:
-            _log.warning(
-                "could not tell practitioner %s about client %s: %s",
-                practitioner.id,
-                client.id,
-                type(error).__name__,
-            )
+    notice = (
+        "stop.practitioner_notice" if action == "client.stopped" else "erase.practitioner_notice"
+    )
+    await notify_practitioner(
+        uow,
+        client.practitioner_id,
+        Text(notice, {"client": client.full_name}),
+        dedup_key=f"{action}:{client.id}:{entry.id}",
+        now=now,
+        quiet=quiet,
+    )

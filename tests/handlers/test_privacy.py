@@ -35,7 +35,8 @@ async def _press(harness: Harness, data: str) -> None:
 async def test_stop_confirms_and_tells_the_practitioner(harness: Harness) -> None:
     await _join(harness)
     assert await harness.send(CLIENT_TG, "/stop") == [messages.render("stop.done")]
-    assert harness.notifier.sent[0][0] == 55
+    [notice] = harness.db.outbox.pending()
+    assert notice.chat_id == 55
 
 
 async def test_stop_from_a_guest_explains_there_is_nothing_to_stop(harness: Harness) -> None:

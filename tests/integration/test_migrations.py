@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Connection
 from bot.db.engine import create_engine, create_migration_engine
 from bot.db.migrate import alembic_config, current_revision, downgrade, upgrade
 from bot.db.models import Base
+from bot.db.types import UTCDateTime
 from bot.db.uow import make_uow_factory
 from tests.integration import records
 
@@ -64,6 +66,90 @@ async def test_stairway(empty_database_url: str) -> None:
     await upgrade(url)
     assert await current_revision(url) == revisions_base_to_head()[-1]
     assert await table_names(url) == set(Base.metadata.tables)
+
+
+def _schema(connection: Connection) -> dict[str, Any]:
+    """What a migration can change: every table's columns, keys, constraints and indexes."""
+    inspector = inspect(connection)
+    schema: dict[str, Any] = {}
+    for table in inspector.get_table_names():
+        schema[table] = {
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in inspector.get_columns(table)
+            ),
+            "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
+            "foreign_keys": sorted(
+                (
+                    str(fk["name"]),
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    str(fk["options"].get("ondelete")),
+                )
+                for fk in inspector.get_foreign_keys(table)
+            ),
+            "unique": sorted(
+                (str(u["name"]), tuple(u["column_names"]))
+                for u in inspector.get_unique_constraints(table)
+            ),
+            "indexes": sorted(
+                (str(i["name"]), tuple(map(str, i["column_names"])), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+            ),
+        }
+    return schema
+
+
+async def schema_of(url: str) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(_schema)
+    finally:
+        await engine.dispose()
+
+
+async def test_every_downgrade_restores_the_schema_before_it(empty_database_url: str) -> None:
+    url = empty_database_url
+    revisions = revisions_base_to_head()
+    for previous, revision in pairwise(revisions):
+        await upgrade(url, previous)
+        before = await schema_of(url)
+        await upgrade(url, revision)
+        assert await schema_of(url) != before
+        await downgrade(url, previous)
+        assert await schema_of(url) == before
+
+
+async def test_0002_gives_existing_outbox_rows_their_due_time_as_next_attempt(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    await upgrade(url, "0001")
+    insert_0001_row = sa.text(
+        "INSERT INTO outbox (chat_id, kind, template, payload, due_at, dedup_key, state, "
+        "attempts, silent) VALUES (1, 'reminder', 'reminder.day_before', '{}', :due_at, "
+        "'reminder:1:day_before', 'pending', 0, :silent)"
+    ).bindparams(sa.bindparam("due_at", type_=UTCDateTime()))
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert_0001_row, {"due_at": records.T0, "silent": False})
+
+        await upgrade(url, "0002")
+        async with make_uow_factory(engine)() as uow:
+            row = await uow.outbox.by_dedup_key("reminder:1:day_before")
+        assert row is not None
+        assert (row.next_attempt_at, row.expires_at, row.priority) == (records.T0, None, 0)
+
+        await downgrade(url, "0001")
+        async with engine.connect() as connection:
+            due_at = await connection.scalar(
+                sa.select(sa.column("due_at", UTCDateTime())).select_from(sa.table("outbox"))
+            )
+        assert due_at == records.T0
+    finally:
+        await engine.dispose()
 
 
 def _differences(connection: Connection) -> list[Any]:

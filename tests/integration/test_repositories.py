@@ -283,7 +283,8 @@ async def test_outbox_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         added = await uow.outbox.add(message)
         await uow.commit()
 
-    assert added == replace(message, id=added.id)
+    # Added without a next attempt time, it is first tried when due.
+    assert added == replace(message, id=added.id, next_attempt_at=message.due_at)
     assert isinstance(added.kind, OutboxKind)
     async with uow_factory() as uow:
         assert await uow.outbox.get(added.id) == added

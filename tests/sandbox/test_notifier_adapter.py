@@ -60,3 +60,20 @@ async def test_injected_faults_map_to_what_to_do(
         await TelegramNotifier(bot).send(user, NOTICE, "en")
     if isinstance(caught.value, RateLimited):
         assert caught.value.retry_after == 7
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        OutgoingMessage(Text("no.such.template")),
+        OutgoingMessage(Text("stop.practitioner_notice")),  # its {client} is missing
+        OutgoingMessage(Text("stop.done"), ((Button(Text("erase.kept"), "x" * 65),),)),
+    ],
+)
+async def test_a_message_that_cannot_be_rendered_is_rejected_before_sending(
+    bot: Bot, client: SandboxClient, user: int, message: OutgoingMessage
+) -> None:
+    before = (await client.stats())["calls"].get("sendMessage", 0)
+    with pytest.raises(MessageRejected, match="cannot render"):
+        await TelegramNotifier(bot).send(user, message, "en")
+    assert (await client.stats())["calls"].get("sendMessage", 0) == before

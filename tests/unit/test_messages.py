@@ -68,6 +68,7 @@ SAMPLE_VALUES = {
     "limit": 4096,
     "client": "C & D",
     "error": "E",
+    "count": 3,
 }
 
 

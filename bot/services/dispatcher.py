@@ -1,0 +1,203 @@
+"""Sending what is due: claim, send within Telegram's limits, record each outcome.
+
+ARCHITECTURE.md decisions 1 and 2: a row is claimed (``sending``) in one commit, sent,
+and its outcome recorded in a commit of its own. Rows left ``sending`` by a crash become
+``uncertain`` at start-up and are never sent again blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from bot.domain.delivery import (
+    MessageRejected,
+    OutcomeUnknown,
+    RateLimited,
+    RecipientUnreachable,
+    TemporaryFailure,
+)
+from bot.domain.delivery_rules import RetryPolicy
+from bot.domain.models import ClientStatus, OutboxMessage
+from bot.domain.timing import QuietHours
+from bot.ports import Clock, Notifier, Text, UnitOfWork, UnitOfWorkFactory
+from bot.services.outbox import decode, notify_practitioner
+
+_log = logging.getLogger(__name__)
+
+CRASH_REASON = "the bot stopped while sending; it may or may not have arrived"
+
+
+class Dispatcher:
+    """Sends due outbox rows. One per process; safe to run in several processes on PostgreSQL."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        notifier: Notifier,
+        clock: Clock,
+        *,
+        quiet: QuietHours,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 28,
+    ) -> None:
+        self._uow = uow
+        self._notifier = notifier
+        self._clock = clock
+        self._quiet = quiet
+        self._retry = retry or RetryPolicy()
+        # About one second of sending (the notifier paces): what a crash can leave
+        # uncertain stays small.
+        self._batch_size = batch_size
+        self._lock = asyncio.Lock()
+        self.outcomes: Counter[str] = Counter()
+
+    @property
+    def clock(self) -> Clock:
+        """The clock due times are compared with."""
+        return self._clock
+
+    @property
+    def busy(self) -> bool:
+        """Whether a pass is under way (it plans the next wake-up when it ends)."""
+        return self._lock.locked()
+
+    async def recover(self) -> list[OutboxMessage]:
+        """Turn rows a crash left in ``sending`` into ``uncertain``; tell their practitioners."""
+        async with self._uow() as uow:
+            stranded = await uow.outbox.recover_in_flight(CRASH_REASON)
+            by_practitioner = Counter(r.practitioner_id for r in stranded if r.practitioner_id)
+            for practitioner_id, count in by_practitioner.items():
+                await self._notice_practitioner(
+                    uow,
+                    practitioner_id,
+                    Text("delivery.uncertain_notice", {"count": count}),
+                    dedup_key=f"uncertain:{practitioner_id}:{min(r.id for r in stranded)}",
+                )
+            await uow.commit()
+        for row in stranded:
+            self._log_outcome("uncertain", row, CRASH_REASON)
+        return stranded
+
+    async def next_attempt_at(self) -> datetime | None:
+        """When the earliest pending row may be tried."""
+        async with self._uow() as uow:
+            return await uow.outbox.next_attempt_at()
+
+    async def dispatch_due(self) -> int:
+        """Send everything due now, batch by batch; returns how many rows were handled."""
+        async with self._lock:
+            handled = 0
+            while True:
+                async with self._uow() as uow:
+                    now = self._clock.now()
+                    for row in await uow.outbox.skip_expired(now):
+                        self._log_outcome("skipped_stale", row, "expired before it could be sent")
+                    batch = await uow.outbox.claim_due(now, self._batch_size)
+                    await uow.commit()
+                if not batch:
+                    return handled
+                await asyncio.gather(*(self._deliver(row) for row in batch))
+                handled += len(batch)
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        try:
+            message, locale = decode(row)
+            sent = await self._notifier.send(row.chat_id, message, locale)
+        except RateLimited as error:
+            asked = timedelta(seconds=error.retry_after)
+            await self._record(row, "retry", str(error), retry_at=self._clock.now() + asked)
+        except RecipientUnreachable as error:
+            await self._recipient_unreachable(row, str(error))
+        except MessageRejected as error:
+            await self._record(row, "failed", str(error))
+        except TemporaryFailure as error:
+            wait = self._retry.wait_after(row.attempts)
+            if wait is None:
+                await self._record(row, "failed", f"gave up after {row.attempts} tries: {error}")
+            else:
+                await self._record(row, "retry", str(error), retry_at=self._clock.now() + wait)
+        except OutcomeUnknown as error:
+            await self._record(row, "uncertain", str(error))
+        except Exception as error:  # a row that cannot even be read must not stop the rest
+            _log.exception("delivery of message %s failed unexpectedly", row.id)
+            await self._record(row, "failed", f"unexpected error: {type(error).__name__}")
+        else:
+            now = self._clock.now()
+            lateness = max(0, int((now - row.due_at).total_seconds() * 1000))
+            async with self._uow() as uow:
+                changed = await uow.outbox.mark_sent(
+                    row.id, sent_at=now, telegram_message_id=sent.message_id, lateness_ms=lateness
+                )
+                await uow.commit()
+            self._log_outcome("sent" if changed else "sent_unrecorded", row, f"{lateness} ms late")
+
+    async def _record(
+        self, row: OutboxMessage, outcome: str, reason: str, *, retry_at: datetime | None = None
+    ) -> None:
+        """Store one outcome in a commit of its own."""
+        async with self._uow() as uow:
+            match outcome:
+                case "retry" if retry_at is not None:
+                    await uow.outbox.retry_later(row.id, next_attempt_at=retry_at, reason=reason)
+                case "failed":
+                    await uow.outbox.mark_failed(row.id, reason)
+                case "uncertain":
+                    await uow.outbox.mark_uncertain(row.id, reason)
+                case "skipped_stale":
+                    await uow.outbox.mark_skipped(row.id, reason)
+                case _:
+                    raise ValueError(f"no such outcome: {outcome}")
+            await uow.commit()
+        self._log_outcome(outcome, row, reason)
+
+    async def _recipient_unreachable(self, row: OutboxMessage, reason: str) -> None:
+        """Blocked or never started: fail the row, stop the client's messages, tell once."""
+        async with self._uow() as uow:
+            await uow.outbox.mark_failed(row.id, reason)
+            cancelled = await uow.outbox.cancel_pending(
+                chat_id=row.chat_id, reason="the recipient cannot be reached"
+            )
+            for client in await uow.clients.by_telegram_id(row.chat_id):
+                if client.status in (ClientStatus.UNREACHABLE, ClientStatus.STOPPED):
+                    continue
+                await uow.clients.update(
+                    dataclasses.replace(client, status=ClientStatus.UNREACHABLE)
+                )
+                await uow.audit.record(
+                    self._clock.now(),
+                    "client.unreachable",
+                    subject_type="client",
+                    subject_id=client.id,
+                )
+                await self._notice_practitioner(
+                    uow,
+                    client.practitioner_id,
+                    Text("delivery.unreachable_notice", {"client": client.full_name}),
+                    dedup_key=f"unreachable:{client.id}",
+                )
+            await uow.commit()
+        self._log_outcome("failed", row, f"{reason}; {cancelled} pending cancelled")
+
+    async def _notice_practitioner(
+        self, uow: UnitOfWork, practitioner_id: int, text: Text, *, dedup_key: str
+    ) -> None:
+        now = self._clock.now()
+        await notify_practitioner(
+            uow, practitioner_id, text, dedup_key=dedup_key, now=now, quiet=self._quiet
+        )
+
+    def _log_outcome(self, outcome: str, row: OutboxMessage, detail: str) -> None:
+        self.outcomes[outcome] += 1
+        _log.info(
+            "delivery outcome=%s message=%s kind=%s chat=%s attempts=%s: %s",
+            outcome,
+            row.id,
+            row.kind,
+            row.chat_id,
+            row.attempts,
+            detail,
+        )

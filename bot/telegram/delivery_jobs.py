@@ -1,0 +1,72 @@
+"""APScheduler (through PTB's JobQueue) drives the dispatcher: a steady tick, and a wake-up
+at the next due time. The jobs keep no state of their own; the outbox table is the record."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from telegram.ext import Application, ContextTypes
+
+from bot.clock import MovableClock
+from bot.ports import Clock
+from bot.services.dispatcher import Dispatcher
+
+DISPATCHER_KEY = "dispatcher"
+TICK_JOB_ID = "outbox-tick"
+WAKE_JOB_ID = "outbox-wake"
+TICK_SECONDS = 1.0
+
+_log = logging.getLogger(__name__)
+
+
+async def dispatch_due(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send what is due, then plan a precise wake-up for what comes next."""
+    dispatcher: Dispatcher = context.bot_data[DISPATCHER_KEY]
+    if dispatcher.busy:
+        return  # the pass under way plans the next wake-up when it ends
+    await dispatcher.dispatch_due()
+    plan_wake_up(context.application, await dispatcher.next_attempt_at())
+
+
+def plan_wake_up(application: Application, when: datetime | None) -> None:  # type: ignore[type-arg]
+    """Run ``dispatch_due`` at ``when`` if that comes before the next tick."""
+    if when is None or application.job_queue is None:
+        return
+    dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
+    delay = (when - dispatcher.clock.now()).total_seconds()
+    if delay >= TICK_SECONDS:
+        return
+    application.job_queue.run_once(
+        dispatch_due,
+        when=max(0.0, delay),
+        name=WAKE_JOB_ID,
+        job_kwargs={"id": WAKE_JOB_ID, "replace_existing": True, "misfire_grace_time": None},
+    )
+
+
+def start_delivery(application: Application, clock: Clock) -> None:  # type: ignore[type-arg]
+    """Start the repeating tick; with a movable clock, also wake up whenever it moves."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("the application was built without a job queue")
+    job_queue.run_repeating(
+        dispatch_due,
+        interval=TICK_SECONDS,
+        first=0,
+        name=TICK_JOB_ID,
+        job_kwargs={
+            "id": TICK_JOB_ID,
+            "max_instances": 1,
+            "coalesce": True,
+            "replace_existing": True,
+        },
+    )
+    if isinstance(clock, MovableClock):
+        loop = asyncio.get_running_loop()
+
+        def wake_up_now(now: datetime) -> None:
+            loop.call_soon_threadsafe(plan_wake_up, application, now)
+
+        clock.on_change(wake_up_now)

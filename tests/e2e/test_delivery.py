@@ -1,0 +1,83 @@
+"""The delivery engine inside the running bot, against the emulator with Telegram's limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.models import OutboxKind, OutboxState
+from bot.launch import RunningSandbox, running_sandbox
+from bot.ports import OutgoingMessage, Text
+from bot.sandbox.client import SandboxClient
+from bot.services.outbox import Delivery, schedule
+from bot.settings import load_settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def sandbox(database_url: str) -> AsyncIterator[RunningSandbox]:
+    async with running_sandbox(load_settings(None), database_url=database_url) as running:
+        yield running
+
+
+async def _started_user(client: SandboxClient) -> int:
+    user = await client.create_user("Client")
+    sent = await client.send(user, "/start")
+    await client.wait_for_messages(user, after=sent)
+    return user
+
+
+async def _schedule(sandbox: RunningSandbox, chat_id: int, key: str, due_in: timedelta) -> int:
+    runtime = sandbox.runtime
+    now = runtime.clock.now()
+    # An alert is never held back by quiet hours, so the hour the test runs at cannot matter.
+    delivery = Delivery(
+        chat_id,
+        OutboxKind.FLAG_ALERT,
+        OutgoingMessage(Text("stop.done")),
+        "en",
+        now + due_in,
+        key,
+    )
+    async with runtime.uow() as uow:
+        row = await schedule(
+            uow, delivery, timezone="UTC", quiet=runtime.settings.quiet_hours, now=now
+        )
+        await uow.commit()
+    return row.id
+
+
+async def test_a_message_goes_out_when_the_sandbox_clock_reaches_it(
+    sandbox: RunningSandbox,
+) -> None:
+    async with SandboxClient(sandbox.url) as client:
+        user = await _started_user(client)
+        last = (await client.messages(user))[-1]["message_id"]
+        row_id = await _schedule(sandbox, user, "later", timedelta(hours=3))
+        assert [m for m in await client.messages(user, after=last) if m["from"] == "bot"] == []
+        await client.advance(3 * 3600)
+        [message] = await client.wait_for_messages(user, after=last, timeout=5)
+    assert message["text"].startswith("Done: I won't send you any more messages")
+    async with sandbox.runtime.uow() as uow:
+        row = await uow.outbox.get(row_id)
+    assert row is not None
+    assert row.state is OutboxState.SENT
+
+
+async def test_flood_control_from_telegram_is_waited_out(sandbox: RunningSandbox) -> None:
+    async with SandboxClient(sandbox.url) as client:
+        user = await _started_user(client)
+        last = (await client.messages(user))[-1]["message_id"]
+        await client.fault("sendMessage", 429, retry_after=1, times=1, user_id=user)
+        row_id = await _schedule(sandbox, user, "now", timedelta(0))
+        [message] = await client.wait_for_messages(user, after=last, timeout=10)
+        stats = await client.stats()
+    assert message["text"].startswith("Done")
+    assert stats["errors_returned"].get("429") == 1
+    async with sandbox.runtime.uow() as uow:
+        row = await uow.outbox.get(row_id)
+    assert row is not None
+    assert (row.state, row.attempts) == (OutboxState.SENT, 2)

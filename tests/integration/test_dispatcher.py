@@ -1,0 +1,303 @@
+"""The dispatcher on real databases: every outcome, every Telegram error class, recovery."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+
+import pytest
+
+from bot.domain.delivery import (
+    DeliveryError,
+    MessageRejected,
+    OutcomeUnknown,
+    RateLimited,
+    RecipientUnreachable,
+    TemporaryFailure,
+)
+from bot.domain.delivery_rules import RetryPolicy
+from bot.domain.models import ClientStatus, OutboxKind, OutboxMessage, OutboxState
+from bot.domain.timing import QuietHours
+from bot.ports import OutgoingMessage, SentMessage, Text, UnitOfWorkFactory
+from bot.services.dispatcher import Dispatcher
+from bot.services.outbox import Delivery, schedule
+from tests.fakes import FixedClock
+from tests.integration import records
+from tests.integration.records import T0
+
+QUIET = QuietHours(time(23), time(6))
+
+
+class ScriptedNotifier:
+    """Answers each chat with the scripted errors first, then success."""
+
+    def __init__(self) -> None:
+        self.script: dict[int, list[DeliveryError]] = defaultdict(list)
+        self.sent: list[tuple[int, OutgoingMessage, str]] = []
+
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        if self.script[chat_id]:
+            raise self.script[chat_id].pop(0)
+        self.sent.append((chat_id, message, locale))
+        return SentMessage(chat_id, 500 + len(self.sent))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def notifier() -> ScriptedNotifier:
+    return ScriptedNotifier()
+
+
+@pytest.fixture
+def dispatcher(
+    uow_factory: UnitOfWorkFactory, notifier: ScriptedNotifier, clock: FixedClock
+) -> Dispatcher:
+    retry = RetryPolicy(max_attempts=3, first_wait=timedelta(seconds=2))
+    return Dispatcher(uow_factory, notifier, clock, quiet=QUIET, retry=retry)
+
+
+async def add(uow_factory: UnitOfWorkFactory, key: str, **changes: object) -> OutboxMessage:
+    values: dict[str, object] = {"dedup_key": key, "chat_id": 9000, "payload": {"locale": "en"}}
+    async with uow_factory() as uow:
+        row = await uow.outbox.add(records.outbox_message(**(values | changes)))
+        await uow.commit()
+    return row
+
+
+async def state_of(uow_factory: UnitOfWorkFactory, row: OutboxMessage) -> OutboxMessage:
+    async with uow_factory() as uow:
+        stored = await uow.outbox.get(row.id)
+    assert stored is not None
+    return stored
+
+
+async def test_due_messages_are_sent_once_and_the_rest_wait(
+    uow_factory: UnitOfWorkFactory,
+    dispatcher: Dispatcher,
+    notifier: ScriptedNotifier,
+    clock: FixedClock,
+) -> None:
+    due = await add(uow_factory, "due", due_at=T0 - timedelta(seconds=2))
+    later = await add(uow_factory, "later", due_at=T0 + timedelta(minutes=5))
+    assert await dispatcher.dispatch_due() == 1
+    assert await dispatcher.dispatch_due() == 0
+    sent = await state_of(uow_factory, due)
+    assert sent.state is OutboxState.SENT
+    assert sent.telegram_message_id == 501
+    assert sent.sent_at == T0
+    assert sent.lateness_ms == 2000
+    assert sent.attempts == 1
+    assert (await state_of(uow_factory, later)).state is OutboxState.PENDING
+    assert await dispatcher.next_attempt_at() == T0 + timedelta(minutes=5)
+    assert [chat for chat, _, _ in notifier.sent] == [9000]
+
+
+async def test_the_message_is_rendered_from_its_row(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
+) -> None:
+    async with uow_factory() as uow:
+        await schedule(
+            uow,
+            Delivery(
+                chat_id=9000,
+                kind=OutboxKind.NOTICE,
+                message=OutgoingMessage(Text("stop.practitioner_notice", {"client": "C"})),
+                locale="de",
+                due_at=T0,
+                dedup_key="notice",
+            ),
+            timezone="UTC",
+            quiet=QUIET,
+            now=T0,
+        )
+        await uow.commit()
+    await dispatcher.dispatch_due()
+    [(_, message, locale)] = notifier.sent
+    assert message.text == Text("stop.practitioner_notice", {"client": "C"})
+    assert locale == "de"
+
+
+async def test_flood_control_waits_as_asked_then_sends(
+    uow_factory: UnitOfWorkFactory,
+    dispatcher: Dispatcher,
+    notifier: ScriptedNotifier,
+    clock: FixedClock,
+) -> None:
+    row = await add(uow_factory, "flood", due_at=T0)
+    notifier.script[9000] = [RateLimited(7)]
+    await dispatcher.dispatch_due()
+    waiting = await state_of(uow_factory, row)
+    assert waiting.state is OutboxState.PENDING
+    assert waiting.next_attempt_at == T0 + timedelta(seconds=7)
+    assert "retry after 7" in (waiting.last_error or "")
+    clock.current = T0 + timedelta(seconds=7)
+    await dispatcher.dispatch_due()
+    sent = await state_of(uow_factory, row)
+    assert (sent.state, sent.attempts, sent.lateness_ms) == (OutboxState.SENT, 2, 7000)
+
+
+async def test_a_blocked_client_is_unreachable_and_their_practitioner_told_once(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
+) -> None:
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        await uow.commit()
+    chat = client.telegram_user_id
+    assert chat is not None
+    first = await add(uow_factory, "r1", chat_id=chat, client_id=client.id)
+    later = await add(
+        uow_factory, "r2", chat_id=chat, client_id=client.id, due_at=T0 + timedelta(days=1)
+    )
+    notifier.script[chat] = [RecipientUnreachable("Forbidden: bot was blocked by the user")]
+    await dispatcher.dispatch_due()
+
+    failed = await state_of(uow_factory, first)
+    assert failed.state is OutboxState.FAILED
+    assert "blocked" in (failed.last_error or "")
+    assert (await state_of(uow_factory, later)).state is OutboxState.CANCELLED
+    async with uow_factory() as uow:
+        stored = await uow.clients.get(client.id)
+        notice = await uow.outbox.by_dedup_key(f"unreachable:{client.id}")
+    assert stored is not None
+    assert stored.status is ClientStatus.UNREACHABLE
+    assert notice is not None
+    assert notice.chat_id == practitioner.telegram_user_id
+    assert notice.template == "delivery.unreachable_notice"
+    await dispatcher.dispatch_due()  # the notice goes out; nothing goes to the client
+    assert [c for c, _, _ in notifier.sent] == [practitioner.telegram_user_id]
+
+
+async def test_a_rejected_message_fails_with_the_reason(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
+) -> None:
+    row = await add(uow_factory, "bad")
+    notifier.script[9000] = [MessageRejected("Bad Request: chat not found")]
+    await dispatcher.dispatch_due()
+    failed = await state_of(uow_factory, row)
+    assert (failed.state, failed.last_error) == (OutboxState.FAILED, "Bad Request: chat not found")
+
+
+async def test_server_errors_are_retried_with_backoff_then_given_up(
+    uow_factory: UnitOfWorkFactory,
+    dispatcher: Dispatcher,
+    notifier: ScriptedNotifier,
+    clock: FixedClock,
+) -> None:
+    row = await add(uow_factory, "flaky")
+    notifier.script[9000] = [TemporaryFailure("Internal Server Error (500)")] * 3
+    await dispatcher.dispatch_due()
+    first = await state_of(uow_factory, row)
+    assert (first.state, first.next_attempt_at) == (OutboxState.PENDING, T0 + timedelta(seconds=2))
+    clock.current = T0 + timedelta(seconds=2)
+    await dispatcher.dispatch_due()
+    second = await state_of(uow_factory, row)
+    assert second.next_attempt_at == T0 + timedelta(seconds=6)  # waited 4 s more
+    clock.current = T0 + timedelta(seconds=6)
+    await dispatcher.dispatch_due()
+    given_up = await state_of(uow_factory, row)
+    assert given_up.state is OutboxState.FAILED
+    assert "gave up after 3 tries" in (given_up.last_error or "")
+    assert notifier.sent == []
+
+
+async def test_an_unknown_outcome_is_uncertain_and_never_resent(
+    uow_factory: UnitOfWorkFactory,
+    dispatcher: Dispatcher,
+    notifier: ScriptedNotifier,
+    clock: FixedClock,
+) -> None:
+    row = await add(uow_factory, "timeout")
+    notifier.script[9000] = [OutcomeUnknown("Timed out")]
+    await dispatcher.dispatch_due()
+    clock.current = T0 + timedelta(days=1)
+    assert await dispatcher.dispatch_due() == 0
+    assert (await state_of(uow_factory, row)).state is OutboxState.UNCERTAIN
+    assert notifier.sent == []
+
+
+async def test_a_row_that_cannot_be_read_fails_and_the_rest_go_on(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
+) -> None:
+    broken = await add(uow_factory, "broken", payload={"buttons": "not a list of rows"})
+    fine = await add(uow_factory, "fine")
+    await dispatcher.dispatch_due()
+    assert (await state_of(uow_factory, broken)).state is OutboxState.FAILED
+    assert (await state_of(uow_factory, fine)).state is OutboxState.SENT
+
+
+async def test_stale_messages_are_skipped_never_sent_late(
+    uow_factory: UnitOfWorkFactory,
+    dispatcher: Dispatcher,
+    notifier: ScriptedNotifier,
+    clock: FixedClock,
+) -> None:
+    session_start = T0 + timedelta(hours=2)
+    reminder = await add(uow_factory, "reminder", due_at=T0, expires_at=session_start)
+    clock.current = T0 + timedelta(days=1)  # the clock jumps a day
+    await dispatcher.dispatch_due()
+    skipped = await state_of(uow_factory, reminder)
+    assert skipped.state is OutboxState.SKIPPED_STALE
+    assert notifier.sent == []
+
+
+async def test_recovery_marks_what_was_in_flight_uncertain_and_tells_the_practitioner(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
+) -> None:
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        await uow.commit()
+    rows = [
+        await add(uow_factory, f"r{n}", practitioner_id=practitioner.id, client_id=client.id)
+        for n in range(3)
+    ]
+    async with uow_factory() as uow:  # a process claims them, then dies
+        await uow.outbox.claim_due(T0, 10)
+        await uow.commit()
+    stranded = await dispatcher.recover()
+    assert sorted(r.id for r in stranded) == [r.id for r in rows]
+    for row in rows:
+        assert (await state_of(uow_factory, row)).state is OutboxState.UNCERTAIN
+    await dispatcher.dispatch_due()
+    [(chat, message, _)] = notifier.sent
+    assert chat == practitioner.telegram_user_id
+    assert message.text == Text("delivery.uncertain_notice", {"count": 3})
+
+
+async def test_a_client_erased_while_their_message_was_sending(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, clock: FixedClock
+) -> None:
+    async with uow_factory() as uow:
+        _, client = await records.practitioner_and_client(uow)
+        await uow.commit()
+    row = await add(uow_factory, "gone", client_id=client.id)
+
+    class EraseOnSend(ScriptedNotifier):
+        async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+            async with uow_factory() as uow:
+                await uow.clients.remove(client.id)
+                await uow.commit()
+            return await super().send(chat_id, message, locale)
+
+    quiet_dispatcher = Dispatcher(uow_factory, EraseOnSend(), clock, quiet=QUIET)
+    assert await quiet_dispatcher.dispatch_due() == 1
+    assert quiet_dispatcher.outcomes["sent_unrecorded"] == 1
+    async with uow_factory() as uow:
+        assert await uow.outbox.get(row.id) is None
+
+
+async def test_quiet_hours_move_a_routine_message_and_not_an_alert(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    night = datetime(2026, 3, 2, 23, 30, tzinfo=T0.tzinfo)
+    placed = {}
+    async with uow_factory() as uow:
+        for kind in (OutboxKind.CHECKIN, OutboxKind.FLAG_ALERT):
+            delivery = Delivery(9000, kind, OutgoingMessage(Text("stop.done")), "en", night, kind)
+            placed[kind] = await schedule(uow, delivery, timezone="UTC", quiet=QUIET, now=night)
+        await uow.commit()
+    assert placed[OutboxKind.CHECKIN].due_at == datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo)
+    assert placed[OutboxKind.FLAG_ALERT].due_at == night

@@ -1,0 +1,81 @@
+from typing import Any
+
+import pytest
+from telegram.error import RetryAfter
+
+from bot.services.pacing import Limits, Pacer
+from bot.telegram.rate_limiter import PacedRateLimiter
+
+
+class CountingPacer(Pacer):
+    def __init__(self) -> None:
+        super().__init__(Limits(overall_per_second=1e6, private_chat_per_second=1e6))
+        self.waited: list[int | None] = []
+
+    async def wait(self, chat_id: int | None) -> None:
+        self.waited.append(chat_id)
+        await super().wait(chat_id)
+
+
+class Telegram:
+    """A Bot API call that fails with flood control a given number of times."""
+
+    def __init__(self, floods: int) -> None:
+        self.floods = floods
+        self.calls = 0
+
+    async def __call__(self, *_args: Any, **_kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.floods:
+            self.floods -= 1
+            raise RetryAfter(0)
+        return {"ok": True}
+
+
+async def test_sends_are_paced_per_chat_and_other_calls_are_not() -> None:
+    pacer = CountingPacer()
+    limiter = PacedRateLimiter(pacer)
+    api = Telegram(floods=0)
+    await limiter.process_request(api, (), {}, "sendMessage", {"chat_id": 5}, None)
+    await limiter.process_request(api, (), {}, "sendMessage", {"chat_id": "@channel"}, None)
+    await limiter.process_request(api, (), {}, "getUpdates", {}, None)
+    await limiter.process_request(api, (), {}, "editMessageText", {"chat_id": 5}, None)
+    assert pacer.waited == [5, None]
+    assert api.calls == 4
+
+
+async def test_flood_control_is_waited_out_a_bounded_number_of_times() -> None:
+    limiter = PacedRateLimiter(CountingPacer(), retries=2)
+    recovers = Telegram(floods=2)
+    assert await limiter.process_request(recovers, (), {}, "sendMessage", {"chat_id": 1}, None)
+    assert recovers.calls == 3
+    keeps_flooding = Telegram(floods=3)
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(keeps_flooding, (), {}, "sendMessage", {"chat_id": 1}, None)
+    assert keeps_flooding.calls == 3
+
+
+async def test_a_caller_may_take_flood_control_back_at_once() -> None:
+    limiter = PacedRateLimiter(CountingPacer(), retries=2)
+    api = Telegram(floods=1)
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(api, (), {}, "sendMessage", {"chat_id": 1}, {"retries": 0})
+    assert api.calls == 1
+
+
+async def test_each_chat_has_its_own_budget_and_idle_ones_are_forgotten() -> None:
+    pacer = Pacer(Limits(private_chat_per_second=1))
+    await pacer.wait(1)
+    assert pacer._chat_limiter(1) is pacer._chat_limiter(1)
+    assert pacer._chat_limiter(1) is not pacer._chat_limiter(2)
+    assert not pacer._chat_limiter(1).has_capacity()  # chat 1 just had its message
+    assert pacer._chat_limiter(2).has_capacity()
+    pacer._prune()
+    assert set(pacer._chats) == {1}
+
+
+async def test_groups_get_the_group_budget() -> None:
+    pacer = Pacer()
+    assert pacer._chat_limiter(-100).max_rate == pacer.limits.group_per_minute
+    assert pacer._chat_limiter(-100).time_period == 60
+    assert pacer._chat_limiter(100).max_rate == pacer.limits.private_chat_per_second
