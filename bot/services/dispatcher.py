@@ -11,7 +11,9 @@ import asyncio
 import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.domain.delivery import (
     MessageRejected,
@@ -28,6 +30,8 @@ from bot.services.outbox import decode, notify_practitioner
 
 _log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 CRASH_REASON = "the bot stopped while sending; it may or may not have arrived"
 
 
@@ -43,6 +47,7 @@ class Dispatcher:
         quiet: QuietHours,
         retry: RetryPolicy | None = None,
         batch_size: int = 28,
+        store_patience: timedelta = timedelta(minutes=5),
     ) -> None:
         self._uow = uow
         self._notifier = notifier
@@ -52,6 +57,7 @@ class Dispatcher:
         # About one second of sending (the notifier paces): what a crash can leave
         # uncertain stays small.
         self._batch_size = batch_size
+        self._store_patience = store_patience
         self._lock = asyncio.Lock()
         self.outcomes: Counter[str] = Counter()
 
@@ -128,35 +134,41 @@ class Dispatcher:
         else:
             now = self._clock.now()
             lateness = max(0, int((now - row.due_at).total_seconds() * 1000))
-            async with self._uow() as uow:
-                changed = await uow.outbox.mark_sent(
+
+            async def sent_now(uow: UnitOfWork) -> bool:
+                return await uow.outbox.mark_sent(
                     row.id, sent_at=now, telegram_message_id=sent.message_id, lateness_ms=lateness
                 )
-                await uow.commit()
+
+            changed = await self._store(row, sent_now)
             self._log_outcome("sent" if changed else "sent_unrecorded", row, f"{lateness} ms late")
 
     async def _record(
         self, row: OutboxMessage, outcome: str, reason: str, *, retry_at: datetime | None = None
     ) -> None:
         """Store one outcome in a commit of its own."""
-        async with self._uow() as uow:
+
+        async def write(uow: UnitOfWork) -> bool:
             match outcome:
                 case "retry" if retry_at is not None:
-                    await uow.outbox.retry_later(row.id, next_attempt_at=retry_at, reason=reason)
+                    return await uow.outbox.retry_later(
+                        row.id, next_attempt_at=retry_at, reason=reason
+                    )
                 case "failed":
-                    await uow.outbox.mark_failed(row.id, reason)
+                    return await uow.outbox.mark_failed(row.id, reason)
                 case "uncertain":
-                    await uow.outbox.mark_uncertain(row.id, reason)
+                    return await uow.outbox.mark_uncertain(row.id, reason)
                 case "skipped_stale":
-                    await uow.outbox.mark_skipped(row.id, reason)
-                case _:
-                    raise ValueError(f"no such outcome: {outcome}")
-            await uow.commit()
+                    return await uow.outbox.mark_skipped(row.id, reason)
+            raise ValueError(f"no such outcome: {outcome}")
+
+        await self._store(row, write)
         self._log_outcome(outcome, row, reason)
 
     async def _recipient_unreachable(self, row: OutboxMessage, reason: str) -> None:
         """Blocked or never started: fail the row, stop the client's messages, tell once."""
-        async with self._uow() as uow:
+
+        async def write(uow: UnitOfWork) -> int:
             await uow.outbox.mark_failed(row.id, reason)
             cancelled = await uow.outbox.cancel_pending(
                 chat_id=row.chat_id, reason="the recipient cannot be reached"
@@ -179,8 +191,44 @@ class Dispatcher:
                     Text("delivery.unreachable_notice", {"client": client.full_name}),
                     dedup_key=f"unreachable:{client.id}",
                 )
-            await uow.commit()
+            return cancelled
+
+        cancelled = await self._store(row, write)
         self._log_outcome("failed", row, f"{reason}; {cancelled} pending cancelled")
+
+    async def _store(
+        self, row: OutboxMessage, write: Callable[[UnitOfWork], Awaitable[T]]
+    ) -> T | None:
+        """Commit an outcome, retrying while the database is away: what happened to a message
+        must not be forgotten. Gives up after ``store_patience``; the row then stays
+        ``sending`` and becomes ``uncertain`` at the next start."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._store_patience.total_seconds()
+        wait = 0.2
+        while True:
+            try:
+                async with self._uow() as uow:
+                    result = await write(uow)
+                    await uow.commit()
+                    return result
+            except Exception as error:
+                if loop.time() >= give_up_at:
+                    _log.error(
+                        "could not record what happened to message %s (%s); it becomes "
+                        "uncertain at the next start",
+                        row.id,
+                        type(error).__name__,
+                    )
+                    return None
+                _log.warning(
+                    "could not record what happened to message %s (%s: %s); retrying in %.1f s",
+                    row.id,
+                    type(error).__name__,
+                    error,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 5.0)
 
     async def _notice_practitioner(
         self, uow: UnitOfWork, practitioner_id: int, text: Text, *, dedup_key: str

@@ -26,8 +26,13 @@ async def dispatch_due(context: ContextTypes.DEFAULT_TYPE) -> None:
     dispatcher: Dispatcher = context.bot_data[DISPATCHER_KEY]
     if dispatcher.busy:
         return  # the pass under way plans the next wake-up when it ends
-    await dispatcher.dispatch_due()
-    plan_wake_up(context.application, await dispatcher.next_attempt_at())
+    try:
+        await dispatcher.dispatch_due()
+        plan_wake_up(context.application, await dispatcher.next_attempt_at())
+    except Exception as error:  # e.g. the database is away; nothing is lost, the next tick retries
+        _log.warning(
+            "delivery pass stopped (%s: %s); retrying next tick", type(error).__name__, error
+        )
 
 
 def plan_wake_up(application: Application, when: datetime | None) -> None:  # type: ignore[type-arg]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytest
+from sqlalchemy.engine import make_url
 
+from bot.db.engine import create_engine
+from bot.db.uow import make_uow_factory
 from bot.domain.delivery import (
     DeliveryError,
     MessageRejected,
@@ -24,6 +29,7 @@ from bot.services.outbox import Delivery, schedule
 from tests.fakes import FixedClock
 from tests.integration import records
 from tests.integration.records import T0
+from tests.integration.tcp_proxy import TcpProxy
 
 QUIET = QuietHours(time(23), time(6))
 
@@ -301,3 +307,41 @@ async def test_quiet_hours_move_a_routine_message_and_not_an_alert(
         await uow.commit()
     assert placed[OutboxKind.CHECKIN].due_at == datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo)
     assert placed[OutboxKind.FLAG_ALERT].due_at == night
+
+
+async def test_the_database_going_away_mid_burst_loses_nothing(
+    database_url: str, backend: str, uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("an SQLite file cannot go away like a database server")
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    engine = create_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+    proxied = make_uow_factory(engine)
+    rows = [await add(uow_factory, f"burst{n}", chat_id=9000 + n) for n in range(20)]
+
+    class CutsTheDatabase(ScriptedNotifier):
+        async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+            if len(self.sent) == 5:
+                await proxy.cut()  # the database goes away just after a send succeeds
+                asyncio.get_running_loop().call_later(
+                    2.0, lambda: asyncio.ensure_future(proxy.start())
+                )
+            return await super().send(chat_id, message, locale)
+
+    notifier = CutsTheDatabase()
+    dispatcher = Dispatcher(proxied, notifier, clock, quiet=QUIET, batch_size=4)
+    try:
+        for _ in range(50):
+            with contextlib.suppress(Exception):  # a pass may fail to claim while it is away
+                await dispatcher.dispatch_due()
+            if len(notifier.sent) == len(rows):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+        await proxy.cut()
+    assert sorted(chat for chat, _, _ in notifier.sent) == [row.chat_id for row in rows]
+    for row in rows:
+        assert (await state_of(uow_factory, row)).state is OutboxState.SENT
