@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 from bot.settings import ConfigError, load_settings
 
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="a scripted walk-through on the sandbox; prints the transcript"
     )
     commands.add_parser("migrate", help="bring the database schema to the newest version")
+    stats = commands.add_parser(
+        "stats", help="messages by delivery state, and how late they went out (JSON)"
+    )
+    stats.add_argument("--hours", type=float, default=24.0, help="lateness window (default 24)")
     return parser
 
 
@@ -62,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(launch.demo(settings))
             case "migrate":
                 return asyncio.run(launch.migrate(settings))
+            case "stats":
+                return asyncio.run(launch.stats(settings, timedelta(hours=args.hours)))
     except launch.StartupError as error:
         print(f"stillpoint: {error}", file=sys.stderr)
         return EXIT_FAILURE

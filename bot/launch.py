@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError
@@ -20,12 +22,15 @@ from bot.app import (
     stop_on_signals,
 )
 from bot.clock import SystemClock
+from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
-from bot.db.migrate import head_revision
+from bot.db.migrate import ensure_schema_current, head_revision
+from bot.db.uow import make_uow_factory
 from bot.logging_setup import configure_logging
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.sandbox.server import SandboxServer
+from bot.services.delivery_report import delivery_report
 from bot.settings import Settings
 from handlers.common import RUNTIME_KEY
 
@@ -67,6 +72,23 @@ async def migrate(settings: Settings) -> int:
     configure_logging(settings.log_level)
     async with _guarded_database(settings.database_url, migrate=True):
         _log.info("database schema is at the newest version, %s", head_revision())
+    return 0
+
+
+async def stats(settings: Settings, window: timedelta) -> int:
+    """``stillpoint stats``: delivery states and lateness, as one JSON line."""
+    configure_logging("WARNING")
+    engine = create_engine(settings.database_url)
+    try:
+        await check_database(engine)
+        await ensure_schema_current(engine)
+        async with make_uow_factory(engine)() as uow:
+            report = await delivery_report(uow, SystemClock().now() - window)
+    except (DatabaseUnavailableError, SchemaOutdatedError) as error:
+        raise StartupError(str(error)) from None
+    finally:
+        await engine.dispose()
+    print(json.dumps(report.as_json()))  # noqa: T201
     return 0
 
 

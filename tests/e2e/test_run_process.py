@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 from collections.abc import AsyncIterator
@@ -145,3 +146,15 @@ async def test_a_sqlite_path_that_cannot_exist_is_one_clear_line(tmp_path: Path)
         assert code == 1, args
         assert "cannot open the SQLite database" in err, args
         assert "Traceback" not in err, args
+
+
+async def test_stats_reports_states_and_lateness_as_json(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"}
+    assert (await _finish(stillpoint("migrate", cwd=tmp_path, **env)))[0] == 0
+    process = stillpoint("stats", "--hours", "1", cwd=tmp_path, **env)
+    out, err = await asyncio.to_thread(process.communicate, timeout=30)
+    assert process.returncode == 0, err
+    report = json.loads(out)
+    assert report["by_state"]["pending"] == 0
+    assert set(report["by_state"]) >= {"pending", "sending", "sent", "uncertain", "failed"}
+    assert report["lateness_ms"] == {"p50": None, "p99": None, "max": None}

@@ -24,6 +24,7 @@ from bot.domain.delivery_rules import RetryPolicy
 from bot.domain.models import ClientStatus, OutboxKind, OutboxMessage, OutboxState
 from bot.domain.timing import QuietHours
 from bot.ports import OutgoingMessage, SentMessage, Text, UnitOfWorkFactory
+from bot.services.delivery_report import delivery_report
 from bot.services.dispatcher import Dispatcher
 from bot.services.outbox import Delivery, schedule
 from tests.fakes import FixedClock
@@ -100,6 +101,11 @@ async def test_due_messages_are_sent_once_and_the_rest_wait(
     assert (await state_of(uow_factory, later)).state is OutboxState.PENDING
     assert await dispatcher.next_attempt_at() == T0 + timedelta(minutes=5)
     assert [chat for chat, _, _ in notifier.sent] == [9000]
+    async with uow_factory() as uow:
+        report = await delivery_report(uow, T0 - timedelta(hours=1))
+    assert (report.sent, report.p50_ms, report.p99_ms) == (1, 2000, 2000)
+    assert report.by_state[OutboxState.SENT] == 1
+    assert report.by_state[OutboxState.PENDING] == 1
 
 
 async def test_the_message_is_rendered_from_its_row(
