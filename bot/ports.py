@@ -232,9 +232,14 @@ class OutboxRepository(Protocol):
         ...
 
     async def reschedule(
-        self, dedup_key: str, *, due_at: datetime, expires_at: datetime | None
+        self,
+        dedup_key: str,
+        *,
+        due_at: datetime,
+        expires_at: datetime | None,
+        silent: bool = False,
     ) -> OutboxMessage | None:
-        """Give a pending row a new ``due_at`` (and next attempt) and ``expires_at``.
+        """Give a pending row a new ``due_at`` (and next attempt), ``expires_at`` and ``silent``.
 
         Returns the updated row, or ``None`` if no pending row has ``dedup_key``.
         """

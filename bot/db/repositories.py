@@ -449,7 +449,12 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         return len((await self._session.scalars(statement)).all())
 
     async def reschedule(
-        self, dedup_key: str, *, due_at: datetime, expires_at: datetime | None
+        self,
+        dedup_key: str,
+        *,
+        due_at: datetime,
+        expires_at: datetime | None,
+        silent: bool = False,
     ) -> OutboxMessage | None:
         """Move a still-pending row to ``due_at`` (and its next attempt with it).
 
@@ -461,7 +466,7 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         moved = await self._update_returning(
             update(OutboxRow)
             .where(OutboxRow.dedup_key == dedup_key, OutboxRow.state == OutboxState.PENDING)
-            .values(due_at=due_at, next_attempt_at=due_at, expires_at=expires_at)
+            .values(due_at=due_at, next_attempt_at=due_at, expires_at=expires_at, silent=silent)
         )
         return moved[0] if moved else None
 

@@ -65,6 +65,23 @@ async def schedule(
     )
 
 
+async def reschedule(
+    uow: UnitOfWork,
+    dedup_key: str,
+    *,
+    kind: OutboxKind,
+    due_at: datetime,
+    expires_at: datetime | None,
+    timezone: str,
+    quiet: QuietHours,
+) -> OutboxMessage | None:
+    """Move a still-pending message, out of quiet hours again; ``None`` if none is pending."""
+    placement = place(due_at, kind=kind, timezone=timezone, quiet=quiet, deadline=expires_at)
+    return await uow.outbox.reschedule(
+        dedup_key, due_at=placement.due_at, expires_at=expires_at, silent=placement.silent
+    )
+
+
 def encode(message: OutgoingMessage, locale: str) -> dict[str, Any]:
     """The JSON payload of a row: parameters, buttons and the reader's locale."""
     return {

@@ -26,7 +26,7 @@ from bot.domain.timing import QuietHours
 from bot.ports import OutgoingMessage, SentMessage, Text, UnitOfWorkFactory
 from bot.services.delivery_report import delivery_report
 from bot.services.dispatcher import Dispatcher
-from bot.services.outbox import Delivery, schedule
+from bot.services.outbox import Delivery, reschedule, schedule
 from tests.fakes import FixedClock
 from tests.integration import records
 from tests.integration.records import T0
@@ -351,3 +351,39 @@ async def test_the_database_going_away_mid_burst_loses_nothing(
     assert sorted(chat for chat, _, _ in notifier.sent) == [row.chat_id for row in rows]
     for row in rows:
         assert (await state_of(uow_factory, row)).state is OutboxState.SENT
+
+
+async def test_a_rescheduled_message_keeps_out_of_quiet_hours(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await add(uow_factory, "moved", due_at=T0, kind=OutboxKind.REMINDER)
+    night = datetime(2026, 3, 2, 23, 30, tzinfo=T0.tzinfo)
+    session = datetime(2026, 3, 3, 9, 0, tzinfo=T0.tzinfo)
+    async with uow_factory() as uow:
+        moved = await reschedule(
+            uow,
+            "moved",
+            kind=OutboxKind.REMINDER,
+            due_at=night,
+            expires_at=session,
+            timezone="UTC",
+            quiet=QUIET,
+        )
+        missing = await reschedule(
+            uow,
+            "no-such",
+            kind=OutboxKind.REMINDER,
+            due_at=night,
+            expires_at=None,
+            timezone="UTC",
+            quiet=QUIET,
+        )
+        await uow.commit()
+    assert moved is not None
+    assert (moved.due_at, moved.next_attempt_at, moved.expires_at, moved.silent) == (
+        datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo),
+        datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo),
+        session,
+        False,
+    )
+    assert missing is None
