@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
@@ -17,6 +18,7 @@ from bot.db.engine import check_database, create_engine
 from bot.db.lock import acquire_instance_lock
 from bot.db.migrate import ensure_schema_current, upgrade
 from bot.db.uow import make_uow_factory
+from bot.db.url import is_sqlite
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.services import practitioners
@@ -30,6 +32,10 @@ from bot.telegram.rate_limiter import PacedRateLimiter
 from handlers.common import RUNTIME_KEY
 
 _log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=2)
+"""On PostgreSQL, a claim older than this belongs to a process that died: a live one
+records each outcome within seconds of claiming (the batch is one second of sending)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,8 @@ def build_application(
         clock,
         quiet=settings.quiet_hours,
         batch_size=int(pacer.limits.overall_per_second),
+        # One SQLite file has one bot process (the instance lock); PostgreSQL may have more.
+        claim_lease=None if is_sqlite(settings.database_url) else CLAIM_LEASE,
     )
     handlers.register(application)
     return application

@@ -213,11 +213,11 @@ class OutboxRepository(Protocol):
         """
         ...
 
-    async def recover_in_flight(self, reason: str) -> list[OutboxMessage]:
-        """Turn every ``sending`` row into ``uncertain`` with ``reason``; return them.
-
-        For start-up after a crash: such rows are reported, never resent blindly.
-        """
+    async def recover_in_flight(
+        self, reason: str, *, claimed_before: datetime | None = None
+    ) -> list[OutboxMessage]:
+        """Turn ``sending`` rows (claimed before ``claimed_before``, if given) into
+        ``uncertain`` with ``reason``; return them. Such rows are reported, never resent."""
         ...
 
     async def cancel_pending(

@@ -407,16 +407,21 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             message_id, state=OutboxState.SKIPPED_STALE, last_error=reason
         )
 
-    async def recover_in_flight(self, reason: str) -> list[OutboxMessage]:
-        """Turn every ``sending`` row into ``uncertain`` with ``reason``; return them.
+    async def recover_in_flight(
+        self, reason: str, *, claimed_before: datetime | None = None
+    ) -> list[OutboxMessage]:
+        """Turn ``sending`` rows (only those claimed before ``claimed_before``, if given)
+        into ``uncertain`` with ``reason``; return them.
 
         For start-up after a crash: whether those messages arrived is unknown, and
         Telegram has no idempotency key, so they are reported, never resent.
         """
+        statement = update(OutboxRow).where(OutboxRow.state == OutboxState.SENDING)
+        if claimed_before is not None:
+            require_aware(claimed_before, "claimed_before")
+            statement = statement.where(OutboxRow.claimed_at < claimed_before)
         return await self._update_returning(
-            update(OutboxRow)
-            .where(OutboxRow.state == OutboxState.SENDING)
-            .values(state=OutboxState.UNCERTAIN, last_error=reason)
+            statement.values(state=OutboxState.UNCERTAIN, last_error=reason)
         )
 
     async def cancel_pending(

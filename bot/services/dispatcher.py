@@ -48,6 +48,7 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         batch_size: int = 28,
         store_patience: timedelta = timedelta(minutes=5),
+        claim_lease: timedelta | None = None,
     ) -> None:
         self._uow = uow
         self._notifier = notifier
@@ -58,6 +59,7 @@ class Dispatcher:
         # uncertain stays small.
         self._batch_size = batch_size
         self._store_patience = store_patience
+        self._claim_lease = claim_lease
         self._lock = asyncio.Lock()
         self.outcomes: Counter[str] = Counter()
 
@@ -72,9 +74,19 @@ class Dispatcher:
         return self._lock.locked()
 
     async def recover(self) -> list[OutboxMessage]:
-        """Turn rows a crash left in ``sending`` into ``uncertain``; tell their practitioners."""
+        """Turn rows a crash left in ``sending`` into ``uncertain``; tell their practitioners.
+
+        With ``claim_lease`` unset this process is the only sender (SQLite's instance lock
+        guarantees it), so every ``sending`` row is stranded. Otherwise other processes may
+        be sending right now: only claims older than the lease count, and every pass looks
+        again, so the rows of a process that died are picked up by the ones still alive.
+        """
+        lease = self._claim_lease
+        claimed_before = None if lease is None else self._clock.now() - lease
         async with self._uow() as uow:
-            stranded = await uow.outbox.recover_in_flight(CRASH_REASON)
+            stranded = await uow.outbox.recover_in_flight(
+                CRASH_REASON, claimed_before=claimed_before
+            )
             by_practitioner = Counter(r.practitioner_id for r in stranded if r.practitioner_id)
             for practitioner_id, count in by_practitioner.items():
                 await self._notice_practitioner(
@@ -96,6 +108,8 @@ class Dispatcher:
     async def dispatch_due(self) -> int:
         """Send everything due now, batch by batch; returns how many rows were handled."""
         async with self._lock:
+            if self._claim_lease is not None:
+                await self.recover()  # a peer that died leaves claims behind
             handled = 0
             while True:
                 async with self._uow() as uow:

@@ -387,3 +387,23 @@ async def test_a_rescheduled_message_keeps_out_of_quiet_hours(
         False,
     )
     assert missing is None
+
+
+async def test_with_several_processes_only_a_dead_peers_claims_are_recovered(
+    uow_factory: UnitOfWorkFactory, notifier: ScriptedNotifier, clock: FixedClock
+) -> None:
+    rows = [await add(uow_factory, f"peer{n}") for n in range(3)]
+    async with uow_factory() as uow:  # another process claims them at T0
+        await uow.outbox.claim_due(T0, 10)
+        await uow.commit()
+    survivor = Dispatcher(
+        uow_factory, notifier, clock, quiet=QUIET, claim_lease=timedelta(minutes=2)
+    )
+    clock.current = T0 + timedelta(minutes=1)  # the peer may still be sending
+    assert await survivor.recover() == []
+    await survivor.dispatch_due()
+    assert {(await state_of(uow_factory, r)).state for r in rows} == {OutboxState.SENDING}
+    clock.current = T0 + timedelta(minutes=3)  # no live process holds a claim this long
+    await survivor.dispatch_due()
+    assert {(await state_of(uow_factory, r)).state for r in rows} == {OutboxState.UNCERTAIN}
+    assert notifier.sent == []
