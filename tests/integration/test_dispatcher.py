@@ -315,11 +315,10 @@ async def test_quiet_hours_move_a_routine_message_and_not_an_alert(
     assert placed[OutboxKind.FLAG_ALERT].due_at == night
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # a file cannot go away
 async def test_the_database_going_away_mid_burst_loses_nothing(
-    database_url: str, backend: str, uow_factory: UnitOfWorkFactory, clock: FixedClock
+    database_url: str, uow_factory: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    if backend == "sqlite":
-        pytest.skip("an SQLite file cannot go away like a database server")
     url = make_url(database_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
