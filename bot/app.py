@@ -23,7 +23,7 @@ from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.services import practitioners
 from bot.services.dispatcher import Dispatcher
-from bot.services.pacing import Pacer
+from bot.services.pacing import Limits, Pacer
 from bot.settings import Settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY, start_delivery
 from bot.telegram.menus import publish_menus
@@ -62,7 +62,7 @@ def build_application(
     settings: Settings, clock: Clock, uow: UnitOfWorkFactory, endpoint: TelegramEndpoint
 ) -> Application:  # type: ignore[type-arg]
     """Build the PTB application with every handler registered."""
-    pacer = Pacer()
+    pacer = Pacer(Limits(overall_per_second=settings.send_rate))
     builder = ApplicationBuilder().token(endpoint.token).rate_limiter(PacedRateLimiter(pacer))
     if endpoint.base_url is not None:
         builder = builder.base_url(endpoint.base_url)
@@ -76,7 +76,7 @@ def build_application(
         notifier,
         clock,
         quiet=settings.quiet_hours,
-        batch_size=int(pacer.limits.overall_per_second),
+        batch_size=max(1, int(pacer.limits.overall_per_second)),
         # One SQLite file has one bot process (the instance lock); PostgreSQL may have more.
         claim_lease=None if is_sqlite(settings.database_url) else CLAIM_LEASE,
     )

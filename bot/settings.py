@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     operator_chat_id: int | None = None
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
+    send_rate: float = Field(default=28.0, gt=0, le=30)
+    """Messages per second this process may send; Telegram allows about 30 per bot, so
+    with several bot processes give each its share (two: 14)."""
 
     @field_validator("database_url")
     @classmethod

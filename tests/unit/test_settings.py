@@ -20,6 +20,7 @@ SETTING_NAMES = (
     "PRACTITIONER_IDS",
     "LOG_LEVEL",
     "INVITE_TTL_DAYS",
+    "SEND_RATE",
     "OPERATOR_CHAT_ID",
     "DEFAULT_LOCALE",
 )
@@ -87,6 +88,8 @@ def test_friendly_forms_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "sqlite"),
         ("REMINDER_OFFSETS", ""),
         ("DEFAULT_LOCALE", "xx"),
+        ("SEND_RATE", "31"),
+        ("SEND_RATE", "0"),
     ],
 )
 def test_a_bad_value_names_its_variable(
