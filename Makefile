@@ -42,3 +42,16 @@ migrate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+
+# Benchmarks: every one with the issue's sizes on SQLite and on PostgreSQL
+# (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server; skipped if it is
+# not there). Prints a table, then the results as one JSON line. Takes about 20 minutes.
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks all --json

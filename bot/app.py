@@ -79,6 +79,7 @@ def build_application(
         batch_size=max(1, int(pacer.limits.overall_per_second)),
         # One SQLite file has one bot process (the instance lock); PostgreSQL may have more.
         claim_lease=None if is_sqlite(settings.database_url) else CLAIM_LEASE,
+        one_writer=is_sqlite(settings.database_url),
     )
     handlers.register(application)
     return application

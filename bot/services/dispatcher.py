@@ -8,6 +8,7 @@ and its outcome recorded in a commit of its own. Rows left ``sending`` by a cras
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections import Counter
@@ -49,6 +50,7 @@ class Dispatcher:
         batch_size: int = 28,
         store_patience: timedelta = timedelta(minutes=5),
         claim_lease: timedelta | None = None,
+        one_writer: bool = False,
     ) -> None:
         self._uow = uow
         self._notifier = notifier
@@ -60,6 +62,9 @@ class Dispatcher:
         self._batch_size = batch_size
         self._store_patience = store_patience
         self._claim_lease = claim_lease
+        # SQLite takes one writer at a time: commits queued in Python are cheaper than
+        # commits waiting on its file lock.
+        self._write_turn: asyncio.Lock | None = asyncio.Lock() if one_writer else None
         self._lock = asyncio.Lock()
         self.outcomes: Counter[str] = Counter()
 
@@ -221,7 +226,7 @@ class Dispatcher:
         wait = 0.2
         while True:
             try:
-                async with self._uow() as uow:
+                async with self._write_turn or contextlib.nullcontext(), self._uow() as uow:
                     result = await write(uow)
                     await uow.commit()
                     return result

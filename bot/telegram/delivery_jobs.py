@@ -47,7 +47,14 @@ def plan_wake_up(application: Application, when: datetime | None) -> None:  # ty
         dispatch_due,
         when=max(0.0, delay),
         name=WAKE_JOB_ID,
-        job_kwargs={"id": WAKE_JOB_ID, "replace_existing": True, "misfire_grace_time": None},
+        job_kwargs={
+            "id": WAKE_JOB_ID,
+            "replace_existing": True,
+            "misfire_grace_time": None,
+            # A wake-up is planned from inside the running one; with one instance allowed,
+            # APScheduler would skip it. ``dispatcher.busy`` already keeps passes apart.
+            "max_instances": 2,
+        },
     )
 
 
@@ -56,10 +63,12 @@ def start_delivery(application: Application, clock: Clock) -> None:  # type: ign
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("the application was built without a job queue")
+    # APScheduler starts an interval job one interval late; the first pass goes at once.
+    job_queue.run_once(dispatch_due, when=0, name=WAKE_JOB_ID, job_kwargs={"id": WAKE_JOB_ID})
     job_queue.run_repeating(
         dispatch_due,
         interval=TICK_SECONDS,
-        first=0,
+        first=TICK_SECONDS,
         name=TICK_JOB_ID,
         job_kwargs={
             "id": TICK_JOB_ID,

@@ -1,0 +1,148 @@
+"""``python -m benchmarks <name> [options] [--json]``: run one benchmark, or ``all`` of them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.common import progress
+
+DATABASE_HELP = (
+    "a PostgreSQL server URL (a scratch database is created on it and dropped); "
+    "default: a fresh SQLite file in a temporary folder"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmarks of Stillpoint's delivery engine against the Bot API emulator.",
+    )
+    names = parser.add_subparsers(dest="name", required=True, metavar="NAME")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = names.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--json", action="store_true", help="print the result as one JSON line")
+        return sub
+
+    burst = add("burst", "N messages due at the same instant to N chats")
+    burst.add_argument("--messages", type=int, default=1000)
+    burst.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
+    burst.add_argument(
+        "--limits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Telegram's flood control in the emulator (and the bot's pacing); default on",
+    )
+    burst.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
+    scale = add("scale", "start-up, memory and tick time with N pending rows")
+    scale.add_argument("--pending", type=int, default=100_000)
+    scale.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
+    chaos = add("chaos", "SIGKILL the bot K times while it sends N messages")
+    chaos.add_argument("--messages", type=int, default=2000)
+    chaos.add_argument("--kills", type=int, default=20)
+    chaos.add_argument("--seed", type=int, default=None, help="for the random kill moments")
+    chaos.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
+    baseline = add("baseline", "burst and chaos for this bot and an APScheduler job-store bot")
+    baseline.add_argument("--messages", type=int, default=1000)
+    baseline.add_argument("--kills", type=int, default=20)
+    baseline.add_argument(
+        "--chaos-messages", type=int, default=None, help="messages in the chaos runs (default N)"
+    )
+    baseline.add_argument("--seed", type=int, default=None)
+    baseline.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
+    steady = add("steady", "N messages due spread over S seconds: lateness p50/p99")
+    steady.add_argument("--messages", type=int, default=600)
+    steady.add_argument("--over", type=float, default=120.0, metavar="S")
+    steady.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
+    every = add("all", "every benchmark with the issue's sizes, on SQLite and PostgreSQL")
+    every.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="the PostgreSQL server (default: BENCH_DATABASE_URL, TEST_DATABASE_URL, "
+        "or the local server on 127.0.0.1:5432)",
+    )
+    every.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    every.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    return parser
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    match args.name:
+        case "burst":
+            from benchmarks import burst  # noqa: PLC0415 -- each benchmark loads what it needs
+
+            return await burst.run(
+                args.messages, database=args.database, processes=args.processes, limits=args.limits
+            )
+        case "scale":
+            from benchmarks import scale  # noqa: PLC0415
+
+            return await scale.run(args.pending, database=args.database)
+        case "chaos":
+            from benchmarks import chaos  # noqa: PLC0415
+
+            return await chaos.run(
+                args.messages, args.kills, database=args.database, seed=args.seed
+            )
+        case "baseline":
+            from benchmarks import baseline  # noqa: PLC0415
+
+            return await baseline.run(
+                args.messages,
+                args.kills,
+                database=args.database,
+                seed=args.seed,
+                chaos_messages=args.chaos_messages,
+            )
+        case "steady":
+            from benchmarks import steady  # noqa: PLC0415
+
+            return await steady.run(args.messages, args.over, database=args.database)
+        case "all":
+            from benchmarks import suite  # noqa: PLC0415
+
+            return await suite.run(
+                postgres=None if args.no_postgres else suite.postgres_url(args.postgres),
+                quick=args.quick,
+            )
+    raise ValueError(f"no benchmark named {args.name!r}")
+
+
+def _show(result: dict[str, Any]) -> str:
+    if "table" in result:
+        return str(result["table"])
+    return "\n".join(f"{key}: {json.dumps(value)}" for key, value in result.items())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark named on the command line; the result goes to stdout."""
+    args = _parser().parse_args(argv)
+    try:
+        result = asyncio.run(_run(args))
+    except (ValueError, RuntimeError, TimeoutError) as error:
+        progress(f"{args.name} failed: {error}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if args.json:
+        if "table" in result:
+            print(result["table"], flush=True)
+            result = {k: v for k, v in result.items() if k != "table"}
+        print(json.dumps(result, separators=(",", ":")), flush=True)
+    else:
+        print(_show(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

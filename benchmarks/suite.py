@@ -1,0 +1,338 @@
+"""``all``: every benchmark with the issue's sizes, on SQLite and PostgreSQL, and a table.
+
+Sizes (issue 3): burst 1000 with limits; burst 2000 without limits (throughput); scale
+100,000 pending; chaos 2000 messages with 20 kills; two processes, burst 2000
+(PostgreSQL only); steady 600 messages over 120 s; the APScheduler baseline with the
+same burst and chaos runs (this bot's side is the burst and chaos results above).
+A benchmark that fails is reported as such and the others still run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks import baseline, burst, chaos, scale, steady
+from benchmarks.common import DEFAULT_POSTGRES_URL, progress
+from bot.db.engine import check_database, create_engine
+from bot.db.errors import DatabaseUnavailableError
+
+ELAPSED_FACTOR = 1.15
+STARTUP_S = 2.0
+RSS_MB = 150.0
+TICK_RATIO = 1.5
+THROUGHPUT_PER_S = 500.0
+P99_MS = 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big each run is."""
+
+    burst: int = 1000
+    throughput: int = 2000
+    pending: int = 100_000
+    chaos: int = 2000
+    kills: int = 20
+    two_processes: int = 2000
+    steady: int = 600
+    steady_over_s: float = 120.0
+
+
+QUICK = Sizes(
+    burst=60,
+    throughput=300,
+    pending=2000,
+    chaos=120,
+    kills=3,
+    two_processes=120,
+    steady=40,
+    steady_over_s=10.0,
+)
+
+
+def postgres_url(given: str | None) -> str:
+    """The PostgreSQL server to use: as given, from the environment, or the local one."""
+    return (
+        given
+        or os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("TEST_DATABASE_URL")
+        or DEFAULT_POSTGRES_URL
+    )
+
+
+async def _reachable(url: str) -> str | None:
+    """``None`` if the server answers, else why not."""
+    engine = create_engine(url)
+    try:
+        await check_database(engine, within_seconds=3)
+    except DatabaseUnavailableError as error:
+        return str(error)
+    finally:
+        await engine.dispose()
+    return None
+
+
+async def _attempt(
+    label: str, results: dict[str, Any], key: str, run: Callable[[], Awaitable[dict[str, Any]]]
+) -> None:
+    progress(f"=== {label}")
+    started = time.monotonic()
+    try:
+        results[key] = await run()
+    except Exception as error:  # one failed benchmark must not hide the others
+        progress(f"{label} failed: {type(error).__name__}: {error}")
+        results[key] = {"error": f"{type(error).__name__}: {error}"}
+    progress(f"=== {label}: {time.monotonic() - started:.0f} s")
+
+
+async def run_database(database: str | None, sizes: Sizes, seed: int) -> dict[str, Any]:
+    """Every benchmark on one database; results by name."""
+    name = "postgresql" if database else "sqlite"
+    results: dict[str, Any] = {}
+    await _attempt(
+        f"{name}: burst {sizes.burst}",
+        results,
+        "burst",
+        lambda: burst.run(sizes.burst, database=database),
+    )
+    await _attempt(
+        f"{name}: burst {sizes.throughput} without limits",
+        results,
+        "throughput",
+        lambda: burst.run(sizes.throughput, database=database, limits=False),
+    )
+    await _attempt(
+        f"{name}: scale {sizes.pending}",
+        results,
+        "scale",
+        lambda: scale.run(sizes.pending, database=database),
+    )
+    await _attempt(
+        f"{name}: chaos {sizes.chaos}/{sizes.kills}",
+        results,
+        "chaos",
+        lambda: chaos.run(sizes.chaos, sizes.kills, database=database, seed=seed),
+    )
+    if database:
+        await _attempt(
+            f"{name}: two processes, burst {sizes.two_processes}",
+            results,
+            "two_processes",
+            lambda: burst.run(sizes.two_processes, database=database, processes=2),
+        )
+    await _attempt(
+        f"{name}: steady {sizes.steady} over {sizes.steady_over_s:g} s",
+        results,
+        "steady",
+        lambda: steady.run(sizes.steady, sizes.steady_over_s, database=database),
+    )
+    ours = (results["burst"], results["chaos"])
+    if any("error" in side for side in ours):
+        results["baseline"] = {"error": "this bot's burst or chaos run failed"}
+        return results
+    await _attempt(
+        f"{name}: baseline",
+        results,
+        "baseline",
+        lambda: baseline.run(
+            sizes.burst,
+            sizes.kills,
+            database=database,
+            seed=seed,
+            chaos_messages=sizes.chaos,
+            ours=ours,
+        ),
+    )
+    return results
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+def _get(results: dict[str, Any], *path: str) -> Any:
+    value: Any = results
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+Check = Callable[[dict[str, Any]], tuple[str, bool | None]]
+
+
+def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
+    """(measure, target, check) rows; a check gives the shown value and whether it passed."""
+
+    def burst_all(r: dict[str, Any]) -> tuple[str, bool | None]:
+        delivered, dup, n429 = (
+            _get(r, "burst", k) for k in ("delivered", "duplicates", "http_429")
+        )
+        if delivered is None:
+            return "-", None
+        ok = delivered == sizes.burst and dup == 0 and n429 == 0
+        return f"{delivered}/{sizes.burst}, dup {dup}, 429s {n429}", ok
+
+    def burst_time(r: dict[str, Any]) -> tuple[str, bool | None]:
+        elapsed, limit = _get(r, "burst", "elapsed_s"), _get(r, "burst", "limit_s")
+        if elapsed is None or limit is None:
+            return "-", None
+        return f"{elapsed:.1f} s = {elapsed / limit:.3f} x", elapsed <= ELAPSED_FACTOR * limit
+
+    def throughput(r: dict[str, Any]) -> tuple[str, bool | None]:
+        rate = _get(r, "throughput", "messages_per_s")
+        alone = _get(r, "throughput", "dispatcher_only_per_s")
+        shown = f"{_num(rate)}/s (no HTTP: {_num(alone)}/s)"
+        if rate is None or _get(r, "throughput", "database") != "sqlite":
+            return shown, None  # the target is for SQLite
+        return shown, rate >= THROUGHPUT_PER_S
+
+    def startup(r: dict[str, Any]) -> tuple[str, bool | None]:
+        value = _get(r, "scale", "startup_to_first_send_s")
+        return (_num(value) + " s", None if value is None else value <= STARTUP_S)
+
+    def rss(r: dict[str, Any]) -> tuple[str, bool | None]:
+        value = _get(r, "scale", "rss_peak_mb")
+        return (_num(value) + " MB", None if value is None else value <= RSS_MB)
+
+    def tick(r: dict[str, Any]) -> tuple[str, bool | None]:
+        ratio = _get(r, "scale", "tick_ratio")
+        large, small = _get(r, "scale", "tick_ms"), _get(r, "scale", "tick_ms_1k")
+        return (
+            f"{_num(large)} / {_num(small)} ms = {_num(ratio)}",
+            None if ratio is None else ratio <= TICK_RATIO,
+        )
+
+    def chaos_loss(r: dict[str, Any]) -> tuple[str, bool | None]:
+        lost, dup = _get(r, "chaos", "lost_silently"), _get(r, "chaos", "duplicates")
+        if lost is None:
+            return "-", None
+        return f"lost {lost}, dup {dup}", lost == 0 and dup == 0
+
+    def chaos_uncertain(r: dict[str, Any]) -> tuple[str, bool | None]:
+        uncertain, kills = _get(r, "chaos", "uncertain"), _get(r, "chaos", "kills")
+        worst, batch = _get(r, "chaos", "in_flight_at_kill_max"), _get(r, "chaos", "batch_size")
+        if uncertain is None:
+            return "-", None
+        return (
+            f"{uncertain} ({kills} kills, max {worst}/kill)",
+            worst is not None and batch is not None and worst <= batch,
+        )
+
+    def two(r: dict[str, Any]) -> tuple[str, bool | None]:
+        dup = _get(r, "two_processes", "duplicates")
+        if dup is None:
+            return "-", None
+        delivered, n429 = (
+            _get(r, "two_processes", "delivered"),
+            _get(r, "two_processes", "http_429"),
+        )
+        return f"dup {dup}, {delivered}/{sizes.two_processes}, 429s {n429}", dup == 0
+
+    def p99(r: dict[str, Any]) -> tuple[str, bool | None]:
+        bot, seen = _get(r, "steady", "p99_ms"), _get(r, "steady", "arrival_p99_ms")
+        if bot is None:
+            return "-", None
+        return f"{bot:g} ms (arrival {_num(seen)})", max(bot, seen or 0) <= P99_MS
+
+    def versus_loss(r: dict[str, Any]) -> tuple[str, bool | None]:
+        ours = _get(r, "baseline", "ours", "lost_silently")
+        theirs = _get(r, "baseline", "apscheduler", "lost_silently")
+        if ours is None or theirs is None:
+            return "-", None
+        return f"{ours} vs {theirs}", ours < theirs or ours == theirs == 0
+
+    def versus_burst(r: dict[str, Any]) -> tuple[str, bool | None]:
+        ours = _get(r, "baseline", "ours", "elapsed_s")
+        theirs = _get(r, "baseline", "apscheduler", "elapsed_s")
+        if ours is None or theirs is None:
+            return "-", None
+        ours_ok = _get(r, "baseline", "ours", "delivered") == sizes.burst
+        return f"{ours:.1f} s vs {theirs:.1f} s", ours_ok and ours <= theirs * 1.02
+
+    return [
+        (f"burst {sizes.burst}: delivered, duplicates, 429s", "all, 0, 0", burst_all),
+        (f"burst {sizes.burst}: elapsed / limit_s", f"<= {ELAPSED_FACTOR} x", burst_time),
+        ("dispatcher, limits off", f">= {THROUGHPUT_PER_S:g}/s (SQLite)", throughput),
+        (f"scale {sizes.pending}: first send", f"<= {STARTUP_S:g} s", startup),
+        (f"scale {sizes.pending}: peak RSS", f"<= {RSS_MB:g} MB", rss),
+        (f"scale {sizes.pending}: tick / tick at 1k", f"<= {TICK_RATIO} x", tick),
+        (f"chaos {sizes.chaos}/{sizes.kills}: lost silently, dup", "0, 0", chaos_loss),
+        ("chaos: uncertain", "<= batch per kill", chaos_uncertain),
+        (f"2 processes, burst {sizes.two_processes}", "0 duplicates", two),
+        (f"steady {sizes.steady}/{sizes.steady_over_s:g} s: p99", f"<= {P99_MS:g} ms", p99),
+        ("baseline: lost silently, ours vs APS", "ours fewer", versus_loss),
+        ("baseline: burst elapsed, ours vs APS", "not slower", versus_burst),
+    ]
+
+
+def _mark(ok: bool | None) -> str:
+    return {True: "met", False: "MISSED", None: ""}[ok]
+
+
+def table(results: dict[str, dict[str, Any]], sizes: Sizes) -> tuple[str, list[dict[str, Any]]]:
+    """The results as a text table, and the same verdicts as JSON rows."""
+    databases = list(results)
+    header = ["measure", "target", *[f"{db}" for db in databases]]
+    rows: list[list[str]] = []
+    verdicts: list[dict[str, Any]] = []
+    for measure, target, check in _checks(sizes):
+        cells = [measure, target]
+        verdict: dict[str, Any] = {"measure": measure, "target": target}
+        for db in databases:
+            shown, ok = check(results[db])
+            if ok is None and shown == "-":
+                cells.append("-")
+            else:
+                cells.append(f"{shown} {_mark(ok)}".strip())
+            verdict[db] = {"value": shown, "met": ok}
+        rows.append(cells)
+        verdicts.append(verdict)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+
+    rule = "-+-".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)]), verdicts
+
+
+async def run(*, postgres: str | None, quick: bool = False) -> dict[str, Any]:
+    """Run everything on SQLite, then on PostgreSQL if it answers; results and a table."""
+    sizes = QUICK if quick else Sizes()
+    seed = secrets.randbits(32)
+    started = time.monotonic()
+    results: dict[str, dict[str, Any]] = {"sqlite": await run_database(None, sizes, seed)}
+    notes = []
+    if postgres is not None:
+        problem = await _reachable(postgres)
+        if problem is None:
+            results["postgresql"] = await run_database(postgres, sizes, seed)
+        else:
+            notes.append(f"PostgreSQL skipped: {problem}")
+            progress(notes[-1])
+    text, verdicts = table(results, sizes)
+    if notes:
+        text += "\n" + "\n".join(notes)
+    return {
+        "benchmark": "all",
+        "seed": seed,
+        "seconds": round(time.monotonic() - started),
+        "results": results,
+        "targets": verdicts,
+        "notes": notes,
+        "table": text,
+    }
