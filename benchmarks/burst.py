@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import time
 from typing import Any
 
 from benchmarks.common import (
@@ -41,11 +40,11 @@ from benchmarks.common import (
     wait_polling,
     workspace,
 )
+from bot.app import build_dispatcher
 from bot.clock import SystemClock
 from bot.db.uow import make_uow_factory
-from bot.domain.timing import QuietHours
 from bot.ports import OutgoingMessage, SentMessage
-from bot.services.dispatcher import Dispatcher
+from bot.settings import load_settings
 
 UNPACED_RUN = (sys.executable, "-m", "benchmarks.unpaced_bot")
 DEFAULT_LEAD_S = 2.0
@@ -72,11 +71,9 @@ async def dispatcher_only(messages: int, *, database: str | None = None) -> floa
             engine_for(db) as engine,
         ):
             await insert_outbox(engine, [(n + 1, now()) for n in range(messages)], key_prefix="d")
-            dispatcher = Dispatcher(
-                make_uow_factory(engine),
-                _InstantNotifier(),
-                SystemClock(),
-                quiet=QuietHours(time(21, 0), time(8, 0)),
+            settings = load_settings(None, database_url=db.url)
+            dispatcher = build_dispatcher(
+                settings, make_uow_factory(engine), _InstantNotifier(), SystemClock()
             )
             with elapsed_timer() as elapsed:
                 handled = await dispatcher.dispatch_due()
@@ -109,7 +106,8 @@ async def run(
         ):
             chats = open_chats(server, messages)
             command = STILLPOINT_RUN if limits else UNPACED_RUN
-            env = bot_env(server, db)
+            # The processes share Telegram's budget for one bot (SEND_RATE, in the README).
+            env = bot_env(server, db, SEND_RATE=f"{28 / processes:g}")
             bots = [BotProcess(command, env, workdir, f"bot-{n + 1}") for n in range(processes)]
             polls_before = api_calls(server, "getUpdates")
             async with bot_processes(bots):

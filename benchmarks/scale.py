@@ -15,7 +15,6 @@ import random
 import statistics
 import time
 from datetime import datetime, timedelta
-from datetime import time as clock_time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,11 +39,11 @@ from benchmarks.common import (
     wait_until,
     workspace,
 )
+from bot.app import build_dispatcher
 from bot.clock import SystemClock
 from bot.db.uow import make_uow_factory
-from bot.domain.timing import QuietHours
 from bot.ports import OutgoingMessage, SentMessage
-from bot.services.dispatcher import Dispatcher
+from bot.settings import load_settings
 
 SMALL = 1_000
 DUE_NOW = 5
@@ -69,14 +68,12 @@ def future_rows(count: int, first_chat: int, rng: random.Random) -> list[tuple[i
     ]
 
 
-async def time_tick(engine: AsyncEngine) -> float:
+async def time_tick(engine: AsyncEngine, database_url: str) -> float:
     """The median wall time of one dispatcher pass plus the next-due look-up, in ms."""
     # The production dispatcher class and queries, with a notifier that must not be called.
-    dispatcher = Dispatcher(
-        make_uow_factory(engine),
-        _NothingIsDue(),
-        SystemClock(),
-        quiet=QuietHours(clock_time(21, 0), clock_time(8, 0)),
+    settings = load_settings(None, database_url=database_url)
+    dispatcher = build_dispatcher(
+        settings, make_uow_factory(engine), _NothingIsDue(), SystemClock()
     )
     samples = []
     for repetition in range(TICK_WARM_UP + TICK_REPETITIONS):
@@ -105,14 +102,14 @@ async def run(pending: int, *, database: str | None = None, seed: int = 3) -> di
             first_chat = 10_000_000_000  # far from the emulator's user ids
             await insert_outbox(engine, future_rows(SMALL, first_chat, rng), key_prefix="far")
             await analyze(engine)
-            tick_small = await time_tick(engine)
+            tick_small = await time_tick(engine, db.url)
             progress(f"scale: tick with {SMALL} pending: {tick_small:.2f} ms")
             with elapsed_timer() as loading:
                 rest = future_rows(pending - SMALL, first_chat + SMALL, rng)
                 await insert_outbox(engine, rest, key_prefix="far-more")
                 await analyze(engine)
             progress(f"scale: {pending} pending rows written in {loading():.1f} s")
-            tick_large = await time_tick(engine)
+            tick_large = await time_tick(engine, db.url)
             progress(f"scale: tick with {pending} pending: {tick_large:.2f} ms")
 
             chats = open_chats(server, DUE_NOW)

@@ -19,7 +19,7 @@ from bot.db.lock import acquire_instance_lock
 from bot.db.migrate import ensure_schema_current, upgrade
 from bot.db.uow import make_uow_factory
 from bot.db.url import is_sqlite
-from bot.ports import Clock, UnitOfWorkFactory
+from bot.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.services import practitioners
 from bot.services.dispatcher import Dispatcher
@@ -71,18 +71,26 @@ def build_application(
     application = builder.build()
     notifier = TelegramNotifier(application.bot)
     application.bot_data[RUNTIME_KEY] = Runtime(settings, clock, uow, notifier)
-    application.bot_data[DISPATCHER_KEY] = Dispatcher(
+    application.bot_data[DISPATCHER_KEY] = build_dispatcher(settings, uow, notifier, clock)
+    handlers.register(application)
+    return application
+
+
+def build_dispatcher(
+    settings: Settings, uow: UnitOfWorkFactory, notifier: Notifier, clock: Clock
+) -> Dispatcher:
+    """The dispatcher as the bot runs it, for this database."""
+    sqlite = is_sqlite(settings.database_url)
+    return Dispatcher(
         uow,
         notifier,
         clock,
         quiet=settings.quiet_hours,
-        batch_size=max(1, int(pacer.limits.overall_per_second)),
+        batch_size=max(1, int(settings.send_rate)),  # about one second of sending
         # One SQLite file has one bot process (the instance lock); PostgreSQL may have more.
-        claim_lease=None if is_sqlite(settings.database_url) else CLAIM_LEASE,
-        one_writer=is_sqlite(settings.database_url),
+        claim_lease=None if sqlite else CLAIM_LEASE,
+        one_writer=sqlite,
     )
-    handlers.register(application)
-    return application
 
 
 @asynccontextmanager
