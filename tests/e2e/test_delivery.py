@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from bot.domain.models import OutboxKind, OutboxState
+from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
 from bot.launch import RunningSandbox, running_sandbox
 from bot.ports import OutgoingMessage, Text
 from bot.sandbox.client import SandboxClient
@@ -28,6 +29,18 @@ async def _started_user(client: SandboxClient) -> int:
     sent = await client.send(user, "/start")
     await client.wait_for_messages(user, after=sent)
     return user
+
+
+async def _settled(sandbox: RunningSandbox, row_id: int) -> OutboxMessage:
+    """The row once its outcome is stored: Telegram shows a message before the bot records it."""
+    for _ in range(100):
+        async with sandbox.runtime.uow() as uow:
+            row = await uow.outbox.get(row_id)
+        assert row is not None
+        if row.state not in (OutboxState.PENDING, OutboxState.SENDING):
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"message {row_id} is still {row.state} after 5 s")
 
 
 async def _schedule(sandbox: RunningSandbox, chat_id: int, key: str, due_in: timedelta) -> int:
@@ -61,9 +74,7 @@ async def test_a_message_goes_out_when_the_sandbox_clock_reaches_it(
         await client.advance(3 * 3600)
         [message] = await client.wait_for_messages(user, after=last, timeout=5)
     assert message["text"].startswith("Done: I won't send you any more messages")
-    async with sandbox.runtime.uow() as uow:
-        row = await uow.outbox.get(row_id)
-    assert row is not None
+    row = await _settled(sandbox, row_id)
     assert row.state is OutboxState.SENT
 
 
@@ -77,7 +88,5 @@ async def test_flood_control_from_telegram_is_waited_out(sandbox: RunningSandbox
         stats = await client.stats()
     assert message["text"].startswith("Done")
     assert stats["errors_returned"].get("429") == 1
-    async with sandbox.runtime.uow() as uow:
-        row = await uow.outbox.get(row_id)
-    assert row is not None
+    row = await _settled(sandbox, row_id)
     assert (row.state, row.attempts) == (OutboxState.SENT, 2)
