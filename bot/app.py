@@ -70,7 +70,7 @@ def build_application(
         builder = builder.base_file_url(endpoint.base_file_url)
     application = builder.build()
     notifier = TelegramNotifier(application.bot)
-    application.bot_data[RUNTIME_KEY] = Runtime(settings, clock, uow, notifier)
+    application.bot_data[RUNTIME_KEY] = Runtime(settings, clock, uow)
     application.bot_data[DISPATCHER_KEY] = build_dispatcher(settings, uow, notifier, clock)
     handlers.register(application)
     return application

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.ports import Clock, Notifier, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWorkFactory
 from bot.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """Settings, the clock, the way to open a unit of work, and the way to send messages."""
+    """Settings, the clock and the way to open a unit of work."""
 
     settings: Settings
     clock: Clock
     uow: UnitOfWorkFactory
-    notifier: Notifier

@@ -11,7 +11,6 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from bot.domain.models import AuditEntry, Client, Invite, OutboxMessage, OutboxState, Practitioner
-from bot.ports import OutgoingMessage, SentMessage
 
 
 class FixedClock:
@@ -206,17 +205,3 @@ class FakeUnitOfWork:
 
     async def rollback(self) -> None:
         return None
-
-
-@dataclasses.dataclass
-class FakeNotifier:
-    """Records what would have been sent; ``fail_with`` makes every send raise instead."""
-
-    sent: list[tuple[int, OutgoingMessage, str]] = dataclasses.field(default_factory=list)
-    fail_with: Exception | None = None
-
-    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.sent.append((chat_id, message, locale))
-        return SentMessage(chat_id, len(self.sent))

@@ -39,12 +39,12 @@ async def test_a_killed_bot_resumes_without_duplicates_or_silent_losses(tmp_path
         for user in users:
             await sandbox.send(user, "/start")
         now = SystemClock().now()
+        quiet = load_settings(None).quiet_hours
         async with uow() as unit:
             for user in users:
                 delivery = Delivery(
                     user, OutboxKind.FLAG_ALERT, OutgoingMessage(TEXT), "en", now, f"alert:{user}"
                 )
-                quiet = load_settings(None).quiet_hours
                 await schedule(unit, delivery, timezone="UTC", quiet=quiet, now=now)
             await unit.commit()
 

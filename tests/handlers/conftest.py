@@ -14,7 +14,7 @@ import handlers
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from handlers.common import RUNTIME_KEY
-from tests.fakes import FakeDatabase, FakeNotifier, FixedClock
+from tests.fakes import FakeDatabase, FixedClock
 from tests.handlers.offline import OfflineRequest
 
 PRACTITIONER_ID = 500
@@ -29,10 +29,8 @@ class Harness:
         app: Application,  # type: ignore[type-arg]
         request: OfflineRequest,
         db: FakeDatabase,
-        notifier: FakeNotifier,
     ) -> None:
         self.app = app
-        self.notifier = notifier
         self.request = request
         self.db = db
         self._update_ids = itertools.count(1)
@@ -81,7 +79,6 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     settings = load_settings(None, practitioner_ids=(PRACTITIONER_ID,))
     db = FakeDatabase()
-    notifier = FakeNotifier()
     request = OfflineRequest()
     app = (
         ApplicationBuilder()
@@ -91,9 +88,7 @@ async def harness() -> AsyncIterator[Harness]:
         .updater(None)
         .build()
     )
-    app.bot_data[RUNTIME_KEY] = Runtime(
-        settings=settings, clock=FixedClock(), uow=db, notifier=notifier
-    )
+    app.bot_data[RUNTIME_KEY] = Runtime(settings=settings, clock=FixedClock(), uow=db)
     handlers.register(app)
     async with app:
-        yield Harness(app, request, db, notifier)
+        yield Harness(app, request, db)
