@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any, TypeVar
 
+import messages
+from bot.domain.timing import parse_duration
+from bot.services.practitioners import (
+    InvalidRegistrationError,
+    check_name,
+    check_reminder_offsets,
+    check_telegram_id,
+    check_timezone,
+)
 from bot.settings import ConfigError, load_settings
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,15 +54,92 @@ def _parser() -> argparse.ArgumentParser:
         "stats", help="messages by delivery state, and how late they went out (JSON)"
     )
     stats.add_argument("--hours", type=float, default=24.0, help="lateness window (default 24)")
+    _practitioner_parser(commands)
     return parser
+
+
+def _practitioner_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    practitioner = commands.add_parser("practitioner", help="register and list practitioners")
+    actions = practitioner.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="register a practitioner, or update the one with this Telegram id",
+        description="Register a practitioner, or update the one with this Telegram id "
+        "(then only the options given change).",
+    )
+    add.add_argument("--telegram-id", required=True, metavar="N", help="their Telegram user id")
+    add.add_argument("--name", help="the name clients see (needed for a new practitioner)")
+    add.add_argument(
+        "--timezone", metavar="ZONE", help="e.g. Europe/Berlin (default: DEFAULT_TIMEZONE)"
+    )
+    add.add_argument(
+        "--locale",
+        help=f"{' or '.join(messages.available_locales())} (default: DEFAULT_LOCALE)",
+    )
+    add.add_argument(
+        "--location", metavar="TEXT", help="where sessions take place, shown in reminders"
+    )
+    add.add_argument(
+        "--reminders",
+        metavar="OFFSETS",
+        help="reminders before each session, e.g. 24h,2h; 'default' for REMINDER_OFFSETS",
+    )
+    actions.add_parser("list", help="one line per practitioner: id, Telegram id, name, ...")
+
+
+class _UsageError(Exception):
+    """A command-line value is wrong; the message says which and why, in one line."""
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _registration(args: argparse.Namespace) -> dict[str, Any]:
+    """The checked options of ``practitioner add``, ``None`` for those not given."""
+    if not _INTEGER.fullmatch(args.telegram_id.strip()):
+        raise _UsageError(f"--telegram-id: expected a number, got {args.telegram_id!r}")
+    if args.locale is not None and args.locale not in messages.available_locales():
+        known = ", ".join(messages.available_locales())
+        raise _UsageError(f"--locale: unknown locale {args.locale!r}; use one of {known}")
+    return {
+        "telegram_id": _checked("--telegram-id", check_telegram_id, int(args.telegram_id)),
+        "name": _checked("--name", check_name, args.name),
+        "timezone": _checked("--timezone", check_timezone, args.timezone),
+        "locale": args.locale,
+        "location": args.location,
+        "reminder_offsets_minutes": _checked("--reminders", _reminder_minutes, args.reminders),
+    }
+
+
+def _checked(option: str, check: Callable[[T], U], value: T | None) -> U | None:
+    """``check(value)``, or ``None`` if the option was not given; a ``ValueError`` from
+    ``check`` becomes a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return check(value)
+    except ValueError as error:
+        raise _UsageError(f"{option}: {error}") from None
+
+
+def _reminder_minutes(text: str) -> tuple[int, ...]:
+    """``24h,2h`` as minutes, largest first; ``default`` (the operator's offsets) as none."""
+    if text.strip().lower() == "default":
+        return ()
+    offsets = [parse_duration(part) for part in text.split(",")]
+    return check_reminder_offsets(int(offset.total_seconds()) // 60 for offset in offsets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command, and return its exit status."""
     args = _parser().parse_args(argv)
     try:
+        adding = args.command == "practitioner" and args.action == "add"
+        registration = _registration(args) if adding else {}
         settings = load_settings()
-    except ConfigError as error:
+    except (_UsageError, ConfigError) as error:
         print(f"stillpoint: {error}", file=sys.stderr)
         return EXIT_USAGE
     from bot import launch  # noqa: PLC0415 -- keeps `stillpoint --help` fast
@@ -69,6 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(launch.migrate(settings))
             case "stats":
                 return asyncio.run(launch.stats(settings, timedelta(hours=args.hours)))
+            case "practitioner" if args.action == "add":
+                return asyncio.run(launch.practitioner_add(settings, **registration))
+            case "practitioner":
+                return asyncio.run(launch.practitioner_list(settings))
+    except InvalidRegistrationError as error:  # e.g. a new practitioner without --name
+        print(f"stillpoint: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except launch.StartupError as error:
         print(f"stillpoint: {error}", file=sys.stderr)
         return EXIT_FAILURE

@@ -26,10 +26,12 @@ from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
 from bot.db.migrate import ensure_schema_current, head_revision
 from bot.db.uow import make_uow_factory
+from bot.domain.timing import format_duration
 from bot.logging_setup import configure_logging
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.sandbox.server import SandboxServer
+from bot.services import practitioners
 from bot.services.delivery_report import delivery_report
 from bot.settings import Settings
 from handlers.common import RUNTIME_KEY
@@ -78,17 +80,72 @@ async def migrate(settings: Settings) -> int:
 async def stats(settings: Settings, window: timedelta) -> int:
     """``stillpoint stats``: delivery states and lateness, as one JSON line."""
     configure_logging("WARNING")
-    engine = create_engine(settings.database_url)
-    try:
-        await check_database(engine)
-        await ensure_schema_current(engine)
-        async with make_uow_factory(engine)() as uow:
-            report = await delivery_report(uow, SystemClock().now() - window)
-    except (DatabaseUnavailableError, SchemaOutdatedError) as error:
-        raise StartupError(str(error)) from None
-    finally:
-        await engine.dispose()
+    async with _current_database(settings.database_url) as uow_factory, uow_factory() as uow:
+        report = await delivery_report(uow, SystemClock().now() - window)
     print(json.dumps(report.as_json()))  # noqa: T201
+    return 0
+
+
+async def practitioner_add(
+    settings: Settings,
+    *,
+    telegram_id: int,
+    name: str | None,
+    timezone: str | None,
+    locale: str | None,
+    location: str | None,
+    reminder_offsets_minutes: tuple[int, ...] | None,
+) -> int:
+    """``stillpoint practitioner add``: register a practitioner, or update their details.
+
+    ``None`` is "not given". Raises ``InvalidRegistrationError`` (a new practitioner needs
+    a name). Needs no instance lock: a running bot may keep running.
+    """
+    configure_logging("WARNING")
+    async with _current_database(settings.database_url) as uow_factory:
+        practitioner, added = await practitioners.register(
+            uow_factory,
+            SystemClock(),
+            telegram_id=telegram_id,
+            name=name,
+            timezone=timezone,
+            locale=locale,
+            location=location,
+            reminder_offsets_minutes=reminder_offsets_minutes,
+            default_timezone=settings.default_timezone,
+            default_locale=settings.default_locale,
+            source="cli",
+        )
+    done = "Added" if added else "Updated"
+    print(  # noqa: T201
+        f"{done} practitioner {practitioner.display_name or '(no name)'} "
+        f"(Telegram id {practitioner.telegram_user_id}, {practitioner.timezone})."
+    )
+    return 0
+
+
+async def practitioner_list(settings: Settings) -> int:
+    """``stillpoint practitioner list``: one tab-separated line per practitioner.
+
+    Columns: id, Telegram id, name, time zone, reminder offsets (``default`` when the
+    operator's ``REMINDER_OFFSETS`` apply).
+    """
+    configure_logging("WARNING")
+    async with _current_database(settings.database_url) as uow_factory, uow_factory() as uow:
+        everyone = await uow.practitioners.list_all()
+    for practitioner in everyone:
+        offsets = ",".join(
+            format_duration(timedelta(minutes=minutes))
+            for minutes in practitioner.reminder_offsets_minutes
+        )
+        columns = (
+            practitioner.id,
+            practitioner.telegram_user_id,
+            practitioner.display_name or "-",
+            practitioner.timezone,
+            offsets or "default",
+        )
+        print("\t".join(str(column) for column in columns))  # noqa: T201
     return 0
 
 
@@ -157,6 +214,24 @@ async def demo(settings: Settings) -> int:
     configure_logging("WARNING")
     async with running_sandbox(settings) as sb:
         return await play(sb.url)
+
+
+@asynccontextmanager
+async def _current_database(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work on a database whose schema is current, without the instance lock.
+
+    For short operator commands that may run beside the bot, even on SQLite.
+    """
+    engine = create_engine(database_url)
+    try:
+        try:
+            await check_database(engine)
+            await ensure_schema_current(engine)
+        except (DatabaseUnavailableError, SchemaOutdatedError) as error:
+            raise StartupError(str(error)) from None
+        yield make_uow_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager

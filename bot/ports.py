@@ -7,7 +7,7 @@ writes the whole record over the stored one. Repositories never commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -20,6 +20,7 @@ from bot.domain.models import (
     Client,
     Flag,
     Invite,
+    OutboxKind,
     OutboxMessage,
     OutboxState,
     Practitioner,
@@ -41,6 +42,21 @@ class Text:
 
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def when(at: datetime, timezone: str, style: str = "datetime") -> dict[str, str]:
+    """A ``Text`` parameter for a moment shown in ``timezone``, formatted for the reader.
+
+    ``style`` is ``datetime``, ``date``, ``short_date``, ``short_datetime`` or ``time``.
+    It is plain JSON, so it keeps in an outbox row; ``messages`` formats it in the
+    reader's language.
+    """
+    return {"$datetime": at.isoformat(), "tz": timezone, "style": style}
+
+
+def embed(text: Text) -> dict[str, Any]:
+    """A ``Text`` parameter that is itself a catalog text, rendered in the same language."""
+    return {"$text": text.key, "params": dict(text.params)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +127,16 @@ class InviteRepository(Protocol):
     """Invite links, looked up by the hash of their token."""
 
     async def add(self, invite: Invite) -> Invite: ...
+    async def get(self, invite_id: int) -> Invite | None: ...
     async def by_token_hash(self, token_hash: str) -> Invite | None: ...
     async def update(self, invite: Invite) -> Invite: ...
+    async def open_for_practitioner(self, practitioner_id: int, now: datetime) -> Sequence[Invite]:
+        """Invites neither used, revoked nor expired at ``now``, oldest first."""
+        ...
+
+    async def for_client(self, client_id: int) -> Sequence[Invite]:
+        """Every invite made for this client, oldest first."""
+        ...
 
 
 class AuditRepository(Protocol):
@@ -146,6 +170,12 @@ class AppointmentRepository(Protocol):
         self, practitioner_id: int, start: datetime, end: datetime
     ) -> Sequence[Appointment]:
         """Sessions starting at or after ``start`` and before ``end``, earliest first."""
+        ...
+
+    async def for_client_between(
+        self, client_id: int, start: datetime, end: datetime
+    ) -> Sequence[Appointment]:
+        """One client's sessions starting in ``[start, end)``, earliest first."""
         ...
 
 
@@ -226,9 +256,11 @@ class OutboxRepository(Protocol):
         client_id: int | None = None,
         appointment_id: int | None = None,
         chat_id: int | None = None,
+        kinds: Collection[OutboxKind] | None = None,
         reason: str,
     ) -> int:
-        """Cancel pending rows matching any given filter (at least one); return how many."""
+        """Cancel pending rows matching any given filter (at least one), of ``kinds`` only
+        if given; return how many."""
         ...
 
     async def reschedule(

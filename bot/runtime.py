@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
 
 from bot.ports import Clock, UnitOfWorkFactory
+from bot.services.policy import Policy
 from bot.settings import Settings
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Runtime:
-    """Settings, the clock and the way to open a unit of work."""
+    """Settings, the clock, the way to open a unit of work, and the rules taken from settings."""
 
     settings: Settings
     clock: Clock
     uow: UnitOfWorkFactory
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The settings that use cases follow."""
+        return Policy(
+            quiet=self.settings.quiet_hours,
+            reminder_offsets=self.settings.reminder_offsets,
+            invite_ttl=timedelta(days=self.settings.invite_ttl_days),
+            default_timezone=self.settings.default_timezone,
+        )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import basics, fallbacks, privacy
+from bot.domain import callbacks
+from handlers import basics, client, fallbacks, practitioner, privacy
 from handlers.errors import on_error
 
 _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -19,6 +20,30 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("stop", privacy.stop, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("erase", privacy.erase, filters=_PRIVATE_MESSAGE))
     app.add_handler(CallbackQueryHandler(privacy.erase_answer, pattern=r"^erase:(yes|no)$"))
+    commands = {
+        "newclient": practitioner.new_client,
+        "invites": practitioner.open_invites,
+        "book": practitioner.book,
+        "reschedule": practitioner.reschedule,
+        "cancel": practitioner.cancel,
+        "today": practitioner.today,
+        "upcoming": practitioner.upcoming,
+        "clients": practitioner.clients,
+        "next": client.next_session,
+        "timezone": client.timezone,
+        "pause": client.pause,
+        "resume": client.resume,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=_PRIVATE_MESSAGE))
+    buttons = {
+        callbacks.CONSENT_PATTERN: client.consent,
+        callbacks.SESSION_PATTERN: client.session_button,
+        callbacks.BOOK_PATTERN: practitioner.book_step,
+        callbacks.INVITE_REVOKE_PATTERN: practitioner.revoke_invite,
+    }
+    for pattern, callback in buttons.items():
+        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.COMMAND, fallbacks.unknown_command))
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.TEXT, fallbacks.free_text))
     app.add_handler(

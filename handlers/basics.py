@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain.roles import Role
 from bot.services import practitioners
+from handlers import client
 from handlers.common import reply, runtime, sender_role
 
 
@@ -14,6 +15,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet the user according to who they are."""
     user = update.effective_user
     if user is None:
+        return
+    if context.args:
+        await client.start_with_token(update, context, context.args[0])
         return
     role = await sender_role(update, context)
     if role is Role.PRACTITIONER:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from bot.domain.models import AuditEntry, Client, Invite, OutboxMessage, OutboxState, Practitioner
+from bot.domain.models import (
+    AuditEntry,
+    Client,
+    Invite,
+    OutboxKind,
+    OutboxMessage,
+    OutboxState,
+    Practitioner,
+)
 
 
 class FixedClock:
@@ -113,12 +121,14 @@ class FakeOutbox(_Table[OutboxMessage]):
         client_id: int | None = None,
         appointment_id: int | None = None,
         chat_id: int | None = None,
+        kinds: Collection[OutboxKind] | None = None,
         reason: str,
     ) -> int:
         matching = [
             m
             for m in self.rows.values()
             if m.state is OutboxState.PENDING
+            and (kinds is None or m.kind in kinds)
             and (
                 (client_id is not None and m.client_id == client_id)
                 or (appointment_id is not None and m.appointment_id == appointment_id)

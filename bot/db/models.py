@@ -88,6 +88,10 @@ class PractitionerRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     locale: Mapped[str] = mapped_column(String(16), nullable=False)
     location: Mapped[str | None] = mapped_column(String(500))
+    # Minutes before a session; empty means the operator's REMINDER_OFFSETS.
+    reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
+        JSON, nullable=False, server_default="[]"
+    )
     created_at: Mapped[datetime] = _created_at()
 
 

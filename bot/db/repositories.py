@@ -8,7 +8,7 @@ back to the row with the same id (``created_at`` only when given) and raises
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -39,6 +39,7 @@ from bot.domain.models import (
     Flag,
     FlagState,
     Invite,
+    OutboxKind,
     OutboxMessage,
     OutboxState,
     Practitioner,
@@ -199,6 +200,25 @@ class SqlInviteRepository(_Repository[InviteRow, Invite]):
         """Write ``invite`` back over the stored one."""
         return await self._update(invite, invite.id)
 
+    async def open_for_practitioner(self, practitioner_id: int, now: datetime) -> Sequence[Invite]:
+        """Invites neither used, revoked nor expired at ``now``, oldest first."""
+        return await self._list(
+            select(InviteRow)
+            .where(
+                InviteRow.practitioner_id == practitioner_id,
+                InviteRow.used_at.is_(None),
+                InviteRow.revoked_at.is_(None),
+                InviteRow.expires_at > require_aware(now, "now"),
+            )
+            .order_by(InviteRow.id)
+        )
+
+    async def for_client(self, client_id: int) -> Sequence[Invite]:
+        """Every invite made for this client, oldest first."""
+        return await self._list(
+            select(InviteRow).where(InviteRow.client_id == client_id).order_by(InviteRow.id)
+        )
+
 
 class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
     """The append-only audit log. ``detail`` must hold ids and states, never message text."""
@@ -261,6 +281,20 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
             select(AppointmentRow)
             .where(
                 AppointmentRow.practitioner_id == practitioner_id,
+                AppointmentRow.starts_at >= require_aware(start, "start"),
+                AppointmentRow.starts_at < require_aware(end, "end"),
+            )
+            .order_by(AppointmentRow.starts_at, AppointmentRow.id)
+        )
+
+    async def for_client_between(
+        self, client_id: int, start: datetime, end: datetime
+    ) -> Sequence[Appointment]:
+        """One client's sessions starting in ``[start, end)``, earliest first."""
+        return await self._list(
+            select(AppointmentRow)
+            .where(
+                AppointmentRow.client_id == client_id,
                 AppointmentRow.starts_at >= require_aware(start, "start"),
                 AppointmentRow.starts_at < require_aware(end, "end"),
             )
@@ -430,11 +464,13 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         client_id: int | None = None,
         appointment_id: int | None = None,
         chat_id: int | None = None,
+        kinds: Collection[OutboxKind] | None = None,
         reason: str,
     ) -> int:
         """Cancel pending rows matching any of the given filters; return how many.
 
         At least one filter is required: cancelling everything is never meant.
+        ``kinds``, when given, further limits it to messages of those kinds.
         """
         matches = []
         if client_id is not None:
@@ -445,9 +481,12 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             matches.append(OutboxRow.chat_id == chat_id)
         if not matches:
             raise ValueError("cancel_pending needs a client_id, appointment_id or chat_id")
+        conditions = [OutboxRow.state == OutboxState.PENDING, or_(*matches)]
+        if kinds is not None:
+            conditions.append(OutboxRow.kind.in_(list(kinds)))
         statement = (
             update(OutboxRow)
-            .where(OutboxRow.state == OutboxState.PENDING, or_(*matches))
+            .where(*conditions)
             .values(state=OutboxState.CANCELLED, last_error=reason)
             .returning(OutboxRow.id)
         )

@@ -88,6 +88,7 @@ class Practitioner:
     timezone: str
     locale: str = "en"
     location: str | None = None
+    reminder_offsets_minutes: tuple[int, ...] = ()  # empty: the operator's default
     created_at: datetime | None = None
 
 

@@ -15,8 +15,20 @@ class Role(enum.StrEnum):
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("start", "help", "privacy"),
-    Role.CLIENT: ("help", "privacy", "stop", "erase"),
-    Role.PRACTITIONER: ("start", "help", "privacy"),
+    Role.CLIENT: ("next", "timezone", "pause", "resume", "help", "privacy", "stop", "erase"),
+    Role.PRACTITIONER: (
+        "today",
+        "upcoming",
+        "book",
+        "reschedule",
+        "cancel",
+        "clients",
+        "newclient",
+        "invites",
+        "start",
+        "help",
+        "privacy",
+    ),
 }
 """The command menu of each role, in menu order. Descriptions live in ``messages``."""
 

@@ -28,12 +28,16 @@ from bot.domain.models import ClientStatus, OutboxMessage
 from bot.domain.timing import QuietHours
 from bot.ports import Clock, Notifier, Text, UnitOfWork, UnitOfWorkFactory
 from bot.services.outbox import decode, notify_practitioner
+from bot.services.pacing import SendBudget
 
 _log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 CRASH_REASON = "the bot stopped while sending; it may or may not have arrived"
+CLAIM_AHEAD = timedelta(milliseconds=250)
+"""With a send budget, claim only what it lets out within this long: a crash can strand
+(make ``uncertain``) only rows that were about to go anyway, never a queue of them."""
 
 
 class Dispatcher:
@@ -51,15 +55,19 @@ class Dispatcher:
         store_patience: timedelta = timedelta(minutes=5),
         claim_lease: timedelta | None = None,
         one_writer: bool = False,
+        budget: SendBudget | None = None,
+        claim_ahead: timedelta = CLAIM_AHEAD,
     ) -> None:
         self._uow = uow
         self._notifier = notifier
         self._clock = clock
         self._quiet = quiet
         self._retry = retry or RetryPolicy()
-        # About one second of sending (the notifier paces): what a crash can leave
-        # uncertain stays small.
+        # The most one claim takes. Without a budget (tests, benchmarks) every claim takes
+        # this many; with one, only what the budget lets out within ``claim_ahead``.
         self._batch_size = batch_size
+        self._budget = budget
+        self._claim_ahead = claim_ahead.total_seconds()
         self._store_patience = store_patience
         self._claim_lease = claim_lease
         # SQLite takes one writer at a time: commits queued in Python are cheaper than
@@ -72,6 +80,10 @@ class Dispatcher:
     def clock(self) -> Clock:
         """The clock due times are compared with."""
         return self._clock
+
+    def pace_with(self, budget: SendBudget | None) -> None:
+        """Claim only as many rows as ``budget`` lets out promptly (``None``: batch_size)."""
+        self._budget = budget
 
     @property
     def busy(self) -> bool:
@@ -117,11 +129,16 @@ class Dispatcher:
                 await self.recover()  # a peer that died leaves claims behind
             handled = 0
             while True:
+                # A claimed row is ``sending`` until its outcome is stored, and a crash makes
+                # it ``uncertain``: claim no more than can leave now, not a queue to wait in.
+                limit = self._batch_size
+                if self._budget is not None:
+                    limit = await self._budget.admit(limit, within=self._claim_ahead)
                 async with self._uow() as uow:
                     now = self._clock.now()
                     for row in await uow.outbox.skip_expired(now):
                         self._log_outcome("skipped_stale", row, "expired before it could be sent")
-                    batch = await uow.outbox.claim_due(now, self._batch_size)
+                    batch = await uow.outbox.claim_due(now, limit)
                     await uow.commit()
                 if not batch:
                     return handled

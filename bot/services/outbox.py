@@ -128,6 +128,7 @@ async def notify_practitioner(
     dedup_key: str,
     now: datetime,
     quiet: QuietHours,
+    buttons: tuple[tuple[Button, ...], ...] = (),
 ) -> OutboxMessage | None:
     """Schedule a notice to a practitioner, in their language and outside their quiet hours."""
     practitioner = await uow.practitioners.get(practitioner_id)
@@ -138,7 +139,7 @@ async def notify_practitioner(
         Delivery(
             chat_id=practitioner.telegram_user_id,
             kind=OutboxKind.NOTICE,
-            message=OutgoingMessage(text),
+            message=OutgoingMessage(text, buttons),
             locale=practitioner.locale,
             due_at=now,
             dedup_key=dedup_key,

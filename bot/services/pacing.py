@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
@@ -17,15 +20,26 @@ class Limits:
     group_per_minute: float = 19.0
 
 
+class SendBudget(Protocol):
+    """What the dispatcher asks before it claims rows: how many sends can go out promptly."""
+
+    async def admit(self, at_most: int, *, within: float) -> int:
+        """Wait until at least one send can go out within ``within`` s; return how many can
+        (at most ``at_most``, at least 1)."""
+        ...
+
+
 class Pacer:
     """Waits, per send, until the overall budget and the chat's own budget allow it."""
 
     _PRUNE_ABOVE = 10_000
+    _LONGEST_NAP_S = 1.0  # look again at least this often while waiting for room
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._overall = AsyncLimiter(self.limits.overall_per_second, 1)
         self._chats: dict[int, AsyncLimiter] = {}
+        self._queued = 0  # sends waiting for the overall budget right now
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.get(chat_id)
@@ -51,4 +65,47 @@ class Pacer:
         """Return when one more message may go to ``chat_id`` (its budget, then the bot's)."""
         if chat_id is not None:
             await self._chat_limiter(chat_id).acquire()
-        await self._overall.acquire()
+        self._queued += 1
+        try:
+            await self._overall.acquire()
+        finally:
+            self._queued -= 1
+
+    def _free_now(self) -> int:
+        """How many sends the overall budget lets through at once (whole sends)."""
+        limiter = self._overall
+        low, high = 0, math.floor(limiter.max_rate)  # has_capacity(0) always holds
+        while low < high:
+            middle = (low + high + 1) // 2
+            if limiter.has_capacity(middle):
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def room(self, within: float = 0.0) -> int:
+        """How many more sends the bot's overall budget lets out now or in the next
+        ``within`` seconds, after the sends already waiting for it (never below 0).
+
+        Only the overall budget counts: which chats the next sends go to is not known
+        yet, and sends held back by their own chat's budget are not waiting for it.
+        """
+        if within < 0:
+            raise ValueError(f"within must not be negative, got {within}")
+        per_second = self.limits.overall_per_second
+        return max(0, math.floor(self._free_now() + per_second * within) - self._queued)
+
+    async def admit(self, at_most: int, *, within: float) -> int:
+        """Wait until at least one more send can go out within ``within`` s; return how
+        many can (``room(within)``, at most ``at_most``).
+
+        The caller then starts no more than that many sends, so none of them waits long.
+        """
+        if at_most < 1:
+            raise ValueError(f"at_most must be at least 1, got {at_most}")
+        while (room := self.room(within)) < 1:
+            # One more whole send frees up every 1/rate s; overshooting a little is harmless.
+            short = 1 + self._queued - self._free_now()
+            nap = short / self.limits.overall_per_second - within
+            await asyncio.sleep(min(max(nap, 0.001), self._LONGEST_NAP_S))
+        return min(room, at_most)

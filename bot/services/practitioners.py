@@ -1,12 +1,16 @@
-"""Practitioners: the ones named in settings exist in the database, and keep their names."""
+"""Practitioners: the ones named in settings exist in the database, and keep their names;
+an operator registers more, or changes their details (``stillpoint practitioner add``)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.models import Practitioner
-from bot.ports import Clock, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
 async def ensure_configured(
@@ -49,13 +53,143 @@ async def ensure_configured(
 async def remember_name(
     uow_factory: UnitOfWorkFactory, telegram_id: int, display_name: str
 ) -> Practitioner | None:
-    """Keep the practitioner's name as Telegram shows it, for the texts clients see."""
+    """Give a practitioner without a name the one Telegram shows, for the texts clients see.
+
+    A name already there (from ``register``, i.e. the operator, or an earlier visit) stays.
+    """
     async with uow_factory() as uow:
         practitioner = await uow.practitioners.by_telegram_id(telegram_id)
-        if practitioner is None or practitioner.display_name == display_name:
+        if practitioner is None or practitioner.display_name or not display_name.strip():
             return practitioner
         updated = await uow.practitioners.update(
             dataclasses.replace(practitioner, display_name=display_name)
         )
         await uow.commit()
         return updated
+
+
+MAX_NAME_LENGTH = 200  # the width of practitioners.display_name
+MAX_LOCATION_LENGTH = 500  # the width of practitioners.location
+MAX_TELEGRAM_ID = 2**63 - 1  # practitioners.telegram_user_id is a BIGINT
+
+
+class InvalidRegistrationError(ValueError):
+    """A practitioner's details cannot be stored; the message says why in one sentence."""
+
+
+def check_name(name: str) -> str:
+    """The name without surrounding space; it must not be empty or too long."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidRegistrationError("the name must not be empty")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise InvalidRegistrationError(f"the name is longer than {MAX_NAME_LENGTH} characters")
+    return cleaned
+
+
+def check_timezone(timezone: str) -> str:
+    """An IANA time zone name such as ``Europe/Berlin``."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRegistrationError(
+            f"unknown time zone {timezone!r}; use a name like Europe/Berlin"
+        ) from None
+    return timezone
+
+
+def check_telegram_id(telegram_id: int) -> int:
+    """A Telegram user id: a positive number (that fits the 64-bit column)."""
+    if not 0 < telegram_id <= MAX_TELEGRAM_ID:
+        raise InvalidRegistrationError(
+            f"a Telegram user id is a positive number, got {telegram_id}"
+        )
+    return telegram_id
+
+
+def check_reminder_offsets(minutes: Iterable[int]) -> tuple[int, ...]:
+    """Minutes before a session, each once, the earliest reminder first (largest first)."""
+    offsets = tuple(sorted(set(minutes), reverse=True))
+    if any(offset <= 0 for offset in offsets):
+        raise InvalidRegistrationError("reminders must come before the session")
+    return offsets
+
+
+def _check_location(location: str) -> str | None:
+    cleaned = location.strip()
+    if len(cleaned) > MAX_LOCATION_LENGTH:
+        raise InvalidRegistrationError(
+            f"the location is longer than {MAX_LOCATION_LENGTH} characters"
+        )
+    return cleaned or None
+
+
+async def register(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    telegram_id: int,
+    name: str | None,
+    timezone: str | None,
+    locale: str | None,
+    location: str | None,
+    reminder_offsets_minutes: Iterable[int] | None,
+    default_timezone: str = "UTC",
+    default_locale: str = "en",
+    source: str = "cli",
+) -> tuple[Practitioner, bool]:
+    """Add a practitioner, or update the one with this Telegram account; ``True`` if added.
+
+    ``None`` means "not given": a new practitioner gets the default (a name is required),
+    an existing one keeps what it has. An empty ``location`` removes it; empty reminder
+    offsets mean the operator's default. Raises ``InvalidRegistrationError``.
+    """
+    check_telegram_id(telegram_id)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["display_name"] = check_name(name)
+    if timezone is not None:
+        changes["timezone"] = check_timezone(timezone)
+    if locale is not None:
+        if not locale.strip():
+            raise InvalidRegistrationError("the locale must not be empty")
+        changes["locale"] = locale.strip()
+    if location is not None:
+        changes["location"] = _check_location(location)
+    if reminder_offsets_minutes is not None:
+        changes["reminder_offsets_minutes"] = check_reminder_offsets(reminder_offsets_minutes)
+    now = clock.now()
+    async with uow_factory() as uow:
+        existing = await uow.practitioners.by_telegram_id(telegram_id)
+        if existing is None:
+            if "display_name" not in changes:
+                raise InvalidRegistrationError("a new practitioner needs a name")
+            values = {"timezone": default_timezone, "locale": default_locale, **changes}
+            fresh = Practitioner(id=0, telegram_user_id=telegram_id, created_at=now, **values)
+            added = await uow.practitioners.add_if_absent(fresh)
+            if added is not None:
+                await _audit(uow, now, "practitioner.registered", added, {"source": source})
+                await uow.commit()
+                return added, True
+            # Registered by someone else a moment ago: update that record instead.
+            existing = await uow.practitioners.by_telegram_id(telegram_id)
+            if existing is None:  # pragma: no cover -- the insert conflicted with it
+                raise RuntimeError(f"practitioner {telegram_id} vanished while registering")
+        changed = sorted(key for key, v in changes.items() if getattr(existing, key) != v)
+        updated = await uow.practitioners.update(dataclasses.replace(existing, **changes))
+        detail = {"source": source, "fields": changed}
+        await _audit(uow, now, "practitioner.updated", updated, detail)
+        await uow.commit()
+        return updated, False
+
+
+async def _audit(
+    uow: UnitOfWork, at: datetime, action: str, practitioner: Practitioner, detail: dict[str, Any]
+) -> None:
+    await uow.audit.record(
+        at,
+        action,
+        subject_type="practitioner",
+        subject_id=practitioner.id,
+        detail=detail,
+    )

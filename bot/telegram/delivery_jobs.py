@@ -12,6 +12,7 @@ from telegram.ext import Application, ContextTypes
 from bot.clock import MovableClock
 from bot.ports import Clock
 from bot.services.dispatcher import Dispatcher
+from bot.telegram.rate_limiter import PacedRateLimiter
 
 DISPATCHER_KEY = "dispatcher"
 TICK_JOB_ID = "outbox-tick"
@@ -59,10 +60,19 @@ def plan_wake_up(application: Application, when: datetime | None) -> None:  # ty
 
 
 def start_delivery(application: Application, clock: Clock) -> None:  # type: ignore[type-arg]
-    """Start the repeating tick; with a movable clock, also wake up whenever it moves."""
+    """Start the repeating tick; with a movable clock, also wake up whenever it moves.
+
+    The dispatcher is told to claim only what the bot's rate limiter lets out promptly.
+    """
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("the application was built without a job queue")
+    dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, PacedRateLimiter):
+        # Claims follow the same budget the sends are paced by (ARCHITECTURE decision 2:
+        # what is claimed but not yet sent is what a crash leaves uncertain).
+        dispatcher.pace_with(limiter)
     # APScheduler starts an interval job one interval late; the first pass goes at once.
     job_queue.run_once(dispatch_due, when=0, name=WAKE_JOB_ID, job_kwargs={"id": WAKE_JOB_ID})
     job_queue.run_repeating(

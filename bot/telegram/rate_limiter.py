@@ -4,6 +4,8 @@ PTB's own ``AIORateLimiter`` has no per-chat limit and keeps a budget apart from
 dispatcher's; this one paces every send through the shared ``Pacer``. It waits out
 flood control for ordinary replies, but not where the caller asks for no retries: the
 dispatcher reschedules a flood-controlled row itself, so other chats are not held up.
+The dispatcher also asks it, before each claim, how many sends the budget lets out
+promptly, so rows are not claimed long before they can go.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ class PacedRateLimiter(BaseRateLimiter[RateLimitArgs]):
     def __init__(self, pacer: Pacer, *, retries: int = 2) -> None:
         self.pacer = pacer
         self._retries = retries
+
+    async def admit(self, at_most: int, *, within: float) -> int:
+        """The dispatcher's question before it claims rows, put to the current ``pacer``
+        (a benchmark may swap it): how many sends can go out within ``within`` s."""
+        return await self.pacer.admit(at_most, within=within)
 
     async def initialize(self) -> None:
         """Nothing to open."""

@@ -27,6 +27,7 @@ from bot.ports import OutgoingMessage, SentMessage, Text, UnitOfWorkFactory
 from bot.services.delivery_report import delivery_report
 from bot.services.dispatcher import Dispatcher
 from bot.services.outbox import Delivery, reschedule, schedule
+from bot.services.pacing import Limits, Pacer
 from tests.fakes import FixedClock
 from tests.integration import records
 from tests.integration.records import T0
@@ -406,3 +407,65 @@ async def test_with_several_processes_only_a_dead_peers_claims_are_recovered(
     await survivor.dispatch_due()
     assert {(await state_of(uow_factory, r)).state for r in rows} == {OutboxState.UNCERTAIN}
     assert notifier.sent == []
+
+
+class PacedNotifier(ScriptedNotifier):
+    """Sends through a ``Pacer`` like the Telegram adapter; notes how many rows are claimed
+    (``sending``) at each send: what a crash at that moment would leave uncertain."""
+
+    def __init__(self, pacer: Pacer, uow_factory: UnitOfWorkFactory) -> None:
+        super().__init__()
+        self.pacer = pacer
+        self.uow_factory = uow_factory
+        self.in_flight: list[int] = []
+
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        await self.pacer.wait(chat_id)
+        async with self.uow_factory() as uow:
+            report = await delivery_report(uow, T0)
+        self.in_flight.append(report.by_state.get(OutboxState.SENDING, 0))
+        return await super().send(chat_id, message, locale)
+
+
+@pytest.mark.parametrize(
+    ("claim_ahead", "most_in_flight"),
+    [
+        (timedelta(0), 5),  # what 5/s lets out at once
+        (timedelta(milliseconds=250), 6),  # and what comes free in the next 0.25 s
+    ],
+)
+async def test_claims_follow_the_send_budget_not_the_batch_size(
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    claim_ahead: timedelta,
+    most_in_flight: int,
+) -> None:
+    rows = [await add(uow_factory, f"paced{n}", chat_id=9000 + n) for n in range(12)]
+    pacer = Pacer(Limits(overall_per_second=5))
+    notifier = PacedNotifier(pacer, uow_factory)
+    dispatcher = Dispatcher(
+        uow_factory,
+        notifier,
+        clock,
+        quiet=QUIET,
+        batch_size=28,  # would claim all 12 at once
+        budget=pacer,
+        claim_ahead=claim_ahead,
+    )
+    assert await dispatcher.dispatch_due() == len(rows)
+    assert notifier.in_flight[0] == most_in_flight  # the first claim took the budget
+    assert max(notifier.in_flight) == most_in_flight
+    assert sorted(chat for chat, _, _ in notifier.sent) == [row.chat_id for row in rows]
+    for row in rows:
+        assert (await state_of(uow_factory, row)).state is OutboxState.SENT
+
+
+async def test_without_a_send_budget_a_claim_takes_the_batch_size(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    rows = [await add(uow_factory, f"unpaced{n}", chat_id=9000 + n) for n in range(12)]
+    notifier = PacedNotifier(Pacer(Limits(overall_per_second=1e6)), uow_factory)
+    dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, batch_size=8)
+    assert await dispatcher.dispatch_due() == len(rows)
+    assert notifier.in_flight[0] == 8
+    assert max(notifier.in_flight) == 8

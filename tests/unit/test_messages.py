@@ -1,9 +1,16 @@
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import messages
+from bot.ports import Text, embed, when
 from bot.sandbox.errors import ApiError
 from bot.sandbox.text import message_text, utf16_length
 from messages import Markup, MissingMessageError, render
@@ -69,6 +76,41 @@ SAMPLE_VALUES = {
     "client": "C & D",
     "error": "E",
     "count": 3,
+    "when": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin"),
+    "day": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin", "date"),
+    "expires": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin", "date"),
+    "now": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin", "time"),
+    "time": "02:30",
+    "practitioner": "P <i>&",
+    "link": "https://t.me/stillpoint_bot?start=abc_DEF-123",
+    "max": 100,
+    "min": 15,
+    "minutes": 60,
+    "value": "2026-02-31<b>",
+    "timezone": "Europe/Berlin",
+    "their_time": embed(
+        Text(
+            "booking.their_time",
+            {
+                "when": {
+                    "$datetime": "2026-11-24T09:00:00+00:00",
+                    "tz": "Asia/Tokyo",
+                    "style": "datetime",
+                },
+                "timezone": "Asia/Tokyo",
+            },
+        )
+    ),
+    "reminders": 2,
+    "query": "<script>",
+    "lines": [embed(Text("status.booked")), "a <b> line"],
+    "status": embed(Text("status.confirmed")),
+    "next": "",
+    "line": "a <b> line",
+    "days": 14,
+    "where": embed(Text("reminder.where", {"location": "Room <1> & 2"})),
+    "location": "Room <1> & 2",
+    "text": "Mars/Olympus <b>",
 }
 
 
@@ -86,3 +128,132 @@ def test_every_text_is_telegram_html_within_limits(locale: str) -> None:
 
 def test_german_speakers_get_german() -> None:
     assert render("privacy.text", messages.normalize_locale("de-AT")).startswith("<b>Deine")
+
+
+# Moments (``bot.ports.when``): formatted with CLDR data in the reader's language and zone.
+
+NOV_24_09Z = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def moment(at: datetime, zone: str = "Europe/Berlin", style: str = "datetime") -> dict[str, str]:
+    return when(at, zone, style)
+
+
+@pytest.mark.parametrize(
+    ("locale", "style", "expected"),
+    [
+        # "en" is shown as en_GB: day before month, 24-hour clock (see messages._BABEL_LOCALES).
+        ("en", "datetime", "Tuesday 24 November at 10:00"),
+        ("en", "date", "Tuesday 24 November"),
+        ("en", "short_date", "Tue 24 Nov"),
+        ("en", "time", "10:00"),
+        ("de", "datetime", "Dienstag, 24. November um 10:00"),
+        ("de", "date", "Dienstag, 24. November"),
+        ("de", "short_date", "Di., 24. Nov."),
+        ("de", "time", "10:00"),
+    ],
+)
+def test_moments_are_formatted_in_the_readers_language(
+    locale: str, style: str, expected: str
+) -> None:
+    assert messages.format_moment(moment(NOV_24_09Z, style=style), locale) == expected
+
+
+def test_a_moment_in_a_text_is_formatted_then_escaped() -> None:
+    text = render("input.unknown_command", "de", command=moment(NOV_24_09Z))
+    assert "Dienstag, 24. November um 10:00" in text
+    label = messages.render_plain("input.unknown_command", "en", command=moment(NOV_24_09Z))
+    assert "Tuesday 24 November at 10:00" in label
+
+
+def test_a_moment_takes_the_language_of_the_text_it_lands_in() -> None:
+    # An unknown locale falls back to the default catalog, and so do its dates.
+    assert "Tuesday 24 November at 10:00" in render(
+        "input.unknown_command", "xx", command=moment(NOV_24_09Z)
+    )
+
+
+def test_a_moment_is_stored_as_plain_json() -> None:
+    value = moment(NOV_24_09Z)
+    assert json.loads(json.dumps(value)) == value
+    assert messages.format_moment(json.loads(json.dumps(value)), "en") == (
+        "Tuesday 24 November at 10:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        # Europe/Berlin leaves winter time at 01:00 UTC on Sunday 29 March 2026.
+        (datetime(2026, 3, 28, 9, 0, tzinfo=UTC), "Saturday 28 March at 10:00"),  # CET, +1
+        (datetime(2026, 3, 29, 0, 30, tzinfo=UTC), "Sunday 29 March at 01:30"),  # CET, +1
+        (datetime(2026, 3, 29, 1, 30, tzinfo=UTC), "Sunday 29 March at 03:30"),  # CEST, +2
+        (datetime(2026, 3, 30, 8, 0, tzinfo=UTC), "Monday 30 March at 10:00"),  # CEST, +2
+    ],
+)
+def test_moments_follow_daylight_saving_time(at: datetime, expected: str) -> None:
+    assert messages.format_moment(moment(at), "en") == expected
+
+
+def test_a_moment_far_from_utc_shows_the_local_day() -> None:
+    # 12:00 UTC on the 24th is 01:00 on the 25th in Auckland (NZDT, +13).
+    at = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    assert messages.format_moment(moment(at, "Pacific/Auckland"), "de") == (
+        "Mittwoch, 25. November um 01:00"
+    )
+    assert messages.format_moment(moment(at, "Pacific/Auckland", "short_date"), "en") == (
+        "Wed 25 Nov"
+    )
+    # and the zone counts, not the offset the value was written with
+    written_in_berlin = moment(at.astimezone(ZoneInfo("Europe/Berlin")), "Pacific/Auckland")
+    assert messages.format_moment(written_in_berlin, "en") == "Wednesday 25 November at 01:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"$datetime": "2026-11-24T09:00:00+00:00", "tz": "UTC", "style": "long"}, "style"),
+        ({"$datetime": "2026-11-24T09:00:00+00:00", "tz": "Mars/Olympus"}, "time zone"),
+        ({"$datetime": "2026-11-24T09:00:00+00:00", "tz": "../etc/passwd"}, "time zone"),
+        ({"$datetime": "2026-11-24T09:00:00+00:00"}, "tz"),
+        ({"$datetime": "2026-11-24T09:00:00", "tz": "UTC"}, "offset"),
+        ({"$datetime": "next Tuesday", "tz": "UTC"}, "ISO"),
+        ({"$datetime": 1795510800, "tz": "UTC"}, "text"),
+        ({"$datetime": "2026-11-24T09:00:00+00:00", "tz": "UTC", "colour": "red"}, "colour"),
+    ],
+)
+def test_malformed_moments_are_value_errors(value: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        messages.format_moment(value, "en")
+    with pytest.raises(ValueError, match=error):
+        render("input.unknown_command", "en", command=value)
+    with pytest.raises(ValueError, match=error):
+        messages.render_plain("input.unknown_command", "en", command=value)
+
+
+def test_other_mappings_are_left_alone() -> None:
+    assert "{'a': 1}" in render("input.unknown_command", "en", command={"a": 1})
+
+
+def test_a_formatted_moment_is_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(messages, "format_moment", lambda value, locale: f"<b>{locale}</b>")
+    text = render("input.unknown_command", "de", command=moment(NOV_24_09Z))
+    assert "&lt;b&gt;de&lt;/b&gt;" in text
+    label = messages.render_plain("input.unknown_command", "de", command=moment(NOV_24_09Z))
+    assert "<b>de</b>" in label  # button labels are shown without parse mode
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    at=st.datetimes(
+        min_value=datetime(1971, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.just(UTC),
+    ),
+    zone=st.sampled_from(["Europe/Berlin", "Pacific/Auckland", "America/St_Johns", "UTC"]),
+    locale=st.sampled_from(LOCALES),
+)
+def test_a_moment_shows_the_local_wall_clock(at: datetime, zone: str, locale: str) -> None:
+    local = at.astimezone(ZoneInfo(zone))
+    assert messages.format_moment(moment(at, zone, "time"), locale) == f"{local:%H:%M}"
+    assert str(local.day) in messages.format_moment(moment(at, zone, "short_date"), locale)

@@ -1,3 +1,4 @@
+import asyncio
 from typing import Any
 
 import pytest
@@ -79,3 +80,52 @@ async def test_groups_get_the_group_budget() -> None:
     assert pacer._chat_limiter(-100).max_rate == pacer.limits.group_per_minute
     assert pacer._chat_limiter(-100).time_period == 60
     assert pacer._chat_limiter(100).max_rate == pacer.limits.private_chat_per_second
+
+
+async def test_room_is_what_the_overall_budget_lets_out_now_and_soon() -> None:
+    pacer = Pacer(Limits(overall_per_second=5))
+    assert pacer.room() == 5  # a full budget lets a burst of 5 through at once
+    assert pacer.room(within=1.0) == 10  # and 5 more come free over the next second
+    for chat in range(5):
+        await pacer.wait(chat)
+    assert pacer.room() == 0
+    assert pacer.room(within=0.5) == 2
+    with pytest.raises(ValueError, match="within"):
+        pacer.room(within=-1)
+
+
+async def test_sends_queued_for_the_budget_take_room_those_held_by_their_chat_not() -> None:
+    pacer = Pacer(Limits(overall_per_second=5, private_chat_per_second=1))
+    for chat in range(5):
+        await pacer.wait(chat)
+    waiting = [asyncio.create_task(pacer.wait(chat)) for chat in (10, 11, 12)]
+    held = asyncio.create_task(pacer.wait(0))  # chat 0 had its message this second
+    await asyncio.sleep(0)
+    assert pacer.room(within=1.0) == 5 - 3
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    assert pacer.room(within=1.0) == 5
+    held.cancel()
+    await asyncio.gather(held, return_exceptions=True)
+
+
+async def test_admit_waits_for_room_and_caps_the_answer() -> None:
+    pacer = Pacer(Limits(overall_per_second=5))
+    assert await pacer.admit(3, within=0) == 3
+    assert await pacer.admit(28, within=0) == 5
+    for chat in range(5):
+        await pacer.wait(chat)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await pacer.admit(28, within=0) == 1  # the next one frees up in 1/5 s
+    assert loop.time() - started >= 0.15
+    with pytest.raises(ValueError, match="at_most"):
+        await pacer.admit(0, within=0)
+
+
+async def test_the_rate_limiter_answers_for_the_pacer_it_has_now() -> None:
+    limiter = PacedRateLimiter(Pacer(Limits(overall_per_second=5)))
+    assert await limiter.admit(28, within=0) == 5
+    limiter.pacer = Pacer(Limits(overall_per_second=1e6))
+    assert await limiter.admit(28, within=0) == 28

@@ -1,0 +1,147 @@
+"""The ``callback_data`` of every button, built and parsed in one place.
+
+Telegram allows 64 bytes and a modified client can send anything, so the data
+holds only ids (verified against the caller on every press) and, for a session,
+its start in minutes since the epoch: a press on a button made before the session
+moved no longer matches and is refused as stale.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class SessionAction(enum.StrEnum):
+    """What a button on a session does. Client actions first, then the practitioner's."""
+
+    CONFIRM = "ok"
+    ASK_RESCHEDULE = "rs"
+    ASK_CANCEL = "cx"
+    CANCEL = "cxy"
+    KEEP = "keep"
+    MOVE = "mv"  # practitioner: pick a new day
+    MOVE_DAY = "md"  # practitioner: a day was picked; pick a time
+    MOVE_TO = "mt"  # practitioner: day and time picked
+    PRACTITIONER_ASK_CANCEL = "pcx"
+    PRACTITIONER_CANCEL = "pcxy"
+    SHOW = "show"  # practitioner: the session's card with its buttons
+
+
+CLIENT_ACTIONS = frozenset(
+    {
+        SessionAction.CONFIRM,
+        SessionAction.ASK_RESCHEDULE,
+        SessionAction.ASK_CANCEL,
+        SessionAction.CANCEL,
+        SessionAction.KEEP,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPress:
+    """A press on a session's button."""
+
+    appointment_id: int
+    version: int
+    action: SessionAction
+    argument: str = ""  # a day code, or a day and time code, for the move picker
+
+
+SESSION_PATTERN = r"^ap:\d+:\d+:[a-z]+(:\d+)?$"
+_SESSION = re.compile(r"^ap:(\d{1,18}):(\d{1,12}):([a-z]+)(?::(\d{8}|\d{12}))?$")
+
+BOOK_PATTERN = r"^bk:\d+(:\d{8}(:\d{4}(:\d{1,3})?)?)?$"
+_BOOK = re.compile(r"^bk:(\d{1,18})(?::(\d{8})(?::(\d{4})(?::(\d{1,3}))?)?)?$")
+
+CONSENT_PATTERN = r"^cs:[yn]:[A-Za-z0-9_-]{16,56}$"
+INVITE_REVOKE_PATTERN = r"^iv:\d+:rv$"
+
+
+def session_version(starts_at: datetime) -> int:
+    """The session's start in whole minutes since the epoch."""
+    return int(starts_at.timestamp()) // 60
+
+
+def session(
+    appointment_id: int, starts_at: datetime, action: SessionAction, argument: str = ""
+) -> str:
+    """Data for a button acting on one session as it stands now."""
+    tail = f":{argument}" if argument else ""
+    return f"ap:{appointment_id}:{session_version(starts_at)}:{action}{tail}"
+
+
+def parse_session(data: str) -> SessionPress | None:
+    """The press, or ``None`` when the data is not a well-formed session button."""
+    match = _SESSION.match(data)
+    if match is None:
+        return None
+    try:
+        action = SessionAction(match.group(3))
+    except ValueError:
+        return None
+    return SessionPress(int(match.group(1)), int(match.group(2)), action, match.group(4) or "")
+
+
+@dataclass(frozen=True, slots=True)
+class BookPress:
+    """A step of the guided booking: client picked, then a day, then a time."""
+
+    client_id: int
+    day_code: str = ""
+    time_code: str = ""
+    minutes: int | None = None
+
+
+def book(
+    client_id: int, day_code: str = "", time_code: str = "", minutes: int | None = None
+) -> str:
+    """Data for the next step of the guided booking."""
+    parts = [f"bk:{client_id}"]
+    if day_code:
+        parts.append(day_code)
+        if time_code:
+            parts.append(time_code)
+            if minutes is not None:
+                parts.append(str(minutes))
+    return ":".join(parts)
+
+
+def parse_book(data: str) -> BookPress | None:
+    """The booking step, or ``None`` when malformed."""
+    match = _BOOK.match(data)
+    if match is None:
+        return None
+    minutes = match.group(4)
+    return BookPress(
+        int(match.group(1)),
+        match.group(2) or "",
+        match.group(3) or "",
+        int(minutes) if minutes else None,
+    )
+
+
+def consent(agree: bool, token: str) -> str:
+    """Data for Agree / No thanks under the consent message."""
+    return f"cs:{'y' if agree else 'n'}:{token}"
+
+
+def parse_consent(data: str) -> tuple[bool, str] | None:
+    """(agreed, token), or ``None`` when malformed."""
+    if not re.match(CONSENT_PATTERN, data):
+        return None
+    return data[3] == "y", data[5:]
+
+
+def revoke_invite(invite_id: int) -> str:
+    """Data for the Revoke button under an invite."""
+    return f"iv:{invite_id}:rv"
+
+
+def parse_revoke_invite(data: str) -> int | None:
+    """The invite id, or ``None`` when malformed."""
+    match = re.match(r"^iv:(\d{1,18}):rv$", data)
+    return int(match.group(1)) if match else None

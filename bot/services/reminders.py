@@ -1,0 +1,122 @@
+"""Reminders before a session and notices about it to the client, through the outbox.
+
+A reminder holds no clinical detail: who, when, where, and a short preparation note.
+Its dedup key names the session's start, the client's zone and whether the session is
+confirmed, so a change cancels the old rows and schedules new ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain import callbacks
+from bot.domain.models import AppointmentStatus, OutboxKind, OutboxMessage, Practitioner
+from bot.ports import OutgoingMessage, Text, UnitOfWork, embed, when
+from bot.services.outbox import Delivery, schedule
+from bot.services.policy import Policy
+from bot.services.views import SessionParties, client_session_buttons, practitioner_name
+
+
+def _where(practitioner: Practitioner) -> dict[str, object] | str:
+    if practitioner.location:
+        return embed(Text("reminder.where", {"location": practitioner.location}))
+    return ""
+
+
+async def schedule_reminders(
+    uow: UnitOfWork, policy: Policy, parties: SessionParties, now: datetime
+) -> list[OutboxMessage]:
+    """Schedule the reminders still ahead of ``now``; none for a client who cannot get them."""
+    appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
+    if client.telegram_user_id is None or appointment.status is AppointmentStatus.CANCELLED:
+        return []
+    confirmed = appointment.status is AppointmentStatus.CONFIRMED
+    version = callbacks.session_version(appointment.starts_at)
+    scheduled = []
+    for offset in policy.reminder_offsets_for(practitioner):
+        due_at = appointment.starts_at - offset
+        if due_at <= now:
+            continue
+        minutes = int(offset.total_seconds() // 60)
+        text = Text(
+            "reminder.confirmed" if confirmed else "reminder.ask",
+            {
+                "practitioner": practitioner_name(practitioner),
+                "when": when(appointment.starts_at, client.timezone),
+                "where": _where(practitioner),
+            },
+        )
+        delivery = Delivery(
+            chat_id=client.telegram_user_id,
+            kind=OutboxKind.REMINDER,
+            message=OutgoingMessage(text, client_session_buttons(appointment)),
+            locale=client.locale,
+            due_at=due_at,
+            expires_at=appointment.starts_at,
+            dedup_key=(
+                f"reminder:{appointment.id}:{minutes}:{version}:{client.timezone}"
+                f":{'c' if confirmed else 'a'}"
+            ),
+            client_id=client.id,
+            practitioner_id=practitioner.id,
+            appointment_id=appointment.id,
+        )
+        scheduled.append(
+            await schedule(uow, delivery, timezone=client.timezone, quiet=policy.quiet, now=now)
+        )
+    return scheduled
+
+
+async def cancel_reminders(uow: UnitOfWork, appointment_id: int, reason: str) -> int:
+    """Cancel the session's pending reminders and notices; return how many."""
+    return await uow.outbox.cancel_pending(
+        appointment_id=appointment_id,
+        kinds=(OutboxKind.REMINDER, OutboxKind.NOTICE),
+        reason=reason,
+    )
+
+
+async def refresh_reminders(
+    uow: UnitOfWork, policy: Policy, parties: SessionParties, now: datetime, reason: str
+) -> None:
+    """Replace the session's pending reminders by ones matching it as it stands now."""
+    await uow.outbox.cancel_pending(
+        appointment_id=parties.appointment.id, kinds=(OutboxKind.REMINDER,), reason=reason
+    )
+    await schedule_reminders(uow, policy, parties, now)
+
+
+async def tell_client(
+    uow: UnitOfWork, policy: Policy, parties: SessionParties, event: str, now: datetime
+) -> OutboxMessage | None:
+    """Tell the client the practitioner booked, moved or cancelled their session."""
+    appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
+    if client.telegram_user_id is None:
+        return None
+    cancelled = appointment.status is AppointmentStatus.CANCELLED
+    message = OutgoingMessage(
+        Text(
+            f"session.client_{event}",
+            {
+                "practitioner": practitioner_name(practitioner),
+                "when": when(appointment.starts_at, client.timezone),
+            },
+        ),
+        () if cancelled else client_session_buttons(appointment),
+    )
+    delivery = Delivery(
+        chat_id=client.telegram_user_id,
+        kind=OutboxKind.NOTICE,
+        message=message,
+        locale=client.locale,
+        due_at=now,
+        # A notice about a session is pointless once it has begun.
+        expires_at=appointment.starts_at,
+        dedup_key=(
+            f"session.{event}:{appointment.id}:{callbacks.session_version(appointment.starts_at)}"
+        ),
+        client_id=client.id,
+        practitioner_id=practitioner.id,
+        appointment_id=appointment.id,
+    )
+    return await schedule(uow, delivery, timezone=client.timezone, quiet=policy.quiet, now=now)

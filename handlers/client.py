@@ -1,0 +1,97 @@
+"""The client's side: joining with consent, their sessions' buttons, and their settings."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.domain import callbacks
+from bot.domain.callbacks import CLIENT_ACTIONS
+from bot.domain.roles import Role
+from bot.services import booking, client_sessions, client_settings, invites
+from bot.telegram.menus import set_chat_menu
+from handlers.common import answer, answer_call, command_args, locale_of, runtime
+
+
+def _actor(update: Update) -> int:
+    user = update.effective_user
+    return user.id if user else 0
+
+
+async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:
+    """``/start <token>`` (what tapping an invite link sends): the consent question."""
+    rt = runtime(context)
+    await answer(
+        update, await invites.consent_request(rt.uow, rt.clock, actor=_actor(update), token=token)
+    )
+
+
+async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Agree or No thanks under the consent message."""
+    query = update.callback_query
+    parsed = callbacks.parse_consent(query.data or "") if query else None
+    if parsed is None:
+        return
+    agreed, token = parsed
+    rt = runtime(context)
+    outcome = await invites.answer_consent(
+        rt.uow,
+        rt.clock,
+        rt.policy,
+        actor=_actor(update),
+        token=token,
+        agreed=agreed,
+        locale=locale_of(update),
+    )
+    await answer(update, outcome.answer)
+    if outcome.joined is not None:
+        await set_chat_menu(context.bot, _actor(update), Role.CLIENT, outcome.joined.locale)
+
+
+async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press on a session's button: the client's own actions or the practitioner's."""
+    query = update.callback_query
+    press = callbacks.parse_session(query.data or "") if query else None
+    if press is None:
+        return
+    rt = runtime(context)
+    service = (
+        client_sessions.press_session if press.action in CLIENT_ACTIONS else booking.session_press
+    )
+    await answer_call(
+        update, service(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press)
+    )
+
+
+async def next_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/next``: the client's next session."""
+    rt = runtime(context)
+    await answer_call(update, client_sessions.next_session(rt.uow, rt.clock, actor=_actor(update)))
+
+
+async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/timezone [zone or city]``: show or change the client's time zone."""
+    rt, text = runtime(context), " ".join(command_args(context))
+    if not text:
+        call = client_settings.show_timezone(rt.uow, rt.clock, actor=_actor(update))
+    else:
+        call = client_settings.set_timezone(
+            rt.uow, rt.clock, rt.policy, actor=_actor(update), text=text
+        )
+    await answer_call(update, call)
+
+
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/pause``: no check-ins until ``/resume``."""
+    rt = runtime(context)
+    await answer_call(
+        update, client_settings.set_paused(rt.uow, rt.clock, actor=_actor(update), paused=True)
+    )
+
+
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/resume``: check-ins again."""
+    rt = runtime(context)
+    await answer_call(
+        update, client_settings.set_paused(rt.uow, rt.clock, actor=_actor(update), paused=False)
+    )

@@ -1,0 +1,127 @@
+"""The practitioner's commands and buttons: invites, booking, and the session lists."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.domain import booking as booking_input
+from bot.domain import callbacks
+from bot.domain.booking import BookingInputError
+from bot.ports import OutgoingMessage, Text
+from bot.services import booking, invites
+from handlers.common import answer, answer_call, command_args, runtime
+
+
+def _actor(update: Update) -> int:
+    user = update.effective_user
+    return user.id if user else 0
+
+
+async def new_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/newclient <full name>``: an invite link to send the client."""
+    rt = runtime(context)
+
+    async def call() -> OutgoingMessage:
+        name = " ".join(command_args(context))
+        new = await invites.create(
+            rt.uow, rt.clock, rt.policy, actor=_actor(update), full_name=name
+        )
+        return invites.invite_answer(new, context.bot.username)
+
+    await answer_call(update, call())
+
+
+async def open_invites(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/invites``: links not used yet, each with Revoke."""
+    rt = runtime(context)
+    await answer_call(update, invites.open_invites(rt.uow, rt.clock, actor=_actor(update)))
+
+
+async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Revoke button under an invite."""
+    invite_id = (
+        callbacks.parse_revoke_invite(update.callback_query.data or "")
+        if update.callback_query
+        else None
+    )
+    if invite_id is None:
+        return
+    rt = runtime(context)
+    await answer_call(
+        update, invites.revoke(rt.uow, rt.clock, actor=_actor(update), invite_id=invite_id)
+    )
+
+
+async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/book <client> <YYYY-MM-DD> <HH:MM> [minutes]``, or ``/book`` alone for the guided flow."""
+    rt, args = runtime(context), command_args(context)
+    if not args:
+        await answer_call(update, booking.start_guided(rt.uow, rt.clock, actor=_actor(update)))
+        return
+    try:
+        request = booking_input.parse_book_args(args)
+    except BookingInputError as error:
+        await answer(update, OutgoingMessage(booking.input_problem(error).answer))
+        return
+    await answer_call(
+        update,
+        booking.book_by_name(rt.uow, rt.clock, rt.policy, actor=_actor(update), request=request),
+    )
+
+
+async def book_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press in the guided booking."""
+    query = update.callback_query
+    press = callbacks.parse_book(query.data or "") if query else None
+    if press is None:
+        return
+    rt = runtime(context)
+    await answer_call(
+        update, booking.guided_step(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press)
+    )
+
+
+async def reschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/reschedule <client> <YYYY-MM-DD> <HH:MM>``: move the client's next session."""
+    rt = runtime(context)
+    try:
+        query, day, at = booking_input.parse_move_args(command_args(context))
+    except BookingInputError as error:
+        await answer(update, OutgoingMessage(booking.input_problem(error).answer))
+        return
+    await answer_call(
+        update,
+        booking.move_by_name(
+            rt.uow, rt.clock, rt.policy, actor=_actor(update), query=query, day=day, at=at
+        ),
+    )
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/cancel <client>``: cancel the client's next session, after a question."""
+    rt, query = runtime(context), " ".join(command_args(context))
+    if not query:
+        await answer(update, OutgoingMessage(Text("booking.cancel_usage")))
+        return
+    await answer_call(
+        update, booking.cancel_by_name(rt.uow, rt.clock, actor=_actor(update), query=query)
+    )
+
+
+async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/today``: today's sessions."""
+    rt = runtime(context)
+    await answer_call(update, booking.sessions_today(rt.uow, rt.clock, actor=_actor(update)))
+
+
+async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/upcoming``: the next two weeks."""
+    rt = runtime(context)
+    await answer_call(update, booking.sessions_upcoming(rt.uow, rt.clock, actor=_actor(update)))
+
+
+async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/clients``: every client, their state and next session."""
+    rt = runtime(context)
+    await answer_call(update, booking.client_list(rt.uow, rt.clock, actor=_actor(update)))

@@ -1,0 +1,292 @@
+"""``stillpoint practitioner add`` and ``list`` against a real database (SQLite and PostgreSQL).
+
+The tests are synchronous: ``bot.cli.main`` runs its own event loop, as from a shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.db.engine import create_engine
+from bot.db.uow import make_uow_factory
+from bot.domain.models import AuditEntry, Practitioner
+from bot.ports import UnitOfWorkFactory
+from bot.services.practitioners import ensure_configured, register, remember_name
+from tests.fakes import FixedClock
+from tests.integration.records import BIG_TELEGRAM_ID, T0
+
+SETTINGS_READ_HERE = (
+    "BOT_TOKEN",
+    "REMINDER_OFFSETS",
+    "PRACTITIONER_IDS",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def environment(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The command reads this test's database; no developer's .env leaks in."""
+    monkeypatch.chdir(tmp_path)
+    for name in SETTINGS_READ_HERE:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "America/Toronto")
+    monkeypatch.setenv("DEFAULT_LOCALE", "de")
+
+
+def stored(database_url: str) -> tuple[list[Practitioner], list[AuditEntry]]:
+    """Every practitioner (oldest first) and audit entry (newest first), read afresh."""
+
+    async def read() -> tuple[list[Practitioner], list[AuditEntry]]:
+        engine = create_engine(database_url)
+        try:
+            async with make_uow_factory(engine)() as uow:
+                return list(await uow.practitioners.list_all()), list(await uow.audit.recent())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def add(*options: str) -> int:
+    return main(["practitioner", "add", *options])
+
+
+def test_add_registers_a_practitioner(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = add(
+        "--telegram-id", str(BIG_TELEGRAM_ID),
+        "--name", "  Anna   Weber ",
+        "--timezone", "Europe/Berlin",
+        "--locale", "en",
+        "--location", "Praxis am Park, Raum 2",
+        "--reminders", "2h,24h,30m",
+    )  # fmt: skip
+
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    assert out == (
+        f"Added practitioner Anna Weber (Telegram id {BIG_TELEGRAM_ID}, Europe/Berlin).\n"
+    )
+    [practitioner], [entry] = stored(database_url)
+    assert practitioner.telegram_user_id == BIG_TELEGRAM_ID
+    assert practitioner.display_name == "Anna Weber"
+    assert practitioner.timezone == "Europe/Berlin"
+    assert practitioner.locale == "en"
+    assert practitioner.location == "Praxis am Park, Raum 2"
+    assert practitioner.reminder_offsets_minutes == (1440, 120, 30)
+    assert practitioner.created_at is not None
+    assert entry.action == "practitioner.registered"
+    assert (entry.subject_type, entry.subject_id) == ("practitioner", practitioner.id)
+    assert entry.detail == {"source": "cli"}
+
+
+def test_what_is_not_given_comes_from_the_settings(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add("--telegram-id", "77", "--name", "Ben") == 0
+
+    assert capsys.readouterr().out == (
+        "Added practitioner Ben (Telegram id 77, America/Toronto).\n"
+    )
+    [practitioner], _ = stored(database_url)
+    assert (practitioner.timezone, practitioner.locale) == ("America/Toronto", "de")
+    assert practitioner.location is None
+    assert practitioner.reminder_offsets_minutes == ()  # the operator's REMINDER_OFFSETS
+
+
+def test_add_again_updates_only_what_is_given(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add("--telegram-id", "77", "--name", "Ben", "--timezone", "Europe/Vienna", "--locale", "en")
+    capsys.readouterr()
+
+    status = add("--telegram-id", "77", "--reminders", "1d", "--location", "Studio 4")
+
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    assert out == "Updated practitioner Ben (Telegram id 77, Europe/Vienna).\n"
+    [practitioner], [updated, registered] = stored(database_url)
+    assert practitioner.display_name == "Ben"
+    assert (practitioner.timezone, practitioner.locale) == ("Europe/Vienna", "en")
+    assert practitioner.location == "Studio 4"
+    assert practitioner.reminder_offsets_minutes == (1440,)
+    assert registered.action == "practitioner.registered"
+    assert updated.action == "practitioner.updated"
+    assert updated.subject_id == practitioner.id
+    assert updated.detail == {"source": "cli", "fields": ["location", "reminder_offsets_minutes"]}
+
+
+def test_an_empty_location_and_default_reminders_undo_the_own_ones(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add("--telegram-id", "77", "--name", "Ben", "--location", "Studio 4", "--reminders", "3h")
+
+    assert add("--telegram-id", "77", "--location", "", "--reminders", "default") == 0
+
+    assert capsys.readouterr().out.splitlines()[-1].startswith("Updated practitioner Ben ")
+    [practitioner], _ = stored(database_url)
+    assert practitioner.location is None
+    assert practitioner.reminder_offsets_minutes == ()
+
+
+def test_a_practitioner_from_the_settings_gets_a_name(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def configure() -> None:
+        engine = create_engine(database_url)
+        try:
+            await ensure_configured(
+                make_uow_factory(engine), [55], timezone="UTC", locale="en", clock=FixedClock(T0)
+            )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(configure())
+
+    assert add("--telegram-id", "55", "--name", "Cleo") == 0
+
+    assert capsys.readouterr().out == "Updated practitioner Cleo (Telegram id 55, UTC).\n"
+    [practitioner], [updated, _] = stored(database_url)
+    assert (practitioner.display_name, practitioner.created_at) == ("Cleo", T0)
+    assert updated.detail == {"source": "cli", "fields": ["display_name"]}
+
+
+def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str]) -> None:
+    add("--telegram-id", str(BIG_TELEGRAM_ID), "--name", "Anna Weber", "--reminders", "24h,90m")
+    add("--telegram-id", "77", "--name", "Ben", "--timezone", "Asia/Kolkata")
+    capsys.readouterr()
+
+    assert main(["practitioner", "list"]) == 0
+
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines() == [
+        f"1\t{BIG_TELEGRAM_ID}\tAnna Weber\tAmerica/Toronto\t1d,90m",
+        "2\t77\tBen\tAsia/Kolkata\tdefault",
+    ]
+
+
+def test_list_of_nobody_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["practitioner", "list"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        (["--telegram-id", "77", "--name", "Ben", "--timezone", "Mars/Olympus"], "--timezone"),
+        (["--telegram-id", "77", "--name", "Ben", "--timezone", "../../etc"], "--timezone"),
+        (["--telegram-id", "77", "--name", "   "], "--name: the name must not be empty"),
+        (["--telegram-id", "77", "--name", ""], "--name: the name must not be empty"),
+        (["--telegram-id", "seventy", "--name", "Ben"], "--telegram-id: expected a number"),
+        (["--telegram-id", "7.5", "--name", "Ben"], "--telegram-id: expected a number"),
+        (["--telegram-id", "", "--name", "Ben"], "--telegram-id: expected a number"),
+        (["--telegram-id", "0", "--name", "Ben"], "--telegram-id: a Telegram user id is a pos"),
+        (["--telegram-id", "-5", "--name", "Ben"], "--telegram-id: a Telegram user id is a pos"),
+        (["--telegram-id", "9" * 20, "--name", "Ben"], "--telegram-id: a Telegram user id is"),
+        (["--telegram-id", "77", "--name", "Ben", "--reminders", "3x"], "--reminders: expected"),
+        (["--telegram-id", "77", "--name", "Ben", "--reminders", "24h,,2h"], "--reminders"),
+        (["--telegram-id", "77", "--name", "Ben", "--reminders", ""], "--reminders"),
+        (["--telegram-id", "77", "--name", "Ben", "--reminders", "0h"], "longer than zero"),
+        (["--telegram-id", "77", "--name", "Ben", "--locale", "fr"], "--locale: unknown locale"),
+        (["--telegram-id", "77", "--name", "B" * 201], "--name: the name is longer than 200"),
+        (["--telegram-id", "77"], "a new practitioner needs a name"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    database_url: str, capsys: pytest.CaptureFixture[str], options: list[str], complaint: str
+) -> None:
+    status = add(*options)
+
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    assert err.startswith("stillpoint: ")
+    assert complaint in err
+    assert err.count("\n") == 1
+    assert stored(database_url) == ([], [])
+
+
+def test_bad_input_leaves_an_existing_practitioner_alone(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add("--telegram-id", "77", "--name", "Ben", "--reminders", "2h")
+    before = stored(database_url)
+
+    assert add("--telegram-id", "77", "--name", "Benedikt", "--reminders", "soon") == 2
+
+    assert stored(database_url) == before
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["add", "--telegram-id", "77", "--name", "Ben"], ["list"]])
+def test_an_unmigrated_database_says_to_migrate(
+    empty_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+
+    assert main(["practitioner", *command]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("stillpoint: the database schema is empty")
+    assert "run `stillpoint migrate` first" in err
+    assert err.count("\n") == 1
+
+
+async def test_concurrent_registrations_store_one_practitioner(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async def register_ben(minutes: int) -> bool:
+        _, added = await register(
+            uow_factory,
+            FixedClock(T0),
+            telegram_id=77,
+            name="Ben",
+            timezone=None,
+            locale=None,
+            location=None,
+            reminder_offsets_minutes=(minutes,),
+        )
+        return added
+
+    outcomes = await asyncio.gather(*(register_ben(minutes) for minutes in (10, 20, 30, 40)))
+
+    assert sorted(outcomes) == [False, False, False, True]
+    async with uow_factory() as uow:
+        [practitioner] = await uow.practitioners.list_all()
+        audit = await uow.audit.recent()
+    assert practitioner.reminder_offsets_minutes in {(10,), (20,), (30,), (40,)}
+    assert sorted(entry.action for entry in audit) == [
+        "practitioner.registered",
+        *["practitioner.updated"] * 3,
+    ]
+
+
+async def test_telegram_does_not_overwrite_the_name_given_here(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await register(
+        uow_factory,
+        FixedClock(T0),
+        telegram_id=77,
+        name="Anna Weber, Heilpraktikerin",
+        timezone=None,
+        locale=None,
+        location=None,
+        reminder_offsets_minutes=None,
+    )
+
+    kept = await remember_name(uow_factory, 77, "anna 🌿")
+
+    assert kept is not None
+    assert kept.display_name == "Anna Weber, Heilpraktikerin"
