@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot.domain import callbacks
 from bot.domain.callbacks import CLIENT_ACTIONS
 from bot.domain.roles import Role
-from bot.services import booking, client_sessions, client_settings, invites
+from bot.services import client_sessions, client_settings, invites, session_changes
 from bot.telegram.menus import set_chat_menu
 from handlers.common import answer, answer_call, command_args, locale_of, runtime
 
@@ -56,7 +56,9 @@ async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     rt = runtime(context)
     service = (
-        client_sessions.press_session if press.action in CLIENT_ACTIONS else booking.session_press
+        client_sessions.press_session
+        if press.action in CLIENT_ACTIONS
+        else session_changes.session_press
     )
     await answer_call(
         update, service(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press)

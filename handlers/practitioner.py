@@ -9,7 +9,7 @@ from bot.domain import booking as booking_input
 from bot.domain import callbacks
 from bot.domain.booking import BookingInputError
 from bot.ports import OutgoingMessage, Text
-from bot.services import booking, invites
+from bot.services import booking, calendar, invites, session_changes, session_lists
 from handlers.common import answer, answer_call, command_args, runtime
 
 
@@ -62,7 +62,7 @@ async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         request = booking_input.parse_book_args(args)
     except BookingInputError as error:
-        await answer(update, OutgoingMessage(booking.input_problem(error).answer))
+        await answer(update, OutgoingMessage(calendar.input_problem(error).answer))
         return
     await answer_call(
         update,
@@ -88,11 +88,11 @@ async def reschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     try:
         query, day, at = booking_input.parse_move_args(command_args(context))
     except BookingInputError as error:
-        await answer(update, OutgoingMessage(booking.input_problem(error).answer))
+        await answer(update, OutgoingMessage(calendar.input_problem(error).answer))
         return
     await answer_call(
         update,
-        booking.move_by_name(
+        session_changes.move_by_name(
             rt.uow, rt.clock, rt.policy, actor=_actor(update), query=query, day=day, at=at
         ),
     )
@@ -105,23 +105,25 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer(update, OutgoingMessage(Text("booking.cancel_usage")))
         return
     await answer_call(
-        update, booking.cancel_by_name(rt.uow, rt.clock, actor=_actor(update), query=query)
+        update, session_changes.cancel_by_name(rt.uow, rt.clock, actor=_actor(update), query=query)
     )
 
 
 async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/today``: today's sessions."""
     rt = runtime(context)
-    await answer_call(update, booking.sessions_today(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(update, session_lists.sessions_today(rt.uow, rt.clock, actor=_actor(update)))
 
 
 async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/upcoming``: the next two weeks."""
     rt = runtime(context)
-    await answer_call(update, booking.sessions_upcoming(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(
+        update, session_lists.sessions_upcoming(rt.uow, rt.clock, actor=_actor(update))
+    )
 
 
 async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/clients``: every client, their state and next session."""
     rt = runtime(context)
-    await answer_call(update, booking.client_list(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(update, session_lists.client_list(rt.uow, rt.clock, actor=_actor(update)))

@@ -14,7 +14,7 @@ from bot.domain.callbacks import SessionAction, SessionPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, ClientStatus
 from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory, when
 from bot.services.access import Refused, clients_appointment, refuse
-from bot.services.booking import OPEN_STATUSES
+from bot.services.calendar import OPEN_STATUSES
 from bot.services.outbox import notify_practitioner
 from bot.services.policy import Policy
 from bot.services.reminders import cancel_reminders, refresh_reminders

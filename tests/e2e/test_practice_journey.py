@@ -36,14 +36,14 @@ async def _press(
     sandbox: SandboxClient, user: int, message: dict[str, Any], label_part: str
 ) -> dict[str, Any]:
     """Tap the button whose label holds ``label_part``; return the message once edited."""
-    [data] = [
-        b["data"] for row in message["buttons"] for b in row if label_part in b["text"]
-    ]
+    [data] = [b["data"] for row in message["buttons"] for b in row if label_part in b["text"]]
     before = message["text"]
     await sandbox.press(user, message["message_id"], data)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        [now] = [m for m in await sandbox.messages(user) if m["message_id"] == message["message_id"]]
+        [now] = [
+            m for m in await sandbox.messages(user) if m["message_id"] == message["message_id"]
+        ]
         if now["text"] != before:
             return now
         await asyncio.sleep(0.05)
@@ -67,7 +67,9 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     practitioner = info["practitioner_user_id"]
     now = datetime.fromisoformat(info["now"])
     # A fixed hour of a day a few days ahead, so nothing depends on when the test runs.
-    base = datetime.combine(now.date() + timedelta(days=2), datetime.min.time(), UTC).replace(hour=9)
+    base = datetime.combine(now.date() + timedelta(days=2), datetime.min.time(), UTC).replace(
+        hour=9
+    )
     await _advance_to(sandbox, base)
 
     invite = await _reply(sandbox, practitioner, "/newclient Anna Berg")
@@ -76,7 +78,11 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     assert link.group(1) == info["bot_username"]
     token = link.group(2)
     assert len(token) >= 22  # at least 128 bits, URL-safe
-    assert any(b.get("url", "").startswith("https://t.me/share/url") for row in invite["buttons"] for b in row)
+    assert any(
+        b.get("url", "").startswith("https://t.me/share/url")
+        for row in invite["buttons"]
+        for b in row
+    )
 
     client = await sandbox.create_user("Anna", last_name="Berg", language_code="en")
     consent = await _reply(sandbox, client, f"/start {token}")
@@ -85,7 +91,8 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     welcome = await _press(sandbox, client, consent, "Agree")
     assert "connected" in welcome["text"]
     joined = await _next_message(sandbox, practitioner, after=practitioner_seen)
-    assert "Anna Berg" in joined["text"] and "joined" in joined["text"]
+    assert "Anna Berg" in joined["text"]
+    assert "joined" in joined["text"]
     again = await _reply(sandbox, client, f"/start {token}")
     assert "already been used" in again["text"]
 
@@ -95,7 +102,8 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     # The session: 3 days after base, 15:00 in the practitioner's zone (UTC in the sandbox).
     starts = base + timedelta(days=3, hours=6)
     booked = await _reply(sandbox, practitioner, f"/book anna {starts:%Y-%m-%d %H:%M}")
-    assert "Booked" in booked["text"] and "Anna Berg" in booked["text"]
+    assert "Booked" in booked["text"]
+    assert "Anna Berg" in booked["text"]
     client_seen = (await sandbox.messages(client))[-1]["message_id"]
     notice = await _next_message(sandbox, client, after=client_seen)
     assert "booked a session" in notice["text"]
@@ -116,7 +124,8 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     assert "confirmed" in confirmed["text"]
     assert "✅ Confirm" not in _labels(confirmed)
     told = await _next_message(sandbox, practitioner, after=practitioner_seen)
-    assert "Anna Berg" in told["text"] and "confirmed" in told["text"]
+    assert "Anna Berg" in told["text"]
+    assert "confirmed" in told["text"]
 
     # A second session, moved before its reminders: the old ones never go out.
     await _advance_to(sandbox, starts + timedelta(hours=2))
@@ -131,7 +140,9 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     assert "has moved" in moved_notice["text"]
     client_seen = moved_notice["message_id"]
 
-    stale = await sandbox.press(client, booked_notice["message_id"], booked_notice["buttons"][0][0]["data"])
+    stale = await sandbox.press(
+        client, booked_notice["message_id"], booked_notice["buttons"][0][0]["data"]
+    )
     assert stale
     refusal = await _next_message(sandbox, client, after=client_seen)
     assert "earlier version" in refusal["text"]
@@ -141,7 +152,9 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     [first_after_move] = await sandbox.wait_for_messages(client, after=client_seen)
     assert "Reminder" in first_after_move["text"]
     assert f"{moved_to.astimezone(BERLIN):%H:%M}" in first_after_move["text"]
-    assert abs(_sent_at(first_after_move) - (moved_to - timedelta(hours=24))) < timedelta(seconds=30)
+    assert abs(_sent_at(first_after_move) - (moved_to - timedelta(hours=24))) < timedelta(
+        seconds=30
+    )
 
     today = await _reply(sandbox, practitioner, "/upcoming")
     assert "Anna Berg" in today["text"]

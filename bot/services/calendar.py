@@ -1,0 +1,181 @@
+"""The practitioner's calendar: local times to UTC, clashes, free times, and the day and time
+pickers of the guided flows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain import booking
+from bot.domain.booking import BookingInputError
+from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
+from bot.ports import (
+    Button,
+    OutgoingMessage,
+    Text,
+    UnitOfWork,
+    embed,
+    when,
+)
+from bot.services.access import Refused
+
+LONGEST_SESSION = timedelta(minutes=booking.MAX_MINUTES)
+
+
+OPEN_STATUSES = frozenset(
+    {AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.RESCHEDULE_REQUESTED}
+)
+
+
+LIST_BUTTONS = 30
+
+
+def input_problem(error: BookingInputError) -> Refused:
+    """A kind refusal explaining what is wrong with a date, a time or a duration."""
+    params = {"min": booking.MIN_MINUTES, "max": booking.MAX_MINUTES, **error.params}
+    return Refused(Text(f"booking_input.{error.problem}", params))
+
+
+def start_at(day: date, at: time, timezone: str, now: datetime) -> datetime:
+    try:
+        starts_at = booking.local_to_utc(day, at, timezone)
+        booking.require_future(starts_at, now)
+    except BookingInputError as error:
+        raise input_problem(error) from None
+    return starts_at
+
+
+def noon(day: date, timezone: str) -> datetime:
+    """A moment inside ``day`` in ``timezone``, to show the day with ``when``."""
+    return datetime.combine(day, time(12, 0), ZoneInfo(timezone))
+
+
+def local_day_bounds(now: datetime, timezone: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(timezone)
+    day = now.astimezone(zone).date()
+    start = datetime.combine(day, time(0, 0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), zone)
+    return start, end
+
+
+async def busy(
+    uow: UnitOfWork, practitioner: Practitioner, start: datetime, end: datetime, *, exclude: int = 0
+) -> list[Appointment]:
+    """Open sessions of the practitioner that run at some point in ``[start, end)``."""
+    found = await uow.appointments.for_practitioner_between(
+        practitioner.id, start - LONGEST_SESSION, end
+    )
+    return [
+        a
+        for a in found
+        if a.status in OPEN_STATUSES
+        and a.id != exclude
+        and a.starts_at + timedelta(minutes=a.duration_minutes) > start
+    ]
+
+
+async def refuse_clash(
+    uow: UnitOfWork, practitioner: Practitioner, starts_at: datetime, minutes: int, exclude: int = 0
+) -> None:
+    end = starts_at + timedelta(minutes=minutes)
+    for other in await busy(uow, practitioner, starts_at, end, exclude=exclude):
+        client = await uow.clients.get(other.client_id)
+        raise Refused(
+            Text(
+                "booking.clash",
+                {
+                    "client": client.full_name if client else "?",
+                    "when": when(other.starts_at, practitioner.timezone),
+                    "minutes": other.duration_minutes,
+                },
+            )
+        )
+
+
+def their_time(appointment: Appointment, client: Client, practitioner: Practitioner) -> object:
+    """The client's local time too, when their zone is not the practitioner's."""
+    if client.timezone == practitioner.timezone:
+        return ""
+    return embed(
+        Text(
+            "booking.their_time",
+            {"when": when(appointment.starts_at, client.timezone), "timezone": client.timezone},
+        )
+    )
+
+
+def day_param(day: date, practitioner: Practitioner) -> dict[str, str]:
+    return when(noon(day, practitioner.timezone), practitioner.timezone, "date")
+
+
+def day_picker(
+    practitioner: Practitioner, now: datetime, prompt: Text, data_for: Callable[[str], str]
+) -> OutgoingMessage:
+    today = now.astimezone(ZoneInfo(practitioner.timezone)).date()
+    buttons = [
+        Button(
+            Text(
+                "button.day",
+                {
+                    "day": when(
+                        noon(day, practitioner.timezone), practitioner.timezone, "short_date"
+                    )
+                },
+            ),
+            data_for(booking.day_code(day)),
+        )
+        for day in booking.bookable_days(today)
+    ]
+    return OutgoingMessage(
+        prompt, tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    )
+
+
+async def time_picker(
+    uow: UnitOfWork,
+    practitioner: Practitioner,
+    *,
+    now: datetime,
+    day: date,
+    minutes: int,
+    prompt: Text,
+    data_for: Callable[[str], str],
+    exclude: int = 0,
+) -> OutgoingMessage:
+    zone = practitioner.timezone
+    day_start = datetime.combine(day, time(0, 0), ZoneInfo(zone))
+    taken = [
+        (a.starts_at, a.starts_at + timedelta(minutes=a.duration_minutes))
+        for a in await busy(
+            uow, practitioner, day_start, day_start + timedelta(days=1), exclude=exclude
+        )
+    ]
+    slots = booking.free_slots(day, zone, now=now, busy=taken, minutes=minutes)
+    if not slots:
+        return OutgoingMessage(Text("booking.no_free_time", {"day": day_param(day, practitioner)}))
+    buttons = [
+        Button(
+            Text(
+                "button.time", {"time": when(booking.local_to_utc(day, slot, zone), zone, "time")}
+            ),
+            data_for(booking.time_code(slot)),
+        )
+        for slot in slots
+    ]
+    return OutgoingMessage(
+        prompt, tuple(tuple(buttons[i : i + 4]) for i in range(0, len(buttons), 4))
+    )
+
+
+async def sessions_ahead(
+    uow: UnitOfWork, clients: Sequence[Client], now: datetime
+) -> list[tuple[Client, Appointment]]:
+    """Each client's next open session, for those who have one."""
+    found = []
+    for client in clients:
+        ahead = await uow.appointments.for_client_between(client.id, now, now + timedelta(days=366))
+        session = next((a for a in ahead if a.status in OPEN_STATUSES), None)
+        if session is not None:
+            found.append((client, session))
+    return found

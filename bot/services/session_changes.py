@@ -1,0 +1,357 @@
+"""The practitioner's changes to a session: its card, move (to a day and time) and cancel,
+from the session's buttons or by ``/reschedule`` and ``/cancel`` with a client's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+
+from bot.domain import booking, callbacks
+from bot.domain.booking import BookingInputError
+from bot.domain.callbacks import SessionAction, SessionPress
+from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
+from bot.ports import (
+    Button,
+    Clock,
+    OutgoingMessage,
+    Text,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    embed,
+    when,
+)
+from bot.services.access import Refused, own_appointment, own_client, refuse, require_practitioner
+from bot.services.calendar import (
+    LIST_BUTTONS,
+    OPEN_STATUSES,
+    day_param,
+    day_picker,
+    input_problem,
+    refuse_clash,
+    sessions_ahead,
+    start_at,
+    their_time,
+    time_picker,
+)
+from bot.services.policy import Policy
+from bot.services.reminders import cancel_reminders, schedule_reminders, tell_client
+from bot.services.views import (
+    SessionParties,
+    practitioner_session_buttons,
+    session_button,
+    session_line,
+)
+
+
+async def session_press(
+    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, press: SessionPress
+) -> OutgoingMessage:
+    """A practitioner's press on a session: its card, move (day, time) or cancel."""
+    async with uow_factory() as uow:
+        practitioner = await require_practitioner(uow, clock, actor, f"appointment.{press.action}")
+        appointment = await own_appointment(
+            uow, clock, practitioner, press.appointment_id, f"appointment.{press.action}"
+        )
+        client = await own_client(uow, clock, practitioner, appointment.client_id, "appointment")
+        if press.version != callbacks.session_version(appointment.starts_at):
+            raise await refuse(
+                uow,
+                clock,
+                actor=actor,
+                action=f"appointment.{press.action}",
+                reason="stale button",
+                answer=Text(
+                    "session.stale", {"when": when(appointment.starts_at, practitioner.timezone)}
+                ),
+                subject_type="appointment",
+                subject_id=appointment.id,
+            )
+        if press.action is SessionAction.SHOW:
+            return _card(appointment, client, practitioner)
+        if appointment.status not in OPEN_STATUSES:
+            return OutgoingMessage(
+                Text(f"session.now_{appointment.status}", {"client": client.full_name})
+            )
+        match press.action:
+            case SessionAction.MOVE:
+                return day_picker(
+                    practitioner,
+                    clock.now(),
+                    Text("booking.move_pick_day", {"client": client.full_name}),
+                    lambda code: callbacks.session(
+                        appointment.id, appointment.starts_at, SessionAction.MOVE_DAY, code
+                    ),
+                )
+            case SessionAction.MOVE_DAY:
+                day = _parse_codes(press.argument)[0]
+                return await time_picker(
+                    uow,
+                    practitioner,
+                    now=clock.now(),
+                    day=day,
+                    minutes=appointment.duration_minutes,
+                    prompt=Text(
+                        "booking.pick_time",
+                        {"client": client.full_name, "day": day_param(day, practitioner)},
+                    ),
+                    data_for=lambda code: callbacks.session(
+                        appointment.id,
+                        appointment.starts_at,
+                        SessionAction.MOVE_TO,
+                        booking.day_code(day) + code,
+                    ),
+                    exclude=appointment.id,
+                )
+            case SessionAction.MOVE_TO:
+                day, at = _parse_codes(press.argument)
+                if at is None:
+                    raise input_problem(BookingInputError(booking.InputProblem.BAD_TIME, value=""))
+                return await _move(
+                    uow,
+                    clock,
+                    policy,
+                    practitioner,
+                    appointment=appointment,
+                    client=client,
+                    day=day,
+                    at=at,
+                )
+            case SessionAction.PRACTITIONER_ASK_CANCEL:
+                return _cancel_question(appointment, client, practitioner)
+            case SessionAction.PRACTITIONER_CANCEL:
+                return await _cancel(
+                    uow, clock, policy, practitioner, appointment=appointment, client=client
+                )
+            case _:
+                raise await refuse(
+                    uow,
+                    clock,
+                    actor=actor,
+                    action=f"appointment.{press.action}",
+                    reason="a client's button",
+                    answer=Text("access.not_found"),
+                    subject_type="appointment",
+                    subject_id=appointment.id,
+                )
+
+
+def _parse_codes(argument: str) -> tuple[date, time | None]:
+    try:
+        day = booking.parse_day_code(argument[:8])
+        at = booking.parse_time_code(argument[8:]) if len(argument) > 8 else None
+    except BookingInputError as error:
+        raise input_problem(error) from None
+    return day, at
+
+
+def _card(appointment: Appointment, client: Client, practitioner: Practitioner) -> OutgoingMessage:
+    buttons = (
+        practitioner_session_buttons(appointment) if appointment.status in OPEN_STATUSES else ()
+    )
+    return OutgoingMessage(
+        Text(
+            "sessions.card",
+            {"line": embed(session_line(appointment, client, practitioner.timezone))},
+        ),
+        buttons,
+    )
+
+
+async def _move(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    practitioner: Practitioner,
+    *,
+    appointment: Appointment,
+    client: Client,
+    day: date,
+    at: time,
+) -> OutgoingMessage:
+    now = clock.now()
+    starts_at = start_at(day, at, practitioner.timezone, now)
+    if starts_at == appointment.starts_at:
+        return OutgoingMessage(
+            Text("booking.unchanged", {"when": when(starts_at, practitioner.timezone)}),
+            practitioner_session_buttons(appointment),
+        )
+    await refuse_clash(uow, practitioner, starts_at, appointment.duration_minutes, appointment.id)
+    moved = await uow.appointments.update(
+        dataclasses.replace(
+            appointment, starts_at=starts_at, status=AppointmentStatus.BOOKED, updated_at=now
+        )
+    )
+    await cancel_reminders(uow, appointment.id, "the session was moved")
+    parties = SessionParties(moved, client, practitioner)
+    reminders = await schedule_reminders(uow, policy, parties, now)
+    await tell_client(uow, policy, parties, "moved", now)
+    await uow.audit.record(
+        now,
+        "appointment.moved",
+        actor_telegram_id=practitioner.telegram_user_id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+        detail={"client_id": client.id, "reminders": len(reminders)},
+    )
+    await uow.commit()
+    return OutgoingMessage(
+        Text(
+            "booking.moved",
+            {
+                "client": client.full_name,
+                "when": when(starts_at, practitioner.timezone),
+                "their_time": their_time(moved, client, practitioner),
+            },
+        ),
+        practitioner_session_buttons(moved),
+    )
+
+
+async def _cancel(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    practitioner: Practitioner,
+    *,
+    appointment: Appointment,
+    client: Client,
+) -> OutgoingMessage:
+    now = clock.now()
+    cancelled = await uow.appointments.update(
+        dataclasses.replace(appointment, status=AppointmentStatus.CANCELLED, updated_at=now)
+    )
+    await cancel_reminders(uow, appointment.id, "the session was cancelled")
+    await tell_client(
+        uow, policy, SessionParties(cancelled, client, practitioner), "cancelled", now
+    )
+    await uow.audit.record(
+        now,
+        "appointment.cancelled",
+        actor_telegram_id=practitioner.telegram_user_id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+        detail={"client_id": client.id, "by": "practitioner"},
+    )
+    await uow.commit()
+    return OutgoingMessage(
+        Text(
+            "booking.cancelled",
+            {
+                "client": client.full_name,
+                "when": when(appointment.starts_at, practitioner.timezone),
+            },
+        )
+    )
+
+
+async def _session_of(
+    uow: UnitOfWork, practitioner: Practitioner, query: str, now: datetime
+) -> tuple[Client, Appointment] | list[tuple[Client, Appointment]]:
+    """The one client ``query`` names and their next session, or the candidates to pick from."""
+    clients = await uow.clients.for_practitioner(practitioner.id)
+    matches = booking.match_by_name(query, clients, lambda c: c.full_name)
+    if len(matches) == 1:
+        found = await sessions_ahead(uow, matches, now)
+        if not found:
+            raise Refused(Text("booking.no_session_ahead", {"client": matches[0].full_name}))
+        return found[0]
+    candidates = await sessions_ahead(uow, matches or clients, now)
+    if not candidates:
+        raise Refused(Text("booking.unknown_client", {"query": query}))
+    return candidates
+
+
+def _pick_session(
+    candidates: Sequence[tuple[Client, Appointment]],
+    query: str,
+    timezone: str,
+    data_for: Callable[[Appointment], str],
+) -> OutgoingMessage:
+    rows = tuple(
+        (
+            Button(
+                Text(
+                    "button.client_session",
+                    {"client": c.full_name, "when": when(a.starts_at, timezone, "short_datetime")},
+                ),
+                data_for(a),
+            ),
+        )
+        for c, a in candidates[:LIST_BUTTONS]
+    )
+    return OutgoingMessage(Text("booking.which_session", {"query": query}), rows)
+
+
+async def move_by_name(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    policy: Policy,
+    *,
+    actor: int,
+    query: str,
+    day: date,
+    at: time,
+) -> OutgoingMessage:
+    """``/reschedule <client> <date> <time>``: move that client's next session."""
+    async with uow_factory() as uow:
+        practitioner = await require_practitioner(uow, clock, actor, "appointment.move")
+        found = await _session_of(uow, practitioner, query, clock.now())
+        if isinstance(found, tuple):
+            client, appointment = found
+            return await _move(
+                uow,
+                clock,
+                policy,
+                practitioner,
+                appointment=appointment,
+                client=client,
+                day=day,
+                at=at,
+            )
+    code = booking.day_code(day) + booking.time_code(at)
+    return _pick_session(
+        found,
+        query,
+        practitioner.timezone,
+        lambda a: callbacks.session(a.id, a.starts_at, SessionAction.MOVE_TO, code),
+    )
+
+
+async def cancel_by_name(
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, query: str
+) -> OutgoingMessage:
+    """``/cancel <client>``: ask to confirm cancelling that client's next session."""
+    async with uow_factory() as uow:
+        practitioner = await require_practitioner(uow, clock, actor, "appointment.cancel")
+        found = await _session_of(uow, practitioner, query, clock.now())
+    if isinstance(found, tuple):
+        client, appointment = found
+        return _cancel_question(appointment, client, practitioner)
+    return _pick_session(
+        found,
+        query,
+        practitioner.timezone,
+        lambda a: callbacks.session(a.id, a.starts_at, SessionAction.PRACTITIONER_ASK_CANCEL),
+    )
+
+
+def _cancel_question(
+    appointment: Appointment, client: Client, practitioner: Practitioner
+) -> OutgoingMessage:
+    return OutgoingMessage(
+        Text(
+            "booking.cancel_question",
+            {
+                "client": client.full_name,
+                "when": when(appointment.starts_at, practitioner.timezone),
+            },
+        ),
+        (
+            (
+                session_button(appointment, SessionAction.PRACTITIONER_CANCEL, "button.yes_cancel"),
+                session_button(appointment, SessionAction.SHOW, "button.keep"),
+            ),
+        ),
+    )
