@@ -5,12 +5,19 @@ It drives the sandbox only through its control API, exactly as a test or a perso
 
 from __future__ import annotations
 
+import asyncio
+import re
 import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 from bot.sandbox.client import SandboxClient
 
 _WIDTH = 76
+_PRESS_TIMEOUT_S = 10.0
+_INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
 
 class Transcript:
@@ -18,27 +25,59 @@ class Transcript:
 
     def __init__(self, client: SandboxClient) -> None:
         self._client = client
-        self._seen: dict[int, int] = {}
+        self._last: dict[int, int] = {}
 
     def scene(self, title: str) -> None:
         """Start a new part of the story."""
         print(f"\n── {title} " + "─" * max(0, _WIDTH - len(title) - 4))
 
-    async def say(self, user_id: int, name: str, text: str, *, replies: int = 1) -> None:
-        """``name`` sends ``text``; print it and the bot's answers."""
+    async def say(self, user_id: int, name: str, text: str, *, replies: int = 1) -> dict[str, Any]:
+        """``name`` sends ``text``; print it and the bot's answers; return the last answer."""
         sent = await self._client.send(user_id, text)
         print(f"  {name} ▸ {text}")
-        await self._print_replies(user_id, after=sent, count=replies)
+        return await self.arrivals(user_id, count=replies, after=sent)
+
+    async def arrivals(
+        self, user_id: int, *, count: int = 1, after: int | None = None
+    ) -> dict[str, Any]:
+        """Wait for ``count`` new bot messages in the chat, print them, return the last."""
+        since = self._last.get(user_id, 0) if after is None else after
+        arrived = await self._client.wait_for_messages(user_id, after=since, count=count)
+        for message in arrived:
+            self._print_bot_message(message)
+        self._last[user_id] = arrived[-1]["message_id"]
+        return arrived[-1]
+
+    async def press(
+        self, user_id: int, name: str, message: dict[str, Any], label: str
+    ) -> dict[str, Any]:
+        """``name`` taps the button labelled ``label``; print the message as it becomes."""
+        [data] = [b["data"] for row in message["buttons"] for b in row if b["text"] == label]
+        print(f"  {name} ▸ [{label}]")
+        await self._client.press(user_id, message["message_id"], data)
+        deadline = time.monotonic() + _PRESS_TIMEOUT_S
+        while time.monotonic() < deadline:
+            current = [
+                m
+                for m in await self._client.messages(user_id)
+                if m["message_id"] == message["message_id"]
+            ]
+            if current and current[0]["text"] != message["text"]:
+                self._print_bot_message(current[0])
+                return current[0]
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"the bot did not answer the {label!r} button")
 
     async def send_sticker(self, user_id: int, name: str) -> None:
         """``name`` sends a sticker where words were expected."""
         sent = await self._client.send_media(user_id, "sticker")
         print(f"  {name} ▸ [a sticker]")
-        await self._print_replies(user_id, after=sent, count=1)
+        await self.arrivals(user_id, after=sent)
 
-    async def _print_replies(self, user_id: int, *, after: int, count: int) -> None:
-        for message in await self._client.wait_for_messages(user_id, after=after, count=count):
-            self._print_bot_message(message)
+    async def move_clock(self, to: datetime) -> None:
+        """Move the sandbox clock, and say so."""
+        await self._client.set_clock(to)
+        print(f"\n  ⏩ The clock moves to {to:%A %d %B, %H:%M} UTC.")
 
     @staticmethod
     def _print_bot_message(message: dict[str, Any]) -> None:
@@ -57,22 +96,51 @@ async def play(sandbox_url: str) -> int:
     async with SandboxClient(sandbox_url) as client:
         info = await client.info()
         practitioner = info["practitioner_user_id"]
-        newcomer = await client.create_user("Client", language_code="en")
         transcript = Transcript(client)
         print(
             f"Stillpoint demo: the real bot over HTTP, against its Telegram sandbox {sandbox_url}"
         )
         print(f"Bot: @{info['bot_username']}   Sandbox time: {info['now']}")
+        # A fixed hour two days ahead, so the story reads the same whenever it runs.
+        now = datetime.fromisoformat(info["now"])
+        morning = datetime.combine(now.date() + timedelta(days=2), dt_time(9, 0), UTC)
+        await transcript.move_clock(morning)
 
-        transcript.scene("A practitioner opens the bot")
+        transcript.scene("A practitioner invites a new client")
         await transcript.say(practitioner, "Practitioner", "/start")
-        await transcript.say(practitioner, "Practitioner", "/help")
+        invite = await transcript.say(practitioner, "Practitioner", "/newclient Anna Berg")
+        link = _INVITE_LINK.search(invite["text"])
+        if link is None:
+            raise RuntimeError("the invite answer holds no link")
+
+        transcript.scene("The client taps the link and agrees")
+        client_id = await client.create_user("Anna", last_name="Berg", language_code="en")
+        consent = await transcript.say(client_id, "Client", f"/start {link.group(1)}")
+        await transcript.press(client_id, "Client", consent, "Agree")
+        await transcript.arrivals(practitioner)
+        await transcript.say(client_id, "Client", "/timezone Berlin")
+
+        transcript.scene("A session is booked")
+        session = morning + timedelta(days=3, hours=6)
+        await transcript.say(practitioner, "Practitioner", f"/book Anna {session:%Y-%m-%d %H:%M}")
+        await transcript.arrivals(client_id)
+
+        transcript.scene("Time passes: both reminders arrive")
+        await transcript.move_clock(session - timedelta(hours=24))
+        await transcript.arrivals(client_id)
+        await transcript.move_clock(session - timedelta(hours=2))
+        reminder = await transcript.arrivals(client_id)
+
+        transcript.scene("The client confirms; the practitioner sees it")
+        await transcript.press(client_id, "Client", reminder, "✅ Confirm")
+        await transcript.arrivals(practitioner)
+        await transcript.say(practitioner, "Practitioner", "/today")
 
         transcript.scene("Someone without an invite finds the bot")
-        await transcript.say(newcomer, "Client", "/start")
-        await transcript.say(newcomer, "Client", "/help")
-        await transcript.say(newcomer, "Client", "/privacy")
-        await transcript.send_sticker(newcomer, "Client")
+        stranger = await client.create_user("Visitor", language_code="en")
+        await transcript.say(stranger, "Visitor", "/start")
+        await transcript.say(stranger, "Visitor", "/book Anna 2030-01-01 10:00")
+        await transcript.send_sticker(stranger, "Visitor")
 
         stats = await client.stats()
         calls = dict(stats["calls"])

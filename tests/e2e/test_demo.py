@@ -14,11 +14,24 @@ def test_demo_prints_the_whole_transcript(tmp_path: Path) -> None:
     process = stillpoint("demo", cwd=tmp_path)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    for sent in ("Practitioner ▸ /start", "Client ▸ /start", "Client ▸ /help", "Client ▸ /privacy"):
-        assert sent in out
-    assert "registered as a practitioner" in out
+    scenes = [
+        "Practitioner ▸ /newclient Anna Berg",
+        "Client ▸ [Agree]",
+        "Anna Berg agreed and joined",
+        "Practitioner ▸ /book Anna",
+        "Booked: Anna Berg",
+        "booked a session for you",
+        "Client ▸ [✅ Confirm]",
+        "Anna Berg confirmed their session",
+        "Practitioner ▸ /today",
+        "Visitor ▸ /start",
+    ]
+    positions = [out.find(text) for text in scenes]
+    assert -1 not in positions, [s for s, at in zip(scenes, positions, strict=True) if at < 0]
+    assert positions == sorted(positions), "the story is told in order"
+    assert out.count("Reminder: your session with") == 2
     assert "use the invite link" in out
-    assert "Only your own practitioner" in out
+    assert messages.render_plain("access.practitioners_only").split(".")[0] in out
     assert messages.render_plain("input.not_text").split(".")[0] in out
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == [], "the demo leaves no files behind"
