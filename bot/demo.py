@@ -108,13 +108,13 @@ async def play(sandbox_url: str) -> int:
 
         transcript.scene("A practitioner invites a new client")
         await transcript.say(practitioner, "Practitioner", "/start")
-        invite = await transcript.say(practitioner, "Practitioner", "/newclient Anna Berg")
+        invite = await transcript.say(practitioner, "Practitioner", "/newclient Sample Client")
         link = _INVITE_LINK.search(invite["text"])
         if link is None:
             raise RuntimeError("the invite answer holds no link")
 
         transcript.scene("The client taps the link and agrees")
-        client_id = await client.create_user("Anna", last_name="Berg", language_code="en")
+        client_id = await client.create_user("Sample", last_name="Client", language_code="en")
         consent = await transcript.say(client_id, "Client", f"/start {link.group(1)}")
         await transcript.press(client_id, "Client", consent, "Agree")
         await transcript.arrivals(practitioner)
@@ -122,7 +122,7 @@ async def play(sandbox_url: str) -> int:
 
         transcript.scene("A session is booked")
         session = morning + timedelta(days=3, hours=6)
-        await transcript.say(practitioner, "Practitioner", f"/book Anna {session:%Y-%m-%d %H:%M}")
+        await transcript.say(practitioner, "Practitioner", f"/book Sample {session:%Y-%m-%d %H:%M}")
         await transcript.arrivals(client_id)
 
         transcript.scene("Time passes: both reminders arrive")
@@ -139,7 +139,7 @@ async def play(sandbox_url: str) -> int:
         transcript.scene("Someone without an invite finds the bot")
         stranger = await client.create_user("Visitor", language_code="en")
         await transcript.say(stranger, "Visitor", "/start")
-        await transcript.say(stranger, "Visitor", "/book Anna 2030-01-01 10:00")
+        await transcript.say(stranger, "Visitor", "/book Sample 2030-01-01 10:00")
         await transcript.send_sticker(stranger, "Visitor")
 
         stats = await client.stats()

@@ -232,7 +232,7 @@ def _fold(text: str) -> str:
 def normalize_name(name: str) -> str:
     """A name as compared: case-folded, accents removed (NFKD), whitespace collapsed.
 
-    ``"  Zoë   ANDERSSON "`` becomes ``"zoe andersson"``.
+    ``"  Noël   CLIENT "`` becomes ``"noel client"``.
     """
     return " ".join(_fold(name).split())
 
@@ -248,8 +248,8 @@ def match_by_name(query: str, items: Sequence[T], name: Callable[[T], str]) -> l
 
     If some names equal the query (after ``normalize_name``), exactly those: two
     clients may share a name, and the caller asks which one. Otherwise every item
-    whose name has, for each query word, a word starting with it (``"ann"`` finds
-    "Anna Berg", and so does ``"berg anna"``; ``"lena"`` finds "Anna-Lena").
+    whose name has, for each query word, a word starting with it (``"sam"`` finds
+    "Sample Client", and so does ``"client sample"``; ``"second"`` finds "Sample-Second").
     An empty query matches nothing.
     """
     wanted = normalize_name(query)

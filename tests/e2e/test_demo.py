@@ -15,14 +15,14 @@ def test_demo_prints_the_whole_transcript(tmp_path: Path) -> None:
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     scenes = [
-        "Practitioner ▸ /newclient Anna Berg",
+        "Practitioner ▸ /newclient Sample Client",
         "Client ▸ [Agree]",
-        "Anna Berg agreed and joined",
-        "Practitioner ▸ /book Anna",
-        "Booked: Anna Berg",
+        "Sample Client agreed and joined",
+        "Practitioner ▸ /book Sample",
+        "Booked: Sample Client",
         "booked a session for you",
         "Client ▸ [✅ Confirm]",
-        "Anna Berg confirmed their session",
+        "Sample Client confirmed their session",
         "Practitioner ▸ /today",
         "Visitor ▸ /start",
     ]

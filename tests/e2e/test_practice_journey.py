@@ -72,7 +72,7 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     )
     await _advance_to(sandbox, base)
 
-    invite = await _reply(sandbox, practitioner, "/newclient Anna Berg")
+    invite = await _reply(sandbox, practitioner, "/newclient Sample Client")
     link = _LINK.search(invite["text"])
     assert link is not None, invite["text"]
     assert link.group(1) == info["bot_username"]
@@ -84,14 +84,14 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
         for b in row
     )
 
-    client = await sandbox.create_user("Anna", last_name="Berg", language_code="en")
+    client = await sandbox.create_user("Sample", last_name="Client", language_code="en")
     consent = await _reply(sandbox, client, f"/start {token}")
     assert _labels(consent) == ["Agree", "No thanks"]
     practitioner_seen = invite["message_id"]
     welcome = await _press(sandbox, client, consent, "Agree")
     assert "connected" in welcome["text"]
     joined = await _next_message(sandbox, practitioner, after=practitioner_seen)
-    assert "Anna Berg" in joined["text"]
+    assert "Sample Client" in joined["text"]
     assert "joined" in joined["text"]
     again = await _reply(sandbox, client, f"/start {token}")
     assert "already been used" in again["text"]
@@ -101,9 +101,9 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
 
     # The session: 3 days after base, 15:00 in the practitioner's zone (UTC in the sandbox).
     starts = base + timedelta(days=3, hours=6)
-    booked = await _reply(sandbox, practitioner, f"/book anna {starts:%Y-%m-%d %H:%M}")
+    booked = await _reply(sandbox, practitioner, f"/book sample {starts:%Y-%m-%d %H:%M}")
     assert "Booked" in booked["text"]
-    assert "Anna Berg" in booked["text"]
+    assert "Sample Client" in booked["text"]
     client_seen = (await sandbox.messages(client))[-1]["message_id"]
     notice = await _next_message(sandbox, client, after=client_seen)
     assert "booked a session" in notice["text"]
@@ -124,17 +124,17 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     assert "confirmed" in confirmed["text"]
     assert "✅ Confirm" not in _labels(confirmed)
     told = await _next_message(sandbox, practitioner, after=practitioner_seen)
-    assert "Anna Berg" in told["text"]
+    assert "Sample Client" in told["text"]
     assert "confirmed" in told["text"]
 
     # A second session, moved before its reminders: the old ones never go out.
     await _advance_to(sandbox, starts + timedelta(hours=2))
     second = starts + timedelta(days=7)
     moved_to = second + timedelta(days=2)
-    await _reply(sandbox, practitioner, f"/book Anna Berg {second:%Y-%m-%d %H:%M}")
+    await _reply(sandbox, practitioner, f"/book Sample Client {second:%Y-%m-%d %H:%M}")
     booked_notice = await _next_message(sandbox, client, after=client_seen)
     client_seen = booked_notice["message_id"]
-    moved = await _reply(sandbox, practitioner, f"/reschedule anna {moved_to:%Y-%m-%d %H:%M}")
+    moved = await _reply(sandbox, practitioner, f"/reschedule sample {moved_to:%Y-%m-%d %H:%M}")
     assert "Moved" in moved["text"]
     moved_notice = await _next_message(sandbox, client, after=client_seen)
     assert "has moved" in moved_notice["text"]
@@ -157,4 +157,4 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     )
 
     today = await _reply(sandbox, practitioner, "/upcoming")
-    assert "Anna Berg" in today["text"]
+    assert "Sample Client" in today["text"]

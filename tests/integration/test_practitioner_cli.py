@@ -61,7 +61,7 @@ def test_add_registers_a_practitioner(
 ) -> None:
     status = add(
         "--telegram-id", str(BIG_TELEGRAM_ID),
-        "--name", "  Anna   Weber ",
+        "--name", "  Sample   Practitioner ",
         "--timezone", "Europe/Berlin",
         "--locale", "en",
         "--location", "Praxis am Park, Raum 2",
@@ -71,11 +71,11 @@ def test_add_registers_a_practitioner(
     out, err = capsys.readouterr()
     assert (status, err) == (0, "")
     assert out == (
-        f"Added practitioner Anna Weber (Telegram id {BIG_TELEGRAM_ID}, Europe/Berlin).\n"
+        f"Added practitioner Sample Practitioner (Telegram id {BIG_TELEGRAM_ID}, Europe/Berlin).\n"
     )
     [practitioner], [entry] = stored(database_url)
     assert practitioner.telegram_user_id == BIG_TELEGRAM_ID
-    assert practitioner.display_name == "Anna Weber"
+    assert practitioner.display_name == "Sample Practitioner"
     assert practitioner.timezone == "Europe/Berlin"
     assert practitioner.locale == "en"
     assert practitioner.location == "Praxis am Park, Raum 2"
@@ -158,7 +158,7 @@ def test_a_practitioner_from_the_settings_gets_a_name(
 
 
 def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str]) -> None:
-    add("--telegram-id", str(BIG_TELEGRAM_ID), "--name", "Anna Weber", "--reminders", "24h,90m")
+    add("--telegram-id", str(BIG_TELEGRAM_ID), "--name", "Sample Practitioner", "--reminders", "24h,90m")
     add("--telegram-id", "77", "--name", "Ben", "--timezone", "Asia/Kolkata")
     capsys.readouterr()
 
@@ -167,7 +167,7 @@ def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str
     out, err = capsys.readouterr()
     assert err == ""
     assert out.splitlines() == [
-        f"1\t{BIG_TELEGRAM_ID}\tAnna Weber\tAmerica/Toronto\t1d,90m",
+        f"1\t{BIG_TELEGRAM_ID}\tSample Practitioner\tAmerica/Toronto\t1d,90m",
         "2\t77\tBen\tAsia/Kolkata\tdefault",
     ]
 
@@ -279,14 +279,14 @@ async def test_telegram_does_not_overwrite_the_name_given_here(
         uow_factory,
         FixedClock(T0),
         telegram_id=77,
-        name="Anna Weber, Heilpraktikerin",
+        name="Sample Practitioner, Heilpraktikerin",
         timezone=None,
         locale=None,
         location=None,
         reminder_offsets_minutes=None,
     )
 
-    kept = await remember_name(uow_factory, 77, "anna 🌿")
+    kept = await remember_name(uow_factory, 77, "sample 🌿")
 
     assert kept is not None
-    assert kept.display_name == "Anna Weber, Heilpraktikerin"
+    assert kept.display_name == "Sample Practitioner, Heilpraktikerin"
