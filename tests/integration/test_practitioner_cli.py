@@ -158,7 +158,14 @@ def test_a_practitioner_from_the_settings_gets_a_name(
 
 
 def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str]) -> None:
-    add("--telegram-id", str(BIG_TELEGRAM_ID), "--name", "Sample Practitioner", "--reminders", "24h,90m")
+    add(
+        "--telegram-id",
+        str(BIG_TELEGRAM_ID),
+        "--name",
+        "Sample Practitioner",
+        "--reminders",
+        "24h,90m",
+    )
     add("--telegram-id", "77", "--name", "Ben", "--timezone", "Asia/Kolkata")
     capsys.readouterr()
 

@@ -505,7 +505,11 @@ def test_normalizing_twice_changes_nothing(name: str) -> None:
 
 
 def test_two_clients_with_the_same_name_are_both_found() -> None:
-    clients = [Client(1, "Sample Client"), Client(2, "Sample Clientele"), Client(3, "sample  CLIENT")]
+    clients = [
+        Client(1, "Sample Client"),
+        Client(2, "Sample Clientele"),
+        Client(3, "sample  CLIENT"),
+    ]
     assert find("Sample Client", clients) == [1, 3]
 
 
@@ -529,7 +533,11 @@ def test_an_exact_name_wins_over_prefixes() -> None:
     ],
 )
 def test_prefixes_of_name_words(query: str, expected: list[int]) -> None:
-    clients = [Client(1, "Sample Client"), Client(2, "Clientwise Other"), Client(3, "Sample-Second Person")]
+    clients = [
+        Client(1, "Sample Client"),
+        Client(2, "Clientwise Other"),
+        Client(3, "Sample-Second Person"),
+    ]
     assert find(query, clients) == expected
 
 
