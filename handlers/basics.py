@@ -7,8 +7,9 @@ from telegram.ext import ContextTypes
 
 from bot.domain.roles import Role
 from bot.services import practitioners
+from bot.telegram.menus import set_chat_menu
 from handlers import client
-from handlers.common import reply, runtime, sender_role
+from handlers.common import locale_of, reply, runtime, sender_role
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -22,6 +23,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     role = await sender_role(update, context)
     if role is Role.PRACTITIONER:
         await practitioners.remember_name(runtime(context).uow, user.id, user.full_name)
+    if role is not Role.GUEST:
+        # A practitioner added while the bot runs, or a client, gets their own menu now.
+        await set_chat_menu(context.bot, user.id, role, locale_of(update))
     await reply(update, f"start.{role}", name=user.first_name)
 
 

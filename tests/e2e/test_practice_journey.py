@@ -93,6 +93,13 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     joined = await _next_message(sandbox, practitioner, after=practitioner_seen)
     assert "Sample Client" in joined["text"]
     assert "joined" in joined["text"]
+    menus = [e for e in await sandbox.commands() if e["scope"].get("chat_id") == client]
+    assert [c["command"] for c in menus[-1]["commands"]][:4] == [
+        "next",
+        "timezone",
+        "pause",
+        "resume",
+    ]
     again = await _reply(sandbox, client, f"/start {token}")
     assert "already been used" in again["text"]
 
