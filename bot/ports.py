@@ -260,7 +260,7 @@ class OutboxRepository(Protocol):
         reason: str,
     ) -> int:
         """Cancel pending rows matching any given filter (at least one), of ``kinds`` only
-        if given; return how many."""
+        if given; return how many. A cancelled row frees its dedup key for a new row."""
         ...
 
     async def reschedule(

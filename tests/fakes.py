@@ -136,7 +136,12 @@ class FakeOutbox(_Table[OutboxMessage]):
             )
         ]
         for message in matching:
-            self.rows[message.id] = replace(message, state=OutboxState.CANCELLED, last_error=reason)
+            self.rows[message.id] = replace(
+                message,
+                state=OutboxState.CANCELLED,
+                last_error=reason,
+                dedup_key=f"{message.dedup_key}~{message.id}",
+            )
         return len(matching)
 
     def pending(self) -> list[OutboxMessage]:

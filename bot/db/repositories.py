@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import Select, Update, delete, func, or_, select, update
+from sqlalchemy import Select, String, Update, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -303,6 +303,7 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
 
 
 EXPIRED_REASON = "expired before it could be sent"
+CANCELLED_KEY_MARK = "~"
 
 # What goes first among the due rows: the claim query's ORDER BY, and the order it returns.
 _DUE_ORDER = (OutboxRow.priority.desc(), OutboxRow.next_attempt_at, OutboxRow.id)
@@ -470,7 +471,9 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         """Cancel pending rows matching any of the given filters; return how many.
 
         At least one filter is required: cancelling everything is never meant.
-        ``kinds``, when given, further limits it to messages of those kinds.
+        ``kinds``, when given, further limits it to messages of those kinds. A cancelled
+        row gives up its dedup key (it becomes ``<key>~<id>``), so the same message can
+        be scheduled again later: a session moved away and back gets its reminders.
         """
         matches = []
         if client_id is not None:
@@ -487,7 +490,11 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         statement = (
             update(OutboxRow)
             .where(*conditions)
-            .values(state=OutboxState.CANCELLED, last_error=reason)
+            .values(
+                state=OutboxState.CANCELLED,
+                last_error=reason,
+                dedup_key=OutboxRow.dedup_key + CANCELLED_KEY_MARK + cast(OutboxRow.id, String),
+            )
             .returning(OutboxRow.id)
         )
         return len((await self._session.scalars(statement)).all())

@@ -132,6 +132,7 @@ async def _tell_practitioner(
         ),
         dedup_key=(
             f"session.{event}:{appointment.id}:{callbacks.session_version(appointment.starts_at)}"
+            f":{int(clock.now().timestamp())}"
         ),
         now=clock.now(),
         quiet=policy.quiet,

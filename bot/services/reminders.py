@@ -114,6 +114,7 @@ async def tell_client(
         expires_at=appointment.starts_at,
         dedup_key=(
             f"session.{event}:{appointment.id}:{callbacks.session_version(appointment.starts_at)}"
+            f":{int(now.timestamp())}"
         ),
         client_id=client.id,
         practitioner_id=practitioner.id,

@@ -164,7 +164,10 @@ async def test_changes_are_seen_by_the_unit_of_work_that_made_them(
         )
         assert await uow.outbox.cancel_pending(chat_id=waiting.chat_id, reason="blocked") == 1
         assert await uow.outbox.get(waiting.id) == replace(
-            waiting, state=OutboxState.CANCELLED, last_error="blocked"
+            waiting,
+            state=OutboxState.CANCELLED,
+            last_error="blocked",
+            dedup_key=f"waiting~{waiting.id}",
         )
 
 
@@ -540,6 +543,24 @@ async def test_cancel_pending_by_client_appointment_or_chat(
     async with uow_factory() as uow:
         with pytest.raises(ValueError, match="client_id, appointment_id or chat_id"):
             await uow.outbox.cancel_pending(reason="everything")
+
+
+async def test_a_cancelled_row_frees_its_dedup_key(uow_factory: UnitOfWorkFactory) -> None:
+    """A session moved away and back must get its reminders again under the same key."""
+    async with uow_factory() as uow:
+        first = await add(uow, "reminder:1:1440")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.cancel_pending(chat_id=first.chat_id, reason="moved") == 1
+        again = await add(uow, "reminder:1:1440")
+        await uow.commit()
+    assert again.id != first.id
+    assert again.state is OutboxState.PENDING
+    cancelled = await stored(uow_factory, first.id)
+    assert cancelled.state is OutboxState.CANCELLED
+    assert cancelled.dedup_key == f"reminder:1:1440~{first.id}"
+    async with uow_factory() as uow:
+        assert await uow.outbox.by_dedup_key("reminder:1:1440") == again
 
 
 async def test_reschedule_moves_a_pending_row_only(uow_factory: UnitOfWorkFactory) -> None:
