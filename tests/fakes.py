@@ -49,6 +49,9 @@ class FakePractitioners(_Table[Practitioner]):
     async def add(self, practitioner: Practitioner) -> Practitioner:
         return self.insert(practitioner)
 
+    async def lock(self, practitioner_id: int) -> None:
+        """One event loop, no concurrency: nothing to hold."""
+
     async def get(self, practitioner_id: int) -> Practitioner | None:
         return self.rows.get(practitioner_id)
 
@@ -92,6 +95,13 @@ class FakeClients(_Table[Client]):
 class FakeInvites(_Table[Invite]):
     async def add(self, invite: Invite) -> Invite:
         return self.insert(invite)
+
+    async def mark_used(self, invite_id: int, now: datetime) -> bool:
+        invite = self.rows.get(invite_id)
+        if invite is None or invite.used_at is not None or invite.revoked_at is not None:
+            return False
+        self.rows[invite_id] = replace(invite, used_at=now)
+        return True
 
     async def by_token_hash(self, token_hash: str) -> Invite | None:
         return next((i for i in self.rows.values() if i.token_hash == token_hash), None)

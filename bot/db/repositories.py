@@ -137,6 +137,19 @@ class SqlPractitionerRepository(_Repository[PractitionerRow, Practitioner]):
         """Write ``practitioner`` back over the stored one."""
         return await self._update(practitioner, practitioner.id)
 
+    async def lock(self, practitioner_id: int) -> None:
+        """Hold the practitioner's row until commit.
+
+        A no-op UPDATE: on PostgreSQL it takes the row lock, on SQLite the write lock, so
+        a second booking for the same practitioner waits and then sees the first.
+        """
+        await self._session.execute(
+            update(PractitionerRow)
+            .where(PractitionerRow.id == practitioner_id)
+            .values(id=PractitionerRow.id)
+            .execution_options(synchronize_session=False)
+        )
+
 
 class SqlClientRepository(_Repository[ClientRow, Client]):
     """Clients; each belongs to one practitioner."""
@@ -199,6 +212,21 @@ class SqlInviteRepository(_Repository[InviteRow, Invite]):
     async def update(self, invite: Invite) -> Invite:
         """Write ``invite`` back over the stored one."""
         return await self._update(invite, invite.id)
+
+    async def mark_used(self, invite_id: int, now: datetime) -> bool:
+        """Mark the invite used if still unused and unrevoked; whether it was."""
+        statement = (
+            update(InviteRow)
+            .where(
+                InviteRow.id == invite_id,
+                InviteRow.used_at.is_(None),
+                InviteRow.revoked_at.is_(None),
+            )
+            .values(used_at=require_aware(now, "now"))
+            .returning(InviteRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self._session.scalars(statement)).one_or_none() is not None
 
     async def open_for_practitioner(self, practitioner_id: int, now: datetime) -> Sequence[Invite]:
         """Invites neither used, revoked nor expired at ``now``, oldest first."""

@@ -130,6 +130,7 @@ async def _book(
         )
     now = clock.now()
     starts_at = start_at(day, at, practitioner.timezone, now)
+    await uow.practitioners.lock(practitioner.id)
     await refuse_clash(uow, practitioner, starts_at, minutes)
     appointment = await uow.appointments.add(
         Appointment(

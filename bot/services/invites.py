@@ -248,7 +248,8 @@ async def answer_consent(
             )
             await uow.commit()
             return ConsentOutcome(OutgoingMessage(Text("consent.declined")))
-        await uow.invites.update(dataclasses.replace(invite, used_at=now))
+        if not await uow.invites.mark_used(invite.id, now):  # someone else was quicker
+            return ConsentOutcome(OutgoingMessage(Text("invite.link_used")))
         joined = await _join(uow, client, actor, locale, now)
         await uow.audit.record(
             now,

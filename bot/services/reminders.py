@@ -10,11 +10,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain import callbacks
-from bot.domain.models import AppointmentStatus, OutboxKind, OutboxMessage, Practitioner
+from bot.domain.models import (
+    AppointmentStatus,
+    Client,
+    ClientStatus,
+    OutboxKind,
+    OutboxMessage,
+    Practitioner,
+)
 from bot.ports import OutgoingMessage, Text, UnitOfWork, embed, when
 from bot.services.outbox import Delivery, schedule
 from bot.services.policy import Policy
 from bot.services.views import SessionParties, client_session_buttons, practitioner_name
+
+
+def _reachable(client: Client) -> bool:
+    """Only a joined client who has not stopped or blocked the bot gets messages."""
+    return client.telegram_user_id is not None and client.status is ClientStatus.ACTIVE
 
 
 def _where(practitioner: Practitioner) -> dict[str, object] | str:
@@ -28,7 +40,7 @@ async def schedule_reminders(
 ) -> list[OutboxMessage]:
     """Schedule the reminders still ahead of ``now``; none for a client who cannot get them."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
-    if client.telegram_user_id is None or appointment.status is AppointmentStatus.CANCELLED:
+    if not _reachable(client) or appointment.status is AppointmentStatus.CANCELLED:
         return []
     confirmed = appointment.status is AppointmentStatus.CONFIRMED
     version = callbacks.session_version(appointment.starts_at)
@@ -91,7 +103,7 @@ async def tell_client(
 ) -> OutboxMessage | None:
     """Tell the client the practitioner booked, moved or cancelled their session."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
-    if client.telegram_user_id is None:
+    if not _reachable(client):
         return None
     cancelled = appointment.status is AppointmentStatus.CANCELLED
     message = OutgoingMessage(

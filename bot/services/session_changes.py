@@ -177,6 +177,7 @@ async def _move(
             Text("booking.unchanged", {"when": when(starts_at, practitioner.timezone)}),
             practitioner_session_buttons(appointment),
         )
+    await uow.practitioners.lock(practitioner.id)
     await refuse_clash(uow, practitioner, starts_at, appointment.duration_minutes, appointment.id)
     moved = await uow.appointments.update(
         dataclasses.replace(

@@ -1,14 +1,16 @@
 """A practice's week through the services, on real databases: booking, a client's taps on
-their session, the practitioner moving and cancelling it, the lists, and client settings.
+their session, the practitioner moving and cancelling it, and changes undone again.
 
 Every test reads back what was stored (sessions, outbox rows, audit entries) rather than
-trusting the answer alone. Who may do what (invites, consent, refusals of other people's
-records) is in ``test_journey_access.py``, which shares the helpers defined here.
+trusting the answer alone. ``test_journey_access.py`` covers who may do, see and receive
+what (invites and consent, refusals of other people's records, /stop, the lists, a
+client's own settings) with the helpers defined here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.db.mapping import to_domain
 from bot.db.models import OutboxRow
 from bot.domain import callbacks
-from bot.domain.booking import BookingRequest
+from bot.domain.booking import BookingInputError, BookingRequest, parse_book_args
 from bot.domain.callbacks import BookPress, SessionAction, SessionPress
 from bot.domain.models import (
     Appointment,
@@ -34,9 +36,10 @@ from bot.domain.models import (
     Practitioner,
 )
 from bot.domain.timing import QuietHours
-from bot.ports import OutgoingMessage, UnitOfWorkFactory, when
-from bot.services import booking, client_sessions, client_settings, session_changes, session_lists
+from bot.ports import OutgoingMessage, Text, UnitOfWorkFactory, when
+from bot.services import booking, client_sessions, client_settings, session_changes
 from bot.services.access import Refused
+from bot.services.calendar import input_problem
 from bot.services.policy import Policy
 from messages import render_plain
 from tests.fakes import FixedClock
@@ -62,6 +65,8 @@ FRIDAY_ELEVEN = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
 MONDAY = date(2026, 12, 7)
 MONDAY_ELEVEN = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 FAR = timedelta(days=400)
+INVITED = ClientStatus.INVITED
+CANCELLED = AppointmentStatus.CANCELLED
 
 
 # --- shared helpers (test_journey_access.py imports them) ---------------------------------------
@@ -84,7 +89,7 @@ async def add_practitioner(
     async with uow_factory() as uow:
         stored = await uow.practitioners.add(
             records.practitioner(
-                telegram_id, timezone=timezone, display_name="Mira Stone", created_at=NOW
+                telegram_id, timezone=timezone, display_name="Sixth Client", created_at=NOW
             )
         )
         await uow.commit()
@@ -94,7 +99,7 @@ async def add_practitioner(
 async def add_client(
     uow_factory: UnitOfWorkFactory,
     practitioner: Practitioner,
-    name: str = "Anna Berg",
+    name: str = "Sample Client",
     telegram_id: int | None = CLIENT,
     **changes: Any,
 ) -> Client:
@@ -202,18 +207,31 @@ def client_buttons(starts_at: datetime, appointment_id: int, *, confirm: bool = 
     return [callbacks.session(appointment_id, starts_at, action) for action in actions]
 
 
+async def refused(call: Awaitable[object]) -> Text:
+    """The kind answer of a refusal that ``call`` must end in."""
+    with pytest.raises(Refused) as caught:
+        await call
+    return caught.value.answer
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
+
+
+async def open_practice(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, clock: FixedClock
+) -> Practice:
+    practitioner = await add_practitioner(uow_factory)
+    client = await add_client(uow_factory, practitioner)
+    return Practice(uow_factory, engine, clock, practitioner, client)
 
 
 @pytest.fixture
 async def practice(
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine, clock: FixedClock
 ) -> Practice:
-    practitioner = await add_practitioner(uow_factory)
-    client = await add_client(uow_factory, practitioner)
-    return Practice(uow_factory, engine, clock, practitioner, client)
+    return await open_practice(uow_factory, engine, clock)
 
 
 async def book(
@@ -233,6 +251,22 @@ async def book(
     press = callbacks.parse_session(button_data(answer)[0] or "")
     assert press is not None
     return await session(practice.uow, press.appointment_id)
+
+
+async def book_line(
+    practice: Practice,
+    query: str = "Sample Client",
+    day: date = FRIDAY,
+    at: time = ELEVEN,
+    minutes: int = 60,
+    *,
+    actor: int = PRACTITIONER,
+) -> OutgoingMessage:
+    """``/book <query> <day> <at> <minutes>``, as parsed."""
+    request = BookingRequest(query, day, at, minutes)
+    return await booking.book_by_name(
+        practice.uow, practice.clock, POLICY, actor=actor, request=request
+    )
 
 
 async def client_press(
@@ -286,10 +320,7 @@ async def move_to_monday(practice: Practice, appointment: Appointment) -> Outgoi
 async def test_one_line_booking_schedules_the_reminders_still_ahead(
     practice: Practice, day: date, at: time, offsets: list[timedelta]
 ) -> None:
-    request = BookingRequest("anna", day, at, 60)
-    answer = await booking.book_by_name(
-        practice.uow, practice.clock, POLICY, actor=PRACTITIONER, request=request
-    )
+    answer = await book_line(practice, "sample", day, at)
 
     [stored] = await sessions_of(practice.uow, practice.practitioner)
     starts_at = datetime.combine(day, at, UTC) - timedelta(hours=1)  # Berlin is UTC+1
@@ -298,8 +329,7 @@ async def test_one_line_booking_schedules_the_reminders_still_ahead(
         AppointmentStatus.BOOKED,
         practice.client.id,
     )
-    assert answer.text.key == "booking.booked"
-    assert answer.text.params["reminders"] == len(offsets)
+    assert (answer.text.key, answer.text.params["reminders"]) == ("booking.booked", len(offsets))
     assert button_data(answer) == [
         callbacks.session(stored.id, starts_at, SessionAction.MOVE),
         callbacks.session(stored.id, starts_at, SessionAction.PRACTITIONER_ASK_CANCEL),
@@ -327,26 +357,18 @@ async def test_one_line_booking_schedules_the_reminders_still_ahead(
 async def test_impossible_times_are_refused_kindly_and_nothing_is_stored(
     practice: Practice, day: date, at: time, minutes: int, key: str
 ) -> None:
-    request = BookingRequest("Anna Berg", day, at, minutes)
-    with pytest.raises(Refused) as refused:
-        await booking.book_by_name(
-            practice.uow, practice.clock, POLICY, actor=PRACTITIONER, request=request
-        )
+    answer = await refused(book_line(practice, "Sample Client", day, at, minutes))
 
-    assert refused.value.answer.key == key
-    assert render_plain(key, "en", **refused.value.answer.params)
+    assert answer.key == key
+    assert render_plain(key, "en", **answer.params)
     assert await sessions_of(practice.uow, practice.practitioner) == []
     assert await outbox_rows(practice.engine) == []
 
 
 async def test_a_time_in_the_spring_forward_gap_names_the_zone(practice: Practice) -> None:
-    request = BookingRequest("Anna Berg", date(2027, 3, 28), time(2, 30), 60)
-    with pytest.raises(Refused) as refused:
-        await booking.book_by_name(
-            practice.uow, practice.clock, POLICY, actor=PRACTITIONER, request=request
-        )
+    answer = await refused(book_line(practice, day=date(2027, 3, 28), at=time(2, 30)))
 
-    assert refused.value.answer.params == {
+    assert answer.params == {
         "min": 15,
         "max": 480,
         "day": "2027-03-28",
@@ -356,26 +378,26 @@ async def test_a_time_in_the_spring_forward_gap_names_the_zone(practice: Practic
 
 
 async def test_the_31st_of_february_is_refused_typed_or_tapped(practice: Practice) -> None:
-    press = BookPress(practice.client.id, "20270231", "1100")
-    with pytest.raises(Refused) as refused:
-        await booking.guided_step(
-            practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press
-        )
+    with pytest.raises(BookingInputError) as typed:
+        parse_book_args(["Sample", "2027-02-31", "11:00"])
+    assert input_problem(typed.value).answer.key == "booking_input.no_such_date"
 
-    assert refused.value.answer.key == "booking_input.bad_date"
-    assert "20270231" in render_plain("booking_input.bad_date", "en", **refused.value.answer.params)
+    press = BookPress(practice.client.id, "20270231", "1100")
+    tapped = await refused(
+        booking.guided_step(practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press)
+    )
+
+    assert tapped.key == "booking_input.bad_date"
+    assert "20270231" in render_plain(tapped.key, "en", **tapped.params)
     assert await sessions_of(practice.uow, practice.practitioner) == []
     assert await outbox_rows(practice.engine) == []
 
 
 async def test_an_unknown_name_offers_the_joined_clients_to_pick_from(practice: Practice) -> None:
-    ben = await add_client(practice.uow, practice.practitioner, "Ben Ode", OTHER_CLIENT)
-    await add_client(practice.uow, practice.practitioner, "Cleo Rand", None, status=ClientStatus.INVITED)
-    request = BookingRequest("Zed", FRIDAY, ELEVEN, 90)
+    ben = await add_client(practice.uow, practice.practitioner, "Fourth Client", OTHER_CLIENT)
+    await add_client(practice.uow, practice.practitioner, "Third Client", None, status=INVITED)
 
-    answer = await booking.book_by_name(
-        practice.uow, practice.clock, POLICY, actor=PRACTITIONER, request=request
-    )
+    answer = await book_line(practice, "Nobody Known", minutes=90)
 
     assert answer.text.key == "booking.which_client"
     assert button_data(answer) == [
@@ -385,32 +407,20 @@ async def test_an_unknown_name_offers_the_joined_clients_to_pick_from(practice: 
     assert await sessions_of(practice.uow, practice.practitioner) == []
 
 
-async def test_an_unknown_name_without_joined_clients_is_refused(
-    uow_factory: UnitOfWorkFactory, clock: FixedClock
-) -> None:
-    practitioner = await add_practitioner(uow_factory)
-    await add_client(uow_factory, practitioner, "Cleo Rand", None, status=ClientStatus.INVITED)
+async def test_an_unknown_name_without_joined_clients_is_refused(practice: Practice) -> None:
+    other = await add_practitioner(practice.uow, OTHER_PRACTITIONER)
+    await add_client(practice.uow, other, "Third Client", None, status=INVITED)
 
-    with pytest.raises(Refused) as refused:
-        await booking.book_by_name(
-            uow_factory,
-            clock,
-            POLICY,
-            actor=PRACTITIONER,
-            request=BookingRequest("Zed", FRIDAY, ELEVEN, 60),
-        )
+    answer = await refused(book_line(practice, "Nobody Known", actor=OTHER_PRACTITIONER))
 
-    assert refused.value.answer.key == "booking.unknown_client"
-    assert "Zed" in render_plain("booking.unknown_client", "en", **refused.value.answer.params)
+    assert answer.key == "booking.unknown_client"
+    assert "Nobody Known" in render_plain(answer.key, "en", **answer.params)
 
 
 async def test_two_clients_with_one_name_are_asked_about_never_guessed(practice: Practice) -> None:
-    namesake = await add_client(practice.uow, practice.practitioner, "anna  BERG", OTHER_CLIENT)
-    request = BookingRequest("Anna Berg", FRIDAY, ELEVEN, 60)
+    namesake = await add_client(practice.uow, practice.practitioner, "sample  CLIENT", OTHER_CLIENT)
 
-    answer = await booking.book_by_name(
-        practice.uow, practice.clock, POLICY, actor=PRACTITIONER, request=request
-    )
+    answer = await book_line(practice, "Sample Client")
 
     assert answer.text.key == "booking.which_client"
     assert button_data(answer) == [
@@ -425,9 +435,8 @@ async def test_two_clients_with_one_name_are_asked_about_never_guessed(practice:
         practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press
     )
     assert booked.text.key == "booking.booked"
-    assert [a.client_id for a in await sessions_of(practice.uow, practice.practitioner)] == [
-        namesake.id
-    ]
+    [stored] = await sessions_of(practice.uow, practice.practitioner)
+    assert stored.client_id == namesake.id
 
 
 @pytest.mark.parametrize(
@@ -441,56 +450,59 @@ async def test_two_clients_with_one_name_are_asked_about_never_guessed(practice:
 async def test_an_overlapping_session_is_a_clash(
     practice: Practice, at: time, minutes: int
 ) -> None:
-    ben = await add_client(practice.uow, practice.practitioner, "Ben Ode", OTHER_CLIENT)
+    ben = await add_client(practice.uow, practice.practitioner, "Fourth Client", OTHER_CLIENT)
     await add_session(practice.uow, ben, FRIDAY_ELEVEN)
 
-    with pytest.raises(Refused) as refused:
-        await booking.book_by_name(
-            practice.uow,
-            practice.clock,
-            POLICY,
-            actor=PRACTITIONER,
-            request=BookingRequest("Anna", FRIDAY, at, minutes),
-        )
+    answer = await refused(book_line(practice, "Sample", FRIDAY, at, minutes))
 
-    assert refused.value.answer.key == "booking.clash"
-    assert refused.value.answer.params["client"] == "Ben Ode"
-    assert refused.value.answer.params["when"] == when(FRIDAY_ELEVEN, BERLIN)
+    assert answer.key == "booking.clash"
+    assert (answer.params["client"], answer.params["when"]) == (
+        "Fourth Client",
+        when(FRIDAY_ELEVEN, BERLIN),
+    )
     assert len(await sessions_of(practice.uow, practice.practitioner)) == 1
     assert await outbox_rows(practice.engine) == []
 
 
 async def test_touching_sessions_and_cancelled_ones_do_not_clash(practice: Practice) -> None:
-    ben = await add_client(practice.uow, practice.practitioner, "Ben Ode", OTHER_CLIENT)
-    await add_session(practice.uow, ben, FRIDAY_ELEVEN)  # 11:00-12:00 Berlin
-    cleo = await add_client(practice.uow, practice.practitioner, "Cleo Rand", 8_100_000_003)
-    await add_session(practice.uow, cleo, FRIDAY_ELEVEN + timedelta(hours=2), minutes=60)
-    await add_session(
-        practice.uow, cleo, FRIDAY_ELEVEN + timedelta(hours=1), status=AppointmentStatus.CANCELLED
-    )
+    ben = await add_client(practice.uow, practice.practitioner, "Fourth Client", OTHER_CLIENT)
+    await add_session(practice.uow, ben, FRIDAY_ELEVEN)  # 11:00-12:00 in Berlin
+    await add_session(practice.uow, ben, FRIDAY_ELEVEN + timedelta(hours=2))  # 13:00-14:00
+    await add_session(practice.uow, ben, FRIDAY_ELEVEN + timedelta(hours=1), status=CANCELLED)
 
-    before = await book(practice, at=time(10, 0))  # ends 11:00, as Ben starts
-    after = await book(practice, at=time(12, 0))  # starts as Ben ends, ends as Cleo starts
+    before = await book(practice, at=time(10, 0))  # ends as Ben's first starts
+    between = await book(practice, at=time(12, 0))  # fills the gap exactly
 
     assert before.starts_at == FRIDAY_ELEVEN - timedelta(hours=1)
-    assert after.starts_at == FRIDAY_ELEVEN + timedelta(hours=1)
+    assert between.starts_at == FRIDAY_ELEVEN + timedelta(hours=1)
+
+
+async def test_a_double_tap_on_the_last_booking_step_books_once(practice: Practice) -> None:
+    press = BookPress(practice.client.id, "20261204", "1100")
+
+    outcomes = await asyncio.gather(
+        *(
+            booking.guided_step(
+                practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press
+            )
+            for _ in range(2)
+        ),
+        return_exceptions=True,
+    )
+
+    keys = [o.text.key if isinstance(o, OutgoingMessage) else repr(o) for o in outcomes]
+    assert "booking.booked" in keys
+    assert len(await sessions_of(practice.uow, practice.practitioner)) == 1
+    assert len(reminders(await outbox_rows(practice.engine))) == 2
 
 
 async def test_a_client_abroad_is_reminded_in_their_own_time(practice: Practice) -> None:
-    tokyo = await add_client(
-        practice.uow, practice.practitioner, "Kenji Sato", OTHER_CLIENT, timezone="Asia/Tokyo"
-    )
-    answer = await booking.book(
-        practice.uow,
-        practice.clock,
-        POLICY,
-        actor=PRACTITIONER,
-        client_id=tokyo.id,
-        day=FRIDAY,
-        at=ELEVEN,
+    await add_client(
+        practice.uow, practice.practitioner, "Faraway Client", OTHER_CLIENT, timezone="Asia/Tokyo"
     )
 
-    text = shown(answer)
+    text = shown(await book_line(practice, "Faraway"))
+
     assert "11:00" in text  # the practitioner's time
     assert "19:00" in text  # and theirs
     assert "Asia/Tokyo" in text
@@ -503,40 +515,32 @@ async def test_a_client_abroad_is_reminded_in_their_own_time(practice: Practice)
 @pytest.mark.parametrize(
     ("status", "telegram_id", "key"),
     [
-        (ClientStatus.INVITED, None, "booking.client_invited"),
+        (INVITED, None, "booking.client_invited"),
         (ClientStatus.STOPPED, OTHER_CLIENT, "booking.client_stopped"),
     ],
 )
 async def test_a_client_who_cannot_be_reminded_cannot_be_booked(
     practice: Practice, status: ClientStatus, telegram_id: int | None, key: str
 ) -> None:
-    await add_client(practice.uow, practice.practitioner, "Dora Lind", telegram_id, status=status)
+    await add_client(
+        practice.uow, practice.practitioner, "Fifth Client", telegram_id, status=status
+    )
 
-    with pytest.raises(Refused) as refused:
-        await booking.book_by_name(
-            practice.uow,
-            practice.clock,
-            POLICY,
-            actor=PRACTITIONER,
-            request=BookingRequest("Dora", FRIDAY, ELEVEN, 60),
-        )
+    answer = await refused(book_line(practice, "Fifth"))
 
-    assert refused.value.answer.key == key
-    assert "Dora Lind" in render_plain(key, "en", **refused.value.answer.params)
+    assert answer.key == key
+    assert "Fifth Client" in render_plain(key, "en", **answer.params)
     assert await sessions_of(practice.uow, practice.practitioner) == []
     assert await outbox_rows(practice.engine) == []
 
 
 async def test_guided_booking_offers_joined_clients_then_days(practice: Practice) -> None:
-    await add_client(practice.uow, practice.practitioner, "Cleo Rand", None, status=ClientStatus.INVITED)
+    await add_client(practice.uow, practice.practitioner, "Third Client", None, status=INVITED)
 
     start = await booking.start_guided(practice.uow, practice.clock, actor=PRACTITIONER)
+    press = BookPress(practice.client.id)
     days = await booking.guided_step(
-        practice.uow,
-        practice.clock,
-        POLICY,
-        actor=PRACTITIONER,
-        press=BookPress(practice.client.id),
+        practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press
     )
 
     assert start.text.key == "booking.pick_client"
@@ -556,7 +560,7 @@ async def test_confirm_replaces_the_reminders_and_tells_the_practitioner_once(
 ) -> None:
     appointment = await book(practice)
     [first, _] = reminders(await outbox_rows(practice.engine))
-    confirm = callbacks.parse_session(payload_data(first)[0] or "")
+    confirm = callbacks.parse_session(payload_data(first)[0] or "")  # the reminder's button
     assert confirm is not None
     assert confirm.action is SessionAction.CONFIRM
 
@@ -565,15 +569,13 @@ async def test_confirm_replaces_the_reminders_and_tells_the_practitioner_once(
     )
 
     assert answer.text.key == "session.confirmed"
-    stored = await session(practice.uow, appointment.id)
-    assert stored.status is AppointmentStatus.CONFIRMED
+    assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.CONFIRMED
     rows = await outbox_rows(practice.engine)
     assert len(reminders(rows, OutboxState.CANCELLED)) == 2
     pending = reminders(rows)
-    assert [r.template for r in pending] == ["reminder.confirmed"] * 2
-    assert [r.due_at for r in pending] == [
-        FRIDAY_ELEVEN - timedelta(hours=24),
-        FRIDAY_ELEVEN - timedelta(hours=2),
+    assert [(r.template, r.due_at) for r in pending] == [
+        ("reminder.confirmed", FRIDAY_ELEVEN - timedelta(hours=24)),
+        ("reminder.confirmed", FRIDAY_ELEVEN - timedelta(hours=2)),
     ]
     for row in pending:
         assert payload_data(row) == client_buttons(FRIDAY_ELEVEN, appointment.id, confirm=False)
@@ -600,11 +602,9 @@ async def test_a_button_from_before_a_move_is_stale(practice: Practice) -> None:
     appointment = await book(practice)
     await move_to_monday(practice, appointment)
 
-    with pytest.raises(Refused) as refused:
-        await client_press(practice, appointment, SessionAction.CONFIRM)
+    answer = await refused(client_press(practice, appointment, SessionAction.CONFIRM))
 
-    assert refused.value.answer.key == "session.stale"
-    assert refused.value.answer.params["when"] == when(MONDAY_ELEVEN, BERLIN)
+    assert (answer.key, answer.params["when"]) == ("session.stale", when(MONDAY_ELEVEN, BERLIN))
     assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.BOOKED
     [entry] = await refusals(practice.uow)
     assert (entry.actor_telegram_id, entry.subject_id) == (CLIENT, appointment.id)
@@ -612,15 +612,12 @@ async def test_a_button_from_before_a_move_is_stale(practice: Practice) -> None:
 
 
 async def test_a_press_on_a_cancelled_session_is_refused(practice: Practice) -> None:
-    appointment = await add_session(
-        practice.uow, practice.client, FRIDAY_ELEVEN, status=AppointmentStatus.CANCELLED
-    )
+    appointment = await add_session(practice.uow, practice.client, FRIDAY_ELEVEN, status=CANCELLED)
 
-    with pytest.raises(Refused) as refused:
-        await client_press(practice, appointment, SessionAction.CONFIRM)
+    answer = await refused(client_press(practice, appointment, SessionAction.CONFIRM))
 
-    assert refused.value.answer.key == "session.now_cancelled"
-    assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.CANCELLED
+    assert answer.key == "session.now_cancelled"
+    assert (await session(practice.uow, appointment.id)).status is CANCELLED
     [entry] = await refusals(practice.uow)
     assert entry.detail["reason"] == "session cancelled"
     assert await outbox_rows(practice.engine) == []
@@ -638,7 +635,7 @@ async def test_reschedule_asks_the_practitioner_with_move_and_cancel_buttons(
     assert stored.status is AppointmentStatus.RESCHEDULE_REQUESTED
     [notice] = notices_to(await outbox_rows(practice.engine), PRACTITIONER)
     assert notice.template == "session.practitioner_reschedule_asked"
-    assert notice.payload["params"]["client"] == "Anna Berg"
+    assert notice.payload["params"]["client"] == "Sample Client"
     assert payload_data(notice) == [
         callbacks.session(appointment.id, FRIDAY_ELEVEN, SessionAction.MOVE),
         callbacks.session(appointment.id, FRIDAY_ELEVEN, SessionAction.PRACTITIONER_ASK_CANCEL),
@@ -659,26 +656,25 @@ async def test_cancel_is_asked_then_done_and_the_practitioner_told(practice: Pra
     answer = await client_press(practice, appointment, SessionAction.CANCEL)
 
     assert answer.text.key == "session.cancelled"
-    assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.CANCELLED
+    assert (await session(practice.uow, appointment.id)).status is CANCELLED
     rows = await outbox_rows(practice.engine)
     assert reminders(rows) == []
     assert len(reminders(rows, OutboxState.CANCELLED)) == 2
-    assert [n.template for n in notices_to(rows, PRACTITIONER)] == [
-        "session.practitioner_cancelled"
-    ]
+    [told] = notices_to(rows, PRACTITIONER)
+    assert told.template == "session.practitioner_cancelled"
 
 
 async def test_next_shows_the_clients_next_open_session(practice: Practice) -> None:
-    await add_session(
-        practice.uow, practice.client, NOW + timedelta(days=1), status=AppointmentStatus.CANCELLED
-    )
+    await add_session(practice.uow, practice.client, NOW + timedelta(days=1), status=CANCELLED)
     appointment = await book(practice)
 
     answer = await client_sessions.next_session(practice.uow, practice.clock, actor=CLIENT)
     nothing = await client_sessions.next_session(practice.uow, practice.clock, actor=GUEST)
 
-    assert answer.text.key == "next.open"
-    assert answer.text.params["when"] == when(FRIDAY_ELEVEN, BERLIN)
+    assert (answer.text.key, answer.text.params["when"]) == (
+        "next.open",
+        when(FRIDAY_ELEVEN, BERLIN),
+    )
     assert button_data(answer) == client_buttons(FRIDAY_ELEVEN, appointment.id)
     assert nothing.text.key == "next.none"
 
@@ -694,8 +690,7 @@ async def test_move_replaces_the_reminders_and_tells_the_client(practice: Practi
     assert answer.text.key == "booking.moved"
     assert (await session(practice.uow, appointment.id)).starts_at == MONDAY_ELEVEN
     rows = await outbox_rows(practice.engine)
-    old = reminders(rows, OutboxState.CANCELLED)
-    assert [r.due_at for r in old] == [
+    assert [r.due_at for r in reminders(rows, OutboxState.CANCELLED)] == [
         FRIDAY_ELEVEN - timedelta(hours=24),
         FRIDAY_ELEVEN - timedelta(hours=2),
     ]
@@ -706,9 +701,8 @@ async def test_move_replaces_the_reminders_and_tells_the_client(practice: Practi
     ]
     assert {r.expires_at for r in new} == {MONDAY_ELEVEN}
     assert payload_data(new[0]) == client_buttons(MONDAY_ELEVEN, appointment.id)
-    told = {n.template: n.state for n in notices_to(rows, CLIENT)}
-    assert told == {
-        "session.client_booked": OutboxState.CANCELLED,  # not sent yet: no longer true
+    assert {n.template: n.state for n in notices_to(rows, CLIENT)} == {
+        "session.client_booked": OutboxState.CANCELLED,  # not sent yet, and no longer true
         "session.client_moved": OutboxState.PENDING,
     }
     async with practice.uow() as uow:
@@ -716,29 +710,29 @@ async def test_move_replaces_the_reminders_and_tells_the_client(practice: Practi
 
 
 async def test_move_by_an_ambiguous_name_asks_which_session(practice: Practice) -> None:
-    anna = await book(practice)
-    annika = await add_client(practice.uow, practice.practitioner, "Annika Holm", OTHER_CLIENT)
-    other = await book(practice, day=MONDAY, client=annika)
+    sample_client = await book(practice)
+    samplewise = await add_client(
+        practice.uow, practice.practitioner, "Samplewise Other", OTHER_CLIENT
+    )
+    other = await book(practice, day=MONDAY, client=samplewise)
 
     answer = await session_changes.move_by_name(
         practice.uow,
         practice.clock,
         POLICY,
         actor=PRACTITIONER,
-        query="ann",
+        query="sam",
         day=date(2026, 12, 8),
         at=time(9, 0),
     )
 
     assert answer.text.key == "booking.which_session"
     assert button_data(answer) == [
-        callbacks.session(anna.id, FRIDAY_ELEVEN, SessionAction.MOVE_TO, "202612080900"),
+        callbacks.session(sample_client.id, FRIDAY_ELEVEN, SessionAction.MOVE_TO, "202612080900"),
         callbacks.session(other.id, MONDAY_ELEVEN, SessionAction.MOVE_TO, "202612080900"),
     ]
-    assert [a.starts_at for a in await sessions_of(practice.uow, practice.practitioner)] == [
-        FRIDAY_ELEVEN,
-        MONDAY_ELEVEN,
-    ]
+    stored = await sessions_of(practice.uow, practice.practitioner)
+    assert [a.starts_at for a in stored] == [FRIDAY_ELEVEN, MONDAY_ELEVEN]
 
 
 async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
@@ -747,7 +741,7 @@ async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
     appointment = await book(practice)
 
     question = await session_changes.cancel_by_name(
-        practice.uow, practice.clock, actor=PRACTITIONER, query="anna berg"
+        practice.uow, practice.clock, actor=PRACTITIONER, query="sample client"
     )
     assert question.text.key == "booking.cancel_question"
     assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.BOOKED
@@ -760,7 +754,7 @@ async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
     )
 
     assert answer.text.key == "booking.cancelled"
-    assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.CANCELLED
+    assert (await session(practice.uow, appointment.id)).status is CANCELLED
     rows = await outbox_rows(practice.engine)
     assert reminders(rows) == []
     [told] = notices_to(rows, CLIENT, "session.client_cancelled")
@@ -768,254 +762,105 @@ async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
     assert told.payload["buttons"] == []  # nothing left to confirm
 
 
-# --- the practitioner's lists -------------------------------------------------------------------
+# --- away and back: a change undone must not silence what follows -----------------------------
+#
+# Reminder and notice dedup keys name the session's start, the client's zone and whether
+# the session is confirmed; ``outbox.add`` returns the existing row for a known key and
+# writes nothing. A session or a zone that comes back to an earlier value must still get
+# its reminders and notices, not the old (cancelled or sent) rows.
 
 
-def listed_clients(message: OutgoingMessage) -> list[str]:
-    return [line["params"]["client"] for line in message.text.params["lines"]]
+def later(practice: Practice, minutes: int = 10) -> None:
+    """Let some time pass between two steps, as it does between two taps."""
+    practice.clock.current += timedelta(minutes=minutes)
 
 
-async def test_today_is_the_practitioners_local_today(
-    uow_factory: UnitOfWorkFactory, clock: FixedClock
-) -> None:
-    # 09:00 UTC on 1 December is 22:00 on 1 December in Auckland (UTC+13).
-    practitioner = await add_practitioner(uow_factory, timezone="Pacific/Auckland")
-    people = {
-        name: await add_client(uow_factory, practitioner, name, 8_100_000_010 + n)
-        for n, name in enumerate(["Early", "Late", "Tomorrow", "Called Off", "Yesterday"])
-    }
-    await add_session(uow_factory, people["Early"], datetime(2026, 11, 30, 19, 0, tzinfo=UTC))
-    await add_session(uow_factory, people["Late"], datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
-    await add_session(uow_factory, people["Tomorrow"], datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
-    await add_session(
-        uow_factory,
-        people["Called Off"],
-        datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
-        status=AppointmentStatus.CANCELLED,
-    )
-    await add_session(uow_factory, people["Yesterday"], datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
-
-    answer = await session_lists.sessions_today(uow_factory, clock, actor=PRACTITIONER)
-
-    assert answer.text.key == "sessions.today"
-    assert listed_clients(answer) == ["Early", "Late"]
-    assert answer.text.params["count"] == 2
-    assert "Late" in shown(answer)
+async def move_back_to_friday(practice: Practice, appointment_id: int) -> OutgoingMessage:
+    moved = await session(practice.uow, appointment_id)
+    return await practitioner_press(practice, moved, SessionAction.MOVE_TO, "202612041100")
 
 
-async def test_upcoming_leaves_out_other_practitioners_and_cancelled_sessions(
-    practice: Practice,
-) -> None:
-    other = await add_practitioner(practice.uow, OTHER_PRACTITIONER)
-    theirs = await add_client(practice.uow, other, "Not Mine", OTHER_CLIENT)
-    await add_session(practice.uow, theirs, FRIDAY_ELEVEN)
-    await add_session(practice.uow, practice.client, MONDAY_ELEVEN)
-    await add_session(
-        practice.uow, practice.client, FRIDAY_ELEVEN, status=AppointmentStatus.CANCELLED
-    )
-
-    mine = await session_lists.sessions_upcoming(practice.uow, practice.clock, actor=PRACTITIONER)
-    empty = await session_lists.sessions_today(practice.uow, practice.clock, actor=PRACTITIONER)
-
-    assert mine.text.key == "sessions.upcoming"
-    assert listed_clients(mine) == ["Anna Berg"]
-    assert "Not Mine" not in shown(mine)
-    assert empty.text.key == "sessions.none_today"
-
-
-async def test_the_client_list_shows_every_client_and_their_state(practice: Practice) -> None:
-    await add_client(practice.uow, practice.practitioner, "Cleo Rand", None, status=ClientStatus.INVITED)
-    await add_client(practice.uow, practice.practitioner, "Dora Lind", OTHER_CLIENT, status=ClientStatus.STOPPED)
-    await book(practice)
-
-    answer = await session_lists.client_list(practice.uow, practice.clock, actor=PRACTITIONER)
-
-    assert answer.text.key == "clients.list"
-    assert answer.text.params["count"] == 3
-    states = {
-        line["params"]["client"]: line["params"]["status"]["$text"]
-        for line in answer.text.params["lines"]
-    }
-    assert states == {
-        "Anna Berg": "client_status.active",
-        "Cleo Rand": "client_status.invited",
-        "Dora Lind": "client_status.stopped",
-    }
-    assert button_data(answer) == [callbacks.book(practice.client.id)]
-    text = shown(answer)
-    assert "invited, not joined yet" in text
-    assert "next: Friday 4 December at 11:00" in text
-
-
-# --- the client's settings ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "zone"),
-    [
-        ("berlin", "Europe/Berlin"),
-        ("new york", "America/New_York"),
-        ("  America/New_York ", "America/New_York"),
-        ("europe/berlin", "Europe/Berlin"),
-        ("Mars/Olympus", None),
-        ("", None),
-    ],
-)
-def test_find_timezone(text: str, zone: str | None) -> None:
-    assert client_settings.find_timezone(text) == zone
-
-
-async def test_a_new_time_zone_reschedules_the_reminders_ahead(practice: Practice) -> None:
-    await book(practice)
-
-    answer = await client_settings.set_timezone(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, text="Tokyo"
-    )
-
-    assert answer.text.key == "timezone.changed"
-    assert answer.text.params["timezone"] == "Asia/Tokyo"
+async def send_everything_due(practice: Practice) -> None:
+    """What the dispatcher would do now: every due row sent."""
     async with practice.uow() as uow:
-        stored = await uow.clients.get(practice.client.id)
-    assert stored is not None
-    assert stored.timezone == "Asia/Tokyo"
-    rows = await outbox_rows(practice.engine)
-    assert {r.payload["params"]["when"]["tz"] for r in reminders(rows, OutboxState.CANCELLED)} == {
-        BERLIN
-    }
-    new = reminders(rows)
-    assert len(new) == 2
-    assert {r.payload["params"]["when"]["tz"] for r in new} == {"Asia/Tokyo"}
-    assert {r.expires_at for r in new} == {FRIDAY_ELEVEN}
-
-
-async def test_pause_cancels_pending_checkins_and_not_the_reminders(practice: Practice) -> None:
-    await book(practice)
-    async with practice.uow() as uow:
-        for day in (1, 3):
-            await uow.outbox.add(
-                records.outbox_message(
-                    CLIENT,
-                    kind=OutboxKind.CHECKIN,
-                    template="checkin.ask",
-                    dedup_key=f"checkin:test:{day}",
-                    due_at=FRIDAY_ELEVEN + timedelta(days=day),
-                    client_id=practice.client.id,
-                )
+        for row in await uow.outbox.claim_due(practice.clock.now(), 100):
+            await uow.outbox.mark_sent(
+                row.id, sent_at=practice.clock.now(), telegram_message_id=row.id, lateness_ms=0
             )
         await uow.commit()
 
-    paused = await client_settings.set_paused(
-        practice.uow, practice.clock, actor=CLIENT, paused=True
-    )
-    again = await client_settings.set_paused(
-        practice.uow, practice.clock, actor=CLIENT, paused=True
-    )
 
-    assert (paused.text.key, again.text.key) == ("checkins.paused", "checkins.already_paused")
-    async with practice.uow() as uow:
-        stored = await uow.clients.get(practice.client.id)
-    assert stored is not None
-    assert stored.checkins_paused
-    rows = await outbox_rows(practice.engine)
-    assert {r.state for r in rows if r.kind is OutboxKind.CHECKIN} == {OutboxState.CANCELLED}
-    assert len(reminders(rows)) == 2
-    resumed = await client_settings.set_paused(
-        practice.uow, practice.clock, actor=CLIENT, paused=False
-    )
-    assert resumed.text.key == "checkins.resumed"
-
-
-async def test_show_timezone_names_the_clients_zone(practice: Practice) -> None:
-    answer = await client_settings.show_timezone(practice.uow, practice.clock, actor=CLIENT)
-
-    assert answer.text.params["timezone"] == BERLIN
-    assert "10:00" in shown(answer)
-
-
-# --- bugs: a dedup key that was used once can never be used again -------------------------------
-#
-# Reminder and notice dedup keys name the session's start (its "version"), the client's
-# zone and whether it is confirmed. Cancelled rows keep their key, and ``outbox.add``
-# returns the existing row for a known key without writing. So coming back to an earlier
-# start time or zone schedules nothing: the old, cancelled rows are "found" instead.
-
-DEDUP_BUG = (
-    "outbox.add returns the old cancelled row for a reused dedup key, so nothing is "
-    "scheduled when a session or zone returns to an earlier value"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=DEDUP_BUG)
 async def test_a_session_moved_back_to_its_old_time_is_reminded_again(
     practice: Practice,
 ) -> None:
     appointment = await book(practice)
+    later(practice)
     await move_to_monday(practice, appointment)
+    later(practice)
 
-    answer = await practitioner_press(
-        practice,
-        await session(practice.uow, appointment.id),
-        SessionAction.MOVE_TO,
-        "202612041100",
-    )
+    answer = await move_back_to_friday(practice, appointment.id)
 
     assert answer.text.key == "booking.moved"
     assert (await session(practice.uow, appointment.id)).starts_at == FRIDAY_ELEVEN
     pending = reminders(await outbox_rows(practice.engine))
-    assert [r.due_at for r in pending] == [
-        FRIDAY_ELEVEN - timedelta(hours=24),
-        FRIDAY_ELEVEN - timedelta(hours=2),
+    assert [(r.template, r.due_at) for r in pending] == [
+        ("reminder.ask", FRIDAY_ELEVEN - timedelta(hours=24)),
+        ("reminder.ask", FRIDAY_ELEVEN - timedelta(hours=2)),
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=DEDUP_BUG)
-async def test_a_client_moved_there_and_back_and_there_again_is_told(practice: Practice) -> None:
+async def test_a_client_moved_there_and_back_and_there_again_is_told_each_time(
+    practice: Practice,
+) -> None:
     appointment = await book(practice)
-    await move_to_monday(practice, appointment)
-    back = await practitioner_press(
-        practice, await session(practice.uow, appointment.id), SessionAction.MOVE_TO, "202612041100"
-    )
-    assert back.text.key == "booking.moved"
-
-    await move_to_monday(practice, await session(practice.uow, appointment.id))
+    for step in range(3):
+        later(practice)
+        if step % 2:
+            await move_back_to_friday(practice, appointment.id)
+        else:
+            await move_to_monday(practice, await session(practice.uow, appointment.id))
+        await send_everything_due(practice)
 
     told = notices_to(await outbox_rows(practice.engine), CLIENT, "session.client_moved")
-    assert [n.payload["params"]["when"] for n in told if n.state is OutboxState.PENDING] == [
-        when(MONDAY_ELEVEN, BERLIN)
+    assert [(n.payload["params"]["when"], n.state) for n in told] == [
+        (when(MONDAY_ELEVEN, BERLIN), OutboxState.SENT),
+        (when(FRIDAY_ELEVEN, BERLIN), OutboxState.SENT),
+        (when(MONDAY_ELEVEN, BERLIN), OutboxState.SENT),
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=DEDUP_BUG)
 async def test_a_time_zone_changed_and_changed_back_keeps_the_reminders(
     practice: Practice,
 ) -> None:
     await book(practice)
-    await client_settings.set_timezone(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, text="Tokyo"
-    )
+    for text in ("Tokyo", "Berlin"):
+        later(practice)
+        await client_settings.set_timezone(
+            practice.uow, practice.clock, POLICY, actor=CLIENT, text=text
+        )
 
-    await client_settings.set_timezone(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, text="Berlin"
-    )
-
-    pending = reminders(await outbox_rows(practice.engine))
-    assert len(pending) == 2
-    assert {r.payload["params"]["when"]["tz"] for r in pending} == {BERLIN}
+    rows = await outbox_rows(practice.engine)
+    assert [r.payload["params"]["when"]["tz"] for r in reminders(rows)] == [BERLIN, BERLIN]
+    assert len(reminders(rows, OutboxState.CANCELLED)) == 4
 
 
-@pytest.mark.xfail(strict=True, reason=DEDUP_BUG)
 async def test_a_second_confirmation_after_moving_back_reaches_the_practitioner(
     practice: Practice,
 ) -> None:
     appointment = await book(practice)
+    later(practice)
     await client_press(practice, appointment, SessionAction.CONFIRM)
+    await send_everything_due(practice)  # the practitioner reads "Sample Client confirmed"
+    later(practice)
     await move_to_monday(practice, await session(practice.uow, appointment.id))
-    await practitioner_press(
-        practice, await session(practice.uow, appointment.id), SessionAction.MOVE_TO, "202612041100"
-    )
+    later(practice)
+    await move_back_to_friday(practice, appointment.id)
+    later(practice)
 
     await client_press(practice, appointment, SessionAction.CONFIRM)
 
     assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.CONFIRMED
     rows = await outbox_rows(practice.engine)
-    assert len(notices_to(rows, PRACTITIONER, "session.practitioner_confirmed")) == 2
+    confirmed = notices_to(rows, PRACTITIONER, "session.practitioner_confirmed")
+    assert [n.state for n in confirmed] == [OutboxState.SENT, OutboxState.PENDING]
+    assert [r.template for r in reminders(rows)] == ["reminder.confirmed"] * 2
