@@ -193,12 +193,16 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
         return f"{elapsed:.1f} s = {elapsed / limit:.3f} x", elapsed <= ELAPSED_FACTOR * limit
 
     def throughput(r: dict[str, Any]) -> tuple[str, bool | None]:
-        rate = _get(r, "throughput", "messages_per_s")
-        alone = _get(r, "throughput", "dispatcher_only_per_s")
-        shown = f"{_num(rate)}/s (no HTTP: {_num(alone)}/s)"
-        if rate is None or _get(r, "throughput", "database") != "sqlite":
+        # The target is the dispatcher's own CPU cost: messages per CPU second of the bot
+        # process with a notifier that answers at once. End to end (PTB's HTTP client and
+        # the emulator on the same cores) is shown beside it.
+        cpu = _get(r, "throughput", "dispatcher_cpu_per_s")
+        wall = _get(r, "throughput", "dispatcher_only_per_s")
+        end_to_end = _get(r, "throughput", "messages_per_s")
+        shown = f"{_num(cpu)}/CPU s ({_num(wall)}/s; via HTTP {_num(end_to_end)}/s)"
+        if cpu is None or _get(r, "throughput", "database") != "sqlite":
             return shown, None  # the target is for SQLite
-        return shown, rate >= THROUGHPUT_PER_S
+        return shown, cpu >= THROUGHPUT_PER_S
 
     def startup(r: dict[str, Any]) -> tuple[str, bool | None]:
         value = _get(r, "scale", "startup_to_first_send_s")

@@ -58,7 +58,9 @@ def _build_engine(url: str, *, foreign_keys: bool, transactional_ddl: bool) -> A
         # A failure here is left to check_database, which explains it in one sentence.
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(normalized)
+    # The session ends its own transaction before it gives a connection back, so the
+    # pool's extra ROLLBACK on return is only a wasted round trip to the driver thread.
+    engine = create_async_engine(normalized, pool_reset_on_return=None)
     _configure_sqlite(engine, foreign_keys=foreign_keys, transactional_ddl=transactional_ddl)
     return engine
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import Select, String, Update, cast, delete, func, or_, select, update
+from sqlalchemy import Select, String, Table, Update, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -330,6 +330,14 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
         )
 
 
+def _table(row_class: type[Base]) -> Table:
+    """The Core table of a mapped class (typed for Core statements)."""
+    table = row_class.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{row_class.__name__} is not mapped to a table")
+    return table
+
+
 EXPIRED_REASON = "expired before it could be sent"
 CANCELLED_KEY_MARK = "~"
 
@@ -368,8 +376,9 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         return existing
 
     async def get(self, message_id: int) -> OutboxMessage | None:
-        """The scheduled message with this id, if any."""
-        return await self._get(message_id)
+        """The scheduled message with this id, if any, as stored now."""
+        row = await self._session.get(OutboxRow, message_id, populate_existing=True)
+        return None if row is None else to_domain(row, OutboxMessage)
 
     async def by_dedup_key(self, dedup_key: str) -> OutboxMessage | None:
         """The scheduled message with this dedup key, if any."""
@@ -586,14 +595,20 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         return rows.all()
 
     async def _record_outcome(self, message_id: int, **values: Any) -> bool:
-        """Apply ``values`` to the row if it is ``sending``; whether it was."""
+        """Apply ``values`` to the row if it is ``sending``; whether it was.
+
+        A Core UPDATE on the table, not an ORM one: the dispatcher stores every outcome in
+        a commit of its own, and this is its hot path. ``get`` reloads the row, so the
+        unit of work that wrote it still reads what it wrote.
+        """
+        table = _table(OutboxRow)
         statement = (
-            update(OutboxRow)
-            .where(OutboxRow.id == message_id, OutboxRow.state == OutboxState.SENDING)
+            update(table)
+            .where(table.c.id == message_id, table.c.state == OutboxState.SENDING)
             .values(**values)
-            .returning(OutboxRow.id)
         )
-        return (await self._session.scalars(statement)).one_or_none() is not None
+        result = await self._session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class SqlCheckInRepository(_Repository[CheckInRow, CheckIn]):
