@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import messages
+from bot import triage_rules
 from bot.domain.timing import parse_duration
+from bot.domain.triage import CHANGES, Lexicon, triage
 from bot.services.practitioners import (
     InvalidRegistrationError,
     check_name,
@@ -54,8 +57,32 @@ def _parser() -> argparse.ArgumentParser:
         "stats", help="messages by delivery state, and how late they went out (JSON)"
     )
     stats.add_argument("--hours", type=float, default=24.0, help="lateness window (default 24)")
+    triage_command = commands.add_parser(
+        "triage",
+        help="triage check-in replies: JSON lines in, JSON lines out",
+        description='Read one JSON object per line on stdin, {"text": "...", "score": 7, '
+        '"previous_score": 3} (scores optional, 0-10); write one line per input, '
+        '{"level": "none|concern|urgent", "reasons": [...]} or {"error": "..."}. '
+        "Needs no database and no settings.",
+    )
+    triage_command.add_argument(
+        "--locale",
+        type=_triage_locale,
+        default=triage_rules.DEFAULT_LOCALE,
+        help=f"language of the replies: {', '.join(triage_rules.available_locales())} "
+        f"(default {triage_rules.DEFAULT_LOCALE})",
+    )
     _practitioner_parser(commands)
     return parser
+
+
+def _triage_locale(text: str) -> str:
+    """``--locale``: a language with triage rules (``de-AT`` counts as ``de``)."""
+    base = text.replace("_", "-").split("-")[0].strip().lower()
+    if base not in triage_rules.available_locales():
+        known = ", ".join(triage_rules.available_locales())
+        raise argparse.ArgumentTypeError(f"no triage rules for {text!r}; use one of {known}")
+    return base
 
 
 def _practitioner_parser(
@@ -132,9 +159,69 @@ def _reminder_minutes(text: str) -> tuple[int, ...]:
     return check_reminder_offsets(int(offset.total_seconds()) // 60 for offset in offsets)
 
 
+def _triage_lines(locale: str) -> int:
+    """``stillpoint triage``: one JSON answer per stdin line, flushed as it goes."""
+    lexicon = triage_rules.load_lexicon(locale)
+    for line in _stdin_lines():
+        sys.stdout.write(json.dumps(_triage_line(line, lexicon)) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _stdin_lines() -> Iterator[str | None]:
+    """Lines of stdin as UTF-8 text, whatever the terminal's encoding; ``None`` for a line
+    that is not UTF-8."""
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is None:
+        yield from sys.stdin
+        return
+    for raw in binary:
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield None
+
+
+def _triage_line(line: str | None, lexicon: Lexicon) -> dict[str, Any]:
+    """The answer to one input line: ``{"level", "reasons"}`` or ``{"error"}``."""
+    if line is None:
+        return {"error": "the line is not UTF-8 text"}
+    if not line.strip():
+        return {"error": "empty line; expected a JSON object"}
+    try:
+        item = json.loads(line.lstrip("\ufeff"))
+    except json.JSONDecodeError as error:
+        return {"error": f"not valid JSON: {error.msg} (column {error.colno})"}
+    except RecursionError:
+        return {"error": "not valid JSON: nested too deeply"}
+    if not isinstance(item, dict):
+        return {"error": "expected a JSON object"}
+    if not isinstance(item.get("text"), str):
+        return {"error": "text must be a string" if "text" in item else "text is missing"}
+    for name in ("score", "previous_score"):
+        value = item.get(name)
+        if value is not None and (type(value) is not int or not 0 <= value <= 10):
+            return {"error": f"{name} must be a whole number from 0 to 10, or null"}
+    for name in ("change", "previous_change"):
+        if item.get(name) is not None and item[name] not in CHANGES:
+            return {"error": f"{name} must be one of {', '.join(CHANGES)}, or null"}
+    previous = item.get("previous_score")
+    result = triage(
+        item["text"],
+        item.get("score"),
+        [] if previous is None else [previous],
+        lexicon,
+        change=item.get("change"),
+        previous_changes=[item.get("previous_change")],
+    )
+    return {"level": result.level.value, "reasons": list(result.reasons)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command, and return its exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "triage":  # needs no settings, .env or database
+        return _triage_lines(args.locale)
     try:
         adding = args.command == "practitioner" and args.action == "add"
         registration = _registration(args) if adding else {}

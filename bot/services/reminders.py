@@ -24,9 +24,9 @@ from bot.services.policy import Policy
 from bot.services.views import SessionParties, client_session_buttons, practitioner_name
 
 
-def _reachable(client: Client) -> bool:
-    """Only a joined client who has not stopped or blocked the bot gets messages."""
-    return client.telegram_user_id is not None and client.status is ClientStatus.ACTIVE
+def _chat_of(client: Client) -> int | None:
+    """The client's chat, if they may get messages: joined, and not stopped or blocked."""
+    return client.telegram_user_id if client.status is ClientStatus.ACTIVE else None
 
 
 def _where(practitioner: Practitioner) -> dict[str, object] | str:
@@ -40,7 +40,8 @@ async def schedule_reminders(
 ) -> list[OutboxMessage]:
     """Schedule the reminders still ahead of ``now``; none for a client who cannot get them."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
-    if not _reachable(client) or appointment.status is AppointmentStatus.CANCELLED:
+    chat_id = _chat_of(client)
+    if chat_id is None or appointment.status is AppointmentStatus.CANCELLED:
         return []
     confirmed = appointment.status is AppointmentStatus.CONFIRMED
     version = callbacks.session_version(appointment.starts_at)
@@ -59,7 +60,7 @@ async def schedule_reminders(
             },
         )
         delivery = Delivery(
-            chat_id=client.telegram_user_id,
+            chat_id=chat_id,
             kind=OutboxKind.REMINDER,
             message=OutgoingMessage(text, client_session_buttons(appointment)),
             locale=client.locale,
@@ -103,7 +104,8 @@ async def tell_client(
 ) -> OutboxMessage | None:
     """Tell the client the practitioner booked, moved or cancelled their session."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
-    if not _reachable(client):
+    chat_id = _chat_of(client)
+    if chat_id is None:
         return None
     cancelled = appointment.status is AppointmentStatus.CANCELLED
     message = OutgoingMessage(
@@ -117,7 +119,7 @@ async def tell_client(
         () if cancelled else client_session_buttons(appointment),
     )
     delivery = Delivery(
-        chat_id=client.telegram_user_id,
+        chat_id=chat_id,
         kind=OutboxKind.NOTICE,
         message=message,
         locale=client.locale,
