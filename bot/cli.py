@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import messages
 from bot import triage_rules
 from bot.domain.timing import parse_duration
-from bot.domain.triage import CHANGES, Lexicon, triage
+from bot.domain.triage import CHANGES, triage
+from bot.domain.triage_lexicon import Lexicon
 from bot.services.practitioners import (
     InvalidRegistrationError,
     check_name,

@@ -1,10 +1,10 @@
 """Triage rules from the data files ``bot/domain/triage_rules/<locale>.toml``.
 
 ``load_lexicon(locale)`` reads, checks and compiles one locale's rules into the
-:class:`~bot.domain.triage.Lexicon` that :func:`~bot.domain.triage.triage` takes, once per
-locale. An unknown locale gets English. Rules marked ``shared = true`` (self-harm
-language) also apply in every other locale, so a client who writes in another language
-than their settings say is still heard. The file format is described at the top of
+:class:`~bot.domain.triage_lexicon.Lexicon` that :func:`~bot.domain.triage.triage`
+takes, once per locale. An unknown locale gets English. Rules marked ``shared = true``
+(self-harm language) also apply in every other locale, so a client who writes in another
+language than their settings say is still heard. The file format is described at the top of
 ``en.toml``.
 """
 
@@ -18,15 +18,15 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.domain.models import TriageLevel
-from bot.domain.triage import (
+from bot.domain.triage_lexicon import (
     Combination,
     Lexicon,
     Negation,
-    Normaliser,
     Phrase,
     Rule,
     ScoreRules,
 )
+from bot.domain.triage_text import Normaliser
 
 DEFAULT_LOCALE = "en"
 RULES_DIR = Path(__file__).parent / "domain" / "triage_rules"
