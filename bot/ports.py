@@ -188,6 +188,11 @@ class AppointmentRepository(Protocol):
         """One client's sessions starting in ``[start, end)``, earliest first."""
         ...
 
+    async def open_started_before(self, now: datetime) -> Sequence[Appointment]:
+        """Booked, confirmed or reschedule-requested sessions that began at or before
+        ``now``, earliest first: the ones that may have ended."""
+        ...
+
 
 class OutboxRepository(Protocol):
     """The schedule of messages to send. ``dedup_key`` makes scheduling idempotent.
@@ -266,6 +271,7 @@ class OutboxRepository(Protocol):
         client_id: int | None = None,
         appointment_id: int | None = None,
         chat_id: int | None = None,
+        dedup_prefix: str | None = None,
         kinds: Collection[OutboxKind] | None = None,
         reason: str,
     ) -> int:
@@ -306,6 +312,10 @@ class CheckInRepository(Protocol):
         """The check-ins after one session, by day."""
         ...
 
+    async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[CheckIn]:
+        """A client's check-ins, latest due first."""
+        ...
+
 
 class ReplyRepository(Protocol):
     """Client replies. Append-only: an edit is added as a new row with the next version."""
@@ -314,6 +324,10 @@ class ReplyRepository(Protocol):
     async def get(self, reply_id: int) -> Reply | None: ...
     async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[Reply]:
         """A client's replies, newest first."""
+        ...
+
+    async def for_checkin(self, checkin_id: int) -> Sequence[Reply]:
+        """The replies to one check-in, oldest first."""
         ...
 
 
@@ -325,6 +339,10 @@ class FlagRepository(Protocol):
     async def update(self, flag: Flag) -> Flag: ...
     async def open_for_practitioner(self, practitioner_id: int) -> Sequence[Flag]:
         """A practitioner's open flags, oldest first."""
+        ...
+
+    async def for_checkin(self, checkin_id: int) -> Sequence[Flag]:
+        """The flags raised from one check-in, oldest first."""
         ...
 
 

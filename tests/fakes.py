@@ -131,6 +131,7 @@ class FakeOutbox(_Table[OutboxMessage]):
         client_id: int | None = None,
         appointment_id: int | None = None,
         chat_id: int | None = None,
+        dedup_prefix: str | None = None,
         kinds: Collection[OutboxKind] | None = None,
         reason: str,
     ) -> int:
@@ -143,6 +144,7 @@ class FakeOutbox(_Table[OutboxMessage]):
                 (client_id is not None and m.client_id == client_id)
                 or (appointment_id is not None and m.appointment_id == appointment_id)
                 or (chat_id is not None and m.chat_id == chat_id)
+                or (bool(dedup_prefix) and m.dedup_key.startswith(dedup_prefix or ""))
             )
         ]
         for message in matching:

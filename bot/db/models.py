@@ -31,6 +31,7 @@ from bot.db.types import StrEnumType, UTCDateTime
 from bot.domain.models import (
     AppointmentStatus,
     CheckInState,
+    CheckInStep,
     ClientStatus,
     FlagState,
     OutboxKind,
@@ -92,6 +93,9 @@ class PractitionerRow(Base):
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
         JSON, nullable=False, server_default="[]"
     )
+    # Days after a session and local HH:MM; empty/NULL means the operator's CHECKIN_*.
+    checkin_days: Mapped[list[int]] = mapped_column(JSON, nullable=False, server_default="[]")
+    checkin_time: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -114,6 +118,7 @@ class ClientRow(Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checkins_paused: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    checkin_prompt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -204,6 +209,11 @@ class CheckInRow(Base):
     day: Mapped[int] = mapped_column(Integer, nullable=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     state: Mapped[CheckInState] = mapped_column(StrEnumType(CheckInState, 32), nullable=False)
+    step: Mapped[CheckInStep] = mapped_column(
+        StrEnumType(CheckInStep, 16), nullable=False, server_default="done"
+    )
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    snoozes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -243,6 +253,8 @@ class FlagRow(Base):
 
     id: Mapped[int] = _id()
     reply_id: Mapped[int] = _fk("replies.id", ondelete="CASCADE", index=True)
+    # The check-in it came from; no foreign key (see migration 0004).
+    checkin_id: Mapped[int | None] = mapped_column(IdType)
     client_id: Mapped[int] = _fk("clients.id", ondelete="CASCADE", index=True)
     practitioner_id: Mapped[int] = _fk("practitioners.id", ondelete="CASCADE")
     level: Mapped[TriageLevel] = mapped_column(StrEnumType(TriageLevel, 16), nullable=False)

@@ -33,6 +33,7 @@ from bot.db.models import (
 )
 from bot.domain.models import (
     Appointment,
+    AppointmentStatus,
     AuditEntry,
     CheckIn,
     Client,
@@ -329,6 +330,23 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
             .order_by(AppointmentRow.starts_at, AppointmentRow.id)
         )
 
+    async def open_started_before(self, now: datetime) -> Sequence[Appointment]:
+        """Open sessions that began at or before ``now``, earliest first."""
+        return await self._list(
+            select(AppointmentRow)
+            .where(
+                AppointmentRow.status.in_(
+                    [
+                        AppointmentStatus.BOOKED,
+                        AppointmentStatus.CONFIRMED,
+                        AppointmentStatus.RESCHEDULE_REQUESTED,
+                    ]
+                ),
+                AppointmentRow.starts_at <= require_aware(now, "now"),
+            )
+            .order_by(AppointmentRow.starts_at, AppointmentRow.id)
+        )
+
 
 def _table(row_class: type[Base]) -> Table:
     """The Core table of a mapped class (typed for Core statements)."""
@@ -502,6 +520,7 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         client_id: int | None = None,
         appointment_id: int | None = None,
         chat_id: int | None = None,
+        dedup_prefix: str | None = None,
         kinds: Collection[OutboxKind] | None = None,
         reason: str,
     ) -> int:
@@ -519,8 +538,12 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             matches.append(OutboxRow.appointment_id == appointment_id)
         if chat_id is not None:
             matches.append(OutboxRow.chat_id == chat_id)
+        if dedup_prefix:
+            matches.append(OutboxRow.dedup_key.startswith(dedup_prefix, autoescape=True))
         if not matches:
-            raise ValueError("cancel_pending needs a client_id, appointment_id or chat_id")
+            raise ValueError(
+                "cancel_pending needs a client_id, appointment_id, chat_id or dedup_prefix"
+            )
         conditions = [OutboxRow.state == OutboxState.PENDING, or_(*matches)]
         if kinds is not None:
             conditions.append(OutboxRow.kind.in_(list(kinds)))
@@ -637,6 +660,17 @@ class SqlCheckInRepository(_Repository[CheckInRow, CheckIn]):
             .order_by(CheckInRow.day)
         )
 
+    async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[CheckIn]:
+        """A client's check-ins, latest due first."""
+        statement = (
+            select(CheckInRow)
+            .where(CheckInRow.client_id == client_id)
+            .order_by(CheckInRow.due_at.desc(), CheckInRow.id.desc())
+        )
+        if limit is not None:
+            statement = statement.limit(limit)
+        return await self._list(statement)
+
 
 class SqlReplyRepository(_Repository[ReplyRow, Reply]):
     """Client replies; append-only."""
@@ -663,6 +697,14 @@ class SqlReplyRepository(_Repository[ReplyRow, Reply]):
             statement = statement.limit(limit)
         return await self._list(statement)
 
+    async def for_checkin(self, checkin_id: int) -> Sequence[Reply]:
+        """The replies to one check-in, oldest first."""
+        return await self._list(
+            select(ReplyRow)
+            .where(ReplyRow.checkin_id == checkin_id)
+            .order_by(ReplyRow.received_at, ReplyRow.id)
+        )
+
 
 class SqlFlagRepository(_Repository[FlagRow, Flag]):
     """Concerns passed on to practitioners."""
@@ -687,5 +729,13 @@ class SqlFlagRepository(_Repository[FlagRow, Flag]):
         return await self._list(
             select(FlagRow)
             .where(FlagRow.practitioner_id == practitioner_id, FlagRow.state == FlagState.OPEN)
+            .order_by(FlagRow.created_at, FlagRow.id)
+        )
+
+    async def for_checkin(self, checkin_id: int) -> Sequence[Flag]:
+        """The flags raised from one check-in, oldest first."""
+        return await self._list(
+            select(FlagRow)
+            .where(FlagRow.checkin_id == checkin_id)
             .order_by(FlagRow.created_at, FlagRow.id)
         )

@@ -145,3 +145,78 @@ def parse_revoke_invite(data: str) -> int | None:
     """The invite id, or ``None`` when malformed."""
     match = re.match(r"^iv:(\d{1,18}):rv$", data)
     return int(match.group(1)) if match else None
+
+
+class CheckInAction(enum.StrEnum):
+    """What a button under a check-in does."""
+
+    SCORE = "s"  # argument: 0-10
+    CHANGE = "c"  # argument: index into aftercare.CHANGES
+    AREA = "a"  # argument: index into aftercare.BODY_AREAS; toggles it
+    AREAS_DONE = "ad"
+    SKIP = "k"  # skip the current step
+    LATER = "z"  # show the snooze choices
+    SNOOZE = "zz"  # argument: index into aftercare.Snooze
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInPress:
+    """A press on a check-in's button."""
+
+    checkin_id: int
+    action: CheckInAction
+    argument: int | None = None
+
+
+CHECKIN_PATTERN = r"^ci:\d+:[a-z]+(:\d+)?$"
+_CHECKIN = re.compile(r"^ci:(\d{1,18}):([a-z]{1,2})(?::(\d{1,2}))?$")
+
+
+def checkin(checkin_id: int, action: CheckInAction, argument: int | None = None) -> str:
+    """Data for a button under check-in ``checkin_id``."""
+    tail = "" if argument is None else f":{argument}"
+    return f"ci:{checkin_id}:{action}{tail}"
+
+
+def parse_checkin(data: str) -> CheckInPress | None:
+    """The press, or ``None`` when malformed."""
+    match = _CHECKIN.match(data)
+    if match is None:
+        return None
+    try:
+        action = CheckInAction(match.group(2))
+    except ValueError:
+        return None
+    argument = match.group(3)
+    return CheckInPress(int(match.group(1)), action, int(argument) if argument else None)
+
+
+KEEP_CHECKINS_PATTERN = r"^kc:[yn]$"
+
+
+def keep_checkins(keep: bool) -> str:
+    """Data for the answer to "keep getting check-ins?"."""
+    return f"kc:{'y' if keep else 'n'}"
+
+
+class FlagAction(enum.StrEnum):
+    """What a button under a flag alert does."""
+
+    ACKNOWLEDGE = "ack"
+    REPLY = "reply"
+    HISTORY = "hist"
+
+
+FLAG_PATTERN = r"^fl:\d+:(ack|reply|hist)$"
+_FLAG = re.compile(r"^fl:(\d{1,18}):(ack|reply|hist)$")
+
+
+def flag(flag_id: int, action: FlagAction) -> str:
+    """Data for a button under flag ``flag_id``."""
+    return f"fl:{flag_id}:{action}"
+
+
+def parse_flag(data: str) -> tuple[int, FlagAction] | None:
+    """(flag id, action), or ``None`` when malformed."""
+    match = _FLAG.match(data)
+    return (int(match.group(1)), FlagAction(match.group(2))) if match else None

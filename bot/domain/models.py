@@ -63,6 +63,16 @@ class CheckInState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class CheckInStep(enum.StrEnum):
+    """Where one check-in's conversation stands; each step can be skipped."""
+
+    SCORE = "score"  # 0-10 discomfort
+    CHANGE = "change"  # compared with before the session
+    AREAS = "areas"  # body areas, several may be picked
+    TEXT = "text"  # anything to share, in words
+    DONE = "done"
+
+
 class TriageLevel(enum.StrEnum):
     """How worrying a reply is."""
 
@@ -89,6 +99,8 @@ class Practitioner:
     locale: str = "en"
     location: str | None = None
     reminder_offsets_minutes: tuple[int, ...] = ()  # empty: the operator's default
+    checkin_days: tuple[int, ...] = ()  # empty: the operator's default
+    checkin_time: str | None = None  # "HH:MM" local; None: the operator's default
     created_at: datetime | None = None
 
 
@@ -105,6 +117,7 @@ class Client:
     telegram_user_id: int | None = None
     consented_at: datetime | None = None
     checkins_paused: bool = False
+    checkin_prompt_at: datetime | None = None  # asked whether to keep getting check-ins
     created_at: datetime | None = None
 
 
@@ -181,6 +194,9 @@ class CheckIn:
     day: int
     due_at: datetime
     state: CheckInState
+    step: CheckInStep = CheckInStep.SCORE
+    answered_at: datetime | None = None
+    snoozes: int = 0
     created_at: datetime | None = None
 
 
@@ -216,6 +232,7 @@ class Flag:
     created_at: datetime
     acknowledged_at: datetime | None = None
     alerts_sent: int = 0
+    checkin_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -541,7 +541,7 @@ async def test_cancel_pending_by_client_appointment_or_chat(
     }
     assert (await stored(uow_factory, rows["second-client"].id)).last_error == "session cancelled"
     async with uow_factory() as uow:
-        with pytest.raises(ValueError, match="client_id, appointment_id or chat_id"):
+        with pytest.raises(ValueError, match="client_id, appointment_id, chat_id or dedup_prefix"):
             await uow.outbox.cancel_pending(reason="everything")
 
 
@@ -561,6 +561,24 @@ async def test_a_cancelled_row_frees_its_dedup_key(uow_factory: UnitOfWorkFactor
     assert cancelled.dedup_key == f"reminder:1:1440~{first.id}"
     async with uow_factory() as uow:
         assert await uow.outbox.by_dedup_key("reminder:1:1440") == again
+
+
+async def test_cancel_pending_by_dedup_prefix(uow_factory: UnitOfWorkFactory) -> None:
+    """Escalations of one flag are cancelled together when it is acknowledged."""
+    async with uow_factory() as uow:
+        rows = [await add(uow, key) for key in ("flag:1:again", "flag:1:backup", "flag:10:again")]
+        odd = await add(uow, "flag:1%:x")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.cancel_pending(dedup_prefix="flag:1:", reason="acknowledged") == 2
+        await uow.commit()
+    states = [(await stored(uow_factory, m.id)).state for m in [*rows, odd]]
+    assert states == [
+        OutboxState.CANCELLED,
+        OutboxState.CANCELLED,
+        OutboxState.PENDING,
+        OutboxState.PENDING,
+    ]
 
 
 async def test_reschedule_moves_a_pending_row_only(uow_factory: UnitOfWorkFactory) -> None:
