@@ -27,4 +27,7 @@ class Runtime:
             reminder_offsets=self.settings.reminder_offsets,
             invite_ttl=timedelta(days=self.settings.invite_ttl_days),
             default_timezone=self.settings.default_timezone,
+            checkins=self.settings.checkin_schedule,
+            checkin_max_age=self.settings.checkin_max_age,
+            backup_contact_chat_id=self.settings.backup_contact_chat_id,
         )

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     practitioner_ids: Annotated[tuple[int, ...], NoDecode] = ()
     log_level: str = "INFO"
     operator_chat_id: int | None = None
+    backup_contact_chat_id: int | None = None
+    """Who hears of an urgent flag that its practitioner has not acknowledged in time."""
+    checkin_max_age: Annotated[timedelta, NoDecode] = timedelta(hours=12)
+    """A check-in not sent within this long after its time is skipped, not sent late."""
+    crisis_resources_file: Path | None = None
+    """A TOML table of emergency numbers and crisis lines per country, replacing the
+    built-in one."""
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
     send_rate: float = Field(default=28.0, gt=0, le=30)
     """Messages per second this process may send; Telegram allows about 30 per bot, so
@@ -74,7 +81,13 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("operator_chat_id", "telegram_api_url", mode="before")
+    @field_validator(
+        "operator_chat_id",
+        "backup_contact_chat_id",
+        "telegram_api_url",
+        "crisis_resources_file",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -120,6 +133,18 @@ class Settings(BaseSettings):
             offsets = sorted({parse_duration(part) for part in parts}, reverse=True)
             return tuple(offsets)
         return parts
+
+    @field_validator("checkin_max_age", mode="before")
+    @classmethod
+    def _checkin_max_age(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("crisis_resources_file")
+    @classmethod
+    def _crisis_resources_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
 
     @field_validator("checkin_days", "practitioner_ids", mode="before")
     @classmethod

@@ -44,7 +44,7 @@ EVENING = time(19, 0)
 
 
 class Snooze(enum.StrEnum):
-    """"Remind me later" choices."""
+    """ "Remind me later" choices."""
 
     HOUR = "1h"
     EVENING = "evening"

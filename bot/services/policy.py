@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 from bot.domain.models import Practitioner
-from bot.domain.timing import QuietHours
+from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Quiet hours, default reminder offsets, invite lifetime, and the default time zone."""
+    """Quiet hours, reminder and check-in defaults, invite lifetime, the default zone, and
+    who backs up an unacknowledged urgent flag."""
 
     quiet: QuietHours
     reminder_offsets: tuple[timedelta, ...]
     invite_ttl: timedelta
     default_timezone: str
+    checkins: CheckInSchedule = CheckInSchedule((1, 3, 7), time(10, 0))
+    checkin_max_age: timedelta = timedelta(hours=12)
+    backup_contact_chat_id: int | None = None
 
     def reminder_offsets_for(self, practitioner: Practitioner) -> tuple[timedelta, ...]:
         """The practitioner's own offsets, or the default; longest first."""
@@ -24,3 +28,13 @@ class Policy:
             own = {timedelta(minutes=m) for m in practitioner.reminder_offsets_minutes}
             return tuple(sorted(own, reverse=True))
         return self.reminder_offsets
+
+    def checkins_for(self, practitioner: Practitioner) -> CheckInSchedule:
+        """The practitioner's own check-in days and time, each falling back to the default."""
+        days = practitioner.checkin_days or self.checkins.days
+        at = (
+            parse_clock_time(practitioner.checkin_time)
+            if practitioner.checkin_time
+            else self.checkins.at
+        )
+        return CheckInSchedule(tuple(days), at)
