@@ -9,6 +9,9 @@ from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time
 
 
+DEFAULT_CHECKINS = CheckInSchedule((1, 3, 7), time(10, 0))
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Quiet hours, reminder and check-in defaults, invite lifetime, the default zone, and
@@ -18,7 +21,7 @@ class Policy:
     reminder_offsets: tuple[timedelta, ...]
     invite_ttl: timedelta
     default_timezone: str
-    checkins: CheckInSchedule = CheckInSchedule((1, 3, 7), time(10, 0))
+    checkins: CheckInSchedule = DEFAULT_CHECKINS
     checkin_max_age: timedelta = timedelta(hours=12)
     backup_contact_chat_id: int | None = None
 
