@@ -8,7 +8,6 @@ from datetime import time, timedelta
 from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time
 
-
 DEFAULT_CHECKINS = CheckInSchedule((1, 3, 7), time(10, 0))
 
 
