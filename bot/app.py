@@ -29,6 +29,7 @@ from bot.telegram.delivery_jobs import DISPATCHER_KEY, start_delivery
 from bot.telegram.menus import publish_menus
 from bot.telegram.notifier import TelegramNotifier
 from bot.telegram.rate_limiter import PacedRateLimiter
+from bot.telegram.session_jobs import start_session_jobs
 from handlers.common import RUNTIME_KEY
 
 _log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
         await application.start()
         runtime: Runtime = application.bot_data[RUNTIME_KEY]
         start_delivery(application, runtime.clock)
+        start_session_jobs(application, runtime)
         try:
             await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             _log.info("bot @%s is running", application.bot.username)

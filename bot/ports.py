@@ -193,6 +193,11 @@ class AppointmentRepository(Protocol):
         ``now``, earliest first: the ones that may have ended."""
         ...
 
+    async def mark_completed(self, appointment_id: int, now: datetime) -> Appointment | None:
+        """Mark an open session completed; ``None`` if it was not open (another process
+        was quicker, or it was cancelled meanwhile)."""
+        ...
+
 
 class OutboxRepository(Protocol):
     """The schedule of messages to send. ``dedup_key`` makes scheduling idempotent.
@@ -314,6 +319,10 @@ class CheckInRepository(Protocol):
 
     async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[CheckIn]:
         """A client's check-ins, latest due first."""
+        ...
+
+    async def scheduled_due(self, now: datetime) -> Sequence[CheckIn]:
+        """Check-ins still ``scheduled`` whose time has come, earliest first."""
         ...
 
 

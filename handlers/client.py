@@ -87,7 +87,8 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/pause``: no check-ins until ``/resume``."""
     rt = runtime(context)
     await answer_call(
-        update, client_settings.set_paused(rt.uow, rt.clock, actor=_actor(update), paused=True)
+        update,
+        client_settings.set_paused(rt.uow, rt.clock, rt.policy, actor=_actor(update), paused=True),
     )
 
 
@@ -95,5 +96,6 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/resume``: check-ins again."""
     rt = runtime(context)
     await answer_call(
-        update, client_settings.set_paused(rt.uow, rt.clock, actor=_actor(update), paused=False)
+        update,
+        client_settings.set_paused(rt.uow, rt.clock, rt.policy, actor=_actor(update), paused=False),
     )

@@ -36,6 +36,7 @@ from bot.domain.models import (
     AppointmentStatus,
     AuditEntry,
     CheckIn,
+    CheckInState,
     Client,
     Flag,
     FlagState,
@@ -284,6 +285,13 @@ class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
         )
 
 
+_OPEN = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.RESCHEDULE_REQUESTED,
+)
+
+
 class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
     """Treatment sessions."""
 
@@ -330,18 +338,25 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
             .order_by(AppointmentRow.starts_at, AppointmentRow.id)
         )
 
+    async def mark_completed(self, appointment_id: int, now: datetime) -> Appointment | None:
+        """Mark an open session completed; ``None`` if it was not open."""
+        rows = (
+            await self._session.scalars(
+                update(AppointmentRow)
+                .where(AppointmentRow.id == appointment_id, AppointmentRow.status.in_(_OPEN))
+                .values(status=AppointmentStatus.COMPLETED, updated_at=require_aware(now, "now"))
+                .returning(AppointmentRow),
+                execution_options={"populate_existing": True},
+            )
+        ).all()
+        return to_domain(rows[0], Appointment) if rows else None
+
     async def open_started_before(self, now: datetime) -> Sequence[Appointment]:
         """Open sessions that began at or before ``now``, earliest first."""
         return await self._list(
             select(AppointmentRow)
             .where(
-                AppointmentRow.status.in_(
-                    [
-                        AppointmentStatus.BOOKED,
-                        AppointmentStatus.CONFIRMED,
-                        AppointmentStatus.RESCHEDULE_REQUESTED,
-                    ]
-                ),
+                AppointmentRow.status.in_(_OPEN),
                 AppointmentRow.starts_at <= require_aware(now, "now"),
             )
             .order_by(AppointmentRow.starts_at, AppointmentRow.id)
@@ -658,6 +673,17 @@ class SqlCheckInRepository(_Repository[CheckInRow, CheckIn]):
             select(CheckInRow)
             .where(CheckInRow.appointment_id == appointment_id)
             .order_by(CheckInRow.day)
+        )
+
+    async def scheduled_due(self, now: datetime) -> Sequence[CheckIn]:
+        """Check-ins still ``scheduled`` whose time has come, earliest first."""
+        return await self._list(
+            select(CheckInRow)
+            .where(
+                CheckInRow.state == CheckInState.SCHEDULED,
+                CheckInRow.due_at <= require_aware(now, "now"),
+            )
+            .order_by(CheckInRow.due_at, CheckInRow.id)
         )
 
     async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[CheckIn]:

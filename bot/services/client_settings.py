@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from bot.domain.models import AppointmentStatus, Client, ClientStatus, OutboxKind
 from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory, when
 from bot.services.access import Refused
+from bot.services.checkin_schedule import resume_checkins
 from bot.services.policy import Policy
 from bot.services.reminders import refresh_reminders
 from bot.services.views import SessionParties
@@ -93,20 +94,25 @@ async def set_timezone(
 
 
 async def set_paused(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, paused: bool
+    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, paused: bool
 ) -> OutgoingMessage:
-    """``/pause`` stops check-ins (reminders go on); ``/resume`` lets them come again."""
+    """``/pause`` stops check-ins (reminders go on); ``/resume`` queues again the ones
+    still ahead."""
     async with uow_factory() as uow:
         clients = await _active_clients(uow, actor)
         changed = [c for c in clients if c.checkins_paused != paused]
         for client in changed:
-            await uow.clients.update(dataclasses.replace(client, checkins_paused=paused))
+            updated = await uow.clients.update(
+                dataclasses.replace(client, checkins_paused=paused, checkin_prompt_at=None)
+            )
             if paused:
                 await uow.outbox.cancel_pending(
                     client_id=client.id,
                     kinds=(OutboxKind.CHECKIN,),
                     reason="the client paused check-ins",
                 )
+            else:
+                await resume_checkins(uow, policy, updated, clock.now())
         if changed:
             await uow.audit.record(
                 clock.now(),

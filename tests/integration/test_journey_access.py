@@ -434,7 +434,7 @@ async def test_a_guest_has_no_client_settings(practice: Practice, step: str) -> 
     calls = {
         "show": lambda: client_settings.show_timezone(uow, clock, actor=GUEST),
         "set": lambda: client_settings.set_timezone(uow, clock, POLICY, actor=GUEST, text="Tokyo"),
-        "pause": lambda: client_settings.set_paused(uow, clock, actor=GUEST, paused=True),
+        "pause": lambda: client_settings.set_paused(uow, clock, POLICY, actor=GUEST, paused=True),
     }
 
     answer = await refused(calls[step]())
@@ -613,10 +613,10 @@ async def test_pause_cancels_pending_checkins_and_not_the_reminders(practice: Pr
         await uow.commit()
 
     paused = await client_settings.set_paused(
-        practice.uow, practice.clock, actor=CLIENT, paused=True
+        practice.uow, practice.clock, POLICY, actor=CLIENT, paused=True
     )
     again = await client_settings.set_paused(
-        practice.uow, practice.clock, actor=CLIENT, paused=True
+        practice.uow, practice.clock, POLICY, actor=CLIENT, paused=True
     )
 
     assert (paused.text.key, again.text.key) == ("checkins.paused", "checkins.already_paused")
@@ -628,7 +628,7 @@ async def test_pause_cancels_pending_checkins_and_not_the_reminders(practice: Pr
     assert [r.state for r in rows if r.kind is OutboxKind.CHECKIN] == [OutboxState.CANCELLED] * 2
     assert len(reminders(rows)) == 2
     resumed = await client_settings.set_paused(
-        practice.uow, practice.clock, actor=CLIENT, paused=False
+        practice.uow, practice.clock, POLICY, actor=CLIENT, paused=False
     )
     assert resumed.text.key == "checkins.resumed"
 
