@@ -28,6 +28,7 @@ class SessionAction(enum.StrEnum):
     PRACTITIONER_ASK_CANCEL = "pcx"
     PRACTITIONER_CANCEL = "pcxy"
     SHOW = "show"  # practitioner: the session's card with its buttons
+    NO_SHOW = "ns"  # practitioner: the client did not come; no check-ins
 
 
 CLIENT_ACTIONS = frozenset(

@@ -35,6 +35,7 @@ from bot.services.calendar import (
     their_time,
     time_picker,
 )
+from bot.services.checkin_schedule import cancel_checkins
 from bot.services.policy import Policy
 from bot.services.reminders import cancel_reminders, schedule_reminders, tell_client
 from bot.services.views import (
@@ -70,6 +71,8 @@ async def session_press(
             )
         if press.action is SessionAction.SHOW:
             return _card(appointment, client, practitioner)
+        if press.action is SessionAction.NO_SHOW:
+            return await _mark_no_show(uow, clock, practitioner, appointment, client)
         if appointment.status not in OPEN_STATUSES:
             return OutgoingMessage(
                 Text(f"session.now_{appointment.status}", {"client": client.full_name})
@@ -147,15 +150,56 @@ def _parse_codes(argument: str) -> tuple[date, time | None]:
 
 
 def _card(appointment: Appointment, client: Client, practitioner: Practitioner) -> OutgoingMessage:
-    buttons = (
-        practitioner_session_buttons(appointment) if appointment.status in OPEN_STATUSES else ()
-    )
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if appointment.status in OPEN_STATUSES:
+        buttons = practitioner_session_buttons(appointment)
+    elif appointment.status is AppointmentStatus.COMPLETED:
+        buttons = ((session_button(appointment, SessionAction.NO_SHOW, "button.no_show"),),)
     return OutgoingMessage(
         Text(
             "sessions.card",
             {"line": embed(session_line(appointment, client, practitioner.timezone))},
         ),
         buttons,
+    )
+
+
+async def _mark_no_show(
+    uow: UnitOfWork,
+    clock: Clock,
+    practitioner: Practitioner,
+    appointment: Appointment,
+    client: Client,
+) -> OutgoingMessage:
+    """The client did not come: the session is marked missed and its check-ins cancelled."""
+    if appointment.status in OPEN_STATUSES:
+        return OutgoingMessage(Text("booking.not_ended_yet", {"client": client.full_name}))
+    if appointment.status is not AppointmentStatus.COMPLETED:
+        return OutgoingMessage(
+            Text(f"session.now_{appointment.status}", {"client": client.full_name})
+        )
+    now = clock.now()
+    await uow.appointments.update(
+        dataclasses.replace(appointment, status=AppointmentStatus.NO_SHOW, updated_at=now)
+    )
+    cancelled = await cancel_checkins(uow, appointment.id, "the client did not come")
+    await uow.audit.record(
+        now,
+        "appointment.no_show",
+        actor_telegram_id=practitioner.telegram_user_id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+        detail={"client_id": client.id, "checkins_cancelled": cancelled},
+    )
+    await uow.commit()
+    return OutgoingMessage(
+        Text(
+            "booking.marked_no_show",
+            {
+                "client": client.full_name,
+                "when": when(appointment.starts_at, practitioner.timezone),
+            },
+        )
     )
 
 

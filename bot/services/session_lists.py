@@ -79,7 +79,7 @@ async def _session_list(
         if client is None:
             continue
         lines.append(embed(session_line(appointment, client, practitioner.timezone)))
-        if appointment.status in OPEN_STATUSES:
+        if appointment.status in OPEN_STATUSES or appointment.status is AppointmentStatus.COMPLETED:
             label = Text(
                 "button.client_session",
                 {

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, time, timedelta
 
+from bot.domain import callbacks
+from bot.domain.callbacks import SessionAction, SessionPress
 from bot.domain.models import (
     AppointmentStatus,
     CheckIn,
@@ -16,6 +18,7 @@ from bot.domain.models import (
 )
 from bot.domain.timing import CheckInSchedule, QuietHours
 from bot.ports import UnitOfWorkFactory
+from bot.services import session_changes
 from bot.services.checkin_schedule import (
     cancel_checkins,
     complete_ended_sessions,
@@ -38,6 +41,7 @@ POLICY = Policy(
 # A Tuesday in winter: Berlin is UTC+1.
 SESSION_START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 AFTER_SESSION = SESSION_START + timedelta(minutes=61)
+NO_SHOW, SHOW = SessionAction.NO_SHOW, SessionAction.SHOW
 
 
 async def _session(uow_factory: UnitOfWorkFactory, **client_changes: object) -> tuple[int, int]:
@@ -240,3 +244,42 @@ async def test_a_check_in_in_a_spring_forward_night_lands_after_the_change(
 
     [checkin] = await _checkins(uow_factory, appointment_id)
     assert checkin.due_at == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)  # 03:30 CEST
+
+
+async def test_the_practitioner_marks_a_no_show_from_the_session_card(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    _, appointment_id = await _session(uow_factory)
+    clock = FixedClock(AFTER_SESSION)
+    async with uow_factory() as uow:
+        [practitioner] = await uow.practitioners.list_all()
+        session = await uow.appointments.get(appointment_id)
+    assert session is not None
+
+    def press(action: SessionAction) -> SessionPress:
+        return SessionPress(appointment_id, callbacks.session_version(SESSION_START), action)
+
+    early = await session_changes.session_press(
+        uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
+    )
+    assert early.text.key == "booking.not_ended_yet"
+    await complete_ended_sessions(uow_factory, clock, POLICY)
+    card = await session_changes.session_press(
+        uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(SHOW)
+    )
+    assert [b.callback_data for row in card.buttons for b in row] == [
+        callbacks.session(appointment_id, SESSION_START, NO_SHOW)
+    ]
+
+    marked = await session_changes.session_press(
+        uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
+    )
+
+    assert marked.text.key == "booking.marked_no_show"
+    async with uow_factory() as uow:
+        stored = await uow.appointments.get(appointment_id)
+    assert stored is not None
+    assert stored.status is AppointmentStatus.NO_SHOW
+    assert {c.state for c in await _checkins(uow_factory, appointment_id)} == {
+        CheckInState.CANCELLED
+    }
