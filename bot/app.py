@@ -26,6 +26,7 @@ from bot.services.dispatcher import Dispatcher
 from bot.services.pacing import Limits, Pacer
 from bot.settings import Settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY, start_delivery
+from bot.telegram.flag_jobs import start_flag_jobs
 from bot.telegram.menus import publish_menus
 from bot.telegram.notifier import TelegramNotifier
 from bot.telegram.rate_limiter import PacedRateLimiter
@@ -146,6 +147,7 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
         runtime: Runtime = application.bot_data[RUNTIME_KEY]
         start_delivery(application, runtime.clock)
         start_session_jobs(application, runtime)
+        start_flag_jobs(application, runtime)
         try:
             await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             _log.info("bot @%s is running", application.bot.username)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
+from bot.crisis import load_crisis_table
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.services.policy import Policy
 from bot.settings import Settings
@@ -30,4 +31,5 @@ class Runtime:
             checkins=self.settings.checkin_schedule,
             checkin_max_age=self.settings.checkin_max_age,
             backup_contact_chat_id=self.settings.backup_contact_chat_id,
+            crisis=load_crisis_table(self.settings.crisis_resources_file),
         )

@@ -142,8 +142,16 @@ class Settings(BaseSettings):
     @field_validator("crisis_resources_file")
     @classmethod
     def _crisis_resources_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
+        if value is None:
+            return None
+        if not value.is_file():
             raise ValueError(f"no such file: {value}")
+        from bot.crisis import CrisisTableError, load_crisis_table  # noqa: PLC0415 -- Babel is slow to import
+
+        try:
+            load_crisis_table(value)  # a malformed table is refused at start-up, not mid-crisis
+        except CrisisTableError as error:
+            raise ValueError(str(error)) from None
         return value
 
     @field_validator("checkin_days", "practitioner_ids", mode="before")

@@ -5,10 +5,14 @@ from __future__ import annotations
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.domain import callbacks
-from handlers import basics, client, fallbacks, practitioner, privacy
+from handlers import basics, checkins, client, fallbacks, flags, practitioner, privacy
 from handlers.errors import on_error
 
 _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+_PRIVATE_EDIT = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+_BEFORE_THE_REST = -1
+"""A group that sees every update before group 0; a handler there that took the update
+stops it with ``ApplicationHandlerStop``, otherwise group 0 handles it as usual."""
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -29,6 +33,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "today": practitioner.today,
         "upcoming": practitioner.upcoming,
         "clients": practitioner.clients,
+        "flags": flags.open_flags,
         "next": client.next_session,
         "timezone": client.timezone,
         "pause": client.pause,
@@ -41,10 +46,28 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         callbacks.SESSION_PATTERN: client.session_button,
         callbacks.BOOK_PATTERN: practitioner.book_step,
         callbacks.INVITE_REVOKE_PATTERN: practitioner.revoke_invite,
+        callbacks.FLAG_PATTERN: flags.flag_button,
+        callbacks.CHECKIN_PATTERN: checkins.checkin_button,
+        callbacks.KEEP_CHECKINS_PATTERN: checkins.keep_checkins,
     }
     for pattern, callback in buttons.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    # A practitioner's text after pressing Reply under a flag; other texts pass on.
+    app.add_handler(
+        MessageHandler(_PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND, flags.reply_text),
+        group=_BEFORE_THE_REST,
+    )
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.COMMAND, fallbacks.unknown_command))
+    # A client's words (new or edited) and media; anyone else's go on to the fallbacks.
+    words = filters.TEXT & ~filters.COMMAND
+    app.add_handler(
+        MessageHandler((_PRIVATE_MESSAGE | _PRIVATE_EDIT) & words, checkins.client_text)
+    )
+    app.add_handler(
+        MessageHandler(
+            _PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, checkins.client_media
+        )
+    )
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.TEXT, fallbacks.free_text))
     app.add_handler(
         MessageHandler(

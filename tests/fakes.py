@@ -13,6 +13,8 @@ from typing import Any, Generic, Self, TypeVar
 from bot.domain.models import (
     AuditEntry,
     Client,
+    Flag,
+    FlagState,
     Invite,
     OutboxKind,
     OutboxMessage,
@@ -190,6 +192,15 @@ class FakeAudit:
         return self.entries[-limit:][::-1]
 
 
+class FakeFlags(_Table[Flag]):
+    async def open_for_practitioner(self, practitioner_id: int) -> list[Flag]:
+        return [
+            f
+            for f in self.rows.values()
+            if f.practitioner_id == practitioner_id and f.state is FlagState.OPEN
+        ]
+
+
 class FakeDatabase:
     """In-memory tables shared by every unit of work opened on it. Commits are counted."""
 
@@ -199,6 +210,7 @@ class FakeDatabase:
         self.invites = FakeInvites()
         self.outbox = FakeOutbox()
         self.audit = FakeAudit()
+        self.flags = FakeFlags()
         self.commits = 0
 
     def __call__(self) -> FakeUnitOfWork:
@@ -215,6 +227,7 @@ class FakeUnitOfWork:
         self.invites = database.invites
         self.outbox = database.outbox
         self.audit = database.audit
+        self.flags = database.flags
 
     async def __aenter__(self) -> Self:
         return self

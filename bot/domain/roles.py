@@ -19,6 +19,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.PRACTITIONER: (
         "today",
         "upcoming",
+        "flags",
         "book",
         "reschedule",
         "cancel",

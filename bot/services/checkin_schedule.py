@@ -22,6 +22,7 @@ from bot.domain.models import (
     OutboxState,
 )
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.services.checkin_prompts import ask_keep_or_stop, pause_silent_clients
 from bot.services.checkin_views import score_question
 from bot.services.outbox import Delivery, schedule
 from bot.services.policy import Policy
@@ -141,9 +142,12 @@ async def complete_ended_sessions(
     return completed
 
 
-async def follow_sent_checkins(uow_factory: UnitOfWorkFactory, clock: Clock) -> list[CheckIn]:
+async def follow_sent_checkins(
+    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy
+) -> list[CheckIn]:
     """Bring each due check-in's state in line with its question's outbox row; returns
-    the ones that went out now."""
+    the ones that went out now. A client whose check-ins keep going unanswered is asked,
+    once, whether to go on."""
     now = clock.now()
     sent: list[CheckIn] = []
     async with uow_factory() as uow:
@@ -158,8 +162,20 @@ async def follow_sent_checkins(uow_factory: UnitOfWorkFactory, clock: Clock) -> 
             updated = await uow.checkins.update(dataclasses.replace(checkin, state=state))
             if state is CheckInState.SENT:
                 sent.append(updated)
+        for client_id in {c.client_id for c in sent}:
+            client = await uow.clients.get(client_id)
+            if client is not None:
+                await ask_keep_or_stop(uow, clock, policy, client)
         await uow.commit()
     return sent
+
+
+async def pause_silent(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy) -> int:
+    """Pause the check-ins of clients who were asked whether to go on and stayed silent."""
+    async with uow_factory() as uow:
+        paused = await pause_silent_clients(uow, clock, policy)
+        await uow.commit()
+    return len(paused)
 
 
 _LONG_AGO = timedelta(days=7)

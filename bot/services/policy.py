@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time, timedelta
+from typing import Protocol
 
 from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time
@@ -12,9 +13,41 @@ DEFAULT_CHECKINS = CheckInSchedule((1, 3, 7), time(10, 0))
 
 
 @dataclass(frozen=True, slots=True)
+class CrisisLine:
+    """Where a client in danger can turn, in one country: the emergency number and a
+    crisis line (a name with a phone number or a web address). ``None`` where unknown."""
+
+    country: str | None = None  # ISO 3166 code; None: the default for unknown countries
+    emergency: str | None = None
+    helpline: str | None = None
+    number: str | None = None
+    url: str | None = None
+
+
+class CrisisDirectory(Protocol):
+    """The crisis resources for a client, found from their time zone."""
+
+    def for_timezone(self, timezone: str) -> CrisisLine:
+        """The resources for the country of ``timezone``; the default when unknown."""
+        ...
+
+
+class NoCrisisDirectory:
+    """A directory that knows no country: every client is told to call their local
+    emergency number. ``bot.crisis`` loads the real table."""
+
+    def for_timezone(self, timezone: str) -> CrisisLine:
+        """The empty line: the message then names no number."""
+        return CrisisLine()
+
+
+NO_CRISIS_DIRECTORY = NoCrisisDirectory()
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
-    """Quiet hours, reminder and check-in defaults, invite lifetime, the default zone, and
-    who backs up an unacknowledged urgent flag."""
+    """Quiet hours, reminder and check-in defaults, invite lifetime, the default zone,
+    who backs up an unacknowledged urgent flag, and the crisis resources per country."""
 
     quiet: QuietHours
     reminder_offsets: tuple[timedelta, ...]
@@ -23,6 +56,7 @@ class Policy:
     checkins: CheckInSchedule = DEFAULT_CHECKINS
     checkin_max_age: timedelta = timedelta(hours=12)
     backup_contact_chat_id: int | None = None
+    crisis: CrisisDirectory = NO_CRISIS_DIRECTORY
 
     def reminder_offsets_for(self, practitioner: Practitioner) -> tuple[timedelta, ...]:
         """The practitioner's own offsets, or the default; longest first."""

@@ -43,6 +43,13 @@ async def erase(
     async with uow_factory() as uow:
         erased = list(await uow.clients.by_telegram_id(telegram_id))
         for client in erased:
+            # Alerts about an open flag carry the client's words and no client id: they
+            # would outlive the erasure.
+            for flag in await uow.flags.open_for_practitioner(client.practitioner_id):
+                if flag.client_id == client.id:
+                    await uow.outbox.cancel_pending(
+                        dedup_prefix=f"flag:{flag.id}:", reason="the client erased their data"
+                    )
             await uow.clients.remove(client.id)
             await _audit_and_notify(
                 uow, clock, quiet, "client.erased", telegram_id=telegram_id, client=client

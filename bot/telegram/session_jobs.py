@@ -14,7 +14,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot.clock import MovableClock
 from bot.runtime import Runtime
-from bot.services.checkin_schedule import complete_ended_sessions, follow_sent_checkins
+from bot.services.checkin_schedule import (
+    complete_ended_sessions,
+    follow_sent_checkins,
+    pause_silent,
+)
 
 SESSIONS_JOB_ID = "sessions-tick"
 SESSIONS_NOW_JOB_ID = "sessions-now"
@@ -24,15 +28,16 @@ _log = logging.getLogger(__name__)
 
 
 async def after_sessions(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Complete the sessions that have ended (planning their check-ins), and follow the
-    check-ins whose questions went out."""
+    """Complete the sessions that have ended (planning their check-ins), follow the
+    check-ins whose questions went out, and pause clients who stopped answering."""
     job = context.job
     runtime = job.data if job is not None else None
     if not isinstance(runtime, Runtime):
         return
     try:
         await complete_ended_sessions(runtime.uow, runtime.clock, runtime.policy)
-        await follow_sent_checkins(runtime.uow, runtime.clock)
+        await follow_sent_checkins(runtime.uow, runtime.clock, runtime.policy)
+        await pause_silent(runtime.uow, runtime.clock, runtime.policy)
     except Exception as error:  # e.g. the database is away; the next run catches up
         _log.warning("session pass stopped (%s: %s); retrying", type(error).__name__, error)
 

@@ -199,7 +199,7 @@ async def test_check_in_states_follow_their_questions(uow_factory: UnitOfWorkFac
         assert expired.dedup_key == dedup_key(day_three)
         await uow.commit()
 
-    sent = await follow_sent_checkins(uow_factory, later)
+    sent = await follow_sent_checkins(uow_factory, later, POLICY)
 
     assert [c.id for c in sent] == [day_one.id]
     states = [c.state for c in await _checkins(uow_factory, appointment_id)]

@@ -111,6 +111,18 @@ SAMPLE_VALUES = {
     "where": embed(Text("reminder.where", {"location": "Room <1> & 2"})),
     "location": "Room <1> & 2",
     "text": "Mars/Olympus <b>",
+    # flags (bot/services/flag_views.py)
+    "level": embed(Text("flag.level_urgent")),
+    "reason": "self-harm <b>language</b> & more",
+    "score": 7,
+    "previous": 3,
+    "change": embed(Text("flag.change_worse")),
+    "words": "I <b>can't</b> & won't </blockquote>",
+    "alert": embed(Text("flag.alert", {"level": "L", "client": "C", "lines": ["<i>x</i>"]})),
+    "areas": embed(Text("flag.area_neck")),
+    "area": embed(Text("flag.area_head_jaw")),
+    "more": embed(Text("flag.area_chest")),
+    "number": 2,
 }
 
 

@@ -1,0 +1,167 @@
+"""Unanswered check-ins: after several in a row, ask once whether to keep getting them.
+
+"No" pauses check-ins (as ``/pause`` does); "Yes" goes on; silence for
+``SILENCE_BEFORE_PAUSING`` after the question pauses them too, with a word to the client.
+Any answer to a check-in counts as "yes" (``checkin_replies.log_reply`` clears the
+question). ``/resume`` brings check-ins back in every case.
+
+This module imports nothing of the check-in schedule, so the schedule can call
+``ask_keep_or_stop`` when it sends a check-in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from bot.domain.aftercare import UNANSWERED_BEFORE_ASKING, unanswered_streak
+from bot.domain.models import Client, ClientStatus, OutboxKind
+from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory
+from bot.services import checkin_views
+from bot.services.access import Refused
+from bot.services.outbox import Delivery, schedule
+from bot.services.policy import Policy
+
+ANSWER_GRACE = timedelta(hours=12)
+"""A check-in counts as unanswered once it has been out this long (the one just sent
+does not count yet)."""
+SILENCE_BEFORE_PAUSING = timedelta(days=3)
+"""How long a client who was asked may stay silent before check-ins are paused."""
+STREAK_LOOKBACK = 30
+"""Check-ins read (latest due first) to count the unanswered ones."""
+
+
+def keep_question_key(client: Client, asked_at_seconds: int) -> str:
+    """The outbox key of one "keep getting check-ins?" question."""
+    return f"keep-checkins:{client.id}:{asked_at_seconds}"
+
+
+async def ask_keep_or_stop(uow: UnitOfWork, clock: Clock, policy: Policy, client: Client) -> None:
+    """Ask whether to keep getting check-ins, if the client's last ``UNANSWERED_BEFORE_ASKING``
+    (or a multiple: after a "yes", three more) sent check-ins went unanswered and no
+    question is open. Call it when a check-in is sent; the caller commits."""
+    if (
+        client.status is not ClientStatus.ACTIVE
+        or client.telegram_user_id is None
+        or client.checkins_paused
+        or client.checkin_prompt_at is not None
+    ):
+        return
+    now = clock.now()
+    checkins = [
+        c
+        for c in await uow.checkins.for_client(client.id, limit=STREAK_LOOKBACK)
+        if c.due_at <= now - ANSWER_GRACE
+    ]
+    streak = unanswered_streak(checkins)
+    if streak < UNANSWERED_BEFORE_ASKING or streak % UNANSWERED_BEFORE_ASKING:
+        return
+    await schedule(
+        uow,
+        Delivery(
+            chat_id=client.telegram_user_id,
+            kind=OutboxKind.CHECKIN,  # /pause and /stop call it off with the check-ins
+            message=checkin_views.keep_question(),
+            locale=client.locale,
+            due_at=now,
+            dedup_key=keep_question_key(client, int(now.timestamp())),
+            client_id=client.id,
+            practitioner_id=client.practitioner_id,
+        ),
+        timezone=client.timezone,
+        quiet=policy.quiet,
+        now=now,
+    )
+    await uow.clients.update(dataclasses.replace(client, checkin_prompt_at=now))
+    await uow.audit.record(
+        now,
+        "checkin.keep_asked",
+        subject_type="client",
+        subject_id=client.id,
+        detail={"unanswered": streak},
+    )
+
+
+async def answer_keep_checkins(
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, keep: bool
+) -> OutgoingMessage:
+    """Yes (go on) or No (pause check-ins, cancel those queued) to "keep getting them?".
+
+    Applies to each of the caller's joined client records; pressing again changes nothing.
+    """
+    async with uow_factory() as uow:
+        clients = await uow.clients.by_telegram_id(actor)
+        active = [c for c in clients if c.status is ClientStatus.ACTIVE]
+        if not active:
+            raise Refused(Text("checkin.client_stopped" if clients else "client.not_joined"))
+        now = clock.now()
+        changed = []
+        for client in active:
+            if keep and client.checkin_prompt_at is not None:
+                changed.append(
+                    await uow.clients.update(dataclasses.replace(client, checkin_prompt_at=None))
+                )
+            elif not keep and not client.checkins_paused:
+                changed.append(await _pause(uow, client, "the client chose to stop check-ins"))
+        if changed:
+            await uow.audit.record(
+                now,
+                "checkin.keep" if keep else "client.paused",
+                actor_telegram_id=actor,
+                detail={"clients": [c.id for c in changed], "by": "keep_question"},
+            )
+            await uow.commit()
+    return OutgoingMessage(Text("checkin.keep_yes" if keep else "checkin.keep_no"))
+
+
+async def _pause(uow: UnitOfWork, client: Client, reason: str) -> Client:
+    """Pause the client's check-ins and cancel the queued ones (reminders go on)."""
+    paused = await uow.clients.update(
+        dataclasses.replace(client, checkins_paused=True, checkin_prompt_at=None)
+    )
+    await uow.outbox.cancel_pending(client_id=client.id, kinds=(OutboxKind.CHECKIN,), reason=reason)
+    return paused
+
+
+async def pause_silent_clients(uow: UnitOfWork, clock: Clock, policy: Policy) -> list[Client]:
+    """Pause check-ins of clients asked "keep getting them?" ``SILENCE_BEFORE_PAUSING`` ago
+    or more who have answered nothing since, and tell each; returns them. For the periodic
+    job; idempotent; the caller commits."""
+    now = clock.now()
+    paused = []
+    for practitioner in await uow.practitioners.list_all():
+        for client in await uow.clients.for_practitioner(practitioner.id):
+            asked = client.checkin_prompt_at
+            if (
+                asked is None
+                or now - asked < SILENCE_BEFORE_PAUSING
+                or client.checkins_paused
+                or client.status is not ClientStatus.ACTIVE
+                or client.telegram_user_id is None
+            ):
+                continue
+            paused.append(await _pause(uow, client, "no answer to keep getting check-ins"))
+            await schedule(
+                uow,
+                Delivery(
+                    chat_id=client.telegram_user_id,
+                    kind=OutboxKind.NOTICE,
+                    message=OutgoingMessage(Text("checkin.paused_silent")),
+                    locale=client.locale,
+                    due_at=now,
+                    dedup_key=f"checkins-paused:{client.id}:{int(asked.timestamp())}",
+                    client_id=client.id,
+                    practitioner_id=client.practitioner_id,
+                ),
+                timezone=client.timezone,
+                quiet=policy.quiet,
+                now=now,
+            )
+            await uow.audit.record(
+                now,
+                "client.paused",
+                subject_type="client",
+                subject_id=client.id,
+                detail={"by": "silence", "asked_at": asked.isoformat()},
+            )
+    return paused

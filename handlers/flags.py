@@ -1,0 +1,95 @@
+"""The practitioner's flags: ``/flags``, the buttons under an alert, and the text of a Reply."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+import messages
+from bot.domain import callbacks
+from bot.domain.callbacks import FlagAction
+from bot.ports import OutgoingMessage
+from bot.services import flags
+from bot.services.access import Refused
+from bot.telegram.keyboards import inline_keyboard
+from handlers.common import answer, answer_call, locale_of, runtime
+
+_PRESSES = {
+    FlagAction.ACKNOWLEDGE: flags.acknowledge,
+    FlagAction.REPLY: flags.ask_reply,
+    FlagAction.HISTORY: flags.history,
+}
+
+
+def _actor(update: Update) -> int:
+    user = update.effective_user
+    return user.id if user else 0
+
+
+async def open_flags(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/flags``: the open flags, oldest first, each with its buttons."""
+    rt = runtime(context)
+    await answer_call(update, flags.open_flags(rt.uow, rt.clock, actor=_actor(update)))
+
+
+async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Acknowledge, Reply or History under an alert or a list."""
+    query = update.callback_query
+    press = callbacks.parse_flag(query.data or "") if query else None
+    if press is None:
+        return
+    flag_id, action = press
+    rt = runtime(context)
+    await _answer_below(
+        update, _PRESSES[action](rt.uow, rt.clock, actor=_actor(update), flag_id=flag_id)
+    )
+
+
+async def reply_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A practitioner's text after pressing Reply goes to the client; any other text is left
+    to the handlers after this one (registered in an earlier group)."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    rt = runtime(context)
+    try:
+        result = await flags.deliver_reply(
+            rt.uow,
+            rt.clock,
+            rt.policy,
+            actor=_actor(update),
+            text=message.text,
+            message_id=message.message_id,
+        )
+    except Refused as refusal:
+        result = OutgoingMessage(refusal.answer)
+    if result is None:
+        return
+    await answer(update, result)
+    raise ApplicationHandlerStop
+
+
+async def _answer_below(update: Update, call: Awaitable[OutgoingMessage]) -> None:
+    """Answer a press with a new message under the pressed one, or its refusal.
+
+    An alert holds the client's words and its buttons; it stays as it was, so nothing the
+    practitioner saw is lost and the other buttons still work.
+    """
+    try:
+        result = await call
+    except Refused as refusal:
+        result = OutgoingMessage(refusal.answer)
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        locale = locale_of(update)
+        await query.message.reply_text(
+            messages.render(result.text.key, locale, **result.text.params),
+            parse_mode=ParseMode.HTML,
+            reply_markup=inline_keyboard(result.buttons, locale),
+        )
