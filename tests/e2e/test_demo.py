@@ -20,7 +20,7 @@ def test_demo_prints_the_whole_transcript(tmp_path: Path) -> None:
         "Sample Client agreed and joined",
         "Practitioner ▸ /book Sample",
         "Booked: Sample Client",
-        "booked a session for you",
+        "is booked for you",
         "Client ▸ [✅ Confirm]",
         "Sample Client confirmed their session",
         "Practitioner ▸ /today",

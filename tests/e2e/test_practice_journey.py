@@ -113,7 +113,7 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     assert "Sample Client" in booked["text"]
     client_seen = (await sandbox.messages(client))[-1]["message_id"]
     notice = await _next_message(sandbox, client, after=client_seen)
-    assert "booked a session" in notice["text"]
+    assert "is booked for you" in notice["text"]
     client_seen = notice["message_id"]
 
     local = starts.astimezone(BERLIN)
