@@ -64,6 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     steady.add_argument("--over", type=float, default=120.0, metavar="S")
     steady.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
+    triage = add(
+        "triage-latency",
+        "N clients write words of crisis while M other chats are busy: answer and alert p99",
+    )
+    triage.add_argument("--messages", type=int, default=40, help="clients in crisis")
+    triage.add_argument("--background", type=int, default=600, help="other chats with a message")
+    triage.add_argument(
+        "--interval", type=float, default=0.5, metavar="S", help="seconds between the clients"
+    )
+    triage.add_argument(
+        "--practitioners",
+        type=int,
+        default=20,
+        help="practitioners the clients are spread over (default 20)",
+    )
+    triage.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
     every = add("all", "every benchmark with the issue's sizes, on SQLite and PostgreSQL")
     every.add_argument(
         "--postgres",
@@ -108,6 +125,16 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             from benchmarks import steady  # noqa: PLC0415
 
             return await steady.run(args.messages, args.over, database=args.database)
+        case "triage-latency":
+            from benchmarks import triage_latency  # noqa: PLC0415
+
+            return await triage_latency.run(
+                args.messages,
+                args.background,
+                database=args.database,
+                interval_s=args.interval,
+                practitioners=args.practitioners,
+            )
         case "all":
             from benchmarks import suite  # noqa: PLC0415
 

@@ -4,6 +4,8 @@ Sizes (issue 3): burst 1000 with limits; burst 2000 without limits (throughput);
 100,000 pending; chaos 2000 messages with 20 kills; two processes, burst 2000
 (PostgreSQL only); steady 600 messages over 120 s; the APScheduler baseline with the
 same burst and chaos runs (this bot's side is the burst and chaos results above).
+Issue 5: triage latency, 40 clients of one practitioner writing words of crisis one
+every 0.5 s while 600 other chats each have a routine message due.
 A benchmark that fails is reported as such and the others still run.
 """
 
@@ -16,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks import baseline, burst, chaos, scale, steady
+from benchmarks import baseline, burst, chaos, scale, steady, triage_latency
 from benchmarks.common import DEFAULT_POSTGRES_URL, progress
 from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseUnavailableError
@@ -27,6 +29,8 @@ RSS_MB = 150.0
 TICK_RATIO = 1.5
 THROUGHPUT_PER_S = 500.0
 P99_MS = 1000.0
+CRISIS_ANSWER_P99_S = 2.0
+CRISIS_ALERT_P99_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,9 @@ class Sizes:
     two_processes: int = 2000
     steady: int = 600
     steady_over_s: float = 120.0
+    triage: int = 40  # clients who write words of crisis
+    triage_background: int = 600  # other chats with a routine message due
+    triage_practitioners: int = 20  # the clients' practitioners: two urgent alerts each
 
 
 QUICK = Sizes(
@@ -52,6 +59,8 @@ QUICK = Sizes(
     two_processes=120,
     steady=40,
     steady_over_s=10.0,
+    triage=10,
+    triage_background=100,
 )
 
 
@@ -130,6 +139,17 @@ async def run_database(database: str | None, sizes: Sizes, seed: int) -> dict[st
         results,
         "steady",
         lambda: steady.run(sizes.steady, sizes.steady_over_s, database=database),
+    )
+    await _attempt(
+        f"{name}: triage latency, {sizes.triage} clients, {sizes.triage_background} other chats",
+        results,
+        "triage",
+        lambda: triage_latency.run(
+            sizes.triage,
+            sizes.triage_background,
+            database=database,
+            practitioners=sizes.triage_practitioners,
+        ),
     )
     ours = (results["burst"], results["chaos"])
     if any("error" in side for side in ours):
@@ -252,6 +272,18 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
             return "-", None
         return f"{bot:g} ms (arrival {_num(seen)})", max(bot, seen or 0) <= P99_MS
 
+    def crisis(latency: str, count: str, target: float) -> Check:
+        """p99 of ``latency`` (``client`` or ``alert``); met only if all ``count`` came."""
+
+        def check(r: dict[str, Any]) -> tuple[str, bool | None]:
+            p99, got = _get(r, "triage", f"{latency}_p99_s"), _get(r, "triage", count)
+            if got is None:
+                return "-", None
+            shown = f"{_num(p99)} s ({got}/{sizes.triage})"
+            return shown, p99 is not None and got == sizes.triage and p99 <= target
+
+        return check
+
     def versus_loss(r: dict[str, Any]) -> tuple[str, bool | None]:
         ours = _get(r, "baseline", "ours", "lost_silently")
         theirs = _get(r, "baseline", "apscheduler", "lost_silently")
@@ -278,6 +310,16 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
         ("chaos: uncertain", "<= batch per kill", chaos_uncertain),
         (f"2 processes, burst {sizes.two_processes}", "0 duplicates", two),
         (f"steady {sizes.steady}/{sizes.steady_over_s:g} s: p99", f"<= {P99_MS:g} ms", p99),
+        (
+            f"crisis {sizes.triage} + {sizes.triage_background} busy: answer p99",
+            f"<= {CRISIS_ANSWER_P99_S:g} s",
+            crisis("client", "answered", CRISIS_ANSWER_P99_S),
+        ),
+        (
+            f"crisis {sizes.triage}: practitioner alert p99",
+            f"<= {CRISIS_ALERT_P99_S:g} s",
+            crisis("alert", "alerted", CRISIS_ALERT_P99_S),
+        ),
         ("baseline: lost silently, ours vs APS", "ours fewer", versus_loss),
         ("baseline: burst elapsed, ours vs APS", "not slower", versus_burst),
     ]

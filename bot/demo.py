@@ -9,14 +9,17 @@ import asyncio
 import re
 import textwrap
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.sandbox.client import SandboxClient
 
 _WIDTH = 76
 _PRESS_TIMEOUT_S = 10.0
+_CLIENT_ZONE = ZoneInfo("Europe/Berlin")  # the client's /timezone in the story
 _INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
 
@@ -68,6 +71,15 @@ class Transcript:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"the bot did not answer the {label!r} button")
 
+    async def tap(
+        self, user_id: int, name: str, message: dict[str, Any], label: str
+    ) -> dict[str, Any]:
+        """``name`` taps a button that is answered with a new message; print and return it."""
+        [data] = [b["data"] for row in message["buttons"] for b in row if b["text"] == label]
+        print(f"  {name} ▸ [{label}]")
+        await self._client.press(user_id, message["message_id"], data)
+        return await self.arrivals(user_id, after=self._last.get(user_id, message["message_id"]))
+
     async def send_sticker(self, user_id: int, name: str) -> None:
         """``name`` sends a sticker where words were expected."""
         sent = await self._client.send_media(user_id, "sticker")
@@ -91,12 +103,21 @@ class Transcript:
             print(" " * 15 + "  ".join(f"[{button['text']}]" for button in row))
 
 
+@dataclass
+class _Story:
+    """Who is in the demo, and the transcript that tells it."""
+
+    sandbox: SandboxClient
+    transcript: Transcript
+    practitioner: int
+    client: int = 0
+
+
 async def play(sandbox_url: str) -> int:
     """Play the walk-through against a running sandbox; 0 when every answer arrived."""
-    async with SandboxClient(sandbox_url) as client:
-        info = await client.info()
-        practitioner = info["practitioner_user_id"]
-        transcript = Transcript(client)
+    async with SandboxClient(sandbox_url) as sandbox:
+        info = await sandbox.info()
+        story = _Story(sandbox, Transcript(sandbox), info["practitioner_user_id"])
         print(
             f"Stillpoint demo: the real bot over HTTP, against its Telegram sandbox {sandbox_url}"
         )
@@ -104,47 +125,86 @@ async def play(sandbox_url: str) -> int:
         # A fixed hour two days ahead, so the story reads the same whenever it runs.
         now = datetime.fromisoformat(info["now"])
         morning = datetime.combine(now.date() + timedelta(days=2), dt_time(9, 0), UTC)
-        await transcript.move_clock(morning)
-
-        transcript.scene("A practitioner invites a new client")
-        await transcript.say(practitioner, "Practitioner", "/start")
-        invite = await transcript.say(practitioner, "Practitioner", "/newclient Sample Client")
-        link = _INVITE_LINK.search(invite["text"])
-        if link is None:
-            raise RuntimeError("the invite answer holds no link")
-
-        transcript.scene("The client taps the link and agrees")
-        client_id = await client.create_user("Sample", last_name="Client", language_code="en")
-        consent = await transcript.say(client_id, "Client", f"/start {link.group(1)}")
-        await transcript.press(client_id, "Client", consent, "Agree")
-        await transcript.arrivals(practitioner)
-        await transcript.say(client_id, "Client", "/timezone Berlin")
-
-        transcript.scene("A session is booked")
+        await story.transcript.move_clock(morning)
+        await _invite_and_join(story)
         session = morning + timedelta(days=3, hours=6)
-        await transcript.say(practitioner, "Practitioner", f"/book Sample {session:%Y-%m-%d %H:%M}")
-        await transcript.arrivals(client_id)
-
-        transcript.scene("Time passes: both reminders arrive")
-        await transcript.move_clock(session - timedelta(hours=24))
-        await transcript.arrivals(client_id)
-        await transcript.move_clock(session - timedelta(hours=2))
-        reminder = await transcript.arrivals(client_id)
-
-        transcript.scene("The client confirms; the practitioner sees it")
-        await transcript.press(client_id, "Client", reminder, "✅ Confirm")
-        await transcript.arrivals(practitioner)
-        await transcript.say(practitioner, "Practitioner", "/today")
-
-        transcript.scene("Someone without an invite finds the bot")
-        stranger = await client.create_user("Visitor", language_code="en")
-        await transcript.say(stranger, "Visitor", "/start")
-        await transcript.say(stranger, "Visitor", "/book Sample 2030-01-01 10:00")
-        await transcript.send_sticker(stranger, "Visitor")
-
-        stats = await client.stats()
+        await _book_remind_confirm(story, session)
+        await _aftercare(story, session)
+        await _stranger(story)
+        stats = await sandbox.stats()
         calls = dict(stats["calls"])
         print(f"\nDelivered {stats['delivered']} messages. Bot API calls: {calls}")
         if stats["errors_returned"]:
             print(f"Flood control and other errors answered: {dict(stats['errors_returned'])}")
     return 0
+
+
+async def _invite_and_join(story: _Story) -> None:
+    transcript, practitioner = story.transcript, story.practitioner
+    transcript.scene("A practitioner invites a new client")
+    await transcript.say(practitioner, "Practitioner", "/start")
+    invite = await transcript.say(practitioner, "Practitioner", "/newclient Sample Client")
+    link = _INVITE_LINK.search(invite["text"])
+    if link is None:
+        raise RuntimeError("the invite answer holds no link")
+
+    transcript.scene("The client taps the link and agrees")
+    story.client = await story.sandbox.create_user("Sample", last_name="Client", language_code="en")
+    consent = await transcript.say(story.client, "Client", f"/start {link.group(1)}")
+    await transcript.press(story.client, "Client", consent, "Agree")
+    await transcript.arrivals(practitioner)
+    await transcript.say(story.client, "Client", "/timezone Berlin")
+
+
+async def _book_remind_confirm(story: _Story, session: datetime) -> None:
+    transcript, practitioner, client = story.transcript, story.practitioner, story.client
+    transcript.scene("A session is booked")
+    await transcript.say(practitioner, "Practitioner", f"/book Sample {session:%Y-%m-%d %H:%M}")
+    await transcript.arrivals(client)
+
+    transcript.scene("Time passes: both reminders arrive")
+    await transcript.move_clock(session - timedelta(hours=24))
+    await transcript.arrivals(client)
+    await transcript.move_clock(session - timedelta(hours=2))
+    reminder = await transcript.arrivals(client)
+
+    transcript.scene("The client confirms; the practitioner sees it")
+    await transcript.press(client, "Client", reminder, "✅ Confirm")
+    await transcript.arrivals(practitioner)
+    await transcript.say(practitioner, "Practitioner", "/today")
+
+
+async def _aftercare(story: _Story, session: datetime) -> None:
+    transcript, practitioner, client = story.transcript, story.practitioner, story.client
+    transcript.scene("The session passes; the next morning a check-in arrives")
+    await transcript.move_clock(session + timedelta(minutes=70))
+    local_day = (session + timedelta(days=1)).astimezone(_CLIENT_ZONE).date()
+    day_one = datetime.combine(local_day, dt_time(10, 0), _CLIENT_ZONE).astimezone(UTC)
+    await transcript.move_clock(day_one)
+    checkin = await transcript.arrivals(client)
+    step = await transcript.press(client, "Client", checkin, "2")
+    step = await transcript.press(client, "Client", step, "Better")
+    await transcript.press(client, "Client", step, "Skip")
+    await transcript.say(client, "Client", "Tired, and slept a lot. Feeling lighter.")
+
+    transcript.scene("Day 3: a worrying answer reaches the practitioner")
+    await transcript.move_clock(day_one + timedelta(days=2))
+    checkin = await transcript.arrivals(client)
+    step = await transcript.press(client, "Client", checkin, "6")
+    worry = "My headache is much worse since yesterday and I keep having panic attacks"
+    await transcript.say(client, "Client", worry)
+    alert = await transcript.arrivals(practitioner)
+    await transcript.tap(practitioner, "Practitioner", alert, "✅ Acknowledge")
+    await transcript.tap(practitioner, "Practitioner", alert, "✉️ Reply")
+    answer = "Thank you for telling me. I'll call you at 11 today."
+    await transcript.say(practitioner, "Practitioner", answer)
+    await transcript.arrivals(client)
+
+
+async def _stranger(story: _Story) -> None:
+    transcript = story.transcript
+    transcript.scene("Someone without an invite finds the bot")
+    stranger = await story.sandbox.create_user("Visitor", language_code="en")
+    await transcript.say(stranger, "Visitor", "/start")
+    await transcript.say(stranger, "Visitor", "/book Sample 2030-01-01 10:00")
+    await transcript.send_sticker(stranger, "Visitor")

@@ -123,27 +123,58 @@ class Dispatcher:
             return await uow.outbox.next_attempt_at()
 
     async def dispatch_due(self) -> int:
-        """Send everything due now, batch by batch; returns how many rows were handled."""
+        """Send everything due now; returns how many rows were handled.
+
+        Sends run side by side, and more rows are claimed as earlier ones finish, so a
+        message waiting for its own chat's limit (a second alert to one practitioner
+        within a second) never holds up the messages to other chats.
+        """
         async with self._lock:
             if self._claim_lease is not None:
                 await self.recover()  # a peer that died leaves claims behind
             handled = 0
-            while True:
-                # A claimed row is ``sending`` until its outcome is stored, and a crash makes
-                # it ``uncertain``: claim no more than can leave now, not a queue to wait in.
-                limit = self._batch_size
-                if self._budget is not None:
-                    limit = await self._budget.admit(limit, within=self._claim_ahead)
-                async with self._uow() as uow:
-                    now = self._clock.now()
-                    for row in await uow.outbox.skip_expired(now):
-                        self._log_outcome("skipped_stale", row, "expired before it could be sent")
-                    batch = await uow.outbox.claim_due(now, limit)
-                    await uow.commit()
-                if not batch:
-                    return handled
-                await asyncio.gather(*(self._deliver(row) for row in batch))
-                handled += len(batch)
+            in_flight: set[asyncio.Task[None]] = set()
+            try:
+                while True:
+                    # With a budget, claim again once a send has finished (the pacer has
+                    # then seen the ones before); without, when half the batch is done.
+                    while in_flight and (
+                        self._budget is not None or len(in_flight) > self._batch_size // 2
+                    ):
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                        if self._budget is not None:
+                            break
+                    batch = await self._claim(self._batch_size - len(in_flight))
+                    if not batch:
+                        if not in_flight:
+                            return handled
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                        continue
+                    for row in batch:
+                        task = asyncio.create_task(self._deliver(row))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                    handled += len(batch)
+            finally:
+                if in_flight:
+                    await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _claim(self, most: int) -> list[OutboxMessage]:
+        """Skip what expired, then claim up to ``most`` due rows in one commit.
+
+        A claimed row is ``sending`` until its outcome is stored, and a crash makes it
+        ``uncertain``: with a budget, claim no more than can leave now, not a queue.
+        """
+        limit = most
+        if self._budget is not None:
+            limit = await self._budget.admit(most, within=self._claim_ahead)
+        async with self._uow() as uow:
+            now = self._clock.now()
+            for row in await uow.outbox.skip_expired(now):
+                self._log_outcome("skipped_stale", row, "expired before it could be sent")
+            batch = await uow.outbox.claim_due(now, limit)
+            await uow.commit()
+        return batch
 
     async def _deliver(self, row: OutboxMessage) -> None:
         try:

@@ -92,6 +92,17 @@ def escalation_prefix(flag_id: int) -> str:
 # --- raising a flag -----------------------------------------------------------------------------
 
 
+async def _more_words(
+    alerts: _Alerts, client: Client, flag: Flag, reply: Reply, words: str
+) -> None:
+    """Send the practitioner the client's words about a flag that is already open."""
+    alert = flag_views.alert_text(
+        client, flag.level, flag.reasons, score=None, previous_score=None, change=None, words=words
+    )
+    message = OutgoingMessage(alert, flag_views.flag_buttons(flag.id))
+    await alerts.add(message, f"{escalation_prefix(flag.id)}words:{reply.id}", alerts.now)
+
+
 async def raise_flag(
     uow: UnitOfWork,
     clock: Clock,
@@ -110,10 +121,11 @@ async def raise_flag(
 ) -> Flag | None:
     """Store a flag for a worrying reply and schedule its alerts, in the caller's transaction.
 
-    Returns ``None`` (and writes nothing) for level ``none``, or when an open flag for the
-    same client and check-in already stands at this level or higher; a higher level raises
-    a new flag. ``words`` are quoted in the practitioner's alerts only; the audit log and
-    the logs get ids and levels. The caller commits.
+    Returns ``None`` for level ``none``, or when an open flag for the same client and
+    check-in already stands at this level or higher (its practitioner then gets the new
+    words, if any, in an alert of their own); a higher level raises a new flag. ``words``
+    are quoted in the practitioner's alerts only; the audit log and the logs get ids and
+    levels. The caller commits.
     """
     if level is TriageLevel.NONE:
         return None
@@ -125,7 +137,13 @@ async def raise_flag(
         for f in await uow.flags.open_for_practitioner(practitioner.id)
         if f.client_id == client.id and f.checkin_id == checkin_id
     ]
-    if any(flag_views.rank(f.level) >= flag_views.rank(level) for f in standing):
+    covering = [f for f in standing if flag_views.rank(f.level) >= flag_views.rank(level)]
+    if covering:
+        if words:
+            # The flag was raised by a tap; the words that followed must reach them too.
+            flag = covering[-1]
+            alerts = _Alerts(uow, policy, practitioner, flag.level, clock.now())
+            await _more_words(alerts, client, flag, reply, words)
         return None
     now = clock.now()
     flag = await uow.flags.add(

@@ -469,3 +469,25 @@ async def test_without_a_send_budget_a_claim_takes_the_batch_size(
     assert await dispatcher.dispatch_due() == len(rows)
     assert notifier.in_flight[0] == 8
     assert max(notifier.in_flight) == 8
+
+
+async def test_a_message_waiting_for_its_own_chat_does_not_hold_up_other_chats(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    """Three alerts to one practitioner go first (priority) but need a second each; the
+    messages to other chats go out meanwhile instead of waiting behind them."""
+    busy_chat = 7_100_000_001
+    alerts = [
+        await add(uow_factory, f"alert{n}", chat_id=busy_chat, priority=100) for n in range(3)
+    ]
+    others = [await add(uow_factory, f"other{n}", chat_id=9100 + n) for n in range(8)]
+    pacer = Pacer(Limits(overall_per_second=1000, private_chat_per_second=1))
+    notifier = PacedNotifier(pacer, uow_factory)
+    dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, batch_size=4)
+
+    assert await dispatcher.dispatch_due() == len(alerts) + len(others)
+
+    order = [chat for chat, _, _ in notifier.sent]
+    assert order.count(busy_chat) == len(alerts)
+    last_alert = len(order) - 1 - order[::-1].index(busy_chat)
+    assert order[last_alert:] == [busy_chat]  # every other chat was served before it
