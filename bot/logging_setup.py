@@ -30,6 +30,15 @@ class CompactLibraryTracebacks(logging.Filter):
         return True
 
 
+class SkippedOverlappingRuns(logging.Filter):
+    """Drop APScheduler's warning that a job run was skipped because the previous one is
+    still going: the jobs are built for it (one pass at a time, the next catches up)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep everything else."""
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def configure_logging(level: str) -> None:
     """Send logs to stderr at ``level``, libraries at WARNING or above."""
     logging.basicConfig(
@@ -40,6 +49,7 @@ def configure_logging(level: str) -> None:
     numeric = logging.getLevelName(level)
     for name in _QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
+    logging.getLogger("apscheduler.scheduler").addFilter(SkippedOverlappingRuns())
     if numeric > logging.DEBUG:
         for handler in logging.getLogger().handlers:
             handler.addFilter(CompactLibraryTracebacks())
