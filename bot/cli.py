@@ -9,11 +9,11 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import messages
 from bot import triage_rules
-from bot.domain.timing import parse_duration
+from bot.domain.timing import CheckInSchedule, parse_clock_time, parse_duration
 from bot.domain.triage import CHANGES, triage
 from bot.domain.triage_lexicon import Lexicon
 from bot.services.practitioners import (
@@ -114,6 +114,12 @@ def _practitioner_parser(
         metavar="OFFSETS",
         help="reminders before each session, e.g. 24h,2h; 'default' for REMINDER_OFFSETS",
     )
+    add.add_argument(
+        "--checkins",
+        metavar="DAYS@TIME",
+        help="check-in days after a session and local time, e.g. 1,3,7@10:00; "
+        "'default' for CHECKIN_DAYS and CHECKIN_TIME",
+    )
     actions.add_parser("list", help="one line per practitioner: id, Telegram id, name, ...")
 
 
@@ -138,6 +144,7 @@ def _registration(args: argparse.Namespace) -> dict[str, Any]:
         "locale": args.locale,
         "location": args.location,
         "reminder_offsets_minutes": _checked("--reminders", _reminder_minutes, args.reminders),
+        "checkins": _checked("--checkins", _checkins, args.checkins),
     }
 
 
@@ -158,6 +165,20 @@ def _reminder_minutes(text: str) -> tuple[int, ...]:
         return ()
     offsets = [parse_duration(part) for part in text.split(",")]
     return check_reminder_offsets(int(offset.total_seconds()) // 60 for offset in offsets)
+
+
+def _checkins(text: str) -> CheckInSchedule | Literal["default"]:
+    """``1,3,7@10:00`` as a schedule; ``default`` for the operator's."""
+    if text.strip().lower() == "default":
+        return "default"
+    days, separator, at = text.partition("@")
+    if not separator:
+        raise ValueError(f"expected days and a time such as 1,3,7@10:00, got {text!r}")
+    try:
+        numbers = tuple(int(day) for day in days.split(","))
+    except ValueError:
+        raise ValueError(f"days are whole numbers such as 1,3,7, got {days!r}") from None
+    return CheckInSchedule(numbers, parse_clock_time(at.strip()))
 
 
 def _triage_lines(locale: str) -> int:

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from telegram.error import InvalidToken, NetworkError
 
@@ -26,7 +27,8 @@ from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
 from bot.db.migrate import ensure_schema_current, head_revision
 from bot.db.uow import make_uow_factory
-from bot.domain.timing import format_duration
+from bot.domain.models import Practitioner
+from bot.domain.timing import CheckInSchedule, format_duration
 from bot.logging_setup import configure_logging
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
@@ -95,6 +97,7 @@ async def practitioner_add(
     locale: str | None,
     location: str | None,
     reminder_offsets_minutes: tuple[int, ...] | None,
+    checkins: CheckInSchedule | Literal["default"] | None = None,
 ) -> int:
     """``stillpoint practitioner add``: register a practitioner, or update their details.
 
@@ -112,6 +115,7 @@ async def practitioner_add(
             locale=locale,
             location=location,
             reminder_offsets_minutes=reminder_offsets_minutes,
+            checkins=checkins,
             default_timezone=settings.default_timezone,
             default_locale=settings.default_locale,
             source="cli",
@@ -124,11 +128,16 @@ async def practitioner_add(
     return 0
 
 
+def _checkins_column(practitioner: Practitioner) -> str:
+    days = ",".join(str(day) for day in practitioner.checkin_days) or "default"
+    return f"{days}@{practitioner.checkin_time or 'default'}"
+
+
 async def practitioner_list(settings: Settings) -> int:
     """``stillpoint practitioner list``: one tab-separated line per practitioner.
 
-    Columns: id, Telegram id, name, time zone, reminder offsets (``default`` when the
-    operator's ``REMINDER_OFFSETS`` apply).
+    Columns: id, Telegram id, name, time zone, reminder offsets and check-ins
+    (``default`` where the operator's settings apply).
     """
     configure_logging("WARNING")
     async with _current_database(settings.database_url) as uow_factory, uow_factory() as uow:
@@ -144,6 +153,7 @@ async def practitioner_list(settings: Settings) -> int:
             practitioner.display_name or "-",
             practitioner.timezone,
             offsets or "default",
+            _checkins_column(practitioner),
         )
         print("\t".join(str(column) for column in columns))  # noqa: T201
     return 0

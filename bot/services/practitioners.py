@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.models import Practitioner
+from bot.domain.timing import CheckInSchedule
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
@@ -134,6 +135,7 @@ async def register(
     locale: str | None,
     location: str | None,
     reminder_offsets_minutes: Iterable[int] | None,
+    checkins: CheckInSchedule | Literal["default"] | None = None,
     default_timezone: str = "UTC",
     default_locale: str = "en",
     source: str = "cli",
@@ -142,7 +144,8 @@ async def register(
 
     ``None`` means "not given": a new practitioner gets the default (a name is required),
     an existing one keeps what it has. An empty ``location`` removes it; empty reminder
-    offsets mean the operator's default. Raises ``InvalidRegistrationError``.
+    offsets, and ``checkins="default"``, mean the operator's defaults. Raises
+    ``InvalidRegistrationError``.
     """
     check_telegram_id(telegram_id)
     changes: dict[str, Any] = {}
@@ -158,6 +161,11 @@ async def register(
         changes["location"] = _check_location(location)
     if reminder_offsets_minutes is not None:
         changes["reminder_offsets_minutes"] = check_reminder_offsets(reminder_offsets_minutes)
+    if checkins == "default":
+        changes["checkin_days"], changes["checkin_time"] = (), None
+    elif checkins is not None:
+        changes["checkin_days"] = checkins.days
+        changes["checkin_time"] = f"{checkins.at:%H:%M}"
     now = clock.now()
     async with uow_factory() as uow:
         existing = await uow.practitioners.by_telegram_id(telegram_id)

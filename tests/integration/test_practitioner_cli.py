@@ -89,10 +89,10 @@ def test_add_registers_a_practitioner(
 def test_what_is_not_given_comes_from_the_settings(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert add("--telegram-id", "77", "--name", "Ben") == 0
+    assert add("--telegram-id", "77", "--name", "Second Practitioner") == 0
 
     assert capsys.readouterr().out == (
-        "Added practitioner Ben (Telegram id 77, America/Toronto).\n"
+        "Added practitioner Second Practitioner (Telegram id 77, America/Toronto).\n"
     )
     [practitioner], _ = stored(database_url)
     assert (practitioner.timezone, practitioner.locale) == ("America/Toronto", "de")
@@ -103,16 +103,25 @@ def test_what_is_not_given_comes_from_the_settings(
 def test_add_again_updates_only_what_is_given(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    add("--telegram-id", "77", "--name", "Ben", "--timezone", "Europe/Vienna", "--locale", "en")
+    add(
+        "--telegram-id",
+        "77",
+        "--name",
+        "Second Practitioner",
+        "--timezone",
+        "Europe/Vienna",
+        "--locale",
+        "en",
+    )
     capsys.readouterr()
 
     status = add("--telegram-id", "77", "--reminders", "1d", "--location", "Studio 4")
 
     out, err = capsys.readouterr()
     assert (status, err) == (0, "")
-    assert out == "Updated practitioner Ben (Telegram id 77, Europe/Vienna).\n"
+    assert out == "Updated practitioner Second Practitioner (Telegram id 77, Europe/Vienna).\n"
     [practitioner], [updated, registered] = stored(database_url)
-    assert practitioner.display_name == "Ben"
+    assert practitioner.display_name == "Second Practitioner"
     assert (practitioner.timezone, practitioner.locale) == ("Europe/Vienna", "en")
     assert practitioner.location == "Studio 4"
     assert practitioner.reminder_offsets_minutes == (1440,)
@@ -125,14 +134,38 @@ def test_add_again_updates_only_what_is_given(
 def test_an_empty_location_and_default_reminders_undo_the_own_ones(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    add("--telegram-id", "77", "--name", "Ben", "--location", "Studio 4", "--reminders", "3h")
+    add(
+        "--telegram-id",
+        "77",
+        "--name",
+        "Second Practitioner",
+        "--location",
+        "Studio 4",
+        "--reminders",
+        "3h",
+    )
 
     assert add("--telegram-id", "77", "--location", "", "--reminders", "default") == 0
 
-    assert capsys.readouterr().out.splitlines()[-1].startswith("Updated practitioner Ben ")
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .startswith("Updated practitioner Second Practitioner ")
+    )
     [practitioner], _ = stored(database_url)
     assert practitioner.location is None
     assert practitioner.reminder_offsets_minutes == ()
+
+
+def test_own_check_in_days_and_time_are_stored_and_undone(database_url: str) -> None:
+    add("--telegram-id", "77", "--name", "Second Practitioner", "--checkins", " 2,5 @ 18:30")
+    [practitioner], _ = stored(database_url)
+    assert (practitioner.checkin_days, practitioner.checkin_time) == ((2, 5), "18:30")
+
+    assert add("--telegram-id", "77", "--checkins", "default") == 0
+
+    [practitioner], _ = stored(database_url)
+    assert (practitioner.checkin_days, practitioner.checkin_time) == ((), None)
 
 
 def test_a_practitioner_from_the_settings_gets_a_name(
@@ -165,8 +198,10 @@ def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str
         "Sample Practitioner",
         "--reminders",
         "24h,90m",
+        "--checkins",
+        "2,5@18:30",
     )
-    add("--telegram-id", "77", "--name", "Ben", "--timezone", "Asia/Kolkata")
+    add("--telegram-id", "77", "--name", "Second Practitioner", "--timezone", "Asia/Kolkata")
     capsys.readouterr()
 
     assert main(["practitioner", "list"]) == 0
@@ -174,8 +209,8 @@ def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str
     out, err = capsys.readouterr()
     assert err == ""
     assert out.splitlines() == [
-        f"1\t{BIG_TELEGRAM_ID}\tSample Practitioner\tAmerica/Toronto\t1d,90m",
-        "2\t77\tBen\tAsia/Kolkata\tdefault",
+        f"1\t{BIG_TELEGRAM_ID}\tSample Practitioner\tAmerica/Toronto\t1d,90m\t2,5@18:30",
+        "2\t77\tSecond Practitioner\tAsia/Kolkata\tdefault\tdefault@default",
     ]
 
 
@@ -187,21 +222,66 @@ def test_list_of_nobody_prints_nothing(capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("options", "complaint"),
     [
-        (["--telegram-id", "77", "--name", "Ben", "--timezone", "Mars/Olympus"], "--timezone"),
-        (["--telegram-id", "77", "--name", "Ben", "--timezone", "../../etc"], "--timezone"),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--timezone", "Mars/Olympus"],
+            "--timezone",
+        ),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--timezone", "../../etc"],
+            "--timezone",
+        ),
         (["--telegram-id", "77", "--name", "   "], "--name: the name must not be empty"),
         (["--telegram-id", "77", "--name", ""], "--name: the name must not be empty"),
-        (["--telegram-id", "seventy", "--name", "Ben"], "--telegram-id: expected a number"),
-        (["--telegram-id", "7.5", "--name", "Ben"], "--telegram-id: expected a number"),
-        (["--telegram-id", "", "--name", "Ben"], "--telegram-id: expected a number"),
-        (["--telegram-id", "0", "--name", "Ben"], "--telegram-id: a Telegram user id is a pos"),
-        (["--telegram-id", "-5", "--name", "Ben"], "--telegram-id: a Telegram user id is a pos"),
-        (["--telegram-id", "9" * 20, "--name", "Ben"], "--telegram-id: a Telegram user id is"),
-        (["--telegram-id", "77", "--name", "Ben", "--reminders", "3x"], "--reminders: expected"),
-        (["--telegram-id", "77", "--name", "Ben", "--reminders", "24h,,2h"], "--reminders"),
-        (["--telegram-id", "77", "--name", "Ben", "--reminders", ""], "--reminders"),
-        (["--telegram-id", "77", "--name", "Ben", "--reminders", "0h"], "longer than zero"),
-        (["--telegram-id", "77", "--name", "Ben", "--locale", "fr"], "--locale: unknown locale"),
+        (
+            ["--telegram-id", "seventy", "--name", "Second Practitioner"],
+            "--telegram-id: expected a number",
+        ),
+        (
+            ["--telegram-id", "7.5", "--name", "Second Practitioner"],
+            "--telegram-id: expected a number",
+        ),
+        (
+            ["--telegram-id", "", "--name", "Second Practitioner"],
+            "--telegram-id: expected a number",
+        ),
+        (
+            ["--telegram-id", "0", "--name", "Second Practitioner"],
+            "--telegram-id: a Telegram user id is a pos",
+        ),
+        (
+            ["--telegram-id", "-5", "--name", "Second Practitioner"],
+            "--telegram-id: a Telegram user id is a pos",
+        ),
+        (
+            ["--telegram-id", "9" * 20, "--name", "Second Practitioner"],
+            "--telegram-id: a Telegram user id is",
+        ),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--reminders", "3x"],
+            "--reminders: expected",
+        ),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--reminders", "24h,,2h"],
+            "--reminders",
+        ),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--reminders", ""],
+            "--reminders",
+        ),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--reminders", "0h"],
+            "longer than zero",
+        ),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--checkins", "1,3"],
+            "--checkins",
+        ),
+        (["--telegram-id", "77", "--name", "Second", "--checkins", "3,1@10:00"], "increasing"),
+        (["--telegram-id", "77", "--name", "Second", "--checkins", "1@25:00"], "--checkins"),
+        (
+            ["--telegram-id", "77", "--name", "Second Practitioner", "--locale", "fr"],
+            "--locale: unknown locale",
+        ),
         (["--telegram-id", "77", "--name", "B" * 201], "--name: the name is longer than 200"),
         (["--telegram-id", "77"], "a new practitioner needs a name"),
     ],
@@ -223,7 +303,7 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_bad_input_leaves_an_existing_practitioner_alone(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    add("--telegram-id", "77", "--name", "Ben", "--reminders", "2h")
+    add("--telegram-id", "77", "--name", "Second Practitioner", "--reminders", "2h")
     before = stored(database_url)
 
     assert add("--telegram-id", "77", "--name", "Benedikt", "--reminders", "soon") == 2
@@ -232,7 +312,9 @@ def test_bad_input_leaves_an_existing_practitioner_alone(
     assert capsys.readouterr().err.count("\n") == 1
 
 
-@pytest.mark.parametrize("command", [["add", "--telegram-id", "77", "--name", "Ben"], ["list"]])
+@pytest.mark.parametrize(
+    "command", [["add", "--telegram-id", "77", "--name", "Second Practitioner"], ["list"]]
+)
 def test_an_unmigrated_database_says_to_migrate(
     empty_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -258,7 +340,7 @@ async def test_concurrent_registrations_store_one_practitioner(
             uow_factory,
             FixedClock(T0),
             telegram_id=77,
-            name="Ben",
+            name="Second Practitioner",
             timezone=None,
             locale=None,
             location=None,
