@@ -34,7 +34,7 @@ from bot.services.calendar import (
     time_picker,
 )
 from bot.services.policy import Policy
-from bot.services.reminders import schedule_reminders, tell_client
+from bot.services.reminders import announce
 from bot.services.views import (
     SessionParties,
     practitioner_session_buttons,
@@ -144,16 +144,7 @@ async def _book(
         )
     )
     parties = SessionParties(appointment, client, practitioner)
-    reminders = await schedule_reminders(uow, policy, parties, now)
-    await tell_client(uow, policy, parties, "booked", now)
-    await uow.audit.record(
-        now,
-        "appointment.booked",
-        actor_telegram_id=practitioner.telegram_user_id,
-        subject_type="appointment",
-        subject_id=appointment.id,
-        detail={"client_id": client.id, "reminders": len(reminders)},
-    )
+    reminders = await announce(uow, policy, parties, "booked", now)
     await uow.commit()
     return OutgoingMessage(
         Text(
@@ -163,7 +154,7 @@ async def _book(
                 "when": when(starts_at, practitioner.timezone),
                 "minutes": minutes,
                 "their_time": their_time(appointment, client, practitioner),
-                "reminders": len(reminders),
+                "reminders": reminders,
             },
         ),
         practitioner_session_buttons(appointment),

@@ -135,3 +135,21 @@ async def tell_client(
         appointment_id=appointment.id,
     )
     return await schedule(uow, delivery, timezone=client.timezone, quiet=policy.quiet, now=now)
+
+
+async def announce(
+    uow: UnitOfWork, policy: Policy, parties: SessionParties, event: str, now: datetime
+) -> int:
+    """After a booking or a move: schedule the reminders, tell the client, and record it
+    in the audit log (``appointment.<event>``); returns how many reminders are planned."""
+    reminders = await schedule_reminders(uow, policy, parties, now)
+    await tell_client(uow, policy, parties, event, now)
+    await uow.audit.record(
+        now,
+        f"appointment.{event}",
+        actor_telegram_id=parties.practitioner.telegram_user_id,
+        subject_type="appointment",
+        subject_id=parties.appointment.id,
+        detail={"client_id": parties.client.id, "reminders": len(reminders)},
+    )
+    return len(reminders)

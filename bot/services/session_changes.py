@@ -37,7 +37,7 @@ from bot.services.calendar import (
 )
 from bot.services.checkin_schedule import cancel_checkins
 from bot.services.policy import Policy
-from bot.services.reminders import cancel_reminders, schedule_reminders, tell_client
+from bot.services.reminders import announce, cancel_reminders, tell_client
 from bot.services.views import (
     SessionParties,
     practitioner_session_buttons,
@@ -229,17 +229,7 @@ async def _move(
         )
     )
     await cancel_reminders(uow, appointment.id, "the session was moved")
-    parties = SessionParties(moved, client, practitioner)
-    reminders = await schedule_reminders(uow, policy, parties, now)
-    await tell_client(uow, policy, parties, "moved", now)
-    await uow.audit.record(
-        now,
-        "appointment.moved",
-        actor_telegram_id=practitioner.telegram_user_id,
-        subject_type="appointment",
-        subject_id=appointment.id,
-        detail={"client_id": client.id, "reminders": len(reminders)},
-    )
+    await announce(uow, policy, SessionParties(moved, client, practitioner), "moved", now)
     await uow.commit()
     return OutgoingMessage(
         Text(
