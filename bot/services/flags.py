@@ -139,7 +139,7 @@ async def raise_flag(
     ]
     covering = [f for f in standing if flag_views.rank(f.level) >= flag_views.rank(level)]
     if covering:
-        if words:
+        if words and reply.id != covering[-1].reply_id:
             # The flag was raised by a tap; the words that followed must reach them too.
             flag = covering[-1]
             alerts = _Alerts(uow, policy, practitioner, flag.level, clock.now())

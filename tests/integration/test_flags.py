@@ -289,6 +289,26 @@ async def test_an_open_flag_for_the_same_checkin_is_not_raised_twice(practice: P
     assert [f.id for f in open_now] == [first.id, urgent.id]
 
 
+async def test_words_after_a_tap_reach_the_practitioner_of_the_open_flag(
+    practice: Practice,
+) -> None:
+    tapped = await raise_(practice, words=None)  # a score alone raised it
+    assert tapped is not None
+    async with practice.uow() as uow:
+        words = await uow.replies.add(
+            dataclasses.replace(practice.reply, id=0, score=None, telegram_message_id=99)
+        )
+        await uow.commit()
+    practice.reply = words
+
+    assert await raise_(practice) is None  # the same concern: no second flag
+
+    [alert] = await by_key(practice.engine, f"flag:{tapped.id}:words:{words.id}")
+    assert alert.kind is OutboxKind.FLAG_ALERT
+    assert "&lt;b&gt;worse" in rendered(alert)
+    assert callbacks.flag(tapped.id, FlagAction.ACKNOWLEDGE) in button_data(decode(alert)[0])
+
+
 async def test_another_checkin_or_an_acknowledged_flag_does_not_block_a_new_one(
     practice: Practice,
 ) -> None:
