@@ -12,14 +12,14 @@ import messages
 from bot.domain import callbacks
 from bot.domain.callbacks import FlagAction
 from bot.ports import OutgoingMessage
-from bot.services import flags
+from bot.services import flag_replies, flags
 from bot.services.access import Refused
 from bot.telegram.keyboards import inline_keyboard
 from handlers.common import answer, answer_call, locale_of, runtime
 
 _PRESSES = {
     FlagAction.ACKNOWLEDGE: flags.acknowledge,
-    FlagAction.REPLY: flags.ask_reply,
+    FlagAction.REPLY: flag_replies.ask_reply,
     FlagAction.HISTORY: flags.history,
 }
 
@@ -56,7 +56,7 @@ async def reply_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     rt = runtime(context)
     try:
-        result = await flags.deliver_reply(
+        result = await flag_replies.deliver_reply(
             rt.uow,
             rt.clock,
             rt.policy,

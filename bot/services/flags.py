@@ -1,20 +1,16 @@
 """Passing a worrying reply on: flags, their alerts and escalation, and the practitioner's
-Acknowledge / Reply / History, ``/flags`` and the morning list.
+Acknowledge and History and ``/flags``.
 
 A ``concern`` or ``urgent`` reply becomes a flag, open until its practitioner acknowledges
 it. The alert is an outbox row of kind ``FLAG_ALERT``, which quiet hours never hold. An
 urgent flag also gets, in the same transaction, a repeat alert after 15 minutes and (if
 the operator named one) an alert to a backup contact after 30; acknowledging cancels
-both. A concern left open for a day shows up again in the practitioner's morning list.
+both. A concern left open for a day shows up again in the practitioner's morning list
+(``bot.services.morning_list``); the Reply button is ``bot.services.flag_replies``.
 
 Alert rows carry the practitioner's id but no client id on purpose: a client's ``/stop``
 (or a blocked bot) cancels what is pending *for the client*, and must never silence an
 alert about them to their practitioner.
-
-Reply keeps no state in the process. Pressing Reply writes ``flag.reply_requested`` to the
-audit log (ids only); the practitioner's next text within ``REPLY_WINDOW`` is the reply,
-and ``flag.reply_sent`` (or ``flag.reply_ended``) closes it. So a pending reply survives a
-restart and works when another bot process takes the next update (PostgreSQL, webhooks).
 """
 
 from __future__ import annotations
@@ -22,18 +18,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from bot.domain.models import (
-    AppointmentStatus,
     Client,
-    ClientStatus,
     Flag,
     FlagState,
     OutboxKind,
     OutboxMessage,
-    OutboxState,
     Practitioner,
     Reply,
     TriageLevel,
@@ -48,40 +40,20 @@ from bot.ports import (
     when,
 )
 from bot.services import flag_views
-from bot.services.access import Refused, refuse, require_practitioner
-from bot.services.calendar import local_day_bounds
-from bot.services.outbox import Delivery, encode, schedule
+from bot.services.access import refuse, require_practitioner
+from bot.services.outbox import Delivery, schedule
 from bot.services.policy import Policy
-from bot.services.views import practitioner_name, session_line
 
 _log = logging.getLogger(__name__)
 
 PRIORITY = {TriageLevel.URGENT: 100, TriageLevel.CONCERN: 50}
 """Outbox priority of a flag's alerts: they go before anything routine that is due."""
-REPLY_PRIORITY = 80
 ALERT_AGAIN_AFTER = timedelta(minutes=15)
 BACKUP_AFTER = timedelta(minutes=30)
-
-REPLY_WINDOW = timedelta(minutes=30)
-"""How long after pressing Reply the practitioner's next text is taken as the reply."""
-REPLY_LIMIT = 3500
-"""The longest reply passed on, in UTF-16 units: with the greeting it fits one message."""
-AUDIT_LOOKBACK = 500
-"""Audit entries read (newest first, stopping at ``REPLY_WINDOW``) to find a pending reply."""
 
 HISTORY_CHECKINS = 5
 LIST_LIMIT = 10
 """Flags shown in ``/flags`` and the morning list (each with a row of buttons)."""
-MORNING_SESSIONS_LIMIT = 15
-MORNING_FROM = time(8, 0)
-MORNING_UNTIL = time(12, 0)
-"""The morning list goes out once a day, at the first pass in this local window."""
-STILL_OPEN_AFTER = timedelta(hours=24)
-
-REPLY_REQUESTED = "flag.reply_requested"
-REPLY_SENT = "flag.reply_sent"
-REPLY_ENDED = "flag.reply_ended"
-_REPLY_ACTIONS = frozenset({REPLY_REQUESTED, REPLY_SENT, REPLY_ENDED})
 
 
 def escalation_prefix(flag_id: int) -> str:
@@ -257,7 +229,7 @@ class _Alerts:
 # --- the practitioner's buttons -----------------------------------------------------------------
 
 
-async def _own_flag(
+async def own_flag(
     uow: UnitOfWork, clock: Clock, practitioner: Practitioner, flag_id: int, action: str
 ) -> tuple[Flag, Client]:
     """The practitioner's own flag and its client, or a refusal (audited)."""
@@ -287,7 +259,7 @@ async def acknowledge(
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "flag.acknowledge")
         await uow.practitioners.lock(practitioner.id)  # two presses at once: one acknowledges
-        flag, client = await _own_flag(uow, clock, practitioner, flag_id, "flag.acknowledge")
+        flag, client = await own_flag(uow, clock, practitioner, flag_id, "flag.acknowledge")
         buttons = flag_views.flag_buttons(flag.id, acknowledged=True)
         if flag.state is FlagState.ACKNOWLEDGED and flag.acknowledged_at is not None:
             return OutgoingMessage(
@@ -332,204 +304,13 @@ async def acknowledge(
     )
 
 
-def _reply_problem(client: Client) -> str | None:
-    """Why a message cannot reach the client, as a catalog key; ``None`` if it can."""
-    if client.status is ClientStatus.STOPPED:
-        return "flag.reply_client_stopped"
-    if client.status is not ClientStatus.ACTIVE or client.telegram_user_id is None:
-        return "flag.reply_client_unreachable"
-    return None
-
-
-async def ask_reply(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, flag_id: int
-) -> OutgoingMessage:
-    """Reply: ask the practitioner to write; their next text goes to the client.
-
-    The pending reply is an audit entry (see the module's notes), not process state.
-    """
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "flag.reply")
-        flag, client = await _own_flag(uow, clock, practitioner, flag_id, "flag.reply")
-        problem = _reply_problem(client)
-        if problem is not None:
-            return OutgoingMessage(Text(problem, {"client": client.full_name}))
-        await uow.audit.record(
-            clock.now(),
-            REPLY_REQUESTED,
-            actor_telegram_id=actor,
-            subject_type="flag",
-            subject_id=flag.id,
-            detail={"client_id": client.id},
-        )
-        await uow.commit()
-    return OutgoingMessage(
-        Text(
-            "flag.reply_prompt",
-            {"client": client.full_name, "minutes": int(REPLY_WINDOW.total_seconds() // 60)},
-        )
-    )
-
-
-async def _pending_reply(uow: UnitOfWork, actor: int, now: datetime) -> int | None:
-    """The flag this practitioner pressed Reply on within ``REPLY_WINDOW`` and has not
-    answered yet, from the audit log; ``None`` if there is none."""
-    since = now - REPLY_WINDOW
-    for entry in await uow.audit.recent(AUDIT_LOOKBACK):
-        if entry.at < since:
-            break
-        if entry.actor_telegram_id == actor and entry.action in _REPLY_ACTIONS:
-            return entry.subject_id if entry.action == REPLY_REQUESTED else None
-    return None
-
-
-async def deliver_reply(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    policy: Policy,
-    *,
-    actor: int,
-    text: str,
-    message_id: int,
-) -> OutgoingMessage | None:
-    """Pass a practitioner's text to the client of the flag they pressed Reply on.
-
-    ``None`` when this is not a pending reply (the text is then read as usual). The
-    message goes through the outbox (``NOTICE``, high priority; ``message_id`` makes it
-    once only). For an urgent flag it goes at once; otherwise the client's quiet hours
-    hold it, and the confirmation says when it will arrive. The audit log gets ids only.
-    """
-    async with uow_factory() as uow:
-        practitioner = await uow.practitioners.by_telegram_id(actor)
-        if practitioner is None:
-            return None
-        now = clock.now()
-        flag_id = await _pending_reply(uow, actor, now)
-        if flag_id is None:
-            return None
-        if flag_views.utf16_units(text) > REPLY_LIMIT:
-            return OutgoingMessage(Text("flag.reply_too_long", {"limit": REPLY_LIMIT}))
-        flag = await uow.flags.get(flag_id)
-        client = None if flag is None else await uow.clients.get(flag.client_id)
-        if flag is None or client is None or flag.practitioner_id != practitioner.id:
-            await _end_reply(uow, now, actor, flag_id, "the flag is gone")
-            raise Refused(Text("access.not_found"))
-        problem = _reply_problem(client)
-        if problem is not None or client.telegram_user_id is None:
-            await _end_reply(uow, now, actor, flag_id, "the client cannot be reached")
-            return OutgoingMessage(
-                Text(problem or "flag.reply_client_unreachable", {"client": client.full_name})
-            )
-        row = await _message_to_client(
-            uow,
-            policy,
-            flag=flag,
-            client=client,
-            practitioner=practitioner,
-            text=text,
-            message_id=message_id,
-            now=now,
-        )
-        await uow.audit.record(
-            now,
-            REPLY_SENT,
-            actor_telegram_id=actor,
-            subject_type="flag",
-            subject_id=flag.id,
-            detail={"client_id": client.id, "outbox_id": row.id},
-        )
-        await uow.commit()
-    _log.info("practitioner %s replied to flag %s (message %s)", practitioner.id, flag.id, row.id)
-    if row.due_at > now:
-        return OutgoingMessage(
-            Text(
-                "flag.reply_queued",
-                {"client": client.full_name, "when": when(row.due_at, practitioner.timezone)},
-            )
-        )
-    return OutgoingMessage(Text("flag.reply_sent", {"client": client.full_name}))
-
-
-async def _end_reply(uow: UnitOfWork, now: datetime, actor: int, flag_id: int, reason: str) -> None:
-    """Close a pending reply that cannot be delivered, so later texts are read as usual."""
-    await uow.audit.record(
-        now,
-        REPLY_ENDED,
-        actor_telegram_id=actor,
-        subject_type="flag",
-        subject_id=flag_id,
-        detail={"reason": reason},
-    )
-    await uow.commit()
-
-
-async def _message_to_client(
-    uow: UnitOfWork,
-    policy: Policy,
-    *,
-    flag: Flag,
-    client: Client,
-    practitioner: Practitioner,
-    text: str,
-    message_id: int,
-    now: datetime,
-) -> OutboxMessage:
-    """The outbox row with the practitioner's words for the client.
-
-    Its key is outside ``escalation_prefix``: acknowledging the flag must not cancel it.
-    """
-    chat_id = client.telegram_user_id
-    if chat_id is None:  # pragma: no cover -- checked by the caller
-        raise ValueError("the client has no chat")
-    message = OutgoingMessage(
-        Text("flag.message", {"practitioner": practitioner_name(practitioner), "words": text})
-    )
-    dedup_key = f"flag-reply:{flag.id}:{message_id}"
-    if flag.level is TriageLevel.URGENT:
-        # The client has just written words of crisis: their practitioner's answer is
-        # what they need, whatever the hour. Quiet hours are for routine messages.
-        return await uow.outbox.add(
-            OutboxMessage(
-                id=0,
-                chat_id=chat_id,
-                kind=OutboxKind.NOTICE,
-                template=message.text.key,
-                payload=encode(message, client.locale),
-                due_at=now,
-                dedup_key=dedup_key,
-                state=OutboxState.PENDING,
-                priority=REPLY_PRIORITY,
-                client_id=client.id,
-                practitioner_id=practitioner.id,
-                created_at=now,
-            )
-        )
-    return await schedule(
-        uow,
-        Delivery(
-            chat_id=chat_id,
-            kind=OutboxKind.NOTICE,
-            message=message,
-            locale=client.locale,
-            due_at=now,
-            dedup_key=dedup_key,
-            priority=REPLY_PRIORITY,
-            client_id=client.id,
-            practitioner_id=practitioner.id,
-        ),
-        timezone=client.timezone,
-        quiet=policy.quiet,
-        now=now,
-    )
-
-
 async def history(
     uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, flag_id: int
 ) -> OutgoingMessage:
     """History: the client's last check-ins that were due, newest first, with their answers."""
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "flag.history")
-        flag, client = await _own_flag(uow, clock, practitioner, flag_id, "flag.history")
+        flag, client = await own_flag(uow, clock, practitioner, flag_id, "flag.history")
         now = clock.now()
         recent = await uow.checkins.for_client(client.id, limit=HISTORY_CHECKINS * 4)
         due = [c for c in recent if c.due_at <= now][:HISTORY_CHECKINS]
@@ -561,7 +342,7 @@ async def history(
 # --- lists --------------------------------------------------------------------------------------
 
 
-async def _flag_list(
+async def flag_list(
     uow: UnitOfWork, practitioner: Practitioner, flags: Sequence[Flag]
 ) -> tuple[list[dict[str, object]], flag_views.Rows]:
     """Numbered lines and button rows for up to ``LIST_LIMIT`` flags (oldest first)."""
@@ -590,95 +371,5 @@ async def open_flags(
         found = await uow.flags.open_for_practitioner(practitioner.id)
         if not found:
             return OutgoingMessage(Text("flag.none_open"))
-        lines, rows = await _flag_list(uow, practitioner, found)
+        lines, rows = await flag_list(uow, practitioner, found)
     return OutgoingMessage(Text("flag.open_list", {"count": len(found), "lines": lines}), rows)
-
-
-def morning_key(practitioner_id: int, day: date) -> str:
-    """The dedup key of one practitioner's morning list on one local day."""
-    return f"morning:{practitioner_id}:{day.isoformat()}"
-
-
-async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy) -> int:
-    """Schedule each practitioner's morning list, once a local day, if it lists anything.
-
-    For a practitioner whose local time is between ``MORNING_FROM`` and ``MORNING_UNTIL``:
-    today's sessions and the flags open for more than ``STILL_OPEN_AFTER``. Idempotent
-    (one outbox key per practitioner and day), so it may run as often as is convenient.
-    Returns how many lists were scheduled now.
-    """
-    now = clock.now()
-    async with uow_factory() as uow:
-        practitioners = await uow.practitioners.list_all()
-    scheduled = 0
-    for practitioner in practitioners:
-        local = now.astimezone(ZoneInfo(practitioner.timezone))
-        if not MORNING_FROM <= local.time() < MORNING_UNTIL:
-            continue
-        key = morning_key(practitioner.id, local.date())
-        async with uow_factory() as uow:
-            if await uow.outbox.by_dedup_key(key) is not None:
-                continue
-            message = await _morning_list(uow, practitioner, now)
-            if message is None:
-                continue
-            _, day_end = local_day_bounds(now, practitioner.timezone)
-            await schedule(
-                uow,
-                Delivery(
-                    chat_id=practitioner.telegram_user_id,
-                    kind=OutboxKind.NOTICE,
-                    message=message,
-                    locale=practitioner.locale,
-                    due_at=now,
-                    dedup_key=key,
-                    expires_at=day_end,  # a morning list is no use tomorrow
-                    practitioner_id=practitioner.id,
-                ),
-                timezone=practitioner.timezone,
-                quiet=policy.quiet,
-                now=now,
-            )
-            await uow.commit()
-        scheduled += 1
-    if scheduled:
-        _log.info("%d morning list(s) scheduled", scheduled)
-    return scheduled
-
-
-async def _morning_list(
-    uow: UnitOfWork, practitioner: Practitioner, now: datetime
-) -> OutgoingMessage | None:
-    """Today's sessions and the flags open a day or more; ``None`` if there is neither."""
-    start, end = local_day_bounds(now, practitioner.timezone)
-    sessions = [
-        a
-        for a in await uow.appointments.for_practitioner_between(practitioner.id, start, end)
-        if a.status is not AppointmentStatus.CANCELLED
-    ]
-    still_open = [
-        f
-        for f in await uow.flags.open_for_practitioner(practitioner.id)
-        if now - f.created_at >= STILL_OPEN_AFTER
-    ]
-    if not sessions and not still_open:
-        return None
-    sections = []
-    if sessions:
-        lines = []
-        for appointment in sessions[:MORNING_SESSIONS_LIMIT]:
-            client = await uow.clients.get(appointment.client_id)
-            if client is not None:
-                lines.append(embed(session_line(appointment, client, practitioner.timezone)))
-        sections.append(embed(Text("morning.sessions", {"count": len(sessions), "lines": lines})))
-    rows: flag_views.Rows = ()
-    if still_open:
-        lines, rows = await _flag_list(uow, practitioner, still_open)
-        sections.append(embed(Text("morning.flags", {"count": len(still_open), "lines": lines})))
-    return OutgoingMessage(
-        Text(
-            "morning.list",
-            {"day": when(now, practitioner.timezone, "date"), "lines": sections},
-        ),
-        rows,
-    )

@@ -12,7 +12,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from bot.runtime import Runtime
-from bot.services import flags
+from bot.services import morning_list
 from bot.telegram.runtime_jobs import job_runtime, start_runtime_job
 
 MORNING_JOB_ID = "flags-morning"
@@ -25,7 +25,7 @@ async def morning_lists(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Schedule the morning lists that are due; a failure waits for the next run."""
     runtime = job_runtime(context)
     try:
-        await flags.morning_lists(runtime.uow, runtime.clock, runtime.policy)
+        await morning_list.morning_lists(runtime.uow, runtime.clock, runtime.policy)
     except Exception as error:  # e.g. the database is away; the next run tries again
         _log.warning("morning lists not scheduled (%s: %s); retrying", type(error).__name__, error)
 

@@ -47,7 +47,7 @@ from bot.domain.timing import QuietHours
 from bot.ports import OutgoingMessage, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.sandbox.text import message_text, utf16_length
-from bot.services import flags, privacy
+from bot.services import flag_replies, flags, morning_list, privacy
 from bot.services.access import Refused
 from bot.services.outbox import decode
 from bot.services.policy import Policy
@@ -448,7 +448,7 @@ async def test_another_practitioner_cannot_acknowledge_and_is_audited(practice: 
     assert entry.detail == {"action": "flag.acknowledge", "reason": "not their flag"}
 
 
-@pytest.mark.parametrize("press", [flags.acknowledge, flags.ask_reply, flags.history])
+@pytest.mark.parametrize("press", [flags.acknowledge, flag_replies.ask_reply, flags.history])
 async def test_forged_presses_are_refused(practice: Practice, press: Any) -> None:
     flag = await raise_(practice)
     assert flag is not None
@@ -469,7 +469,7 @@ async def test_forged_presses_are_refused(practice: Practice, press: Any) -> Non
 
 
 async def reply_with(practice: Practice, text: str, message_id: int = 11) -> OutgoingMessage | None:
-    return await flags.deliver_reply(
+    return await flag_replies.deliver_reply(
         practice.uow,
         practice.clock,
         policy(),
@@ -482,7 +482,7 @@ async def reply_with(practice: Practice, text: str, message_id: int = 11) -> Out
 async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice) -> None:
     flag = await raise_(practice, TriageLevel.URGENT)
     assert flag is not None
-    prompt = await flags.ask_reply(
+    prompt = await flag_replies.ask_reply(
         practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
     )
     assert "Write your message to <b>Sample &lt;i&gt;Client&lt;/i&gt;</b>" in shown(prompt)
@@ -494,7 +494,7 @@ async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice)
     assert row.kind is OutboxKind.NOTICE
     assert row.chat_id == CLIENT
     assert row.client_id == practice.client.id
-    assert row.priority == flags.REPLY_PRIORITY
+    assert row.priority == flag_replies.REPLY_PRIORITY
     assert row.due_at == NOW + timedelta(minutes=3)
     html = rendered(row)
     assert "A message from First &lt;Practitioner&gt;" in html
@@ -512,7 +512,7 @@ async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice)
 async def test_text_without_a_pending_reply_is_left_alone(practice: Practice) -> None:
     assert await reply_with(practice, "hello") is None
     assert (
-        await flags.deliver_reply(
+        await flag_replies.deliver_reply(
             practice.uow, practice.clock, policy(), actor=GUEST, text="hi", message_id=1
         )
         is None
@@ -523,17 +523,17 @@ async def test_text_without_a_pending_reply_is_left_alone(practice: Practice) ->
 async def test_a_pending_reply_lapses_after_its_window(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
-    practice.clock.current = NOW + flags.REPLY_WINDOW + timedelta(seconds=1)
+    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    practice.clock.current = NOW + flag_replies.REPLY_WINDOW + timedelta(seconds=1)
     assert await reply_with(practice, "too late") is None
 
 
 async def test_a_pending_reply_belongs_to_the_practitioner_who_pressed(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     assert (
-        await flags.deliver_reply(
+        await flag_replies.deliver_reply(
             practice.uow,
             practice.clock,
             policy(),
@@ -550,7 +550,7 @@ async def test_a_reply_to_a_concern_waits_for_the_clients_quiet_hours(practice: 
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.CONCERN)
     assert flag is not None
-    await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     queued = await reply_with(practice, "Sleep well, we talk tomorrow")
     assert queued is not None
     assert queued.text.key == "flag.reply_queued"
@@ -563,7 +563,7 @@ async def test_a_reply_to_an_urgent_flag_goes_at_once_at_night(practice: Practic
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.URGENT)
     assert flag is not None
-    await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     sent = await reply_with(practice, "Calling you now")
     assert sent is not None
     assert sent.text.key == "flag.reply_sent"
@@ -575,7 +575,7 @@ async def test_acknowledge_does_not_cancel_a_queued_reply(practice: Practice) ->
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.CONCERN)
     assert flag is not None
-    await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     await reply_with(practice, "Tomorrow morning then")
     await flags.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     [row] = await by_key(practice.engine, "flag-reply:")
@@ -585,8 +585,8 @@ async def test_acknowledge_does_not_cancel_a_queued_reply(practice: Practice) ->
 async def test_a_too_long_reply_is_refused_and_stays_pending(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
-    too_long = await reply_with(practice, "a" * (flags.REPLY_LIMIT + 1))
+    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    too_long = await reply_with(practice, "a" * (flag_replies.REPLY_LIMIT + 1))
     assert too_long is not None
     assert too_long.text.key == "flag.reply_too_long"
     assert await by_key(practice.engine, "flag-reply:") == []
@@ -607,7 +607,7 @@ async def test_no_reply_to_a_client_who_cannot_get_it(
 ) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     async with practice.uow() as uow:  # the client stops after Reply was pressed
         await uow.clients.update(dataclasses.replace(practice.client, status=status))
         await uow.commit()
@@ -616,7 +616,9 @@ async def test_no_reply_to_a_client_who_cannot_get_it(
     assert answer.text.key == key
     assert await by_key(practice.engine, "flag-reply:") == []
     assert await reply_with(practice, "another text", message_id=12) is None  # closed
-    asked = await flags.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    asked = await flag_replies.ask_reply(
+        practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
+    )
     assert asked.text.key == key
 
 
@@ -743,7 +745,7 @@ MORNING = datetime(2026, 12, 2, 7, 5, tzinfo=UTC)  # 08:05 in Berlin, the next d
 
 async def morning(practice: Practice, at: datetime) -> list[OutboxMessage]:
     practice.clock.current = at
-    await flags.morning_lists(practice.uow, practice.clock, policy())
+    await morning_list.morning_lists(practice.uow, practice.clock, policy())
     return await by_key(practice.engine, "morning:")
 
 

@@ -1,0 +1,126 @@
+"""The practitioner's morning list: today's sessions and the flags open a day or more.
+
+It goes out once a local day, at the first pass between ``MORNING_FROM`` and
+``MORNING_UNTIL``, as an outbox row keyed ``morning:<practitioner>:<local date>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.models import AppointmentStatus, OutboxKind, Practitioner
+from bot.ports import (
+    Clock,
+    OutgoingMessage,
+    Text,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    embed,
+    when,
+)
+from bot.services import flag_views
+from bot.services.calendar import local_day_bounds
+from bot.services.flags import flag_list
+from bot.services.outbox import Delivery, schedule
+from bot.services.policy import Policy
+from bot.services.views import session_line
+
+_log = logging.getLogger(__name__)
+
+MORNING_SESSIONS_LIMIT = 15
+MORNING_FROM = time(8, 0)
+MORNING_UNTIL = time(12, 0)
+"""The morning list goes out once a day, at the first pass in this local window."""
+STILL_OPEN_AFTER = timedelta(hours=24)
+
+
+def morning_key(practitioner_id: int, day: date) -> str:
+    """The dedup key of one practitioner's morning list on one local day."""
+    return f"morning:{practitioner_id}:{day.isoformat()}"
+
+
+async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy) -> int:
+    """Schedule each practitioner's morning list, once a local day, if it lists anything.
+
+    For a practitioner whose local time is between ``MORNING_FROM`` and ``MORNING_UNTIL``:
+    today's sessions and the flags open for more than ``STILL_OPEN_AFTER``. Idempotent
+    (one outbox key per practitioner and day), so it may run as often as is convenient.
+    Returns how many lists were scheduled now.
+    """
+    now = clock.now()
+    async with uow_factory() as uow:
+        practitioners = await uow.practitioners.list_all()
+    scheduled = 0
+    for practitioner in practitioners:
+        local = now.astimezone(ZoneInfo(practitioner.timezone))
+        if not MORNING_FROM <= local.time() < MORNING_UNTIL:
+            continue
+        key = morning_key(practitioner.id, local.date())
+        async with uow_factory() as uow:
+            if await uow.outbox.by_dedup_key(key) is not None:
+                continue
+            message = await _morning_list(uow, practitioner, now)
+            if message is None:
+                continue
+            _, day_end = local_day_bounds(now, practitioner.timezone)
+            await schedule(
+                uow,
+                Delivery(
+                    chat_id=practitioner.telegram_user_id,
+                    kind=OutboxKind.NOTICE,
+                    message=message,
+                    locale=practitioner.locale,
+                    due_at=now,
+                    dedup_key=key,
+                    expires_at=day_end,  # a morning list is no use tomorrow
+                    practitioner_id=practitioner.id,
+                ),
+                timezone=practitioner.timezone,
+                quiet=policy.quiet,
+                now=now,
+            )
+            await uow.commit()
+        scheduled += 1
+    if scheduled:
+        _log.info("%d morning list(s) scheduled", scheduled)
+    return scheduled
+
+
+async def _morning_list(
+    uow: UnitOfWork, practitioner: Practitioner, now: datetime
+) -> OutgoingMessage | None:
+    """Today's sessions and the flags open a day or more; ``None`` if there is neither."""
+    start, end = local_day_bounds(now, practitioner.timezone)
+    sessions = [
+        a
+        for a in await uow.appointments.for_practitioner_between(practitioner.id, start, end)
+        if a.status is not AppointmentStatus.CANCELLED
+    ]
+    still_open = [
+        f
+        for f in await uow.flags.open_for_practitioner(practitioner.id)
+        if now - f.created_at >= STILL_OPEN_AFTER
+    ]
+    if not sessions and not still_open:
+        return None
+    sections = []
+    if sessions:
+        lines = []
+        for appointment in sessions[:MORNING_SESSIONS_LIMIT]:
+            client = await uow.clients.get(appointment.client_id)
+            if client is not None:
+                lines.append(embed(session_line(appointment, client, practitioner.timezone)))
+        sections.append(embed(Text("morning.sessions", {"count": len(sessions), "lines": lines})))
+    rows: flag_views.Rows = ()
+    if still_open:
+        lines, rows = await flag_list(uow, practitioner, still_open)
+        sections.append(embed(Text("morning.flags", {"count": len(still_open), "lines": lines})))
+    return OutgoingMessage(
+        Text(
+            "morning.list",
+            {"day": when(now, practitioner.timezone, "date"), "lines": sections},
+        ),
+        rows,
+    )
