@@ -125,39 +125,46 @@ class Dispatcher:
     async def dispatch_due(self) -> int:
         """Send everything due now; returns how many rows were handled.
 
-        Sends run side by side, and more rows are claimed as earlier ones finish, so a
-        message waiting for its own chat's limit (a second alert to one practitioner
-        within a second) never holds up the messages to other chats.
+        With a send budget (the bot's pacing), sends run side by side and more rows are
+        claimed as earlier ones finish, so a message waiting for its own chat's limit (a
+        second alert to one practitioner within a second) never holds up other chats.
+        Without one (tests, benchmarks), batch after batch.
         """
         async with self._lock:
             if self._claim_lease is not None:
                 await self.recover()  # a peer that died leaves claims behind
-            handled = 0
-            in_flight: set[asyncio.Task[None]] = set()
-            try:
-                while True:
-                    # With a budget, claim again once a send has finished (the pacer has
-                    # then seen the ones before); without, when half the batch is done.
-                    while in_flight and (
-                        self._budget is not None or len(in_flight) > self._batch_size // 2
-                    ):
-                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                        if self._budget is not None:
-                            break
-                    batch = await self._claim(self._batch_size - len(in_flight))
-                    if not batch:
-                        if not in_flight:
-                            return handled
-                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                        continue
-                    for row in batch:
-                        task = asyncio.create_task(self._deliver(row))
-                        in_flight.add(task)
-                        task.add_done_callback(in_flight.discard)
-                    handled += len(batch)
-            finally:
-                if in_flight:
-                    await asyncio.gather(*in_flight, return_exceptions=True)
+            if self._budget is None:
+                return await self._dispatch_batches()
+            return await self._dispatch_paced()
+
+    async def _dispatch_batches(self) -> int:
+        handled = 0
+        while batch := await self._claim(self._batch_size):
+            await asyncio.gather(*(self._deliver(row) for row in batch))
+            handled += len(batch)
+        return handled
+
+    async def _dispatch_paced(self) -> int:
+        handled = 0
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                batch = await self._claim(self._batch_size - len(in_flight))
+                for row in batch:
+                    task = asyncio.create_task(self._deliver(row))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                handled += len(batch)
+                if not in_flight:
+                    return handled
+                # Claim again once a send has finished (the pacer has then seen the sends
+                # before it) and half a batch is free (claims, and their commits, stay few).
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                while len(in_flight) > self._batch_size // 2:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _claim(self, most: int) -> list[OutboxMessage]:
         """Skip what expired, then claim up to ``most`` due rows in one commit.

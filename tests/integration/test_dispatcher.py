@@ -483,7 +483,7 @@ async def test_a_message_waiting_for_its_own_chat_does_not_hold_up_other_chats(
     others = [await add(uow_factory, f"other{n}", chat_id=9100 + n) for n in range(8)]
     pacer = Pacer(Limits(overall_per_second=1000, private_chat_per_second=1))
     notifier = PacedNotifier(pacer, uow_factory)
-    dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, batch_size=4)
+    dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, batch_size=4, budget=pacer)
 
     assert await dispatcher.dispatch_due() == len(alerts) + len(others)
 
