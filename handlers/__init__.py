@@ -58,7 +58,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         group=_BEFORE_THE_REST,
     )
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.COMMAND, fallbacks.unknown_command))
-    # A client's words (new or edited) and media; anyone else's go on to the fallbacks.
+    # Words (new or edited) and media: a client's are logged against their check-in;
+    # anyone else's get the fallbacks' answers (free_text, not_text) from there.
     words = filters.TEXT & ~filters.COMMAND
     app.add_handler(
         MessageHandler((_PRIVATE_MESSAGE | _PRIVATE_EDIT) & words, checkins.client_text)
@@ -66,12 +67,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         MessageHandler(
             _PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, checkins.client_media
-        )
-    )
-    app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.TEXT, fallbacks.free_text))
-    app.add_handler(
-        MessageHandler(
-            _PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, fallbacks.not_text
         )
     )
     app.add_handler(CallbackQueryHandler(fallbacks.stale_button))
