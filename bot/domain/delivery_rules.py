@@ -82,11 +82,6 @@ def _existing_moment(wall: datetime, zone: ZoneInfo) -> datetime:
     return high.replace(microsecond=0).astimezone(zone)
 
 
-def is_expired(expires_at: datetime | None, now: datetime) -> bool:
-    """Whether a message may no longer be sent."""
-    return expires_at is not None and now >= expires_at
-
-
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How often and how patiently a temporary failure is retried."""

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.delivery_rules import Placement, RetryPolicy, is_expired, place, quiet_end_after
+from bot.domain.delivery_rules import Placement, RetryPolicy, place, quiet_end_after
 from bot.domain.models import OutboxKind
 from bot.domain.timing import QuietHours
 
@@ -111,13 +111,6 @@ def test_a_deadline_never_makes_a_message_late(due: datetime, zone: str) -> None
     deadline = due + timedelta(hours=1)
     result = place(due, kind=OutboxKind.REMINDER, timezone=zone, quiet=NIGHT, deadline=deadline)
     assert result.due_at < deadline
-
-
-def test_expiry_is_inclusive() -> None:
-    now = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-    assert is_expired(now, now)
-    assert not is_expired(now + timedelta(seconds=1), now)
-    assert not is_expired(None, now)
 
 
 def test_retries_wait_longer_each_time_then_stop() -> None:
