@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     triage.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
+    cost = add("triage", "per-reply cost of triage on every corpus line, load time and memory")
+    cost.add_argument("--rounds", type=int, default=5, help="times each line is triaged")
+
     every = add("all", "every benchmark with the issue's sizes, on SQLite and PostgreSQL")
     every.add_argument(
         "--postgres",
@@ -135,6 +138,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 interval_s=args.interval,
                 practitioners=args.practitioners,
             )
+        case "triage":
+            from benchmarks import triage  # noqa: PLC0415
+
+            return await triage.run(args.rounds)
         case "all":
             from benchmarks import suite  # noqa: PLC0415
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 import messages
 from bot import triage_rules
 from bot.domain.timing import CheckInSchedule, parse_clock_time, parse_duration
-from bot.domain.triage import CHANGES, triage
+from bot.domain.triage import CHANGES, explanation, triage
 from bot.domain.triage_lexicon import Lexicon
 from bot.services.practitioners import (
     InvalidRegistrationError,
@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         '"previous_score": 3} (scores optional, 0-10); write one line per input, '
         '{"level": "none|concern|urgent", "reasons": [...]} or {"error": "..."}. '
         "Needs no database and no settings.",
+    )
+    triage_command.add_argument(
+        "--explain",
+        action="store_true",
+        help="add the findings behind each level: category, words, negation, time, who it "
+        "is about, and what they came to",
     )
     triage_command.add_argument(
         "--locale",
@@ -181,11 +187,12 @@ def _checkins(text: str) -> CheckInSchedule | Literal["default"]:
     return CheckInSchedule(numbers, parse_clock_time(at.strip()))
 
 
-def _triage_lines(locale: str) -> int:
+def _triage_lines(locale: str, *, explain: bool = False) -> int:
     """``stillpoint triage``: one JSON answer per stdin line, flushed as it goes."""
     lexicon = triage_rules.load_lexicon(locale)
     for line in _stdin_lines():
-        sys.stdout.write(json.dumps(_triage_line(line, lexicon)) + "\n")
+        answer = _triage_line(line, lexicon, explain=explain)
+        sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return 0
 
@@ -204,8 +211,9 @@ def _stdin_lines() -> Iterator[str | None]:
             yield None
 
 
-def _triage_line(line: str | None, lexicon: Lexicon) -> dict[str, Any]:
-    """The answer to one input line: ``{"level", "reasons"}`` or ``{"error"}``."""
+def _triage_line(line: str | None, lexicon: Lexicon, *, explain: bool) -> dict[str, Any]:
+    """The answer to one input line: ``{"level", "reasons"}`` (and ``explain``) or
+    ``{"error"}``."""
     if line is None:
         return {"error": "the line is not UTF-8 text"}
     if not line.strip():
@@ -236,14 +244,17 @@ def _triage_line(line: str | None, lexicon: Lexicon) -> dict[str, Any]:
         change=item.get("change"),
         previous_changes=[item.get("previous_change")],
     )
-    return {"level": result.level.value, "reasons": list(result.reasons)}
+    answer: dict[str, Any] = {"level": result.level.value, "reasons": list(result.reasons)}
+    if explain:
+        answer["explain"] = explanation(result)
+    return answer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command, and return its exit status."""
     args = _parser().parse_args(argv)
     if args.command == "triage":  # needs no settings, .env or database
-        return _triage_lines(args.locale)
+        return _triage_lines(args.locale, explain=args.explain)
     try:
         adding = args.command == "practitioner" and args.action == "add"
         registration = _registration(args) if adding else {}

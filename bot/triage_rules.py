@@ -2,10 +2,10 @@
 
 ``load_lexicon(locale)`` reads, checks and compiles one locale's rules into the
 :class:`~bot.domain.triage_lexicon.Lexicon` that :func:`~bot.domain.triage.triage`
-takes, once per locale. An unknown locale gets English. Rules marked ``shared = true``
-(self-harm language) also apply in every other locale, so a client who writes in another
-language than their settings say is still heard. The file format is described at the top of
-``en.toml``.
+takes, with the locale's dictionary (:mod:`bot.triage_dictionary`), once per locale.
+An unknown locale gets English. Flags marked ``shared = true`` (self-harm words) also
+apply in every other locale, so a client who writes in another language than their
+settings say is still heard. The file format is described at the top of ``en.toml``.
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ from typing import Any
 
 from bot.domain.models import TriageLevel
 from bot.domain.triage_lexicon import (
-    Combination,
+    Cues,
+    Dictionary,
+    Flag,
     Lexicon,
-    Negation,
-    Phrase,
-    Rule,
+    PlainDictionary,
+    Reasons,
     ScoreRules,
 )
-from bot.domain.triage_text import Normaliser
+from bot.domain.triage_text import EXACT, GAP, Normaliser, tokenize
+from bot.triage_dictionary import dictionary_for
 
 DEFAULT_LOCALE = "en"
 RULES_DIR = Path(__file__).parent / "domain" / "triage_rules"
@@ -35,34 +37,42 @@ _LEVELS = {"urgent": TriageLevel.URGENT, "concern": TriageLevel.CONCERN, "none":
 _SECTIONS = {
     "meta",
     "normalise",
-    "negation",
-    "resolution",
+    "context",
+    "idioms",
     "scores",
     "reasons",
-    "idioms",
-    "rule",
-    "combination",
+    "concepts",
+    "flag",
 }
-_RULE_KEYS = {
+_NORMALISE_KEYS = {
+    "replacements",
+    "folds",
+    "substitutions",
+    "suffixes",
+    "leet",
+    "numbers",
+    "fuzzy",
+    "fuzzy_min_length",
+}
+_CUE_SETS = set(Cues().sets())
+_CONTEXT_KEYS = _CUE_SETS | {"clause_words", "breakers", "transparent", "scope", "passed_scope"}
+_FLAG_KEYS = {
     "id",
+    "category",
     "level",
     "reason",
-    "phrases",
-    "negatable",
-    "hedgeable",
-    "resolved_level",
-    "fuzzy",
+    "source",
+    "when",
+    "scope",
+    "persists",
+    "denial",
+    "about_client",
+    "for_others",
+    "figurative",
+    "unless",
     "shared",
 }
-_COMBINATION_KEYS = {"all_of", "level", "reason", "within", "resolved_level"}
-_REASONS = {
-    "high": "high_reason",
-    "rise": "rise_reason",
-    "text": "text_reason",
-    "much_worse": "much_worse_reason",
-    "worse_twice": "worse_twice_reason",
-    "resolved": "resolved_reason",
-}
+_REASON_KEYS = set(Reasons.__dataclass_fields__)
 
 
 class RulesError(ValueError):
@@ -94,29 +104,36 @@ def _load(locale: str) -> Lexicon:
     try:
         own = _read(locale)
         also = tuple(
-            shared_lexicon(other, _read(other), own)
+            shared_lexicon(other, _read(other), own, dictionary_for(other))
             for other in available_locales()
             if other != locale
         )
-        return build_lexicon(locale, own, also=also)
+        return build_lexicon(locale, own, dictionary=dictionary_for(locale), also=also)
     except RulesError as error:
         raise RulesError(f"{RULES_DIR / f'{locale}.toml'}: {error}") from None
 
 
-def shared_lexicon(locale: str, data: Mapping[str, Any], host: Mapping[str, Any]) -> Lexicon:
-    """The ``shared = true`` rules of ``locale``, for use inside another locale (``host``).
+def shared_lexicon(
+    locale: str, data: Mapping[str, Any], host: Mapping[str, Any], dictionary: Dictionary
+) -> Lexicon:
+    """The ``shared = true`` flags of ``locale``, for use inside another locale (``host``).
 
-    They keep their own spelling and negation rules; a rule whose id the host also has
+    They keep their own spelling and context rules; a flag whose id the host also has
     takes the host's reason, so the practitioner reads one language.
     """
-    reasons = {r.get("id"): r.get("reason") for r in host.get("rule", []) if r.get("reason")}
-    rules = [
-        {**rule, "reason": reasons.get(rule.get("id"), rule.get("reason", ""))}
-        for rule in data.get("rule", [])
-        if rule.get("shared")
+    reasons = {f.get("id"): f.get("reason") for f in host.get("flag", []) if f.get("reason")}
+    flags = [
+        {**flag, "reason": reasons.get(flag.get("id"), flag.get("reason", ""))}
+        for flag in data.get("flag", [])
+        if flag.get("shared")
     ]
-    kept = {key: data[key] for key in ("normalise", "negation", "idioms") if key in data}
-    return build_lexicon(locale, {**kept, "rule": rules, "scores": {"out_of": []}})
+    kept = {k: data[k] for k in ("context", "idioms", "concepts") if k in data}
+    # Misspellings are read in the client's own language only: a word of the host's
+    # language is not a misspelt word of this one.
+    kept["normalise"] = {k: v for k, v in data.get("normalise", {}).items() if k != "fuzzy"}
+    return build_lexicon(
+        locale, {**kept, "flag": flags, "scores": {"out_of": []}}, dictionary=dictionary
+    )
 
 
 @cache
@@ -129,14 +146,22 @@ def _read(locale: str) -> Mapping[str, Any]:
         raise RulesError(f"{path}: {error}") from None
 
 
-def build_lexicon(locale: str, data: Mapping[str, Any], *, also: Sequence[Lexicon] = ()) -> Lexicon:
+def build_lexicon(
+    locale: str,
+    data: Mapping[str, Any],
+    *,
+    dictionary: Dictionary | None = None,
+    also: Sequence[Lexicon] = (),
+) -> Lexicon:
     """Compile parsed rules (the TOML as a dict) into a ``Lexicon``.
 
-    ``also`` are lexicons of other languages that apply too (see ``shared_lexicon``).
-    Raises ``RulesError`` naming the first problem.
+    ``dictionary`` lemmatises (none: every word is its own lemma); ``also`` are lexicons
+    of other languages that apply too (see ``shared_lexicon``). Raises ``RulesError``
+    naming the first problem.
     """
     _only(data, _SECTIONS, "top level")
     normalise = _table(data, "normalise")
+    _only(normalise, _NORMALISE_KEYS, "[normalise]")
     normaliser = Normaliser(
         replacements=tuple(_strings_map(normalise, "replacements").items()),
         substitutions=MappingProxyType(
@@ -149,105 +174,109 @@ def build_lexicon(locale: str, data: Mapping[str, Any], *, also: Sequence[Lexico
             )
         ),
         leet=MappingProxyType(_strings_map(normalise, "leet")),
+        folds=tuple(_strings_map(normalise, "folds").items()),
+        numbers=MappingProxyType(_ints_map(normalise, "numbers")),
     )
-    rules: dict[str, Rule] = {}
-    phrases: list[Phrase] = []
-    for entry in data.get("rule", []):
-        rule = _rule(entry)
-        if rule.id in rules:
-            raise RulesError(f"two rules are called {rule.id!r}")
-        rules[rule.id] = rule
-        phrases.extend(
-            Phrase(normaliser.phrase(text), rule.id) for text in _strings(entry, "phrases")
-        )
-    negation = _table(data, "negation")
-    resolution = _table(data, "resolution")
+    concepts_table = _table(data, "concepts")
+    concepts = {
+        name: tuple(_phrase(normaliser, text, f"concept {name!r}") for text in _strings(
+            concepts_table, name
+        ))
+        for name in concepts_table
+    }
+    flags: list[Flag] = []
+    for entry in data.get("flag", []):
+        flag = _flag(entry)
+        if any(f.id == flag.id for f in flags):
+            raise RulesError(f"two flags are called {flag.id!r}")
+        flags.append(flag)
+    context = _table(data, "context")
+    _only(context, _CONTEXT_KEYS, "[context]")
     try:
         return Lexicon(
             locale=locale,
             normaliser=normaliser,
-            rules=MappingProxyType(rules),
-            phrases=tuple(phrases),
+            concepts=MappingProxyType(concepts),
+            flags=tuple(flags),
+            dictionary=dictionary or PlainDictionary(),
             idioms=_phrases(normaliser, _table(data, "idioms"), "phrases"),
-            combinations=tuple(_combination(c) for c in data.get("combination", [])),
-            negation=Negation(
-                cues=_phrases(normaliser, negation, "cues"),
-                hedges=_phrases(normaliser, negation, "hedges"),
-                pseudo=_phrases(normaliser, negation, "pseudo"),
-                breakers=_words(normaliser, negation, "breakers"),
-                transparent=_words(normaliser, negation, "transparent"),
-                scope=_int(negation, "scope", 4),
+            cues=Cues(
+                **{name: _phrases(normaliser, context, name) for name in sorted(_CUE_SETS)},
+                clause_words=_words(normaliser, context, "clause_words"),
+                breakers=_words(normaliser, context, "breakers"),
+                transparent=_words(normaliser, context, "transparent"),
+                scope=_int(context, "scope", 4),
+                passed_scope=_int(context, "passed_scope", 6),
             ),
-            resolution=_phrases(normaliser, resolution, "cues"),
-            resolution_scope=_int(resolution, "scope", 6),
+            scores=_scores(_table(data, "scores")),
+            reasons=_reasons(_table(data, "reasons")),
+            fuzzy=tuple(_strings(normalise, "fuzzy")),
             fuzzy_min_length=_int(normalise, "fuzzy_min_length", 6),
-            fuzzy_exempt=_words(normaliser, normalise, "fuzzy_exempt"),
-            scores=_scores(_table(data, "scores"), _table(data, "reasons")),
             also=tuple(also),
         )
     except ValueError as error:
         raise RulesError(str(error)) from None
 
 
-def _rule(entry: Any) -> Rule:
+def _flag(entry: Any) -> Flag:
     if not isinstance(entry, Mapping):
-        raise RulesError("each [[rule]] must be a table")
-    _only(entry, _RULE_KEYS, f"rule {entry.get('id')!r}")
-    rule_id = entry.get("id")
-    if not isinstance(rule_id, str) or not rule_id:
-        raise RulesError("a [[rule]] has no id")
-    level_name = entry.get("level")
-    if level_name != "signal" and level_name not in _LEVELS:
-        raise RulesError(f"rule {rule_id!r}: level must be urgent, concern, none or signal")
-    level = None if level_name == "signal" else _LEVELS[level_name]
+        raise RulesError("each [[flag]] must be a table")
+    _only(entry, _FLAG_KEYS, f"flag {entry.get('id')!r}")
+    flag_id = entry.get("id")
+    if not isinstance(flag_id, str) or not flag_id:
+        raise RulesError("a [[flag]] has no id")
+    level = _level(entry.get("level"), f"flag {flag_id!r}")
     reason = entry.get("reason", "")
-    if level in (TriageLevel.URGENT, TriageLevel.CONCERN) and not reason:
-        raise RulesError(f"rule {rule_id!r}: an {level_name} rule needs a reason")
-    return Rule(
-        id=rule_id,
-        level=level,
-        reason=str(reason),
-        negatable=_bool(entry, "negatable", default=True),
-        hedgeable=_bool(entry, "hedgeable", default=level is TriageLevel.CONCERN),
-        resolved_level=_level(entry.get("resolved_level", "none"), rule_id),
-        fuzzy=_bool(entry, "fuzzy", default=False),
+    if level is not TriageLevel.NONE and not reason:
+        raise RulesError(f"flag {flag_id!r}: an {level.value} flag needs a reason")
+    if level is TriageLevel.URGENT and not entry.get("source"):
+        raise RulesError(f"flag {flag_id!r}: an urgent flag needs its source")
+    patterns = tuple(
+        tuple(part.strip() for part in text.split("+")) for text in _strings(entry, "when")
     )
-
-
-def _combination(entry: Any) -> Combination:
-    if not isinstance(entry, Mapping):
-        raise RulesError("each [[combination]] must be a table")
-    _only(entry, _COMBINATION_KEYS, f"combination {entry.get('all_of')!r}")
-    parts = _strings(entry, "all_of")
-    if len(parts) < 2:
-        raise RulesError(f"combination {parts!r}: name at least two rules in all_of")
-    within = entry.get("within", "sentence")
-    if within not in ("sentence", "message") and (
-        not isinstance(within, int) or isinstance(within, bool) or within < 0
+    if not patterns or any(not all(p) for p in patterns):
+        raise RulesError(f"flag {flag_id!r}: when lists concepts joined by +")
+    scope = entry.get("scope", "clause")
+    if scope not in ("clause", "sentence", "message") and (
+        not isinstance(scope, int) or isinstance(scope, bool) or scope < 0
     ):
-        raise RulesError(f"combination {parts!r}: within is sentence, message or a number")
-    level = _level(entry.get("level"), str(parts))
-    if level is TriageLevel.NONE or not entry.get("reason"):
-        raise RulesError(f"combination {parts!r}: needs level urgent or concern and a reason")
-    return Combination(
-        all_of=tuple(parts),
+        raise RulesError(f"flag {flag_id!r}: scope is clause, sentence, message or a number")
+    denial = entry.get("denial", "any")
+    if denial not in ("any", "clear", "never"):
+        raise RulesError(f"flag {flag_id!r}: denial is any, clear or never")
+    figurative = entry.get("figurative", "no")
+    if figurative not in ("no", "none", "concern"):
+        raise RulesError(f"flag {flag_id!r}: figurative is no, none or concern")
+    return Flag(
+        id=flag_id,
+        category=str(entry.get("category", flag_id)),
         level=level,
-        reason=str(entry["reason"]),
-        within=within,
-        resolved_level=_level(entry.get("resolved_level", "none"), str(parts)),
+        patterns=patterns,
+        reason=str(reason),
+        source=str(entry.get("source", "")),
+        scope=scope,
+        persists=_bool(entry, "persists", default=False),
+        denial=denial,
+        about_client=_bool(entry, "about_client", default=True),
+        for_others=_bool(entry, "for_others", default=True),
+        figurative=figurative,
+        unless=tuple(_strings(entry, "unless")),
     )
 
 
-def _scores(scores: Mapping[str, Any], reasons: Mapping[str, Any]) -> ScoreRules:
-    _only(reasons, set(_REASONS), "[reasons]")
-    texts = {_REASONS[key]: str(value) for key, value in reasons.items()}
+def _scores(scores: Mapping[str, Any]) -> ScoreRules:
+    _only(scores, {"high", "rise", "out_of", "text_needs"}, "[scores]")
     return ScoreRules(
         high=_int(scores, "high", 8),
         rise=_int(scores, "rise", 3),
         out_of=tuple(_strings(scores, "out_of")),
         text_needs=str(scores.get("text_needs", "")),
-        **texts,
     )
+
+
+def _reasons(reasons: Mapping[str, Any]) -> Reasons:
+    _only(reasons, _REASON_KEYS, "[reasons]")
+    return Reasons(**{key: str(value) for key, value in reasons.items()})
 
 
 def _level(name: Any, owner: str) -> TriageLevel:
@@ -283,14 +312,53 @@ def _strings_map(table: Mapping[str, Any], key: str) -> dict[str, str]:
     return dict(value)
 
 
+def _ints_map(table: Mapping[str, Any], key: str) -> dict[str, int]:
+    value = table.get(key, {})
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise RulesError(f"{key} must be a table of whole numbers")
+    return dict(value)
+
+
+def _phrase(normaliser: Normaliser, text: str, owner: str) -> tuple[str, ...]:
+    """The words of a phrase as written in a data file (``*``, ``word*``, ``*word``,
+    ``.``, ``?``, ``,``, ``<number>`` and ``<many>`` kept), each folded to its key."""
+    words: list[str] = []
+    for part in text.split():
+        if part in (GAP, ".", "?", ",") or (part.startswith("<") and part.endswith(">")):
+            words.append(part)
+        elif len(part) > 1 and part.startswith(EXACT):
+            words.extend(f"{EXACT}{w}" for w in _spelled(normaliser, part[1:]))
+        elif len(part) > 1 and (part.endswith(GAP) or part.startswith(GAP)):
+            stem = part.strip(GAP)
+            key = normaliser.key(normaliser.clean(stem))
+            words.append(f"{key}{GAP}" if part.endswith(GAP) else f"{GAP}{key}")
+        else:
+            words.extend(_spelled(normaliser, part))
+    if not words:
+        raise RulesError(f"{owner}: the phrase {text!r} has no words")
+    return tuple(words)
+
+
+def _spelled(normaliser: Normaliser, text: str) -> list[str]:
+    words: list[str] = []
+    for kind, token in tokenize(normaliser.clean(text)):
+        if kind == "word":
+            words.extend(normaliser.key(w) for w in normaliser.spell(token))
+        else:
+            words.append(token)
+    return words
+
+
 def _phrases(
     normaliser: Normaliser, table: Mapping[str, Any], key: str
 ) -> tuple[tuple[str, ...], ...]:
-    return tuple(words for text in _strings(table, key) if (words := normaliser.phrase(text)))
+    return tuple(_phrase(normaliser, text, key) for text in _strings(table, key))
 
 
 def _words(normaliser: Normaliser, table: Mapping[str, Any], key: str) -> frozenset[str]:
-    return frozenset(w for text in _strings(table, key) for w in normaliser.phrase(text))
+    return frozenset(w for text in _strings(table, key) for w in _spelled(normaliser, text))
 
 
 def _int(table: Mapping[str, Any], key: str, default: int) -> int:

@@ -1,33 +1,35 @@
 """Triage of a check-in reply: ``none``, ``concern`` or ``urgent``, with reasons.
 
-Pure and explainable: the words come from a :class:`Lexicon` (built from a locale's data
-file by ``bot.triage_rules``), the rest from the score, the change and earlier check-ins.
-Every signal that raises the level names itself in ``reasons``; the level is the highest
-of all signals.
+Pure and explainable. The words are read by a :class:`~bot.domain.triage_lexicon.Lexicon`
+(built from a locale's data file by ``bot.triage_rules``): every word is spelled and
+lemmatised, the lexicon's *concepts* are found in them, and a *flag* is found where all
+the concepts of one of its patterns occur within its scope, in any order ("took" +
+"the whole box" + "paracetamol" is an overdose however it is said). Each finding is then
+read in its context (:mod:`bot.domain.triage_context`) and weighed by :func:`effect`.
+The score, the change since the session and earlier check-ins add their own signals.
+The level is the highest of all; every signal that raises it names itself in ``reasons``.
 
-How text is read
-    The text is normalised (NFKC, casefold, accents dropped, the locale's character
-    replacements) and cut into words, emoji and stops. Each word is then read as the
-    lexicon's words are written: text-speak and contractions replaced (``wanna`` → ``want
-    to``, ``can't`` → ``can not``, ``2`` → ``to``), digits inside words read as letters
-    (``su1c1de``), stretched letters squeezed (``sooooo`` → ``so``), and a misspelling one
-    edit from a long word of a ``fuzzy`` rule read as that word (``suicidle``).
+The context policy (:func:`effect`), in words:
 
-How phrases match
-    A phrase is a run of words; ``*`` stands for up to three words between, ``word*`` for
-    any word that starts so, ``.`` for a sentence boundary (``. help .`` is a reply that
-    is just "help"). Phrases never span a comma or a stop. Idioms are found first and
-    their words taken out of play ("dying for a nap").
+- a negation cancels a finding, except for self-harm and suicide words, which only the
+  client's own clear denial cancels ("I'm not suicidal, just tired"); a denial that
+  wavers ("not *really* suicidal", "I don't *think* I'd do anything") stays urgent;
+- a worry or a condition ("if it gets worse", "in case I faint") is no sign: none, but
+  self-harm words said so are still a concern;
+- about someone else: urgent signs happening now stay urgent (someone in danger now);
+  told in the past they are a concern (nothing when they are fine now), long ago
+  nothing; their lesser symptoms are not the client's;
+- the client's own long past ("had a stroke in 2015") is at most a concern (a lesser
+  sign long ago is nothing), and nothing when they also say they are fine;
+- "it has passed" lowers a sign one level (chest pain that went away is still a
+  concern), but never suicide, self-harm, violence or stroke signs: a stroke sign that
+  passes is still an emergency;
+- a joke or laugh marker ("lol", "😂") takes the alarm out of words often used as
+  hyperbole ("I'll pass out lol", "nearly had a stroke haha"), but self-harm and
+  violence words said laughing are still a concern; it changes nothing for plain signs
+  ("lol my words are coming out jumbled").
 
-Negation, hedges and resolution
-    A negation cue (``no``, ``not``, ``never``...) up to ``scope`` words before a phrase
-    cancels it, unless the rule is not ``negatable`` (self-harm language never is). A
-    hedge (``if``, ``worried I would``) cancels only ``hedgeable`` rules. A resolution
-    cue after a phrase ("gone now", "better today") means it has passed: the rule then
-    counts at its ``resolved_level``.
-
-The reading of text is in :mod:`bot.domain.triage_text`, the rules and their compiled
-form in :mod:`bot.domain.triage_lexicon`; this module matches them and weighs the signals.
+A second opinion (:class:`SecondOpinion`), when given, can only raise the level.
 """
 
 from __future__ import annotations
@@ -35,20 +37,60 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Literal
+from typing import Protocol
 
 from bot.domain.models import TriageLevel
-from bot.domain.triage_lexicon import Combination, Lexicon, ScoreRules
-from bot.domain.triage_text import COMMA, GAP, MAX_GAP, STOP
+from bot.domain.triage_context import Context, ContextReader
+from bot.domain.triage_lexicon import Flag, Lexicon, Reasons, ScoreRules
+from bot.domain.triage_text import Token
 
-MAX_COMBINED = 64
-"""Matches per part of a combination considered (bounds the work on hostile input)."""
+MAX_COMBINED = 16
+"""Matches per concept of a pattern considered (bounds the work on hostile input)."""
 CHANGES = ("much_better", "better", "same", "worse", "much_worse")
 """The answers to "Compared with before the session?"."""
 WORSE = frozenset({"worse", "much_worse"})
 SCORE_RANGE = range(11)
 
 _RANK = {TriageLevel.NONE: 0, TriageLevel.CONCERN: 1, TriageLevel.URGENT: 2}
+
+
+def level_rank(level: TriageLevel) -> int:
+    """Order of levels: none < concern < urgent."""
+    return _RANK[level]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One flag found in the words, in its context, and what it came to."""
+
+    flag: str
+    category: str
+    words: str
+    context: Context
+    level: TriageLevel
+    effect: str
+    """Why the level is what it is: ``as found``, ``negated``, ``denied``,
+    ``hypothetical``, ``someone else now``, ``someone else, past``, ``someone else,
+    long ago``, ``long ago``, ``long ago, fine now``, ``passed``, ``joke``, ``covered``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resemblance:
+    """The second opinion's closest example: its category, how close, and the level it
+    would raise a reply to."""
+
+    category: str
+    example: str
+    score: float
+    level: TriageLevel
+
+
+class SecondOpinion(Protocol):
+    """Compares a reply with example sentences per category."""
+
+    def closest(self, text: str, locale: str) -> Resemblance | None:
+        """The closest example above its category's threshold, or ``None``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,169 +100,97 @@ class TriageResult:
     ``reasons`` are short phrases a practitioner understands, most serious first (empty
     for ``none``). ``reactions`` are the ids of the normal healing reactions the text
     mentions (``tired``, ``sore``, ``dreams``...), for choosing a reassuring note.
+    ``findings`` and ``resemblance`` explain the level (``stillpoint triage --explain``).
     """
 
     level: TriageLevel
     reasons: tuple[str, ...] = ()
     reactions: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = field(default=(), compare=False)
+    resemblance: Resemblance | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
-    rule: str
-    start: int
-    end: int  # exclusive
-    negated: bool = False
-    resolved: bool = False
-
-
-class _Reader:
-    """One text read against one lexicon: matches, negation and resolution."""
-
-    def __init__(self, lexicon: Lexicon, text: str) -> None:
-        self.lexicon = lexicon
-        self.words, self.sentences = lexicon.read(text)
-        self.masked = [False] * len(self.words)
-        self.no_gap = {cue[0] for cue in lexicon.negation.cues if len(cue) == 1}
-        for start, end in self.find("idioms"):
-            self.masked[start:end] = [True] * (end - start)
-        self.raw = self._rule_matches()
-        covered = {
-            i
-            for m in self.raw
-            if lexicon.rules[m.rule].level is not TriageLevel.NONE
-            for i in range(m.start, m.end)
+def explanation(result: TriageResult) -> list[dict[str, object]]:
+    """Why ``result`` is what it is, one object per finding (``stillpoint triage
+    --explain``): its category, the words, the context and the level it came to; then the
+    second opinion's closest example, if one ran and found one."""
+    found: list[dict[str, object]] = [
+        {
+            "category": f.category,
+            "flag": f.flag,
+            "words": f.words,
+            "negated": f.context.negated,
+            "time": f.context.time,
+            "experiencer": f.context.experiencer,
+            "joke": f.context.joke,
+            "passed": f.context.passed,
+            "effect": f"{f.level.value} ({f.effect})",
         }
-        self.covered = covered
-        pseudo = {i for s, e in self.find("pseudo") for i in range(s, e)}
-        self.cue_ends = self._cue_ends("cues", covered | pseudo)
-        self.hedge_ends = self._cue_ends("hedges", covered | pseudo)
-        self.resolutions = {
-            start
-            for start, end in self.find("resolution")
-            if not covered.issuperset(range(start, end)) and not self.negated_at(start, 2)
-        }
-
-    def find(self, name: str) -> list[tuple[int, int]]:
-        """Every (start, end) where a phrase of the lexicon's set ``name`` occurs."""
-        index = self.lexicon.phrase_set(name).index
-        found = []
-        for start, word in enumerate(self.words):
-            for words in index.get(word, ()):
-                end = self._match(words, 0, start)
-                if end is not None:
-                    found.append((start, end))
-        return found
-
-    def _match(self, words: tuple[str, ...], k: int, i: int) -> int | None:
-        if k == len(words):
-            return i
-        if words[k] == GAP:
-            for skip in range(MAX_GAP + 1):
-                end = self._match(words, k + 1, i + skip)
-                if end is not None:
-                    return end
-                if i + skip >= len(self.words) or not self._plain(i + skip):
-                    return None
-            return None
-        if i >= len(self.words) or self.masked[i]:
-            return None
-        word, want = self.words[i], words[k]
-        ok = word.startswith(want[:-1]) if want.endswith(GAP) and len(want) > 1 else word == want
-        return self._match(words, k + 1, i + 1) if ok else None
-
-    def _plain(self, i: int) -> bool:
-        """Whether word ``i`` may fill a gap: not a boundary, an idiom or a negation."""
-        word = self.words[i]
-        return not self.masked[i] and word not in (STOP, COMMA) and word not in self.no_gap
-
-    def _rule_matches(self) -> list[_Match]:
-        seen: set[tuple[str, int]] = set()
-        matches = []
-        for start, word in enumerate(self.words):
-            if self.masked[start]:
-                continue
-            for phrase in self.lexicon.starting(word):
-                if (phrase.rule, start) in seen:
-                    continue
-                end = self._match(phrase.words, 0, start)
-                if end is not None:
-                    seen.add((phrase.rule, start))
-                    matches.append(_Match(phrase.rule, start, end))
-        return matches
-
-    def _cue_ends(self, name: str, ignored: set[int]) -> set[int]:
-        """Where each cue of set ``name`` ends; not those wholly inside a rule's own phrase
-        ("can not breathe") or a pseudo-negation ("not sure"), nor a cue standing alone
-        ("No, ...")."""
-        ends = set()
-        for start, end in self.find(name):
-            interjection = end < len(self.words) and self.words[end] in (STOP, COMMA)
-            if not ignored.issuperset(range(start, end)) and not interjection:
-                ends.add(end - 1)
-        return ends
-
-    def negated_at(self, start: int, scope: int, *, hedges: bool = False) -> bool:
-        """Whether a cue ends within ``scope`` counted words before ``start``.
-
-        A cue reaches past a comma only through a list of signs ("no dizziness, numbness
-        or chest pain"), not into another clause ("not great, worse than before").
-        """
-        negation = self.lexicon.negation
-        counted = 0
-        comma = None
-        for i in range(start - 1, -1, -1):
-            word = self.words[i]
-            if i in self.cue_ends or (hedges and i in self.hedge_ends):
-                return comma is None or self._listing(i + 1, comma)
-            if word == STOP or word in negation.breakers:
-                return False
-            if word == COMMA:
-                comma = i
-            elif word not in negation.transparent:
-                counted += 1
-                if counted > scope:
-                    return False
-        return False
-
-    def _listing(self, start: int, end: int) -> bool:
-        """Whether words ``start:end`` are only signs the rules know (and fillers)."""
-        transparent = self.lexicon.negation.transparent
-        return all(
-            i in self.covered or self.words[i] in transparent or self.words[i] == COMMA
-            for i in range(start, end)
+        for f in result.findings
+    ]
+    if result.resemblance is not None:
+        close = result.resemblance
+        found.append(
+            {
+                "category": close.category,
+                "words": "",
+                "negated": False,
+                "time": "now",
+                "experiencer": "client",
+                "effect": close.level.value,
+                "similar_to": close.example,
+                "score": round(close.score, 3),
+            }
         )
-
-    def resolved_after(self, end: int) -> bool:
-        """Whether a resolution cue follows within the lexicon's scope, same sentence."""
-        counted = 0
-        for i in range(end, len(self.words)):
-            if i in self.resolutions:
-                return True
-            word = self.words[i]
-            if word == STOP:
-                return False
-            skip = word == COMMA or word in self.lexicon.negation.transparent
-            if not skip and word not in self.lexicon.negation.breakers:
-                counted += 1
-                if counted > self.lexicon.resolution_scope:
-                    return False
-        return False
-
-    def matches(self) -> list[_Match]:
-        """Every rule match with its negation and resolution decided."""
-        out = []
-        scope = self.lexicon.negation.scope
-        for match in self.raw:
-            rule = self.lexicon.rules[match.rule]
-            negated = rule.negatable and self.negated_at(match.start, scope, hedges=rule.hedgeable)
-            resolved = rule.negatable and not negated and self.resolved_after(match.end)
-            out.append(_Match(match.rule, match.start, match.end, negated, resolved))
-        return out
+    return found
 
 
-AFTER_TEXT = 1 << 30
-"""Where score and change signals sort among reasons: after those from the words."""
+def effect(flag: Flag, context: Context, *, fine: bool) -> tuple[TriageLevel, str]:
+    """The level a finding of ``flag`` counts at in ``context``, and why (the policy in
+    the module's docstring). ``fine``: the client says they, or the person they speak
+    of, are fine."""
+    level = flag.level
+    if context.negated and (
+        flag.denial == "any" or (flag.denial == "clear" and context.clear_denial)
+    ):
+        return TriageLevel.NONE, "negated" if flag.denial == "any" else "denied"
+    if level is TriageLevel.NONE:
+        return level, "as found"
+    if context.time == "hypothetical":
+        return (TriageLevel.CONCERN if flag.persists else TriageLevel.NONE), "hypothetical"
+    if context.experiencer == "other" and flag.about_client:
+        if level is not TriageLevel.URGENT or not flag.for_others:
+            return TriageLevel.NONE, "someone else"
+        if context.time == "historical":
+            return TriageLevel.NONE, "someone else, long ago"
+        if context.time == "past":
+            return (TriageLevel.NONE if fine else TriageLevel.CONCERN), "someone else, past"
+        return level, "someone else now"
+    if context.time == "historical":
+        if fine or level is not TriageLevel.URGENT:
+            return TriageLevel.NONE, "long ago, fine now" if fine else "long ago"
+        return TriageLevel.CONCERN, "long ago"
+    if context.passed and not flag.persists:
+        lowered = TriageLevel.CONCERN if level is TriageLevel.URGENT else TriageLevel.NONE
+        return lowered, "passed"
+    if context.joke and flag.figurative != "no":
+        return TriageLevel(flag.figurative), "joke"
+    return level, "as found"
+
+
+_TEMPLATES = {
+    "passed": "passed",
+    "long ago": "past",
+    "someone else now": "other",
+    "someone else, past": "other",
+    "joke": "joke",
+    "hypothetical": "hypothetical",
+}
+
+
+def _reason(flag: Flag, how: str, reasons: Reasons) -> str:
+    template = _TEMPLATES.get(how)
+    return getattr(reasons, template).format(reason=flag.reason) if template else flag.reason
 
 
 @dataclass(slots=True)
@@ -229,16 +199,16 @@ class _Signals:
 
     found: list[tuple[TriageLevel, int, str]] = field(default_factory=list)
 
-    def add(self, level: TriageLevel, reason: str, at: int = AFTER_TEXT) -> None:
+    def add(self, level: TriageLevel, reason: str, at: int = 1 << 30) -> None:
         if level is not TriageLevel.NONE and reason:
             self.found.append((level, at, reason))
 
-    def result(self, reactions: Sequence[str]) -> TriageResult:
-        if not self.found:
-            return TriageResult(TriageLevel.NONE, (), tuple(reactions))
+    def level(self) -> TriageLevel:
+        return max((f[0] for f in self.found), key=level_rank, default=TriageLevel.NONE)
+
+    def reasons(self) -> tuple[str, ...]:
         ordered = sorted(self.found, key=lambda f: (-_RANK[f[0]], f[1]))
-        reasons = tuple(dict.fromkeys(reason for _, _, reason in ordered))
-        return TriageResult(ordered[0][0], reasons, tuple(reactions))
+        return tuple(dict.fromkeys(reason for _, _, reason in ordered))
 
 
 def triage(
@@ -249,6 +219,7 @@ def triage(
     *,
     change: str | None = None,
     previous_changes: Sequence[str | None] = (),
+    second_opinion: SecondOpinion | None = None,
 ) -> TriageResult:
     """Triage one reply.
 
@@ -261,12 +232,29 @@ def triage(
     """
     _check(score, previous_scores, change, previous_changes)
     signals = _Signals()
-    reactions = _read_text(text or "", lexicon, signals)
+    words = text or ""
+    findings, reactions = _read_text(words, lexicon, signals)
     for other in lexicon.also:
-        _read_text(text or "", other, signals)
-    _score_signals(score, previous_scores, lexicon.scores, signals)
-    _change_signals(change, previous_changes, lexicon.scores, signals)
-    return signals.result(reactions)
+        more, _ = _read_text(words, other, signals, serious_only=True)
+        findings.extend(more)
+    _score_signals(score, previous_scores, lexicon, signals)
+    _change_signals(change, previous_changes, lexicon.reasons, signals)
+    resemblance = None
+    if second_opinion is not None and words.strip():
+        resemblance = second_opinion.closest(words, lexicon.locale)
+        if resemblance is not None and level_rank(resemblance.level) > level_rank(
+            signals.level()
+        ):
+            reason = lexicon.reasons.resembles.format(category=resemblance.category)
+            signals.add(resemblance.level, reason)
+    level = signals.level()
+    return TriageResult(
+        level,
+        signals.reasons() if level is not TriageLevel.NONE else (),
+        tuple(reactions),
+        tuple(findings),
+        resemblance,
+    )
 
 
 def _check(
@@ -283,129 +271,168 @@ def _check(
             raise ValueError(f"unknown change {answer!r}; use one of {', '.join(CHANGES)}")
 
 
-def _read_text(text: str, lexicon: Lexicon, signals: _Signals) -> list[str]:
-    """Add the text's signals; return the healing reactions it mentions."""
-    reader = _Reader(lexicon, text)
-    matches = reader.matches()
-    calm: list[_Match] = []
-    template = lexicon.scores.resolved_reason
-    found: list[tuple[_Match, TriageLevel, str]] = []
-    for match in matches:
-        rule = lexicon.rules[match.rule]
-        if match.negated or rule.level is None:
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    flag: Flag
+    spans: tuple[tuple[int, int], ...]
+    start: int
+    end: int
+
+
+def _read_text(
+    text: str, lexicon: Lexicon, signals: _Signals, *, serious_only: bool = False
+) -> tuple[list[Finding], list[str]]:
+    """Add the text's signals; return its findings and the healing reactions it names."""
+    tokens = lexicon.read(text)
+    masked = [False] * len(tokens)
+    for start, end in lexicon.cue_matches("idioms", tokens):
+        masked[start:end] = [True] * (end - start)
+    concepts: dict[str, list[tuple[int, int]]] = {}
+    for concept, start, end in lexicon.concept_matches(tokens, masked):
+        concepts.setdefault(concept, []).append((start, end))
+    raw = [found for flag in lexicon.flags for found in _find(flag, concepts, tokens)]
+    covered = {
+        i
+        for found in raw
+        if found.flag.level is not TriageLevel.NONE
+        for start, end in found.spans
+        for i in range(start, end)
+    }
+    reader = ContextReader(lexicon, tokens, covered)
+    judged = []
+    for found in raw:
+        context = reader.context(found.spans)
+        level, how = effect(found.flag, context, fine=reader.fine)
+        judged.append((found, context, level, how))
+    findings: list[Finding] = []
+    reactions: list[str] = []
+    for found, context, level, how in judged:
+        if _covered(found, judged):
+            level, how = TriageLevel.NONE, "covered"
+        words = " ".join(tokens[i].text for i in range(found.start, found.end) if tokens[i].is_word)
+        findings.append(Finding(found.flag.id, found.flag.category, words, context, level, how))
+        if found.flag.level is TriageLevel.NONE:
+            if how == "as found" and not serious_only:
+                reactions.append(found.flag.id)
+        elif not serious_only or level is not TriageLevel.NONE:
+            signals.add(level, _reason(found.flag, how, lexicon.reasons), found.start)
+    if not serious_only:
+        _text_score_signals(text, lexicon, concepts, reader, signals)
+    return findings, list(dict.fromkeys(reactions))
+
+
+def _find(
+    flag: Flag, concepts: dict[str, list[tuple[int, int]]], tokens: Sequence[Token]
+) -> list[_Raw]:
+    """Every place all concepts of one of the flag's patterns meet within its scope; one
+    per scope unit (the earliest), so each clause or sentence is judged in its context."""
+    found: dict[tuple[int, ...], _Raw] = {}
+    for pattern in flag.patterns:
+        parts = [concepts.get(concept, [])[:MAX_COMBINED] for concept in pattern]
+        if not all(parts):
             continue
-        if match.resolved:
-            reason = template.format(reason=rule.reason) if rule.reason else ""
-            found.append((match, rule.resolved_level, reason))
-        elif rule.level is TriageLevel.NONE:
-            calm.append(match)
-        else:
-            found.append((match, rule.level, rule.reason))
-    reach = {level: _reach(found, level, len(reader.words)) for level in _RANK}
-    for match, level, reason in found:
-        if reach[level][match.start] < match.end:
-            signals.add(level, reason, match.start)
-    reactions = [m.rule for m in calm if reach[TriageLevel.NONE][m.start] < m.end]
-    for combination in lexicon.combinations:
-        _combine(combination, matches, reader, template, signals)
-    needs = lexicon.scores.text_needs
-    if needs and not any(m.rule == needs and not m.negated for m in matches):
-        return list(dict.fromkeys(reactions))
-    for value in lexicon.text_scores(text):
-        if value >= lexicon.scores.high:
-            signals.add(TriageLevel.CONCERN, lexicon.scores.text_reason.format(score=value))
-    return list(dict.fromkeys(reactions))
+        for chosen in product(*parts):
+            unit = _unit(chosen, flag, tokens)
+            if unit is None or _excluded(flag, chosen, concepts, tokens):
+                continue
+            start = min(s for s, _ in chosen)
+            end = max(e for _, e in chosen)
+            if unit not in found or start < found[unit].start:
+                found[unit] = _Raw(flag, tuple(sorted(set(chosen))), start, end)
+    return list(found.values())
 
 
-def _reach(
-    found: Sequence[tuple[_Match, TriageLevel, str]], level: TriageLevel, size: int
-) -> list[int]:
-    """For each word, how far the more serious matches starting at or before it reach.
-
-    A match ending within that reach is covered by a more serious reading of the same
-    words ("want to hurt myself" is self-harm language, not also an injury).
-    """
-    reach = [0] * (size + 1)
-    for match, other, _ in found:
-        if _RANK[other] > _RANK[level]:
-            reach[match.start] = max(reach[match.start], match.end)
-    for i in range(1, size + 1):
-        reach[i] = max(reach[i], reach[i - 1])
-    return reach
+UNLESS_REACH = 6
+"""An ``unless`` concept counts within this many tokens of the finding, same clause."""
 
 
-def _combine(
-    combination: Combination,
-    matches: Sequence[_Match],
-    reader: _Reader,
-    template: str,
+def _excluded(
+    flag: Flag,
+    chosen: Sequence[tuple[int, int]],
+    concepts: dict[str, list[tuple[int, int]]],
+    tokens: Sequence[Token],
+) -> bool:
+    """Whether one of the flag's ``unless`` concepts stands right by the words, in their
+    clause ("nearly fainted", "all my pills as prescribed")."""
+    first, last = min(s for s, _ in chosen), max(e for _, e in chosen)
+    clause = tokens[first].clause
+    return any(
+        tokens[s].clause == clause and s - last <= UNLESS_REACH and first - e <= UNLESS_REACH
+        for concept in flag.unless
+        for s, e in concepts.get(concept, [])
+    )
+
+
+def _unit(
+    chosen: Sequence[tuple[int, int]], flag: Flag, tokens: Sequence[Token]
+) -> tuple[int, ...] | None:
+    """The scope unit all chosen matches share (a clause, a sentence, the message, or
+    within so many words), or ``None`` when they do not."""
+    if flag.scope == "message":
+        return (0,)
+    if flag.scope == "sentence":
+        sentences = {tokens[s].sentence for s, _ in chosen}
+        return (sentences.pop(),) if len(sentences) == 1 else None
+    clauses = {tokens[s].clause for s, _ in chosen}
+    if len(clauses) != 1:
+        return None
+    if flag.scope == "clause":
+        return (clauses.pop(),)
+    first = min(e for _, e in chosen)
+    last = max(s for s, _ in chosen)
+    return (min(s for s, _ in chosen),) if last - first <= flag.scope else None
+
+
+def _covered(found: _Raw, judged: Sequence[tuple[_Raw, Context, TriageLevel, str]]) -> bool:
+    """Whether a more serious finding that still counts spans these words ("want to hurt
+    myself" is self-harm language, not also an injury)."""
+    rank = level_rank(found.flag.level)
+    return any(
+        level_rank(other.flag.level) > rank
+        and level is not TriageLevel.NONE
+        and other.start <= found.start
+        and found.end <= other.end
+        for other, _, level, _ in judged
+    )
+
+
+def _text_score_signals(
+    text: str,
+    lexicon: Lexicon,
+    concepts: dict[str, list[tuple[int, int]]],
+    reader: ContextReader,
     signals: _Signals,
 ) -> None:
-    parts = [
-        [m for m in matches if m.rule == rule and not m.negated][:MAX_COMBINED]
-        for rule in combination.all_of
-    ]
-    best: tuple[bool, int] | None = None  # (resolved, position)
-    for chosen in product(*parts):
-        if not _near(chosen, combination.within, reader):
-            continue
-        candidate = (any(m.resolved for m in chosen), min(m.start for m in chosen))
-        if best is None or candidate < best:
-            best = candidate
-    if best is None:
+    """A score written in the words ("pain 9/10"), beside a symptom that is not negated."""
+    needs = lexicon.scores.text_needs
+    if needs and not any(
+        not reader.context([(s, e)]).negated for s, e in concepts.get(needs, [])
+    ):
         return
-    resolved, at = best
-    if resolved:
-        signals.add(combination.resolved_level, template.format(reason=combination.reason), at)
-    else:
-        signals.add(combination.level, combination.reason, at)
-
-
-def _near(
-    chosen: Sequence[_Match],
-    within: int | Literal["sentence", "message"],
-    reader: _Reader,
-) -> bool:
-    """Whether the chosen matches are close enough: same sentence, or at most ``within``
-    words apart with no comma between."""
-    words, sentences = reader.words, reader.sentences
-    if len({(m.start, m.end) for m in chosen}) < len(chosen):
-        return False  # one phrase cannot stand for two signals
-    if within == "message":
-        return True
-    if len({sentences[m.start] for m in chosen}) > 1:
-        return False
-    if within == "sentence":
-        return True
-    first, last = min(m.end for m in chosen), max(m.start for m in chosen)
-    return last - first <= within and COMMA not in words[first:last]
+    for value in lexicon.text_scores(text):
+        if value >= lexicon.scores.high:
+            signals.add(TriageLevel.CONCERN, lexicon.reasons.text.format(score=value))
 
 
 def _score_signals(
-    score: int | None, previous: Sequence[int], rules: ScoreRules, signals: _Signals
+    score: int | None, previous: Sequence[int], lexicon: Lexicon, signals: _Signals
 ) -> None:
+    rules: ScoreRules = lexicon.scores
+    reasons = lexicon.reasons
     if score is None:
         return
     if score >= rules.high:
-        signals.add(TriageLevel.CONCERN, rules.high_reason.format(score=score))
+        signals.add(TriageLevel.CONCERN, reasons.high.format(score=score))
     if previous and score - previous[-1] >= rules.rise:
         rise = score - previous[-1]
-        reason = rules.rise_reason.format(rise=rise, previous=previous[-1], score=score)
+        reason = reasons.rise.format(rise=rise, previous=previous[-1], score=score)
         signals.add(TriageLevel.CONCERN, reason)
 
 
 def _change_signals(
-    change: str | None,
-    previous: Sequence[str | None],
-    rules: ScoreRules,
-    signals: _Signals,
+    change: str | None, previous: Sequence[str | None], reasons: Reasons, signals: _Signals
 ) -> None:
     if change == "much_worse":
-        signals.add(TriageLevel.CONCERN, rules.much_worse_reason)
+        signals.add(TriageLevel.CONCERN, reasons.much_worse)
     if change in WORSE and previous and previous[-1] in WORSE:
-        signals.add(TriageLevel.CONCERN, rules.worse_twice_reason)
-
-
-def level_rank(level: TriageLevel) -> int:
-    """Order of levels: none < concern < urgent."""
-    return _RANK[level]
+        signals.add(TriageLevel.CONCERN, reasons.worse_twice)

@@ -1,24 +1,37 @@
-"""The compiled triage rules of one locale: rules, phrases, negation, scores.
+"""The compiled triage rules of one locale: concepts, flags, context cues and scores.
 
-:class:`Lexicon` holds what ``bot.triage_rules`` builds from a locale's data file, and
-reads a text into the words its phrases are matched against (stretched letters
-squeezed, misspellings of long words of ``fuzzy`` rules recognised).
+:class:`Lexicon` holds what ``bot.triage_rules`` builds from a locale's data file. It
+reads a reply into :class:`~bot.domain.triage_text.Token` s (spelled, lemmatised,
+numbered into sentences and clauses) and finds where phrases occur in them.
+
+A *concept* is a set of phrases that mean one thing ("pill": pill, tablet, meds,
+paracetamol...). A *flag* is a red flag or a reassurance: one or more patterns, each a
+set of concepts that must all occur within the flag's scope (a clause by default), in
+any order. Context cues (negation, time, who it is about, jokes) are phrases too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Protocol
 
 from bot.domain.models import TriageLevel
 from bot.domain.triage_text import (
     COMMA,
+    EXACT,
+    FEW,
     GAP,
+    MANY,
+    MAX_GAP,
+    NUMBER,
+    QUESTION,
     STOP,
+    YEAR,
     Normaliser,
+    Token,
     join_spelled_out,
     one_edit,
     tokenize,
@@ -26,90 +39,216 @@ from bot.domain.triage_text import (
 
 _RUN3 = re.compile(r"(.)\1{2,}")
 _RUN2 = re.compile(r"(.)\1+")
+_BOUNDARIES = (STOP, QUESTION)
+
+Scope = int | Literal["clause", "sentence", "message"]
+
+
+class Dictionary(Protocol):
+    """A language's dictionary: the dictionary form of a word, and whether it is a word."""
+
+    def lemma(self, word: str) -> str:
+        """The dictionary form of ``word`` (lower case), or ``word`` when unknown."""
+        ...
+
+    def known(self, word: str) -> bool:
+        """Whether ``word`` is a word of the language (so never read as a misspelling)."""
+        ...
+
+
+class PlainDictionary:
+    """A dictionary that knows no words: every word is its own lemma."""
+
+    def lemma(self, word: str) -> str:
+        """``word`` itself."""
+        return word
+
+    def known(self, word: str) -> bool:  # noqa: ARG002 -- knows nothing by design
+        """Always ``False``."""
+        return False
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
-    """A group of phrases and what a match means.
+class Flag:
+    """What a combination of concepts means.
 
-    ``level`` ``None`` marks a signal: it counts only inside a :class:`Combination`.
-    A match counts at ``resolved_level`` when a resolution cue follows it.
+    ``level`` ``none`` marks a normal healing reaction (its id names the reassuring note).
+    ``persists``: "it has passed" never lowers it (suicide, self-harm, violence, stroke).
+    ``denial``: which negations cancel it: ``any``; ``clear`` (only the client's own
+    clear denial, for self-harm words); ``never``.
+    ``about_client``: ``False`` when the words already say who it happens to (violence
+    against the client: "he choked me"), so another person named is not the experiencer.
     """
 
     id: str
-    level: TriageLevel | None
-    reason: str = ""
-    negatable: bool = True
-    hedgeable: bool = False
-    resolved_level: TriageLevel = TriageLevel.NONE
-    fuzzy: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """One phrase of a rule (or an idiom or cue), as normalised words."""
-
-    words: tuple[str, ...]
-    rule: str
-
-
-@dataclass(frozen=True, slots=True)
-class Combination:
-    """Signals that together mean more: every rule in ``all_of`` matched near each other.
-
-    ``within`` is ``"sentence"``, ``"message"``, or at most that many words apart.
-    """
-
-    all_of: tuple[str, ...]
+    category: str
     level: TriageLevel
-    reason: str
-    within: int | Literal["sentence", "message"] = "sentence"
-    resolved_level: TriageLevel = TriageLevel.NONE
+    patterns: tuple[tuple[str, ...], ...]
+    reason: str = ""
+    source: str = ""
+    scope: Scope = "clause"
+    persists: bool = False
+    denial: Literal["any", "clear", "never"] = "any"
+    about_client: bool = True
+    for_others: bool = True
+    """About someone else, happening now: it stays at its level (someone in danger now)."""
+    figurative: Literal["no", "none", "concern"] = "no"
+    """Words often said in jest ("I'll pass out lol", "he'll kill me haha"): a laugh or
+    joke marker lowers it to this level; ``no``: a joke changes nothing."""
+    unless: tuple[str, ...] = ()
+    """Concepts that, in the same clause, mean the words are something else ("all my
+    pills" + "as prescribed" is no overdose)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Negation:
-    """Words that cancel a phrase before them, and what limits their reach."""
+class Cues:
+    """The context cues of a locale, as phrases (see the data file's ``[context]``)."""
 
-    cues: tuple[tuple[str, ...], ...] = ()
-    hedges: tuple[tuple[str, ...], ...] = ()
+    negation: tuple[tuple[str, ...], ...] = ()
+    negation_after: tuple[tuple[str, ...], ...] = ()
+    answers: tuple[tuple[str, ...], ...] = ()
     pseudo: tuple[tuple[str, ...], ...] = ()
+    wobble: tuple[tuple[str, ...], ...] = ()
+    hypothetical: tuple[tuple[str, ...], ...] = ()
+    historical: tuple[tuple[str, ...], ...] = ()
+    past: tuple[tuple[str, ...], ...] = ()
+    current: tuple[tuple[str, ...], ...] = ()
+    recent: tuple[tuple[str, ...], ...] = ()
+    other_person: tuple[tuple[str, ...], ...] = ()
+    self_person: tuple[tuple[str, ...], ...] = ()
+    joke: tuple[tuple[str, ...], ...] = ()
+    fine: tuple[tuple[str, ...], ...] = ()
+    passed: tuple[tuple[str, ...], ...] = ()
+    clause_words: frozenset[str] = frozenset()
     breakers: frozenset[str] = frozenset()
     transparent: frozenset[str] = frozenset()
     scope: int = 4
+    passed_scope: int = 6
+
+    def sets(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """Every cue set that is a list of phrases, by name."""
+        return {
+            "negation": self.negation,
+            "negation_after": self.negation_after,
+            "answers": self.answers,
+            "pseudo": self.pseudo,
+            "wobble": self.wobble,
+            "hypothetical": self.hypothetical,
+            "historical": self.historical,
+            "past": self.past,
+            "current": self.current,
+            "recent": self.recent,
+            "other_person": self.other_person,
+            "self_person": self.self_person,
+            "joke": self.joke,
+            "fine": self.fine,
+            "passed": self.passed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreRules:
-    """Thresholds for the 0-10 discomfort scale and the reasons they give."""
+    """Thresholds for the 0-10 discomfort scale."""
 
     high: int = 8
     rise: int = 3
     out_of: tuple[str, ...] = ("/",)
     text_needs: str = ""
-    """A written score such as ``8/10`` counts only beside a phrase of this rule (say, a
-    symptom: "10/10 session" is praise); empty: always."""
-    high_reason: str = "high discomfort: {score}/10"
-    rise_reason: str = "discomfort rose by {rise} points, from {previous} to {score}"
-    text_reason: str = "describes discomfort as {score}/10"
-    much_worse_reason: str = "much worse than before the session"
-    worse_twice_reason: str = "worse two check-ins in a row"
-    resolved_reason: str = "{reason} (now passed)"
+    """A written score such as ``8/10`` counts only beside this concept (a symptom:
+    "10/10 session" is praise); empty: always."""
 
 
 @dataclass(frozen=True, slots=True)
-class _PhraseSet:
-    """Phrases without rules (idioms, cues), indexed by their first word."""
+class Reasons:
+    """Templates of the reasons that are not a flag's own, in the practitioner's language."""
 
-    index: Mapping[str, tuple[tuple[str, ...], ...]]
+    high: str = "high discomfort: {score}/10"
+    rise: str = "discomfort rose by {rise} points, from {previous} to {score}"
+    text: str = "describes discomfort as {score}/10"
+    much_worse: str = "much worse than before the session"
+    worse_twice: str = "worse two check-ins in a row"
+    passed: str = "{reason} (now passed)"
+    past: str = "{reason} (in the past)"
+    other: str = "{reason} (about someone else)"
+    joke: str = "{reason} (said as a joke?)"
+    hypothetical: str = "{reason} (as a worry)"
+    resembles: str = "resembles: {category}"
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseIndex:
+    """Phrases, each with its owner (a concept or cue set), indexed by their first word."""
+
+    by_word: Mapping[str, tuple[tuple[tuple[str, ...], str], ...]]
+    patterned: tuple[tuple[tuple[str, ...], str], ...]
 
     @classmethod
-    def of(cls, phrases: Iterable[tuple[str, ...]]) -> _PhraseSet:
-        index: dict[str, list[tuple[str, ...]]] = {}
-        for words in phrases:
-            if words and words[0] != GAP:
-                index.setdefault(words[0], []).append(words)
-        return cls(MappingProxyType({k: tuple(v) for k, v in index.items()}))
+    def of(cls, phrases: Iterable[tuple[tuple[str, ...], str]]) -> PhraseIndex:
+        """Index ``(words, owner)`` pairs; a phrase starting with a pattern is scanned."""
+        by_word: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        patterned: list[tuple[tuple[str, ...], str]] = []
+        for words, owner in phrases:
+            if not words or words[0] == GAP or words[-1] == GAP:
+                raise ValueError(f"phrase {' '.join(words)!r} of {owner}")
+            first = words[0]
+            if first in (NUMBER, MANY, FEW, YEAR) or (len(first) > 1 and GAP in (first[0], first[-1])):
+                patterned.append((words, owner))
+            else:
+                by_word.setdefault(first.removeprefix(EXACT), []).append((words, owner))
+        return cls(
+            MappingProxyType({k: tuple(v) for k, v in by_word.items()}), tuple(patterned)
+        )
+
+    def find(
+        self, tokens: Sequence[Token], masked: Sequence[bool] = ()
+    ) -> list[tuple[str, int, int]]:
+        """Every ``(owner, start, end)`` where a phrase occurs, ``end`` exclusive."""
+        found: list[tuple[str, int, int]] = []
+        seen: set[tuple[str, int, int]] = set()
+        for start, token in enumerate(tokens):
+            if masked and masked[start]:
+                continue
+            candidates = [*self.by_word.get(token.key, ()), *self.patterned]
+            if token.lemma != token.key:
+                candidates.extend(self.by_word.get(token.lemma, ()))
+            for words, owner in candidates:
+                end = match_phrase(tokens, words, 0, start, masked)
+                if end is not None and (owner, start, end) not in seen:
+                    seen.add((owner, start, end))
+                    found.append((owner, start, end))
+        return found
+
+
+def match_phrase(
+    tokens: Sequence[Token], words: tuple[str, ...], k: int, i: int, masked: Sequence[bool]
+) -> int | None:
+    """Where ``words[k:]`` ends if it matches from token ``i``; ``None`` if it does not."""
+    if k == len(words):
+        return i
+    want = words[k]
+    if want == GAP:
+        for skip in range(MAX_GAP + 1):
+            end = match_phrase(tokens, words, k + 1, i + skip, masked)
+            if end is not None:
+                return end
+            if i + skip >= len(tokens) or not _plain(tokens, i + skip, masked):
+                return None
+        return None
+    if i >= len(tokens) or (masked and masked[i]):
+        return None
+    token = tokens[i]
+    if want in _BOUNDARIES:
+        ok = token.kind == "stop"
+    elif want == COMMA:
+        ok = token.kind == "comma"
+    else:
+        ok = token.is_word and token.matches(want)
+    return match_phrase(tokens, words, k + 1, i + 1, masked) if ok else None
+
+
+def _plain(tokens: Sequence[Token], i: int, masked: Sequence[bool]) -> bool:
+    """Whether token ``i`` may fill a gap: a word, not masked."""
+    return tokens[i].is_word and not (masked and masked[i])
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,98 +257,124 @@ class Lexicon:
 
     locale: str
     normaliser: Normaliser
-    rules: Mapping[str, Rule]
-    phrases: tuple[Phrase, ...]
+    concepts: Mapping[str, tuple[tuple[str, ...], ...]]
+    flags: tuple[Flag, ...]
+    dictionary: Dictionary = field(default_factory=PlainDictionary)
     idioms: tuple[tuple[str, ...], ...] = ()
-    combinations: tuple[Combination, ...] = ()
-    negation: Negation = Negation()
-    resolution: tuple[tuple[str, ...], ...] = ()
-    resolution_scope: int = 6
-    fuzzy_min_length: int = 6
-    fuzzy_exempt: frozenset[str] = frozenset()
+    cues: Cues = Cues()
     scores: ScoreRules = ScoreRules()
+    reasons: Reasons = Reasons()
+    fuzzy: tuple[str, ...] = ()
+    """Concepts whose long words also match a misspelling one edit away."""
+    fuzzy_min_length: int = 6
     also: tuple[Lexicon, ...] = ()
-    """Rules of other languages that apply too (self-harm language), each read with its
-    own language's spelling rules; only their urgent and concern signals count."""
-    _index: Mapping[str, tuple[Phrase, ...]] = field(init=False, repr=False, compare=False)
-    _prefixed: tuple[Phrase, ...] = field(init=False, repr=False, compare=False)
-    _sets: Mapping[str, _PhraseSet] = field(init=False, repr=False, compare=False)
+    """Flags of other languages that apply too (self-harm words), each read with its own
+    language's spelling and context rules; only their urgent and concern findings count."""
+    _concepts: PhraseIndex = field(init=False, repr=False, compare=False)
+    _cues: Mapping[str, PhraseIndex] = field(init=False, repr=False, compare=False)
     _vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
     _skeletons: Mapping[str, str] = field(init=False, repr=False, compare=False)
     _fuzzy: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     _text_score: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = {p.rule for p in self.phrases} - self.rules.keys()
-        unknown |= {r for c in self.combinations for r in c.all_of} - self.rules.keys()
+        named = {c for f in self.flags for p in (*f.patterns, f.unless) for c in p}
+        unknown = named - self.concepts.keys()
+        unknown |= set(self.fuzzy) - self.concepts.keys()
+        if self.scores.text_needs and self.scores.text_needs not in self.concepts:
+            unknown.add(self.scores.text_needs)
         if unknown:
-            raise ValueError(f"phrases or combinations name unknown rules: {sorted(unknown)}")
-        index: dict[str, list[Phrase]] = {}
-        prefixed: list[Phrase] = []
-        for phrase in self.phrases:
-            if not phrase.words or phrase.words[0] == GAP or phrase.words[-1] == GAP:
-                raise ValueError(f"phrase {' '.join(phrase.words)!r} of rule {phrase.rule}")
-            if phrase.words[0].endswith(GAP):
-                prefixed.append(phrase)
-            else:
-                index.setdefault(phrase.words[0], []).append(phrase)
-        others = (*self.idioms, *self.resolution, *self.negation.cues, *self.negation.hedges)
-        words = {w for p in self.phrases for w in p.words}
-        words |= {w for p in (*others, *self.negation.pseudo) for w in p}
-        words = {w.removesuffix(GAP) for w in words if w not in (GAP, STOP, COMMA)}
-        fuzzy: dict[str, list[str]] = {}
-        for phrase in self.phrases:
-            if self.rules[phrase.rule].fuzzy:
-                for word in phrase.words:
-                    if len(word) >= self.fuzzy_min_length and not word.endswith(GAP):
-                        fuzzy.setdefault(word[0], []).append(word)
+            raise ValueError(f"flags name unknown concepts: {sorted(unknown)}")
+        for flag in self.flags:
+            for pattern in flag.patterns:
+                for i, first in enumerate(pattern):
+                    for second in pattern[i + 1 :]:
+                        shared = set(self.concepts[first]) & set(self.concepts[second])
+                        if shared and first != second:
+                            words = sorted(" ".join(p) for p in shared)
+                            raise ValueError(
+                                f"flag {flag.id}: {first} and {second} share {words}: one "
+                                "word would stand for both"
+                            )
+        setattr_ = object.__setattr__
+        setattr_(
+            self,
+            "_concepts",
+            PhraseIndex.of((p, c) for c, phrases in self.concepts.items() for p in phrases),
+        )
+        cue_sets = {**self.cues.sets(), "idioms": self.idioms}
+        setattr_(
+            self,
+            "_cues",
+            MappingProxyType(
+                {name: PhraseIndex.of((p, name) for p in s) for name, s in cue_sets.items()}
+            ),
+        )
+        every = [p for phrases in self.concepts.values() for p in phrases]
+        every += [p for s in cue_sets.values() for p in s]
+        words = {
+            w.strip(GAP).removeprefix(EXACT)
+            for p in every
+            for w in p
+            if w not in (GAP, STOP, QUESTION, COMMA)
+        }
+        words |= self.cues.clause_words | self.cues.breakers | self.cues.transparent
+        setattr_(self, "_vocabulary", frozenset(words))
+        ordered = sorted(words, key=lambda w: (-len(w), w))  # on a tie the shortest wins
+        setattr_(self, "_skeletons", MappingProxyType({_RUN2.sub(r"\1", w): w for w in ordered}))
+        fuzzy: dict[str, set[str]] = {}
+        for concept in self.fuzzy:
+            for phrase in self.concepts[concept]:
+                for word in phrase:
+                    if len(word) >= self.fuzzy_min_length and GAP not in word:
+                        fuzzy.setdefault(word[0], set()).add(word)
+        setattr_(self, "_fuzzy", MappingProxyType({k: tuple(sorted(v)) for k, v in fuzzy.items()}))
         marks = "|".join(re.escape(m) for m in sorted(self.scores.out_of, key=len, reverse=True))
         pattern = rf"(?<![\d.,])(10|\d)\s*(?:{marks})\s*10(?![\d])" if marks else r"(?!x)x"
-        setattr_ = object.__setattr__
-        setattr_(self, "_index", MappingProxyType({k: tuple(v) for k, v in index.items()}))
-        setattr_(self, "_prefixed", tuple(prefixed))
-        setattr_(self, "_vocabulary", frozenset(words))
-        ordered = sorted(words, key=lambda w: (-len(w), w))  # on a tie the shortest word wins
-        setattr_(self, "_skeletons", MappingProxyType({_RUN2.sub(r"\1", w): w for w in ordered}))
-        setattr_(
-            self, "_fuzzy", MappingProxyType({k: tuple(sorted(set(v))) for k, v in fuzzy.items()})
-        )
         setattr_(self, "_text_score", re.compile(pattern))
-        sets = {
-            "idioms": self.idioms,
-            "cues": self.negation.cues,
-            "hedges": self.negation.hedges,
-            "pseudo": self.negation.pseudo,
-            "resolution": self.resolution,
-        }
-        setattr_(self, "_sets", MappingProxyType({k: _PhraseSet.of(v) for k, v in sets.items()}))
 
-    def phrase_set(self, name: str) -> _PhraseSet:
-        """``idioms``, ``cues``, ``hedges``, ``pseudo`` or ``resolution``, indexed."""
-        return self._sets[name]
+    # --- reading ----------------------------------------------------------------------
 
-    def read(self, text: str) -> tuple[list[str], list[int]]:
-        """The text as matchable words, framed by stops, with each word's sentence number."""
+    def read(self, text: str) -> list[Token]:
+        """The text as tokens, framed by stops, numbered into sentences and clauses."""
         norm = self.normaliser
-        memo: dict[str, tuple[str, ...]] = {}
-        words: list[str] = [STOP]
+        memo: dict[str, tuple[tuple[str, str, str, int | None], ...]] = {}
+        raw: list[tuple[str, str, str, str, int | None]] = [(STOP, STOP, STOP, "stop", None)]
         for kind, token in join_spelled_out(tokenize(norm.clean(text))):
             if kind != "word":
-                words.append(token)
+                raw.append((token, token, token, kind, None))
                 continue
             if token not in memo:
-                memo[token] = tuple(self._recognise(w) for w in self._respell(token))
-            words.extend(memo[token])
-        words.append(STOP)
-        sentences, number = [], 0
-        for word in words:
-            number += word == STOP
-            sentences.append(number)
-        return words, sentences
+                spelled = self._respell(token)
+                # "4" read as "for" is still the number 4 ("day 4").
+                number = self.normaliser.number(token) if len(spelled) == 1 else None
+                memo[token] = tuple(self._word(w, number) for w in spelled)
+            raw.extend((text_, key, lemma, "word", value) for text_, key, lemma, value in memo[token])
+        raw.append((STOP, STOP, STOP, "stop", None))
+        tokens: list[Token] = []
+        sentence = clause = 0
+        for i, (text_, key, lemma, kind, value) in enumerate(raw):
+            starts_clause = kind == "word" and key in self.cues.clause_words
+            if i and (raw[i - 1][3] == "stop" or starts_clause):
+                clause += 1
+                sentence += raw[i - 1][3] == "stop"
+            tokens.append(Token(text_, key, lemma, kind, sentence, clause, value))
+        return tokens
+
+    def _word(self, word: str, number: int | None) -> tuple[str, str, str, int | None]:
+        norm = self.normaliser
+        key = norm.key(word)
+        recognised = self._recognise(word, key)
+        lemma = norm.key(self.dictionary.lemma(word)) if recognised == key else recognised
+        return word, recognised, lemma, number if number is not None else norm.number(word)
 
     def _respell(self, token: str) -> tuple[str, ...]:
         spelled = self.normaliser.spell(token)
-        if len(spelled) == 1 and spelled[0] not in self._vocabulary and _RUN3.search(token):
+        if (
+            len(spelled) == 1
+            and self.normaliser.key(spelled[0]) not in self._vocabulary
+            and _RUN3.search(token)
+        ):
             return self.normaliser.spell(self._squeeze(token))
         return spelled
 
@@ -220,25 +385,35 @@ class Lexicon:
                 return candidate
         return self._skeletons.get(_RUN2.sub(r"\1", word), _RUN3.sub(r"\1\1", word))
 
-    def _recognise(self, word: str) -> str:
-        """A misspelling of a long word of a fuzzy rule (one edit, same first letter)."""
-        if (
-            word in self._vocabulary
-            or len(word) < self.fuzzy_min_length
-            or word in self.fuzzy_exempt
-        ):
-            return word
-        for known in self._fuzzy.get(word[0], ()):
-            if abs(len(known) - len(word)) <= 1 and one_edit(word, known):
-                return known
-        return word
+    def _recognise(self, word: str, key: str) -> str:
+        """A misspelling of a long word of a fuzzy concept (one edit, same first letter),
+        unless it is a real word of this language or of another the lexicon also reads
+        (English "suicidal" is not a misspelt German "suizidal")."""
+        if key in self._vocabulary or len(key) < self.fuzzy_min_length or not self._fuzzy:
+            return key
+        candidates = [
+            known
+            for known in self._fuzzy.get(key[0], ())
+            if abs(len(known) - len(key)) <= 1 and one_edit(key, known)
+        ]
+        dictionaries = (self.dictionary, *(other.dictionary for other in self.also))
+        if not candidates or any(d.known(word) for d in dictionaries):
+            return key
+        return candidates[0]
 
-    def starting(self, word: str) -> Iterable[Phrase]:
-        """The phrases that may start with ``word``."""
-        yield from self._index.get(word, ())
-        for phrase in self._prefixed:
-            if word.startswith(phrase.words[0][:-1]):
-                yield phrase
+    # --- finding ----------------------------------------------------------------------
+
+    def concept_matches(
+        self, tokens: Sequence[Token], masked: Sequence[bool]
+    ) -> list[tuple[str, int, int]]:
+        """Every ``(concept, start, end)`` in the tokens, masked ones left out."""
+        return self._concepts.find(tokens, masked)
+
+    def cue_matches(
+        self, name: str, tokens: Sequence[Token], masked: Sequence[bool] = ()
+    ) -> list[tuple[int, int]]:
+        """Every ``(start, end)`` of a cue of set ``name`` (or ``idioms``)."""
+        return [(s, e) for _, s, e in self._cues[name].find(tokens, masked)]
 
     def text_scores(self, text: str) -> list[int]:
         """Scores written in the text, such as ``8/10``."""

@@ -1,12 +1,9 @@
-"""Triage of check-in replies: rules, negation, idioms, scores, the corpus, hostile input."""
+"""Triage of check-in replies: concepts, context, the policy, scores, rules files, hostile
+input. How well it does on labelled corpora is in ``test_triage_corpus.py``."""
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +12,14 @@ from hypothesis import strategies as st
 
 from bot import triage_rules
 from bot.domain.models import TriageLevel
-from bot.domain.triage import TriageResult, level_rank, triage
+from bot.domain.triage import TriageResult, effect, explanation, level_rank, triage
+from bot.domain.triage_context import Context
+from bot.domain.triage_lexicon import Flag
 from bot.triage_rules import RulesError, build_lexicon, load_lexicon
 
 NONE, CONCERN, URGENT = TriageLevel.NONE, TriageLevel.CONCERN, TriageLevel.URGENT
 EN = load_lexicon("en")
 DE = load_lexicon("de")
-CORPUS = Path(__file__).resolve().parents[1] / "triage_corpus"
 
 
 def judge(
@@ -37,7 +35,14 @@ def judge(
     return triage(text, score, previous, lexicon, change=change, previous_changes=previous_changes)
 
 
-# --- the text ----------------------------------------------------------------------
+def finding(text: str, flag: str, locale: str = "en") -> dict[str, Any]:
+    """The explanation of ``flag``'s finding in ``text`` (there must be one)."""
+    found = [f for f in explanation(judge(text, locale=locale)) if f.get("flag") == flag]
+    assert found, explanation(judge(text, locale=locale))
+    return found[0]
+
+
+# --- healing reactions ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -50,6 +55,7 @@ def judge(
         ("Slight headache in the evening", "headache"),
         ("Old shoulder pain flared up for an hour", "flare"),
         ("Feeling lighter!", "lighter"),
+        ("a bit dizzy getting off the table", "lightheaded"),
     ],
 )
 def test_normal_healing_reactions_are_none_and_named(text: str, reaction: str) -> None:
@@ -59,38 +65,122 @@ def test_normal_healing_reactions_are_none_and_named(text: str, reaction: str) -
     assert reaction in result.reactions
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I want to die",
-        "I'm feeling suicidal",
-        "I keep thinking about killing myself",
-        "Thinking about ending it all",
-        "I want to hurt myself",
-        "everyone would be better off without me",
-        "nobody would miss me",
-        "I took too many pills on purpose",
-        "I've been cutting myself again",
-    ],
-)
-def test_self_harm_language_is_urgent(text: str) -> None:
-    assert judge(text) == TriageResult(URGENT, ("self-harm language",))
+# --- concepts over lemmas ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "I don't want to live",
-        "I don't want to be here anymore",
-        "I can't go on",
-        "there's no reason to live",
-        "I'm not suicidal, just tired",
-        "Don't worry, I'm not going to hurt myself",
-        "no, I don't want to die",
+        "I took all my sleeping pills",
+        "swallowed like 30 paracetamol last night",
+        "the whole box of tablets, I took them",
+        "had loads of my sleeping meds with wine",
+        "necked a handful of co-codamol",
+        "took some of the oxy from my surgery, cant remember how many",
+        "drank bleach",
     ],
 )
-def test_negation_never_cancels_self_harm_language(text: str) -> None:
+def test_overdose_is_a_combination_of_concepts_in_any_order_and_form(text: str) -> None:
     assert judge(text).level is URGENT
+    assert "overdose or poisoning" in judge(text).reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "took all my tablets as prescribed this morning",
+        "I take two ibuprofen when my neck aches",
+        "took the whole day off",
+    ],
+)
+def test_ordinary_medicine_is_no_overdose(text: str) -> None:
+    assert "overdose or poisoning" not in judge(text).reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("hab alle meine schlaftabletten geschluckt", "de"),
+        ("Ich habe die ganze Packung Paracetamol genommen", "de"),
+        ("20 Tabletten eingeworfen", "de"),
+        ("mir ist seit drei tagen uebel", "de"),
+    ],
+)
+def test_german_inflections_compounds_and_spelled_out_umlauts(text: str, locale: str) -> None:
+    expected = CONCERN if "uebel" in text else URGENT  # lasting nausea; the rest urgent
+    assert judge(text, locale=locale).level is expected
+
+
+def test_spelled_out_umlauts_are_the_same_word() -> None:
+    assert judge("Brustschmerzen", locale="de").level is URGENT
+    assert judge("muede", locale="de").reactions == judge("müde", locale="de").reactions
+
+
+def test_a_number_read_as_a_word_is_still_a_number() -> None:
+    assert judge("want 2 die").level is URGENT
+    assert judge("still got the headache. day 4 now").reasons == ("symptoms not easing",)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("my face drooped on one side for ten minutes", "stroke"),
+        ("my left arm went weak and I couldn't lift the kettle", "stroke"),
+        ("my words are coming out all jumbled", "stroke"),
+        ("feels like someone is sitting on my chest and it goes down my arm", "chest"),
+        ("my left calf is swollen and hot to touch", "dvt"),
+        ("can't feel anything when I wipe", "cauda_equina"),
+        ("lost control of my bladder this morning, back is agony", "cauda_equina"),
+        ("both my legs went weak on the stairs", "cauda_equina"),
+        ("sudden explosive headache, never had anything like it", "headache_meningitis"),
+        ("stiff neck and a fever of 39", "headache_meningitis"),
+        ("rash that doesn't fade when I press a glass on it", "headache_meningitis"),
+        ("he grabbed me by the throat again last night", "violence_abuse"),
+        ("my ex said he'd kill me if I leave", "violence_abuse"),
+        ("hiding from my partner at a friend's", "violence_abuse"),
+        ("fainted in the shower", "fainting_collapse"),
+        ("my tongue feels huge and my throat is closing", "anaphylaxis"),
+        ("I can't catch my breath", "breathing"),
+        ("i wish i could just not wake up tomorrow", "suicide"),
+        ("been looking up how many paracetamol it would take", "suicide"),
+        ("I burn my arm with a lighter when it gets too much", "self_harm"),
+    ],
+)
+def test_every_red_flag_category(text: str, category: str) -> None:
+    result = judge(text)
+    assert result.level is URGENT, explanation(result)
+    assert category in {f["category"] for f in explanation(result) if "urgent" in f["effect"]}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("The pain is worse than before the session", "feeling worse"),
+        ("The pain is excruciating", "severe pain"),
+        ("can't turn my head at all", "severe pain"),
+        ("headache for 3 days now", "symptoms not easing"),
+        ("third day running with this ache", "symptoms not easing"),
+        ("I have a new pain in my knee", "new symptom"),
+        ("woke up with a temperature, shivery", "new symptom"),
+        ("the room keeps spinning", "dizziness"),
+        ("very little sleep, maybe two hours a night", "not sleeping"),
+        ("I feel hopeless", "low mood or distress"),
+        ("Not very well at all, I'm afraid", "not feeling well"),
+        ("living the dream 🙃 can't sit down", "words and tone disagree"),
+        ("new numb patch on my forearm", "numbness or tingling"),
+        ("crying every day since the session", "emotions not settling"),
+        ("I had a panic attack", "panic, anxiety or trauma memories"),
+        ("Could you call me please?", "asked to be contacted"),
+        ("Help", "asked to be contacted"),
+    ],
+)
+def test_concerns(text: str, reason: str) -> None:
+    result = judge(text)
+    assert result.level is CONCERN, explanation(result)
+    assert reason in result.reasons
+
+
+# --- context -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -101,18 +191,19 @@ def test_negation_never_cancels_self_harm_language(text: str) -> None:
         "no chest pain",
         "No chest pain, just tight shoulders",
         "I don't have any chest pain",
-        "Not worse, maybe a bit better",
-        "Neither better nor worse",
         "No dizziness, numbness or chest pain",
         "Didn't have any panic this time",
         "no more flashbacks",
-        "I'll let you know if it gets worse",
-        "I was worried I'd feel worse but I don't",
-        "I used to have panic attacks but not anymore",
+        "a stroke? no, nothing like that",
+        "chest pain - none",
+        "Headache is not the worst of my life, just a normal one",
+        "Brustschmerzen habe ich keine.",
     ],
 )
-def test_negated_and_hedged_signs_are_cancelled(text: str) -> None:
-    assert judge(text).level is NONE
+def test_negation_before_and_after_cancels_a_sign(text: str) -> None:
+    locale = "de" if "Brust" in text else "en"
+    result = judge(text, locale=locale)
+    assert result.level is NONE, explanation(result)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +213,7 @@ def test_negated_and_hedged_signs_are_cancelled(text: str) -> None:
         ("No, I passed out in the shower", URGENT),  # "No," answers; it negates nothing
         ("not sure if I fainted or fell asleep", URGENT),  # "not sure" is no negation
         ("no chest pain but my left arm is numb", URGENT),  # "but" ends the negation
-        ("call me if it gets worse", CONCERN),  # asking for a call is never hedged
+        ("I can't feel my left leg", URGENT),  # a negation inside the sign's own words
     ],
 )
 def test_negation_has_limits(text: str, level: TriageLevel) -> None:
@@ -130,127 +221,154 @@ def test_negation_has_limits(text: str, level: TriageLevel) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "level"),
     [
-        "That session was killer, thank you!",
-        "I'm dying for a nap",
-        "Dead tired but happy",
-        "You're killing it",
-        "The tea was to die for",
-        "could be worse haha",
-        "I was laughing so hard I couldn't breathe",
-        "passed out on the sofa for 3 hours",
-        "Call me crazy but my posture changed",
-        "It gave me a heart attack when the dog barked",
-        "I felt so much pressure lift from my chest",
-        "Can't go on holiday this year but feeling good",
+        ("I'm not suicidal, just tired", NONE),  # the client's own clear denial
+        ("Don't worry, I'm not going to hurt myself", NONE),
+        ("no thoughts of hurting myself, just low on energy", NONE),
+        ("I'm not really suicidal, I just wish I could disappear", URGENT),
+        ("not suicidal exactly but I wish I could just not wake up", URGENT),
+        ("I'm not suicidal right now", URGENT),  # wavers: right now
+        ("I don't want to live", URGENT),  # the negation is part of the words
+        ("there's no reason to live", URGENT),
+        ("I can't go on", URGENT),
+        ("wouldn't mind if I just didn't wake up", URGENT),  # "wouldn't mind" denies nothing
     ],
 )
-def test_idioms_are_not_taken_literally(text: str) -> None:
-    assert judge(text).level is NONE
+def test_only_a_clear_denial_cancels_self_harm_words(text: str, level: TriageLevel) -> None:
+    assert judge(text).level is level, explanation(judge(text))
+
+
+def test_hypothetical_signs_are_worries_not_signs() -> None:
+    assert judge("I'll let you know if it gets worse").level is NONE
+    assert judge("what should I do if I faint?").level is CONCERN  # asks for advice
+    assert finding("call me if my chest hurts again", "chest_pain")["time"] == "hypothetical"
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "level", "experiencer", "time"),
     [
-        "i wanna die",
-        "want 2 end it",
-        "feeling suicidle tonight",
-        "sucidal again",
-        "im gonna kill myslef",
-        "kms",
-        "honestly might just kms",
-        "I want to unalive myself",
-        "su1c1de",
-        "s u i c i d e",
-        "i want to diiiiie",
-        "   I    WANT to   DIE   ",
-        "I_WANT_TO_DIE",
-        "no reason 2 live",
-        "i dont wanna be alive",
+        ("my grandfather had a heart attack in 2010", NONE, "other", "historical"),
+        ("my dad had a stroke years ago, I'm fine", NONE, "other", "historical"),
+        ("my husband had chest pains last month, doctor said it's fine", NONE, "other", "past"),
+        ("my son took a handful of my pills, what do i do", URGENT, "other", "now"),
+        ("my friend says she wants to kill herself tonight", URGENT, "other", "now"),
+        ("my husband collapsed and won't wake up", URGENT, "other", "now"),
+        ("my mum has a migraine that won't go away", NONE, "other", "now"),
     ],
 )
-def test_misspellings_text_speak_case_and_spacing(text: str) -> None:
-    assert judge(text).level is URGENT
-
-
-@pytest.mark.parametrize("text", ["I think I overdone it at the gym", "I was loving it"])
-def test_real_words_are_not_read_as_misspellings(text: str) -> None:
-    assert judge(text).level is NONE
-
-
-def test_stretched_letters_are_squeezed() -> None:
-    assert judge("sooooo sore lol").reactions == ("sore",)
-    assert judge("HEADACHE WONT GO AWAYYYY").level is CONCERN
+def test_someone_else(text: str, level: TriageLevel, experiencer: str, time: str) -> None:
+    result = judge(text)
+    assert result.level is level, explanation(result)
+    serious = [f for f in explanation(result) if f["experiencer"] == "other"]
+    assert serious
+    assert serious[0]["time"] == time
 
 
 @pytest.mark.parametrize(
     ("text", "level"),
     [
-        ("😭", NONE),
-        ("😭😭😭 in a good way", NONE),
-        ("💀 i'm dead, that was hilarious", NONE),
-        ("🔪", CONCERN),
-        ("i feel like dying ⚰️⚰️", URGENT),
-        ("🔪🔪 want to be done", URGENT),
-        ("🆘", CONCERN),
+        ("I had a stroke in 2015", CONCERN),  # the client's own long past: at most a concern
+        ("I had a stroke in 2015, fully recovered", NONE),  # ... and nothing when fine
+        ("back in my twenties I tried to overdose, that's all behind me", NONE),
+        ("used to have panic attacks as a teen", NONE),
     ],
 )
-def test_emoji(text: str, level: TriageLevel) -> None:
-    assert judge(text).level is level
+def test_the_clients_long_past(text: str, level: TriageLevel) -> None:
+    assert judge(text).level is level, explanation(judge(text))
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "level"),
     [
-        ("I have chest pain", "emergency sign: chest pain"),
-        ("sudden crushing pain in my chest", "emergency sign: chest pain"),
-        ("my left arm is numb", "emergency sign: numbness or weakness on one side"),
-        ("My face is drooping on one side", "emergency sign: face drooping"),
-        ("worst headache of my life", "emergency sign: worst headache ever"),
-        ("I fainted in the shower", "emergency sign: fainting"),
-        ("I can't breathe properly", "emergency sign: trouble breathing"),
-        ("my speech is slurred", "emergency sign: slurred speech"),
-        ("had a seizure last night", "emergency sign: seizure"),
+        ("had chest pain last night, it's gone now", CONCERN),  # passed: one level down
+        ("It hurt like hell yesterday, better today", NONE),
+        ("my face drooped for a few minutes then went back to normal", URGENT),  # TIA
+        ("felt suicidal last week but it passed", URGENT),
+        ("keep passing out for a few seconds at a time", URGENT),
     ],
 )
-def test_emergency_signs_are_urgent(text: str, reason: str) -> None:
-    result = judge(text)
-    assert result.level is URGENT
-    assert reason in result.reasons
+def test_what_has_passed(text: str, level: TriageLevel) -> None:
+    assert judge(text).level is level, explanation(judge(text))
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "level"),
     [
-        ("The pain is worse than before the session", "feeling worse"),
-        ("The pain is excruciating", "severe pain"),
-        ("headache for 3 days now", "symptoms not easing"),
-        ("Headache that won't stop", "symptoms not easing"),
-        ("I have a new pain in my knee", "new symptom"),
-        ("I had a panic attack", "panic or anxiety"),
-        ("Having flashbacks", "flashbacks or trauma memories"),
-        ("Everything feels unreal", "dissociation"),
-        ("I feel hopeless", "distress"),
-        ("Could you call me please?", "asked to be called"),
-        ("Help", "asked for help"),
-        ("My arm has been numb since yesterday", "new symptom"),
+        ("this stiff neck is murdering me haha", NONE),
+        ("I could strangle my landlord", NONE),
+        ("nearly had a stroke when i saw the petrol price haha", NONE),
+        ("head's going to explode with all these emails", NONE),
+        ("I was laughing so hard I couldn't breathe", NONE),
+        ("he said he'd kill me haha", CONCERN),  # violence words said laughing: a concern
+        ("want to die lol", CONCERN),  # self-harm words said laughing: still a concern
+        ("lol my words are coming out all jumbled", URGENT),  # a plain sign, not a joke
+        ("I'm dying for a coffee", NONE),
+        ("Can't go on holiday this year but feeling good", NONE),
     ],
 )
-def test_concerns(text: str, reason: str) -> None:
-    result = judge(text)
-    assert result.level is CONCERN
-    assert reason in result.reasons
+def test_idioms_and_jokes(text: str, level: TriageLevel) -> None:
+    assert judge(text).level is level, explanation(judge(text))
 
 
-def test_a_sign_that_has_passed_is_still_passed_on_as_a_concern() -> None:
-    result = judge("Had chest pain last night, it's gone now")
-    assert result == TriageResult(CONCERN, ("emergency sign: chest pain (now passed)",))
+def test_explanation_names_concepts_context_and_effect() -> None:
+    found = finding("my grandfather had a heart attack in 2010", "chest_pain")
+    assert found == {
+        "category": "chest",
+        "flag": "chest_pain",
+        "words": "heart attack",
+        "negated": False,
+        "time": "historical",
+        "experiencer": "other",
+        "joke": False,
+        "passed": False,
+        "effect": "none (someone else, long ago)",
+    }
 
 
-def test_a_concern_that_has_passed_is_none() -> None:
-    assert judge("It hurt like hell yesterday, better today").level is NONE
-    assert judge("Felt worse yesterday but much better today").level is NONE
+# --- the policy ----------------------------------------------------------------------
+
+URGENT_SIGN = Flag("chest_pain", "chest", URGENT, (("chest",),), reason="chest pain")
+SELF_HARM = Flag(
+    "suicide_words",
+    "suicide",
+    URGENT,
+    (("suicide_word",),),
+    reason="self-harm language",
+    persists=True,
+    denial="clear",
+    figurative="concern",
+)
+
+
+@pytest.mark.parametrize(
+    ("flag", "context", "fine", "expected"),
+    [
+        (URGENT_SIGN, Context(), False, (URGENT, "as found")),
+        (URGENT_SIGN, Context(negated=True), False, (NONE, "negated")),
+        (SELF_HARM, Context(negated=True), False, (URGENT, "as found")),
+        (SELF_HARM, Context(negated=True, clear_denial=True), False, (NONE, "denied")),
+        (URGENT_SIGN, Context(time="hypothetical"), False, (NONE, "hypothetical")),
+        (SELF_HARM, Context(time="hypothetical"), False, (CONCERN, "hypothetical")),
+        (URGENT_SIGN, Context(experiencer="other"), False, (URGENT, "someone else now")),
+        (URGENT_SIGN, Context(experiencer="other", time="past"), False, (CONCERN, "someone else, past")),
+        (URGENT_SIGN, Context(experiencer="other", time="past"), True, (NONE, "someone else, past")),
+        (URGENT_SIGN, Context(experiencer="other", time="historical"), False, (NONE, "someone else, long ago")),
+        (URGENT_SIGN, Context(time="historical"), False, (CONCERN, "long ago")),
+        (URGENT_SIGN, Context(time="historical"), True, (NONE, "long ago, fine now")),
+        (URGENT_SIGN, Context(passed=True), False, (CONCERN, "passed")),
+        (SELF_HARM, Context(passed=True), False, (URGENT, "as found")),
+        (URGENT_SIGN, Context(joke=True), False, (URGENT, "as found")),
+        (SELF_HARM, Context(joke=True), False, (CONCERN, "joke")),
+    ],
+)
+def test_effect_is_the_documented_policy(
+    flag: Flag, context: Context, fine: bool, expected: tuple[TriageLevel, str]
+) -> None:
+    assert effect(flag, context, fine=fine) == expected
+
+
+# --- scores and changes ----------------------------------------------------------------
 
 
 def test_a_written_score_counts_beside_a_symptom_only() -> None:
@@ -258,9 +376,6 @@ def test_a_written_score_counts_beside_a_symptom_only() -> None:
     assert judge("neck pain 9 out of 10").level is CONCERN
     assert judge("The session was 10/10!").level is NONE
     assert judge("lower back sore, 3/10").level is NONE
-
-
-# --- scores and changes ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -278,7 +393,7 @@ def test_a_written_score_counts_beside_a_symptom_only() -> None:
     ],
 )
 def test_score_rules(score: int | None, previous: list[int], level: TriageLevel) -> None:
-    assert judge("ok", score, previous).level is level
+    assert judge("okay", score, previous).level is level
 
 
 def test_score_reasons_name_the_numbers() -> None:
@@ -304,11 +419,6 @@ def test_change_rules(change: str | None, previous: list[str | None], level: Tri
     assert judge("", change=change, previous_changes=previous).level is level
 
 
-def test_worse_twice_reason() -> None:
-    result = judge("", change="worse", previous_changes=["worse"])
-    assert result.reasons == ("worse two check-ins in a row",)
-
-
 def test_level_is_the_highest_signal_and_every_reason_is_kept() -> None:
     result = judge("I want to die, and the pain is worse", 9, [2], change="much_worse")
     assert result.level is URGENT
@@ -327,12 +437,12 @@ def test_level_is_the_highest_signal_and_every_reason_is_kept() -> None:
 )
 def test_bad_scores_are_refused(score: Any, previous: list[Any], change: str | None) -> None:
     with pytest.raises(ValueError, match="0 to 10"):
-        judge("ok", score, previous, change=change)
+        judge("okay", score, previous, change=change)
 
 
 def test_unknown_change_is_refused() -> None:
     with pytest.raises(ValueError, match="change"):
-        judge("ok", change="terrible")
+        judge("okay", change="terrible")
 
 
 def test_no_text_is_fine() -> None:
@@ -345,7 +455,54 @@ def test_level_rank_orders_levels() -> None:
     assert sorted(TriageLevel, key=level_rank) == [NONE, CONCERN, URGENT]
 
 
-# --- languages and the rules files ---------------------------------------------------
+# --- spelling ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i wanna die",
+        "want 2 end it",
+        "feeling suicidle tonight",
+        "sucidal again",
+        "kms",
+        "honestly might just kms",
+        "I want to unalive myself",
+        "su1c1de",
+        "s u i c i d e",
+        "i want to diiiiie",
+        "   I    WANT to   DIE   ",
+        "I_WANT_TO_DIE",
+        "no reason 2 live",
+        "i dont wanna be alive",
+    ],
+)
+def test_misspellings_text_speak_case_and_spacing(text: str) -> None:
+    assert judge(text).level is URGENT
+
+
+@pytest.mark.parametrize("text", ["I think I overdone it at the gym", "I was loving it"])
+def test_real_words_are_not_read_as_misspellings(text: str) -> None:
+    assert judge(text).level is NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("😭", NONE),
+        ("😭😭😭 in a good way", NONE),
+        ("💀 i'm dead, that was hilarious", NONE),
+        ("🔪", CONCERN),
+        ("i feel like dying ⚰️⚰️", URGENT),
+        ("🔪🔪 want to be done", URGENT),
+        ("🆘", CONCERN),
+    ],
+)
+def test_emoji(text: str, level: TriageLevel) -> None:
+    assert judge(text).level is level
+
+
+# --- languages and the rules files -----------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -357,13 +514,14 @@ def test_level_rank_orders_levels() -> None:
         ("Die Schmerzen sind unerträglich", CONCERN),
         ("Können Sie mich bitte anrufen?", CONCERN),
         ("Ich will nicht mehr leben", URGENT),
-        ("Ich bin nicht suizidal", URGENT),
         ("Mir tut die Brust weh", URGENT),
+        ("mein mann hat mich gewuergt", URGENT),
+        ("bin heute morgen umgekippt", URGENT),
         ("muede", NONE),
     ],
 )
 def test_german(text: str, level: TriageLevel) -> None:
-    assert judge(text, locale="de").level is level
+    assert judge(text, locale="de").level is level, explanation(judge(text, locale="de"))
 
 
 def test_german_reasons_are_german() -> None:
@@ -373,10 +531,11 @@ def test_german_reasons_are_german() -> None:
     assert judge("", 9, locale="de").reasons == ("starke Beschwerden: 9/10",)
 
 
-def test_self_harm_language_is_heard_in_every_locale_with_the_hosts_reason() -> None:
+def test_self_harm_words_are_heard_in_every_locale_with_the_hosts_reason() -> None:
     assert judge("Ich will nicht mehr leben").reasons == ("self-harm language",)
     assert judge("I don't want to live anymore", locale="de").level is URGENT
     assert judge("quiero morir", locale="de").level is URGENT
+    assert judge("I'm not suicidal, just tired", locale="de").level is NONE
 
 
 def test_locales_resolve_and_are_cached() -> None:
@@ -388,15 +547,16 @@ def test_locales_resolve_and_are_cached() -> None:
     assert load_lexicon(None) is EN
 
 
-MINIMAL = {
-    "negation": {"cues": ["no"]},
-    "rule": [{"id": "pain", "level": "concern", "reason": "pain", "phrases": ["bad pain"]}],
+MINIMAL: dict[str, Any] = {
+    "context": {"negation": ["no"]},
+    "concepts": {"pain": ["pain"], "bad": ["bad", "awful"]},
+    "flag": [{"id": "pain", "level": "concern", "reason": "pain", "when": ["bad + pain"]}],
 }
 
 
 def test_a_lexicon_can_be_built_from_a_dict() -> None:
     lexicon = build_lexicon("xx", MINIMAL)
-    assert triage("BAD   pain", None, [], lexicon).reasons == ("pain",)
+    assert triage("PAIN   is awful", None, [], lexicon).reasons == ("pain",)
     assert triage("no bad pain", None, [], lexicon).level is NONE
 
 
@@ -404,13 +564,17 @@ def test_a_lexicon_can_be_built_from_a_dict() -> None:
     ("change", "problem"),
     [
         ({"spelling": {}}, "unknown keys"),
-        ({"rule": [{"id": "a", "level": "severe", "phrases": ["x"]}]}, "level"),
-        ({"rule": [{"id": "a", "level": "urgent", "phrases": ["x"]}]}, "needs a reason"),
-        ({"rule": [{"id": "a", "level": "none", "phrases": "x"}]}, "list"),
-        ({"rule": [{"id": "a", "level": "none", "phrases": ["x"], "shard": True}]}, "unknown"),
-        ({"combination": [{"all_of": ["pain", "nope"], "level": "urgent", "reason": "r"}]}, "nope"),
-        ({"negation": {"scope": -1}}, "whole number"),
-        ({"rule": [{"id": "a", "level": "none", "phrases": ["* x"]}]}, "phrase"),
+        ({"flag": [{"id": "a", "level": "severe", "when": ["pain"]}]}, "level"),
+        ({"flag": [{"id": "a", "level": "concern", "when": ["pain"]}]}, "needs a reason"),
+        ({"flag": [{"id": "a", "level": "urgent", "reason": "r", "when": ["pain"]}]}, "source"),
+        ({"flag": [{"id": "a", "level": "none", "when": "pain"}]}, "list"),
+        ({"flag": [{"id": "a", "level": "none", "when": ["pain"], "shard": True}]}, "unknown"),
+        ({"flag": [{"id": "a", "level": "none", "when": ["pain + nope"]}]}, "nope"),
+        ({"flag": [{"id": "a", "level": "none", "when": ["pain +"]}]}, "joined by"),
+        ({"flag": [{"id": "a", "level": "none", "when": ["pain"], "scope": "page"}]}, "scope"),
+        ({"context": {"scope": -1}}, "whole number"),
+        ({"concepts": {"pain": ["* pain"], "bad": ["bad"]}}, "phrase"),
+        ({"concepts": {"pain": ["pain"], "bad": ["pain"]}}, "share"),
     ],
 )
 def test_malformed_rules_are_refused_with_a_reason(change: dict[str, Any], problem: str) -> None:
@@ -419,83 +583,26 @@ def test_malformed_rules_are_refused_with_a_reason(change: dict[str, Any], probl
 
 
 @pytest.mark.parametrize("locale", triage_rules.available_locales())
-def test_every_rules_file_loads_with_reasons_for_every_level(locale: str) -> None:
+def test_every_rules_file_loads_and_every_urgent_flag_names_its_source(locale: str) -> None:
     lexicon = load_lexicon(locale)
     assert lexicon.locale == locale
-    assert all(rule.reason for rule in lexicon.rules.values() if rule.level in (URGENT, CONCERN))
-    assert all(phrase.words for phrase in lexicon.phrases)
-
-
-# --- the corpus ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Line:
-    text: str
-    score: int | None
-    previous_score: int | None
-    expected: TriageLevel
-    strict: bool
-
-
-def corpus(locale: str) -> list[Line]:
-    lines = []
-    for number, raw in enumerate((CORPUS / f"{locale}.jsonl").read_text("utf-8").splitlines()):
-        item = json.loads(raw)
-        assert set(item) == {"text", "score", "previous_score", "expected", "strict"}, number
-        line = Line(
-            item["text"],
-            item["score"],
-            item["previous_score"],
-            TriageLevel(item["expected"]),
-            item["strict"],
-        )
-        assert not line.strict or line.expected is URGENT, number
-        lines.append(line)
-    return lines
-
-
-def rate(part: int, whole: int) -> str:
-    return f"{part}/{whole} = {100 * part / whole:.1f}%"
-
-
-@pytest.mark.parametrize(("locale", "minimum"), [("en", 200), ("de", 40)])
-def test_corpus_meets_the_targets(
-    locale: str, minimum: int, capsys: pytest.CaptureFixture[str]
-) -> None:
-    lines = corpus(locale)
-    assert len(lines) >= minimum
-    judged = [
-        (
-            line,
-            judge(
-                line.text,
-                line.score,
-                [] if line.previous_score is None else [line.previous_score],
-                locale=locale,
-            ).level,
-        )
-        for line in lines
-    ]
-    strict = [level for line, level in judged if line.strict]
-    flagged = [level for line, level in judged if line.expected is not NONE]
-    urgent = [level for line, level in judged if line.expected is URGENT]
-    routine = [level for line, level in judged if line.expected is NONE]
-    exact = sum(line.expected is level for line, level in judged)
-    report = {
-        "lines": len(lines),
-        "strictly urgent judged urgent": rate(strict.count(URGENT), len(strict)),
-        "urgent judged urgent": rate(urgent.count(URGENT), len(urgent)),
-        "concern or urgent judged none (missed)": rate(flagged.count(NONE), len(flagged)),
-        "routine flagged (false alarms)": rate(len(routine) - routine.count(NONE), len(routine)),
-        "exact level": rate(exact, len(lines)),
-    }
-    with capsys.disabled():
-        sys.stdout.write(f"\ntriage corpus {locale}: {json.dumps(report, indent=1)}\n")
-    misses = [(line.text, level.value) for line, level in judged if line.expected is not level]
-    assert strict.count(URGENT) == len(strict), misses
-    assert flagged.count(NONE) <= 0.02 * len(flagged), misses
-    assert len(routine) - routine.count(NONE) <= 0.05 * len(routine), misses
+    assert all(flag.reason for flag in lexicon.flags if flag.level is not NONE)
+    assert all(flag.source for flag in lexicon.flags if flag.level is URGENT)
+    categories = {flag.category for flag in lexicon.flags if flag.level is URGENT}
+    assert {
+        "suicide",
+        "self_harm",
+        "overdose",
+        "stroke",
+        "chest",
+        "dvt",
+        "cauda_equina",
+        "headache_meningitis",
+        "violence_abuse",
+        "fainting_collapse",
+        "anaphylaxis",
+        "breathing",
+    } <= categories
 
 
 # --- hostile input -------------------------------------------------------------------
@@ -507,7 +614,10 @@ ANY_TEXT = st.one_of(
     st.text(),
     st.text(alphabet=st.characters(codec="utf-8")),
     st.lists(
-        st.one_of(EMOJI, st.sampled_from(["no", "not", "pain", "chest", ",", ".", " ", "*"]))
+        st.one_of(
+            EMOJI,
+            st.sampled_from(["no", "not", "pain", "chest", "pills", "all", ",", ".", "?", " "]),
+        )
     ).map("".join),
 )
 

@@ -1,0 +1,77 @@
+"""``triage``: what triage costs per reply, to load, and in memory.
+
+Every line of the labelled corpora (``tests/triage_corpus/``, both languages, development
+and blind) is triaged ``rounds`` times, each reply timed on its own: ``p50_ms`` and
+``p99_ms`` over all of them. Before, the rules of every language are loaded from their
+data files and the dictionaries opened (``rules_load_s``: what the bot pays once at
+start-up), and the second opinion's model when there is one (``model_load_s``; ``null``:
+there is none). ``rss_mb`` is the process's peak resident memory at the end and
+``rss_increase_mb`` how much loading and running triage added to it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import REPO_ROOT, percentile, progress, rounded
+from bot.domain.triage import triage
+from bot.triage_rules import available_locales, load_lexicon
+
+CORPUS = REPO_ROOT / "tests" / "triage_corpus"
+TARGET_P99_MS = 5.0
+
+
+def _memory_mb() -> tuple[float, float]:
+    """Resident memory now and at its peak (VmRSS, VmHWM), in MB (Linux)."""
+    fields = dict(
+        line.split(":", 1)
+        for line in Path("/proc/self/status").read_text("ascii").splitlines()
+        if ":" in line
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def _replies(locale: str) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for path in sorted(CORPUS.glob(f"*/{locale}.jsonl")):
+        lines.extend(json.loads(raw) for raw in path.read_text("utf-8").splitlines())
+    return lines
+
+
+async def run(rounds: int = 5) -> dict[str, Any]:
+    """Load the rules, triage every corpus line ``rounds`` times; the figures."""
+    rss_before, _ = _memory_mb()
+    started = time.perf_counter()
+    lexicons = {locale: load_lexicon(locale) for locale in available_locales()}
+    for lexicon in lexicons.values():  # the first reply opens the dictionaries
+        triage("warm up", None, (), lexicon)
+    rules_load_s = time.perf_counter() - started
+    progress(f"triage: rules of {', '.join(lexicons)} loaded in {rules_load_s:.2f} s")
+    work = [(lexicons[locale], line) for locale in lexicons for line in _replies(locale)]
+    timings: list[float] = []
+    for _ in range(rounds):
+        for lexicon, line in work:
+            previous = [] if line["previous_score"] is None else [line["previous_score"]]
+            began = time.perf_counter()
+            triage(line["text"], line["score"], previous, lexicon)
+            timings.append((time.perf_counter() - began) * 1000)
+    _, peak = _memory_mb()
+    p99 = percentile(timings, 0.99)
+    progress(f"triage: {len(timings)} replies, p99 {p99:.2f} ms")
+    return {
+        "benchmark": "triage",
+        "replies": len(timings),
+        "distinct_replies": len(work),
+        "p50_ms": rounded(percentile(timings, 0.50), 3),
+        "p99_ms": rounded(p99, 3),
+        "max_ms": rounded(max(timings), 3),
+        "target_p99_ms": TARGET_P99_MS,
+        "rules_load_s": rounded(rules_load_s, 3),
+        "second_opinion": None,
+        "model_load_s": None,
+        "rss_mb": rounded(peak, 1),
+        "rss_increase_mb": rounded(peak - rss_before, 1),
+    }

@@ -1,0 +1,279 @@
+"""The context of each finding, in the manner of the ConText algorithm (Chapman, Harkema).
+
+For the words that made a finding, :class:`ContextReader` decides from cue phrases in
+the same clause or sentence:
+
+negated
+    a negation cue before the finding, within ``scope`` counted words ("no chest pain";
+    across commas only through a list of signs: "no dizziness, numbness or chest pain"),
+    or after it ("chest pain? no", "stroke - nothing like that", "suicidal thoughts: none").
+    A cue inside the finding's own words ("can't feel my leg") or a pseudo-negation
+    ("not sure") negates nothing, and neither does a cue standing alone ("No, I fainted").
+clear denial
+    a negation that is the client's own clear denial: it stands right before the words,
+    the clause is about the client, and nothing in it wavers ("not *really*", "not *yet*",
+    "I don't *think*").
+time
+    ``hypothetical`` (a cue such as "if" or "in case" before it), ``historical`` (the
+    nearest time cue says long ago: "in 2010", "years ago", "as a child"), ``past`` (about
+    someone else, recently or told in the past tense with no cue that it is now), or
+    ``now``.
+experiencer
+    ``other`` when the nearest person named before the words, in the same sentence, is
+    someone else ("my dad had a stroke"), ``client`` otherwise.
+joke
+    a laugh or joke marker in the same sentence, or alone in the next ("lol", "😂").
+passed
+    a cue after the finding, in its clause or at the start of the next sentence, says it
+    has gone ("gone now", "went back to normal").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.domain.triage_lexicon import Lexicon
+from bot.domain.triage_text import Token
+
+Time = Literal["now", "past", "historical", "hypothetical"]
+Experiencer = Literal["client", "other"]
+
+DENIAL_REACH = 3
+"""A clear denial stands at most this many counted words before the words it denies."""
+WOBBLE_AFTER = 2
+"""How far after the denied words a wavering word still makes the denial unclear."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the words around a finding say about it."""
+
+    negated: bool = False
+    clear_denial: bool = False
+    time: Time = "now"
+    experiencer: Experiencer = "client"
+    joke: bool = False
+    passed: bool = False
+
+
+class ContextReader:
+    """The cues of one reply, found once; :meth:`context` judges one finding."""
+
+    def __init__(self, lexicon: Lexicon, tokens: Sequence[Token], covered: set[int]) -> None:
+        self.lexicon = lexicon
+        self.tokens = tokens
+        self.covered = covered
+        cues = lexicon.cues
+        pseudo = {i for s, e in lexicon.cue_matches("pseudo", tokens) for i in range(s, e)}
+        ignored = covered | pseudo
+        self.negation_ends = self._ends("negation", ignored, standalone_ok=False)
+        self.wobble = self._starts("wobble")
+        self.hypothetical_ends = self._ends("hypothetical", ignored, standalone_ok=True)
+        self.after = {s: e for s, e in lexicon.cue_matches("negation_after", tokens)}
+        self.answers = {s: e for s, e in lexicon.cue_matches("answers", tokens)}
+        self.times: dict[int, str] = {}
+        for name in ("historical", "current", "recent"):
+            for start, _ in lexicon.cue_matches(name, tokens):
+                self.times[start] = name
+        self.past = self._starts("past")
+        self.persons: dict[int, Experiencer] = {}
+        for start, end in lexicon.cue_matches("self_person", tokens):
+            self.persons.setdefault(start, "client")
+            del end
+        for start, end in lexicon.cue_matches("other_person", tokens):
+            for i in range(start, end):
+                self.persons[i] = "other"
+        self.jokes = self._starts("joke")
+        self.passed = {
+            s
+            for s, e in lexicon.cue_matches("passed", tokens)
+            if not covered.issuperset(range(s, e)) and not self._negated_before(s, 2)
+        }
+        self.fine = any(
+            not self._negated_before(s, cues.scope) for s, _ in lexicon.cue_matches("fine", tokens)
+        )
+
+    def _starts(self, name: str) -> set[int]:
+        return {s for s, _ in self.lexicon.cue_matches(name, self.tokens)}
+
+    def _ends(self, name: str, ignored: set[int], *, standalone_ok: bool) -> set[int]:
+        """Where each cue of ``name`` ends: not those wholly inside a finding's own words
+        or a pseudo-negation, nor (unless ``standalone_ok``) one standing alone ("No, ...")."""
+        ends = set()
+        for start, end in self.lexicon.cue_matches(name, self.tokens):
+            if ignored.issuperset(range(start, end)):
+                continue
+            standalone = end < len(self.tokens) and not self.tokens[end].is_word
+            if standalone and not standalone_ok:
+                continue
+            ends.add(end - 1)
+        return ends
+
+    # --- one finding --------------------------------------------------------------------
+
+    def context(self, spans: Sequence[tuple[int, int]]) -> Context:
+        """The context of the finding made of the words at ``spans`` (``(start, end)``)."""
+        scope = self.lexicon.cues.scope
+        words = {i for s, e in spans for i in range(s, e)}
+        start, end = min(s for s, _ in spans), max(e for _, e in spans)
+        negation_at = None
+        for span_start, _ in sorted(spans):
+            negation_at = self._cue_before(span_start, self.negation_ends, scope, words)
+            if negation_at is not None:
+                break
+        negated = negation_at is not None or self._negated_after(end)
+        experiencer = self._experiencer(start)
+        return Context(
+            negated=negated,
+            clear_denial=negation_at is not None
+            and self._clear(negation_at, start, end, experiencer),
+            time=self._time(start, end, experiencer),
+            experiencer=experiencer,
+            joke=self._joke(start),
+            passed=self._passed(end),
+        )
+
+    def _cue_before(self, start: int, ends: set[int], scope: int, words: set[int]) -> int | None:
+        """The position of a cue ending within ``scope`` counted words before ``start``.
+
+        A cue reaches past a comma only through a list of signs ("no dizziness, numbness
+        or chest pain"), not into another clause ("not great, worse than before").
+        """
+        transparent = self.lexicon.cues.transparent
+        breakers = self.lexicon.cues.breakers
+        counted = 0
+        comma = None
+        clause = self.tokens[start].clause
+        for i in range(start - 1, -1, -1):
+            token = self.tokens[i]
+            if token.clause != clause:
+                return None
+            if i in ends and i not in words:
+                return i if comma is None or self._listing(i + 1, comma) else None
+            if token.key in breakers and i not in words:
+                return None
+            if token.kind == "comma":
+                comma = i
+            elif i not in words and token.key not in transparent:
+                counted += 1
+                if counted > scope:
+                    return None
+        return None
+
+    def _negated_before(self, start: int, scope: int) -> bool:
+        return self._cue_before(start, self.negation_ends, scope, set()) is not None
+
+    def _listing(self, start: int, end: int) -> bool:
+        """Whether tokens ``start:end`` are only signs the rules know (and fillers)."""
+        transparent = self.lexicon.cues.transparent
+        return all(
+            i in self.covered or self.tokens[i].key in transparent or not self.tokens[i].is_word
+            for i in range(start, end)
+        )
+
+    def _negated_after(self, end: int) -> bool:
+        """A denial right after the words: "chest pain: none", "a stroke? no, nothing"."""
+        transparent = self.lexicon.cues.transparent
+        i = end
+        crossed_question = False
+        while i < len(self.tokens):
+            token = self.tokens[i]
+            if i in self.after:
+                cue_end = self.after[i]
+                return cue_end >= len(self.tokens) or not self.tokens[cue_end].is_word
+            if crossed_question and i in self.answers:
+                return True
+            if token.kind == "stop":
+                if token.key != "?" or crossed_question:
+                    return False
+                crossed_question = True
+            elif token.kind != "comma" and token.key not in transparent:
+                return False
+            i += 1
+        return False
+
+    def _clear(self, negation_at: int, start: int, end: int, experiencer: Experiencer) -> bool:
+        """Whether the negation at ``negation_at`` is the client's own clear denial: about
+        the client, right before the words, and nothing wavering from the cue to just after
+        the words ("not *really* suicidal", "not suicidal *right now*")."""
+        if experiencer != "client":
+            return False
+        if any(negation_at < i <= end + WOBBLE_AFTER for i in self.wobble):
+            return False
+        transparent = self.lexicon.cues.transparent
+        between = [
+            i
+            for i in range(negation_at + 1, start)
+            if self.tokens[i].is_word and self.tokens[i].key not in transparent
+        ]
+        return len(between) <= DENIAL_REACH
+
+    def _experiencer(self, start: int) -> Experiencer:
+        sentence = self.tokens[start].sentence
+        for i in range(start - 1, -1, -1):
+            if self.tokens[i].sentence != sentence:
+                break
+            if i in self.persons:
+                return self.persons[i]
+        return "client"
+
+    def _time(self, start: int, end: int, experiencer: Experiencer) -> Time:
+        """Hypothetical, then the nearest time cue in the clause: long ago, now, or recent
+        (now for the client; the past for someone else, whose yesterday is over)."""
+        scope = self.lexicon.cues.scope + 2
+        if self._cue_before(start, self.hypothetical_ends, scope, set()) is not None:
+            return "hypothetical"
+        clause = self.tokens[start].clause
+        nearest: tuple[int, str] | None = None
+        for i, kind in self.times.items():
+            if self.tokens[i].clause != clause:
+                continue
+            distance = start - i if i < start else i - end + 1
+            if nearest is None or distance < nearest[0]:
+                nearest = (distance, kind)
+        other = experiencer == "other"
+        if nearest is not None:
+            if nearest[1] == "historical":
+                return "historical"
+            return "past" if other and nearest[1] == "recent" else "now"
+        if other and any(self.tokens[i].clause == clause for i in self.past):
+            return "past"
+        return "now"
+
+    def _joke(self, start: int) -> bool:
+        sentence = self.tokens[start].sentence
+        following = [t for t in self.tokens if t.sentence == sentence + 1 and t.is_word]
+        alone_next = bool(following) and all(
+            i in self.jokes or not t.is_word or t.kind == "symbol"
+            for i, t in enumerate(self.tokens)
+            if t.sentence == sentence + 1
+        )
+        return any(
+            self.tokens[i].sentence == sentence or (alone_next and self.tokens[i].sentence == sentence + 1)
+            for i in self.jokes
+        )
+
+    def _passed(self, end: int) -> bool:
+        scope = self.lexicon.cues.passed_scope
+        transparent = self.lexicon.cues.transparent
+        counted = 0
+        sentences_seen = 0
+        for i in range(end, len(self.tokens)):
+            if i in self.passed:
+                return True
+            token = self.tokens[i]
+            if token.kind == "stop":
+                sentences_seen += 1
+                if sentences_seen > 1:
+                    return False
+                counted = max(counted, scope - 3)
+                continue
+            if token.is_word and token.key not in transparent:
+                if i in self.covered and sentences_seen:
+                    return False
+                counted += 1
+                if counted > scope:
+                    return False
+        return False
