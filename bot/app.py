@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
+from bot import triage_rules
 from bot.db.engine import check_database, create_engine
 from bot.db.lock import acquire_instance_lock
 from bot.db.migrate import ensure_schema_current, upgrade
@@ -127,6 +128,8 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     async with runtime.uow() as uow:
         everyone = await uow.practitioners.list_all()
     await publish_menus(application.bot, everyone)
+    # Off the event loop and not waited for: sending starts at once.
+    application.create_task(asyncio.to_thread(triage_rules.warm_up), name="triage warm-up")
     dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
     stranded = await dispatcher.recover()
     if stranded:

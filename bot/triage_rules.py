@@ -99,6 +99,14 @@ def load_lexicon(locale: str | None = None) -> Lexicon:
     return _load(resolve_locale(locale))
 
 
+def warm_up() -> None:
+    """Load every locale's rules and open its dictionary now, so that the first reply
+    a client writes is not the one that pays for it."""
+    for locale in available_locales():
+        lexicon = load_lexicon(locale)
+        lexicon.read("warm up")
+
+
 @cache
 def _load(locale: str) -> Lexicon:
     try:
@@ -179,9 +187,10 @@ def build_lexicon(
     )
     concepts_table = _table(data, "concepts")
     concepts = {
-        name: tuple(_phrase(normaliser, text, f"concept {name!r}") for text in _strings(
-            concepts_table, name
-        ))
+        name: tuple(
+            _phrase(normaliser, text, f"concept {name!r}")
+            for text in _strings(concepts_table, name)
+        )
         for name in concepts_table
     }
     flags: list[Flag] = []

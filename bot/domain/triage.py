@@ -242,9 +242,7 @@ def triage(
     resemblance = None
     if second_opinion is not None and words.strip():
         resemblance = second_opinion.closest(words, lexicon.locale)
-        if resemblance is not None and level_rank(resemblance.level) > level_rank(
-            signals.level()
-        ):
+        if resemblance is not None and level_rank(resemblance.level) > level_rank(signals.level()):
             reason = lexicon.reasons.resembles.format(category=resemblance.category)
             signals.add(resemblance.level, reason)
     level = signals.level()
@@ -306,9 +304,10 @@ def _read_text(
         judged.append((found, context, level, how))
     findings: list[Finding] = []
     reactions: list[str] = []
-    for found, context, level, how in judged:
-        if _covered(found, judged):
-            level, how = TriageLevel.NONE, "covered"
+    for found, context, judged_level, judged_how in judged:
+        level, how = (
+            (TriageLevel.NONE, "covered") if _covered(found, judged) else (judged_level, judged_how)
+        )
         words = " ".join(tokens[i].text for i in range(found.start, found.end) if tokens[i].is_word)
         findings.append(Finding(found.flag.id, found.flag.category, words, context, level, how))
         if found.flag.level is TriageLevel.NONE:
@@ -384,14 +383,21 @@ def _unit(
 
 
 def _covered(found: _Raw, judged: Sequence[tuple[_Raw, Context, TriageLevel, str]]) -> bool:
-    """Whether a more serious finding that still counts spans these words ("want to hurt
-    myself" is self-harm language, not also an injury)."""
+    """Whether a finding that still counts, as serious or more, spans these words and
+    more ("want to hurt myself" is self-harm language, not also an injury; "threatened
+    to kill me" is violence, not also self-harm words)."""
     rank = level_rank(found.flag.level)
     return any(
-        level_rank(other.flag.level) > rank
-        and level is not TriageLevel.NONE
+        level is not TriageLevel.NONE
         and other.start <= found.start
         and found.end <= other.end
+        and (
+            level_rank(other.flag.level) > rank
+            or (
+                level_rank(other.flag.level) == rank
+                and other.end - other.start > found.end - found.start
+            )
+        )
         for other, _, level, _ in judged
     )
 
@@ -405,9 +411,7 @@ def _text_score_signals(
 ) -> None:
     """A score written in the words ("pain 9/10"), beside a symptom that is not negated."""
     needs = lexicon.scores.text_needs
-    if needs and not any(
-        not reader.context([(s, e)]).negated for s, e in concepts.get(needs, [])
-    ):
+    if needs and not any(not reader.context([(s, e)]).negated for s, e in concepts.get(needs, [])):
         return
     for value in lexicon.text_scores(text):
         if value >= lexicon.scores.high:

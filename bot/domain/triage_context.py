@@ -71,21 +71,17 @@ class ContextReader:
         self.negation_ends = self._ends("negation", ignored, standalone_ok=False)
         self.wobble = self._starts("wobble")
         self.hypothetical_ends = self._ends("hypothetical", ignored, standalone_ok=True)
-        self.after = {s: e for s, e in lexicon.cue_matches("negation_after", tokens)}
-        self.answers = {s: e for s, e in lexicon.cue_matches("answers", tokens)}
+        self.after = dict(lexicon.cue_matches("negation_after", tokens))
+        self.answers = dict(lexicon.cue_matches("answers", tokens))
         self.times: dict[int, str] = {}
         for name in ("historical", "current", "recent"):
             for start, _ in lexicon.cue_matches(name, tokens):
                 self.times[start] = name
         self.past = self._starts("past")
-        self.persons: dict[int, Experiencer] = {}
-        for start, end in lexicon.cue_matches("self_person", tokens):
-            self.persons.setdefault(start, "client")
-            del end
-        for start, end in lexicon.cue_matches("other_person", tokens):
-            for i in range(start, end):
-                self.persons[i] = "other"
-        self.jokes = self._starts("joke")
+        self.persons: dict[int, Experiencer] = dict.fromkeys(self._starts("self_person"), "client")
+        for start, end in lexicon.cue_matches("other_person", tokens):  # "my mum" is not "my"
+            self.persons.update(dict.fromkeys(range(start, end), "other"))
+        self.jokes = {i for s, e in lexicon.cue_matches("joke", tokens) for i in range(s, e)}
         self.passed = {
             s
             for s, e in lexicon.cue_matches("passed", tokens)
@@ -243,17 +239,14 @@ class ContextReader:
         return "now"
 
     def _joke(self, start: int) -> bool:
+        """A joke marker in the sentence, or making up the next one ("... lol.", "😂")."""
         sentence = self.tokens[start].sentence
-        following = [t for t in self.tokens if t.sentence == sentence + 1 and t.is_word]
-        alone_next = bool(following) and all(
-            i in self.jokes or not t.is_word or t.kind == "symbol"
-            for i, t in enumerate(self.tokens)
-            if t.sentence == sentence + 1
-        )
-        return any(
-            self.tokens[i].sentence == sentence or (alone_next and self.tokens[i].sentence == sentence + 1)
-            for i in self.jokes
-        )
+        if any(self.tokens[i].sentence == sentence for i in self.jokes):
+            return True
+        following = [
+            i for i, t in enumerate(self.tokens) if t.sentence == sentence + 1 and t.is_word
+        ]
+        return bool(following) and all(i in self.jokes for i in following)
 
     def _passed(self, end: int) -> bool:
         scope = self.lexicon.cues.passed_scope

@@ -63,7 +63,7 @@ class PlainDictionary:
         """``word`` itself."""
         return word
 
-    def known(self, word: str) -> bool:  # noqa: ARG002 -- knows nothing by design
+    def known(self, word: str) -> bool:
         """Always ``False``."""
         return False
 
@@ -191,13 +191,13 @@ class PhraseIndex:
             if not words or words[0] == GAP or words[-1] == GAP:
                 raise ValueError(f"phrase {' '.join(words)!r} of {owner}")
             first = words[0]
-            if first in (NUMBER, MANY, FEW, YEAR) or (len(first) > 1 and GAP in (first[0], first[-1])):
+            if first in (NUMBER, MANY, FEW, YEAR) or (
+                len(first) > 1 and GAP in (first[0], first[-1])
+            ):
                 patterned.append((words, owner))
             else:
                 by_word.setdefault(first.removeprefix(EXACT), []).append((words, owner))
-        return cls(
-            MappingProxyType({k: tuple(v) for k, v in by_word.items()}), tuple(patterned)
-        )
+        return cls(MappingProxyType({k: tuple(v) for k, v in by_word.items()}), tuple(patterned))
 
     def find(
         self, tokens: Sequence[Token], masked: Sequence[bool] = ()
@@ -285,17 +285,7 @@ class Lexicon:
             unknown.add(self.scores.text_needs)
         if unknown:
             raise ValueError(f"flags name unknown concepts: {sorted(unknown)}")
-        for flag in self.flags:
-            for pattern in flag.patterns:
-                for i, first in enumerate(pattern):
-                    for second in pattern[i + 1 :]:
-                        shared = set(self.concepts[first]) & set(self.concepts[second])
-                        if shared and first != second:
-                            words = sorted(" ".join(p) for p in shared)
-                            raise ValueError(
-                                f"flag {flag.id}: {first} and {second} share {words}: one "
-                                "word would stand for both"
-                            )
+        self._check_patterns()
         setattr_ = object.__setattr__
         setattr_(
             self,
@@ -312,26 +302,41 @@ class Lexicon:
         )
         every = [p for phrases in self.concepts.values() for p in phrases]
         every += [p for s in cue_sets.values() for p in s]
-        words = {
+        vocabulary = {
             w.strip(GAP).removeprefix(EXACT)
             for p in every
             for w in p
             if w not in (GAP, STOP, QUESTION, COMMA)
         }
-        words |= self.cues.clause_words | self.cues.breakers | self.cues.transparent
-        setattr_(self, "_vocabulary", frozenset(words))
-        ordered = sorted(words, key=lambda w: (-len(w), w))  # on a tie the shortest wins
+        vocabulary |= self.cues.clause_words | self.cues.breakers | self.cues.transparent
+        setattr_(self, "_vocabulary", frozenset(vocabulary))
+        ordered = sorted(vocabulary, key=lambda w: (-len(w), w))  # on a tie the shortest wins
         setattr_(self, "_skeletons", MappingProxyType({_RUN2.sub(r"\1", w): w for w in ordered}))
         fuzzy: dict[str, set[str]] = {}
         for concept in self.fuzzy:
             for phrase in self.concepts[concept]:
-                for word in phrase:
-                    if len(word) >= self.fuzzy_min_length and GAP not in word:
-                        fuzzy.setdefault(word[0], set()).add(word)
+                for spelled in phrase:
+                    if len(spelled) >= self.fuzzy_min_length and GAP not in spelled:
+                        fuzzy.setdefault(spelled[0], set()).add(spelled)
         setattr_(self, "_fuzzy", MappingProxyType({k: tuple(sorted(v)) for k, v in fuzzy.items()}))
         marks = "|".join(re.escape(m) for m in sorted(self.scores.out_of, key=len, reverse=True))
-        pattern = rf"(?<![\d.,])(10|\d)\s*(?:{marks})\s*10(?![\d])" if marks else r"(?!x)x"
-        setattr_(self, "_text_score", re.compile(pattern))
+        written = rf"(?<![\d.,])(10|\d)\s*(?:{marks})\s*10(?![\d])" if marks else r"(?!x)x"
+        setattr_(self, "_text_score", re.compile(written))
+
+    def _check_patterns(self) -> None:
+        """No phrase may belong to two concepts of one pattern: one word would stand for
+        both ("bottle" as the pill and as how many)."""
+        for flag in self.flags:
+            for pattern in flag.patterns:
+                for i, first in enumerate(pattern):
+                    for second in pattern[i + 1 :]:
+                        shared = set(self.concepts[first]) & set(self.concepts[second])
+                        if shared and first != second:
+                            both = sorted(" ".join(p) for p in shared)
+                            raise ValueError(
+                                f"flag {flag.id}: {first} and {second} share {both}: one "
+                                "word would stand for both"
+                            )
 
     # --- reading ----------------------------------------------------------------------
 
@@ -349,7 +354,9 @@ class Lexicon:
                 # "4" read as "for" is still the number 4 ("day 4").
                 number = self.normaliser.number(token) if len(spelled) == 1 else None
                 memo[token] = tuple(self._word(w, number) for w in spelled)
-            raw.extend((text_, key, lemma, "word", value) for text_, key, lemma, value in memo[token])
+            raw.extend(
+                (text_, key, lemma, "word", value) for text_, key, lemma, value in memo[token]
+            )
         raw.append((STOP, STOP, STOP, "stop", None))
         tokens: list[Token] = []
         sentence = clause = 0

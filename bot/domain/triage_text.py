@@ -206,4 +206,4 @@ class Token:
         if len(want) > 1 and want.startswith(GAP):
             tail = want[1:]
             return self.key.endswith(tail) or self.lemma.endswith(tail)
-        return self.key == want or self.lemma == want
+        return want in (self.key, self.lemma)

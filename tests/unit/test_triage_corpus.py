@@ -35,9 +35,7 @@ def _misses(report: Report) -> str:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_development_lines_are_all_right(
-    locale: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_development_lines_are_all_right(locale: str, capsys: pytest.CaptureFixture[str]) -> None:
     report = measure(load(CORPUS / "development" / f"{locale}.jsonl"), locale)
     _show("development", locale, report, capsys)
     assert report.urgent_recall == 1.0, _misses(report)
