@@ -16,6 +16,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -29,6 +30,8 @@ BUILT_IN = Path(__file__).with_name("crisis_resources.toml")
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _KEYS = frozenset({"emergency", "helpline", "number", "url"})
+_PROVENANCE = frozenset({"source", "checked"})
+"""Where an entry was checked, and when: kept in the file for whoever checks it next."""
 _UNKNOWN_TERRITORY = "ZZ"  # CLDR's code for "no country" (Etc/UTC and the like)
 
 
@@ -102,11 +105,25 @@ def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     return value
 
 
+def _check_provenance(entry: Mapping[str, Any], where: str) -> None:
+    sources = entry.get("source", [])
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, list) or not all(
+        isinstance(s, str) and s.startswith("https://") for s in sources
+    ):
+        raise CrisisTableError(f"{where}: source is an https address (or a list of them)")
+    checked = entry.get("checked")
+    if checked is not None and not isinstance(checked, date):
+        raise CrisisTableError(f"{where}: checked is a date, such as 2026-12-03")
+
+
 def _line(entry: Mapping[str, Any], country: str | None) -> CrisisLine:
     where = f"[country.{country}]" if country else "[default]"
-    unknown = set(entry) - _KEYS
+    unknown = set(entry) - _KEYS - _PROVENANCE
     if unknown:
         raise CrisisTableError(f"{where}: unknown keys {sorted(unknown)}")
+    _check_provenance(entry, where)
     values: dict[str, str | None] = {}
     for key in sorted(_KEYS):
         value = entry.get(key)
