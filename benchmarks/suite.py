@@ -6,13 +6,18 @@ Sizes (issue 3): burst 1000 with limits; burst 2000 without limits (throughput);
 same burst and chaos runs (this bot's side is the burst and chaos results above).
 Issue 5: triage latency, 40 clients of one practitioner writing words of crisis one
 every 0.5 s while 600 other chats each have a routine message due.
+Issue 9: what triage costs per reply, to load and in memory, in a process of its own so
+that its memory is not mixed with the other runs' (once: it needs no database).
 A benchmark that fails is reported as such and the others still run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import secrets
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +36,9 @@ THROUGHPUT_PER_S = 500.0
 P99_MS = 1000.0
 CRISIS_ANSWER_P99_S = 2.0
 CRISIS_ALERT_P99_S = 5.0
+TRIAGE_P99_MS = 5.0
+TRIAGE_LOAD_S = 1.0
+TRIAGE_RSS_INCREASE_MB = 150.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class Sizes:
     triage: int = 40  # clients who write words of crisis
     triage_background: int = 600  # other chats with a routine message due
     triage_practitioners: int = 20  # the clients' practitioners: two urgent alerts each
+    triage_rounds: int = 5  # times each labelled reply is triaged
 
 
 QUICK = Sizes(
@@ -61,6 +70,7 @@ QUICK = Sizes(
     steady_over_s=10.0,
     triage=10,
     triage_background=100,
+    triage_rounds=1,
 )
 
 
@@ -171,6 +181,25 @@ async def run_database(database: str | None, sizes: Sizes, seed: int) -> dict[st
     return results
 
 
+async def triage_cost(rounds: int) -> dict[str, Any]:
+    """``python -m benchmarks triage`` in a fresh process; its JSON result."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "triage",
+        "--rounds",
+        str(rounds),
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"the triage benchmark exited with {process.returncode}")
+    result: dict[str, Any] = json.loads(out.decode().splitlines()[-1])
+    return result
+
+
 # --- the table -----------------------------------------------------------------------------
 
 
@@ -192,6 +221,30 @@ def _num(value: Any) -> str:
 
 
 Check = Callable[[dict[str, Any]], tuple[str, bool | None]]
+
+
+def _triage_checks() -> list[tuple[str, str, Check]]:
+    """The rows of the triage cost benchmark (issue 9)."""
+
+    def triage_p99(r: dict[str, Any]) -> tuple[str, bool | None]:
+        p99, replies = _get(r, "triage_cost", "p99_ms"), _get(r, "triage_cost", "replies")
+        if p99 is None:
+            return "-", None
+        return f"{p99:g} ms ({replies} replies)", p99 <= TRIAGE_P99_MS
+
+    def triage_load(r: dict[str, Any]) -> tuple[str, bool | None]:
+        value = _get(r, "triage_cost", "rules_load_s")
+        return (_num(value) + " s", None if value is None else value <= TRIAGE_LOAD_S)
+
+    def triage_rss(r: dict[str, Any]) -> tuple[str, bool | None]:
+        value = _get(r, "triage_cost", "rss_increase_mb")
+        return (_num(value) + " MB", None if value is None else value <= TRIAGE_RSS_INCREASE_MB)
+
+    return [
+        ("triage: p99 per reply (rules)", f"<= {TRIAGE_P99_MS:g} ms", triage_p99),
+        ("triage: rules and dictionaries loaded", f"<= {TRIAGE_LOAD_S:g} s", triage_load),
+        ("triage: memory added", f"<= +{TRIAGE_RSS_INCREASE_MB:g} MB", triage_rss),
+    ]
 
 
 def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
@@ -320,6 +373,7 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
             f"<= {CRISIS_ALERT_P99_S:g} s",
             crisis("alert", "alerted", CRISIS_ALERT_P99_S),
         ),
+        *_triage_checks(),
         ("baseline: lost silently, ours vs APS", "ours fewer", versus_loss),
         ("baseline: burst elapsed, ours vs APS", "not slower", versus_burst),
     ]
@@ -362,6 +416,9 @@ async def run(*, postgres: str | None, quick: bool = False) -> dict[str, Any]:
     seed = secrets.randbits(32)
     started = time.monotonic()
     results: dict[str, dict[str, Any]] = {"sqlite": await run_database(None, sizes, seed)}
+    await _attempt(
+        "triage cost", results["sqlite"], "triage_cost", lambda: triage_cost(sizes.triage_rounds)
+    )
     notes = []
     if postgres is not None:
         problem = await _reachable(postgres)

@@ -342,7 +342,8 @@ def _find(
 
 
 UNLESS_REACH = 6
-"""An ``unless`` concept counts within this many tokens of the finding, same clause."""
+"""An ``unless`` concept counts within this many tokens of the finding, in its clause (and,
+before the finding, with no comma between)."""
 
 
 def _excluded(
@@ -352,14 +353,21 @@ def _excluded(
     tokens: Sequence[Token],
 ) -> bool:
     """Whether one of the flag's ``unless`` concepts stands right by the words, in their
-    clause ("nearly fainted", "all my pills as prescribed")."""
+    clause ("nearly fainted", "tingling, kind of pleasant"; but not "freaking out a bit,
+    my heart is pounding")."""
     first, last = min(s for s, _ in chosen), max(e for _, e in chosen)
     clause = tokens[first].clause
-    return any(
-        tokens[s].clause == clause and s - last <= UNLESS_REACH and first - e <= UNLESS_REACH
-        for concept in flag.unless
-        for s, e in concepts.get(concept, [])
-    )
+
+    def beside(start: int, end: int) -> bool:
+        if tokens[start].clause != clause:
+            return False
+        if start >= last:  # an afterthought qualifies what came before it
+            return start - last <= UNLESS_REACH
+        return first - end <= UNLESS_REACH and all(
+            tokens[i].kind != "comma" for i in range(end, first)
+        )
+
+    return any(beside(s, e) for concept in flag.unless for s, e in concepts.get(concept, []))
 
 
 def _unit(

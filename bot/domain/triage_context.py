@@ -193,10 +193,11 @@ class ContextReader:
     def _clear(self, negation_at: int, start: int, end: int, experiencer: Experiencer) -> bool:
         """Whether the negation at ``negation_at`` is the client's own clear denial: about
         the client, right before the words, and nothing wavering from the cue to just after
-        the words ("not *really* suicidal", "not suicidal *right now*")."""
+        the words in their clause ("not *really* suicidal", "not suicidal *right now*"; but
+        "not suicidal, just *really* low" is clear)."""
         if experiencer != "client":
             return False
-        if any(negation_at < i <= end + WOBBLE_AFTER for i in self.wobble):
+        if any(negation_at < i <= self._wobble_reach(end) for i in self.wobble):
             return False
         transparent = self.lexicon.cues.transparent
         between = [
@@ -205,6 +206,16 @@ class ContextReader:
             if self.tokens[i].is_word and self.tokens[i].key not in transparent
         ]
         return len(between) <= DENIAL_REACH
+
+    def _wobble_reach(self, end: int) -> int:
+        """The last token after a denied finding that can still make the denial waver: a
+        few words, up to a comma or a word that turns to something else ("just")."""
+        last = min(end + WOBBLE_AFTER, len(self.tokens) - 1)
+        for i in range(end + 1, last + 1):
+            token = self.tokens[i]
+            if token.kind != "word" or token.key in self.lexicon.cues.breakers:
+                return i - 1
+        return last
 
     def _experiencer(self, start: int) -> Experiencer:
         sentence = self.tokens[start].sentence

@@ -177,7 +177,7 @@ def test_needs_no_settings_database_or_env_file(
 
 def test_answers_do_not_depend_on_the_process(tmp_path: Path) -> None:
     """Same answers under different hash seeds: nothing depends on set or dict order."""
-    corpus = Path(__file__).resolve().parents[1] / "triage_corpus" / "en.jsonl"
+    corpus = Path(__file__).resolve().parents[1] / "triage_corpus" / "development" / "en.jsonl"
     stdin = corpus.read_bytes() + b"sooooo tooooo gooood sleeeeeppp offfff\n"
     outputs = set()
     for seed in ("1", "2", "3"):
@@ -191,3 +191,36 @@ def test_answers_do_not_depend_on_the_process(tmp_path: Path) -> None:
         )
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_explain_shows_every_finding_with_its_context(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stdin = lines(
+        {"text": "my grandfather had a heart attack in 2010"},
+        {"text": "a stroke? no, nothing like that"},
+        {"text": "took all my sleeping pills"},
+    )
+    code, answers, err = run(monkeypatch, capsys, stdin, "--explain")
+    assert (code, err) == (0, "")
+    assert [answer["level"] for answer in answers] == ["none", "none", "urgent"]
+    other, negated, overdose = (answer["explain"][0] for answer in answers)
+    assert (other["category"], other["words"]) == ("chest", "heart attack")
+    assert (other["experiencer"], other["time"], other["negated"]) == ("other", "historical", False)
+    assert other["effect"].startswith("none")
+    assert (negated["category"], negated["negated"], negated["effect"]) == (
+        "stroke",
+        True,
+        "none (negated)",
+    )
+    assert overdose["category"] == "overdose"
+    assert overdose["words"] == "took all my sleeping pills"
+    assert (overdose["experiencer"], overdose["time"], overdose["joke"]) == ("client", "now", False)
+    assert overdose["effect"].startswith("urgent")
+
+
+def test_without_explain_the_output_keeps_its_two_keys(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, answers, _ = run(monkeypatch, capsys, lines({"text": "took all my sleeping pills"}))
+    assert set(answers[0]) == {"level", "reasons"}
