@@ -3,12 +3,19 @@ time zones."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.crisis import CrisisTableError, country_of, load_crisis_table, parse_crisis_table
+from bot.crisis import (
+    BUILT_IN,
+    CrisisTableError,
+    country_of,
+    load_crisis_table,
+    parse_crisis_table,
+)
 from bot.runtime import Runtime
 from bot.services.policy import CrisisLine
 from bot.settings import ConfigError, load_settings
@@ -25,6 +32,24 @@ def test_the_built_in_table_covers_the_required_countries_with_a_number_to_call(
         assert line.emergency
         assert line.helpline
         assert line.number
+
+
+def test_every_built_in_entry_names_its_official_source_and_when_it_was_checked() -> None:
+    raw = tomllib.loads(BUILT_IN.read_text("utf-8"))
+    entries = {"default": raw["default"], **raw["country"]}
+    for name, entry in entries.items():
+        sources = entry.get("source")
+        sources = [sources] if isinstance(sources, str) else sources
+        assert sources, f"{name} has no source"
+        assert all(source.startswith("https://") for source in sources), name
+        assert isinstance(entry.get("checked"), date), f"{name} has no date it was checked"
+
+
+def test_a_replacement_entry_with_a_malformed_source_is_refused() -> None:
+    with pytest.raises(CrisisTableError, match="source"):
+        parse_crisis_table(
+            {"default": {"helpline": "A line", "number": "1", "source": "not an address"}}
+        )
 
 
 def test_an_unknown_country_gets_the_default_which_names_no_number() -> None:
