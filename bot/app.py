@@ -32,9 +32,13 @@ from bot.telegram.menus import publish_menus
 from bot.telegram.notifier import TelegramNotifier
 from bot.telegram.rate_limiter import PacedRateLimiter
 from bot.telegram.session_jobs import start_session_jobs
-from handlers.common import RUNTIME_KEY
+from bot.telegram.update_lanes import PerSenderUpdateProcessor
+from handlers.common import RUNTIME_KEY, lanes_of
 
 _log = logging.getLogger(__name__)
+
+REPLIES_GRACE_S = 10.0
+"""At shutdown, how long queued replies may take to go out."""
 
 CLAIM_LEASE = timedelta(minutes=2)
 """On PostgreSQL, a claim older than this belongs to a process that died: a live one
@@ -66,7 +70,12 @@ def build_application(
 ) -> Application:  # type: ignore[type-arg]
     """Build the PTB application with every handler registered."""
     pacer = Pacer(Limits(overall_per_second=settings.send_rate))
-    builder = ApplicationBuilder().token(endpoint.token).rate_limiter(PacedRateLimiter(pacer))
+    builder = (
+        ApplicationBuilder()
+        .token(endpoint.token)
+        .rate_limiter(PacedRateLimiter(pacer))
+        .concurrent_updates(PerSenderUpdateProcessor())
+    )
     if endpoint.base_url is not None:
         builder = builder.base_url(endpoint.base_url)
     if endpoint.base_file_url is not None:
@@ -159,7 +168,15 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
             _log.info("shutting down")
             if updater.running:
                 await updater.stop()
-            await application.stop()
+            await application.stop()  # waits for the updates being handled
+            try:
+                async with asyncio.timeout(REPLIES_GRACE_S):
+                    await lanes_of(application).wait_sent()
+            except TimeoutError:
+                _log.warning(
+                    "stopped with replies still queued for %s chat(s)",
+                    lanes_of(application).busy_chats,
+                )
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -70,11 +70,14 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A message to send: its text, its buttons (rows), and whether it arrives silently."""
+    """A message to send: its text, its buttons (rows), whether it arrives silently, and
+    whether it is urgent (crisis resources: it goes before anything else queued for the
+    chat, and flood control never holds it back)."""
 
     text: Text
     buttons: tuple[tuple[Button, ...], ...] = ()
     silent: bool = False
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

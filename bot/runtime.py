@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from bot.crisis import load_crisis_table
+from bot.domain.flood import Budget, FloodGuard
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.services.policy import Policy
 from bot.settings import Settings
@@ -14,7 +15,8 @@ from bot.settings import Settings
 
 @dataclass(frozen=True)
 class Runtime:
-    """Settings, the clock, the way to open a unit of work, and the rules taken from settings."""
+    """Settings, the clock, the way to open a unit of work, the rules taken from settings,
+    and the count of what each user sends (flood control)."""
 
     settings: Settings
     clock: Clock
@@ -32,4 +34,15 @@ class Runtime:
             checkin_max_age=self.settings.checkin_max_age,
             backup_contact_chat_id=self.settings.backup_contact_chat_id,
             crisis=load_crisis_table(self.settings.crisis_resources_file),
+        )
+
+    @cached_property
+    def flood(self) -> FloodGuard:
+        """Each user's recent updates against the inbound budget."""
+        return FloodGuard(
+            Budget(
+                limit=self.settings.flood_updates,
+                window_s=self.settings.flood_window_s,
+                quiet_s=self.settings.flood_quiet_s,
+            )
         )

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=28.0, gt=0, le=30)
     """Messages per second this process may send; Telegram allows about 30 per bot, so
     with several bot processes give each its share (two: 14)."""
+    flood_updates: int = Field(default=20, ge=1, le=1000)
+    flood_window_s: float = Field(default=10.0, gt=0, le=3600)
+    """More than ``flood_updates`` updates from one user within this many seconds is a
+    flood: the bot says "slow down" once and holds its ordinary replies to them back."""
+    flood_quiet_s: float = Field(default=60.0, ge=0, le=86400)
+    """How long the bot stays quiet to a flooding user after their last excess update."""
 
     @field_validator("database_url")
     @classmethod

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.domain import callbacks
-from handlers import basics, checkins, client, fallbacks, flags, practitioner, privacy
+from bot.telegram.chat_lanes import ChatLanes
+from handlers import basics, checkins, client, fallbacks, flags, flood, practitioner, privacy
+from handlers.common import LANES_KEY
 from handlers.errors import on_error
 
 _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 _PRIVATE_EDIT = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+_FLOOD_GATE = -2
+"""Every update is counted against its sender's budget first (``handlers.flood``)."""
 _BEFORE_THE_REST = -1
 """A group that sees every update before group 0; a handler there that took the update
 stops it with ``ApplicationHandlerStop``, otherwise group 0 handles it as usual."""
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Attach every handler and the error handler to the application."""
+    """Attach every handler and the error handler to the application, and the lanes that
+    carry replies out."""
+    app.bot_data[LANES_KEY] = ChatLanes()
+    app.add_handler(TypeHandler(Update, flood.gate), group=_FLOOD_GATE)
     app.add_handler(MessageHandler(filters.ChatType.GROUPS, fallbacks.group_chat))
     app.add_handler(CommandHandler("start", basics.start, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("help", basics.help_command, filters=_PRIVATE_MESSAGE))

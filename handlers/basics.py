@@ -26,15 +26,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if role is not Role.GUEST:
         # A practitioner added while the bot runs, or a client, gets their own menu now.
         await set_chat_menu(context.bot, user.id, role, locale_of(update))
-    await reply(update, f"start.{role}", name=user.first_name)
+    await reply(update, context, f"start.{role}", name=user.first_name)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List what this user can do."""
     role = await sender_role(update, context)
-    await reply(update, f"help.{role}")
+    await reply(update, context, f"help.{role}")
 
 
-async def privacy(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What is stored, who sees it, how long, and how to stop and erase."""
-    await reply(update, "privacy.text")
+    await reply(update, context, "privacy.text")

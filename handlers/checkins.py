@@ -58,6 +58,7 @@ async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     ticked = checkin_views.ticked_areas(press.checkin_id, _keyboard_data(query.message))
     await answer_call(
         update,
+        context,
         checkin_conversation.press_checkin(
             rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press, ticked=ticked
         ),
@@ -73,6 +74,7 @@ async def keep_checkins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     keep = (query.data or "").endswith("y")
     await answer_call(
         update,
+        context,
         checkin_prompts.answer_keep_checkins(rt.uow, rt.clock, actor=_actor(update), keep=keep),
     )
 
@@ -97,7 +99,7 @@ async def client_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await _crisis_anyway(update, context)
         raise
     if reply is not None:
-        await answer(update, reply)
+        await answer(update, context, reply)
     elif not edited:
         await fallbacks.free_text(update, context)
 
@@ -110,7 +112,7 @@ async def _crisis_anyway(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         runtime(context).policy, (message.text if message else None) or "", language
     )
     if fallback is not None:
-        await answer(update, fallback)
+        await answer(update, context, fallback)
 
 
 async def client_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,4 +127,4 @@ async def client_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if reply is None:
         await fallbacks.not_text(update, context)
     else:
-        await answer(update, reply)
+        await answer(update, context, reply)

@@ -22,7 +22,9 @@ async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE, t
     """``/start <token>`` (what tapping an invite link sends): the consent question."""
     rt = runtime(context)
     await answer(
-        update, await invites.consent_request(rt.uow, rt.clock, actor=_actor(update), token=token)
+        update,
+        context,
+        await invites.consent_request(rt.uow, rt.clock, actor=_actor(update), token=token),
     )
 
 
@@ -43,7 +45,7 @@ async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         agreed=agreed,
         locale=locale_of(update),
     )
-    await answer(update, outcome.answer)
+    await answer(update, context, outcome.answer)
     if outcome.joined is not None:
         await set_chat_menu(context.bot, _actor(update), Role.CLIENT, outcome.joined.locale)
 
@@ -61,14 +63,16 @@ async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         else session_changes.session_press
     )
     await answer_call(
-        update, service(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press)
+        update, context, service(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press)
     )
 
 
 async def next_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/next``: the client's next session."""
     rt = runtime(context)
-    await answer_call(update, client_sessions.next_session(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(
+        update, context, client_sessions.next_session(rt.uow, rt.clock, actor=_actor(update))
+    )
 
 
 async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,7 +84,7 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         call = client_settings.set_timezone(
             rt.uow, rt.clock, rt.policy, actor=_actor(update), text=text
         )
-    await answer_call(update, call)
+    await answer_call(update, context, call)
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -88,6 +92,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt = runtime(context)
     await answer_call(
         update,
+        context,
         client_settings.set_paused(rt.uow, rt.clock, rt.policy, actor=_actor(update), paused=True),
     )
 
@@ -97,5 +102,6 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt = runtime(context)
     await answer_call(
         update,
+        context,
         client_settings.set_paused(rt.uow, rt.clock, rt.policy, actor=_actor(update), paused=False),
     )

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 import messages
+from bot.domain.flood import Pace
 from bot.domain.roles import Role
 from bot.ports import Button, OutgoingMessage
 from bot.runtime import Runtime
 from bot.services.access import Refused
 from bot.services.identity import role_of
+from bot.telegram.chat_lanes import ChatLanes
 from bot.telegram.keyboards import inline_keyboard
 
 RUNTIME_KEY = "runtime"
+LANES_KEY = "chat_lanes"
 
 
 def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
@@ -39,48 +43,102 @@ async def sender_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Rol
         return await role_of(uow, user.id, rt.settings.practitioner_ids)
 
 
+def lanes_of(application: Application) -> ChatLanes:  # type: ignore[type-arg]
+    """The lanes that carry replies out, one per chat."""
+    value = application.bot_data[LANES_KEY]
+    if not isinstance(value, ChatLanes):
+        raise TypeError("bot_data holds no ChatLanes")
+    return value
+
+
+def note_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Pace:
+    """Count this update against its sender's budget (see ``bot.domain.flood``)."""
+    user = update.effective_user
+    if user is None:
+        return Pace.WITHIN
+    return runtime(context).flood.note(user.id, time.monotonic())
+
+
+def is_quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the bot is holding back its ordinary replies to this update's sender."""
+    user = update.effective_user
+    return user is not None and runtime(context).flood.is_quiet(user.id, time.monotonic())
+
+
 def locale_of(update: Update) -> str:
     """The locale to answer this user in."""
     user = update.effective_user
     return messages.normalize_locale(user.language_code if user else None)
 
 
+def send_in_chat(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    html: str,
+    keyboard: InlineKeyboardMarkup | None,
+    *,
+    urgent: bool = False,
+) -> None:
+    """Hand a message for the update's chat to its lane; held back while the sender is
+    flooding, unless ``urgent``."""
+    chat = update.effective_chat
+    if chat is None or (not urgent and is_quiet(update, context)):
+        return
+    bot = context.bot
+    chat_id = chat.id
+
+    async def send() -> object:
+        return await bot.send_message(
+            chat_id, html, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
+
+    lanes_of(context.application).submit(chat_id, send, urgent=urgent)
+
+
 async def reply(
-    update: Update, key: str, *, buttons: Sequence[Sequence[Button]] = (), **params: Any
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    key: str,
+    *,
+    buttons: Sequence[Sequence[Button]] = (),
+    **params: Any,
 ) -> None:
     """Answer in the same chat with the catalog text ``key`` and optional buttons."""
-    message = update.effective_message
-    if message is None:
-        return
     locale = locale_of(update)
-    await message.reply_text(
+    send_in_chat(
+        update,
+        context,
         messages.render(key, locale, **params),
-        parse_mode=ParseMode.HTML,
-        reply_markup=inline_keyboard(buttons, locale),
+        inline_keyboard(buttons, locale),
     )
 
 
-async def answer(update: Update, message: OutgoingMessage) -> None:
-    """Show a service's answer: in place of the pressed message, or as a reply to a command."""
+async def answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, message: OutgoingMessage
+) -> None:
+    """Show a service's answer: in place of the pressed message, or as a new message."""
     locale = locale_of(update)
     html = messages.render(message.text.key, locale, **message.text.params)
     keyboard = inline_keyboard(message.buttons, locale)
     query = update.callback_query
-    if query is not None:
-        await query.answer()
-        try:
-            await query.edit_message_text(html, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-        except BadRequest as error:
-            if "not modified" not in error.message:  # a double tap changes nothing
-                raise
+    if query is None or message.urgent:
+        if query is not None:
+            await query.answer()
+        send_in_chat(update, context, html, keyboard, urgent=message.urgent)
         return
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(
-            html, parse_mode=ParseMode.HTML, reply_markup=keyboard
-        )
+    await query.answer()
+    if is_quiet(update, context):
+        return
+    try:
+        await query.edit_message_text(html, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as error:
+        if "not modified" not in error.message:  # a double tap changes nothing
+            raise
 
 
-async def answer_call(update: Update, call: Awaitable[OutgoingMessage]) -> None:
+async def answer_call(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, call: Awaitable[OutgoingMessage]
+) -> None:
     """Run one service call and show its answer, or its kind refusal.
 
     A refused button press keeps the pressed message as it was and gets the refusal as
@@ -92,15 +150,13 @@ async def answer_call(update: Update, call: Awaitable[OutgoingMessage]) -> None:
         query = update.callback_query
         if query is not None:
             await query.answer()
-            if isinstance(query.message, Message):
-                locale = locale_of(update)
-                await query.message.reply_text(
-                    messages.render(refusal.answer.key, locale, **refusal.answer.params),
-                    parse_mode=ParseMode.HTML,
-                )
+            text = refusal.answer
+            send_in_chat(
+                update, context, messages.render(text.key, locale_of(update), **text.params), None
+            )
             return
         message = OutgoingMessage(refusal.answer)
-    await answer(update, message)
+    await answer(update, context, message)
 
 
 def command_args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:

@@ -30,7 +30,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         and update.effective_chat.type == "private"
     ):
         try:
-            await reply(update, "errors.generic")
+            await reply(update, context, "errors.generic")
         except Exception:  # the apology is best effort; the log line above is what matters
             _log.warning("could not tell user %s about the error", user_id, exc_info=True)
     operator = runtime(context).settings.operator_chat_id

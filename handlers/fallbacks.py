@@ -15,11 +15,11 @@ MAX_TEXT_CHARS = 4096
 _log = logging.getLogger(__name__)
 
 
-async def unknown_command(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command the bot does not have."""
     text = update.effective_message.text if update.effective_message else None
     command = (text or "/").split()[0][:64]
-    await reply(update, "input.unknown_command", command=command)
+    await reply(update, context, "input.unknown_command", command=command)
 
 
 async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -28,28 +28,30 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or user is None:
         return
     if len(message.text or "") > MAX_TEXT_CHARS:
-        await reply(update, "input.too_long", limit=MAX_TEXT_CHARS)
+        await reply(update, context, "input.too_long", limit=MAX_TEXT_CHARS)
         return
     role = await sender_role(update, context)
-    await reply(update, "input.free_text_guest" if role is Role.GUEST else "input.free_text")
+    await reply(
+        update, context, "input.free_text_guest" if role is Role.GUEST else "input.free_text"
+    )
 
 
-async def not_text(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A sticker, photo, voice note or file where words or taps were expected."""
     _log.info("non-text message from user %s", update.effective_user and update.effective_user.id)
-    await reply(update, "input.not_text")
+    await reply(update, context, "input.not_text")
 
 
-async def group_chat(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The bot works in private chats only; it answers a command once and keeps nothing."""
     chat = update.effective_chat
     _log.info("ignored a message in group chat %s", chat and chat.id)
     message = update.effective_message
     if message is not None and (message.text or "").startswith("/"):
-        await reply(update, "input.group_chat")
+        await reply(update, context, "input.group_chat")
 
 
-async def stale_button(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button press that no handler recognises: say so instead of leaving a spinner."""
     query = update.callback_query
     if query is not None:

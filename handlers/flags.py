@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from telegram import Message, Update
-from telegram.constants import ParseMode
+from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 import messages
@@ -15,7 +14,7 @@ from bot.ports import OutgoingMessage
 from bot.services import flag_replies, flags
 from bot.services.access import Refused
 from bot.telegram.keyboards import inline_keyboard
-from handlers.common import answer, answer_call, locale_of, runtime
+from handlers.common import answer, answer_call, locale_of, runtime, send_in_chat
 
 _PRESSES = {
     FlagAction.ACKNOWLEDGE: flags.acknowledge,
@@ -32,7 +31,7 @@ def _actor(update: Update) -> int:
 async def open_flags(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/flags``: the open flags, oldest first, each with its buttons."""
     rt = runtime(context)
-    await answer_call(update, flags.open_flags(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(update, context, flags.open_flags(rt.uow, rt.clock, actor=_actor(update)))
 
 
 async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -44,7 +43,7 @@ async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     flag_id, action = press
     rt = runtime(context)
     await _answer_below(
-        update, _PRESSES[action](rt.uow, rt.clock, actor=_actor(update), flag_id=flag_id)
+        update, context, _PRESSES[action](rt.uow, rt.clock, actor=_actor(update), flag_id=flag_id)
     )
 
 
@@ -68,11 +67,13 @@ async def reply_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         result = OutgoingMessage(refusal.answer)
     if result is None:
         return
-    await answer(update, result)
+    await answer(update, context, result)
     raise ApplicationHandlerStop
 
 
-async def _answer_below(update: Update, call: Awaitable[OutgoingMessage]) -> None:
+async def _answer_below(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, call: Awaitable[OutgoingMessage]
+) -> None:
     """Answer a press with a new message under the pressed one, or its refusal.
 
     An alert holds the client's words and its buttons; it stays as it was, so nothing the
@@ -86,10 +87,10 @@ async def _answer_below(update: Update, call: Awaitable[OutgoingMessage]) -> Non
     if query is None:
         return
     await query.answer()
-    if isinstance(query.message, Message):
-        locale = locale_of(update)
-        await query.message.reply_text(
-            messages.render(result.text.key, locale, **result.text.params),
-            parse_mode=ParseMode.HTML,
-            reply_markup=inline_keyboard(result.buttons, locale),
-        )
+    locale = locale_of(update)
+    send_in_chat(
+        update,
+        context,
+        messages.render(result.text.key, locale, **result.text.params),
+        inline_keyboard(result.buttons, locale),
+    )

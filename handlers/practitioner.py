@@ -29,13 +29,13 @@ async def new_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         )
         return invites.invite_answer(new, context.bot.username)
 
-    await answer_call(update, call())
+    await answer_call(update, context, call())
 
 
 async def open_invites(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/invites``: links not used yet, each with Revoke."""
     rt = runtime(context)
-    await answer_call(update, invites.open_invites(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(update, context, invites.open_invites(rt.uow, rt.clock, actor=_actor(update)))
 
 
 async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,7 +49,7 @@ async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     rt = runtime(context)
     await answer_call(
-        update, invites.revoke(rt.uow, rt.clock, actor=_actor(update), invite_id=invite_id)
+        update, context, invites.revoke(rt.uow, rt.clock, actor=_actor(update), invite_id=invite_id)
     )
 
 
@@ -57,15 +57,18 @@ async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/book <client> <YYYY-MM-DD> <HH:MM> [minutes]``, or ``/book`` alone for the guided flow."""
     rt, args = runtime(context), command_args(context)
     if not args:
-        await answer_call(update, booking.start_guided(rt.uow, rt.clock, actor=_actor(update)))
+        await answer_call(
+            update, context, booking.start_guided(rt.uow, rt.clock, actor=_actor(update))
+        )
         return
     try:
         request = booking_input.parse_book_args(args)
     except BookingInputError as error:
-        await answer(update, OutgoingMessage(calendar.input_problem(error).answer))
+        await answer(update, context, OutgoingMessage(calendar.input_problem(error).answer))
         return
     await answer_call(
         update,
+        context,
         booking.book_by_name(rt.uow, rt.clock, rt.policy, actor=_actor(update), request=request),
     )
 
@@ -78,7 +81,9 @@ async def book_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     rt = runtime(context)
     await answer_call(
-        update, booking.guided_step(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press)
+        update,
+        context,
+        booking.guided_step(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press),
     )
 
 
@@ -88,10 +93,11 @@ async def reschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     try:
         query, day, at = booking_input.parse_move_args(command_args(context))
     except BookingInputError as error:
-        await answer(update, OutgoingMessage(calendar.input_problem(error).answer))
+        await answer(update, context, OutgoingMessage(calendar.input_problem(error).answer))
         return
     await answer_call(
         update,
+        context,
         session_changes.move_by_name(
             rt.uow, rt.clock, rt.policy, actor=_actor(update), query=query, day=day, at=at
         ),
@@ -102,28 +108,34 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/cancel <client>``: cancel the client's next session, after a question."""
     rt, query = runtime(context), " ".join(command_args(context))
     if not query:
-        await answer(update, OutgoingMessage(Text("booking.cancel_usage")))
+        await answer(update, context, OutgoingMessage(Text("booking.cancel_usage")))
         return
     await answer_call(
-        update, session_changes.cancel_by_name(rt.uow, rt.clock, actor=_actor(update), query=query)
+        update,
+        context,
+        session_changes.cancel_by_name(rt.uow, rt.clock, actor=_actor(update), query=query),
     )
 
 
 async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/today``: today's sessions."""
     rt = runtime(context)
-    await answer_call(update, session_lists.sessions_today(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(
+        update, context, session_lists.sessions_today(rt.uow, rt.clock, actor=_actor(update))
+    )
 
 
 async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/upcoming``: the next two weeks."""
     rt = runtime(context)
     await answer_call(
-        update, session_lists.sessions_upcoming(rt.uow, rt.clock, actor=_actor(update))
+        update, context, session_lists.sessions_upcoming(rt.uow, rt.clock, actor=_actor(update))
     )
 
 
 async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/clients``: every client, their state and next session."""
     rt = runtime(context)
-    await answer_call(update, session_lists.client_list(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(
+        update, context, session_lists.client_list(rt.uow, rt.clock, actor=_actor(update))
+    )

@@ -26,7 +26,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     rt = runtime(context)
     stopped = await privacy.stop_messages(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
-    await reply(update, "stop.done" if stopped else "stop.nothing")
+    await reply(update, context, "stop.done" if stopped else "stop.nothing")
 
 
 async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -37,9 +37,9 @@ async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with runtime(context).uow() as uow:
         kept = await privacy.has_data(uow, user.id)
     if not kept:
-        await reply(update, "erase.nothing")
+        await reply(update, context, "erase.nothing")
         return
-    await reply(update, "erase.ask", buttons=[ERASE_BUTTONS])
+    await reply(update, context, "erase.ask", buttons=[ERASE_BUTTONS])
 
 
 async def erase_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,7 +1,7 @@
 """A single-instance guard for SQLite: two processes must not send from one file.
 
-SQLite's outbox claims are only safe within one process (see ARCHITECTURE.md,
-decision 6). The guard is an advisory ``flock`` on ``<database file>.lock``,
+SQLite's outbox claims are only safe within one process (see the scale-out decision in
+docs/architecture.md). The guard is an advisory ``flock`` on ``<database file>.lock``,
 held for the life of the process; the kernel drops it if the process dies, so
 a crash never leaves a stale lock behind. PostgreSQL needs no guard.
 """

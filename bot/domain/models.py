@@ -42,7 +42,7 @@ class OutboxKind(enum.StrEnum):
 
 
 class OutboxState(enum.StrEnum):
-    """States of a scheduled message. See ARCHITECTURE.md, decisions 1 and 2."""
+    """States of a scheduled message (docs/architecture.md, "What happens to a message")."""
 
     PENDING = "pending"
     SENDING = "sending"

@@ -251,8 +251,10 @@ def crisis(line: CrisisLine, practitioner: Name | None) -> OutgoingMessage:
     elif line.helpline and line.url:
         lines.append(embed(Text("crisis.helpline_web", {"name": line.helpline, "link": line.url})))
     if practitioner is None:
-        return OutgoingMessage(Text("crisis.urgent_alone", {"lines": lines}))
-    return OutgoingMessage(Text("crisis.urgent", {"lines": lines, "practitioner": practitioner}))
+        return OutgoingMessage(Text("crisis.urgent_alone", {"lines": lines}), urgent=True)
+    return OutgoingMessage(
+        Text("crisis.urgent", {"lines": lines, "practitioner": practitioner}), urgent=True
+    )
 
 
 def keep_question() -> OutgoingMessage:

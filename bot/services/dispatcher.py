@@ -1,6 +1,6 @@
 """Sending what is due: claim, send within Telegram's limits, record each outcome.
 
-ARCHITECTURE.md decisions 1 and 2: a row is claimed (``sending``) in one commit, sent,
+docs/architecture.md, decisions: a row is claimed (``sending``) in one commit, sent,
 and its outcome recorded in a commit of its own. Rows left ``sending`` by a crash become
 ``uncertain`` at start-up and are never sent again blindly.
 """

@@ -1,8 +1,8 @@
-"""Issue-level aftercare journey through the sandbox control API only, on SQLite and
+"""The aftercare journey through the sandbox control API only, on SQLite and
 PostgreSQL: a session ends, check-ins arrive at 10:00 in the client's zone, a calm answer
 gets a healing-reaction note and no flag, words of crisis get crisis resources and an
 urgent alert that repeats until acknowledged, and the practitioner's reply reaches the
-client. Also ``stillpoint triage`` as CONTRACTS.md describes it."""
+client. Also ``stillpoint triage`` as the README describes it."""
 
 from __future__ import annotations
 

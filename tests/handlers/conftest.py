@@ -8,14 +8,12 @@ from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 
-import handlers
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from handlers.common import RUNTIME_KEY
 from tests.fakes import FakeDatabase, FixedClock
-from tests.handlers.offline import OfflineRequest
+from tests.handlers.offline import OfflineRequest, offline_application, process
 
 PRACTITIONER_ID = 500
 GUEST_ID = 900
@@ -38,7 +36,7 @@ class Harness:
 
     async def feed(self, payload: dict[str, Any]) -> None:
         payload = {"update_id": next(self._update_ids), **payload}
-        await self.app.process_update(Update.de_json(payload, self.app.bot))
+        await process(self.app, Update.de_json(payload, self.app.bot))
 
     def message(
         self,
@@ -79,16 +77,6 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     settings = load_settings(None, practitioner_ids=(PRACTITIONER_ID,))
     db = FakeDatabase()
-    request = OfflineRequest()
-    app = (
-        ApplicationBuilder()
-        .token("7000:offline")
-        .request(request)
-        .get_updates_request(OfflineRequest())
-        .updater(None)
-        .build()
-    )
-    app.bot_data[RUNTIME_KEY] = Runtime(settings=settings, clock=FixedClock(), uow=db)
-    handlers.register(app)
+    app, request = offline_application(Runtime(settings=settings, clock=FixedClock(), uow=db))
     async with app:
         yield Harness(app, request, db)

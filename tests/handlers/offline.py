@@ -7,7 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
+
+import handlers
+from bot.runtime import Runtime
+from handlers.common import RUNTIME_KEY, lanes_of
 
 BOT_USER = {
     "id": 7000,
@@ -88,3 +94,25 @@ class OfflineRequest(BaseRequest):
             for c in self.calls
             if c.method == "sendMessage" and (chat_id is None or c.params["chat_id"] == chat_id)
         ]
+
+
+async def process(app: Application, update: Update) -> None:  # type: ignore[type-arg]
+    """Handle one update as the running bot does, and wait until its replies are sent."""
+    await app.process_update(update)
+    await lanes_of(app).wait_sent()
+
+
+def offline_application(runtime: Runtime) -> tuple[Application, OfflineRequest]:  # type: ignore[type-arg]
+    """The real application, every handler registered, over an offline Bot API."""
+    request = OfflineRequest()
+    app = (
+        ApplicationBuilder()
+        .token("7000:offline")
+        .request(request)
+        .get_updates_request(OfflineRequest())
+        .updater(None)
+        .build()
+    )
+    app.bot_data[RUNTIME_KEY] = runtime
+    handlers.register(app)
+    return app, request

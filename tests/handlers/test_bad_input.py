@@ -116,7 +116,7 @@ async def test_a_user_who_blocked_the_bot_is_one_info_line(
     caplog.set_level(logging.INFO)
     harness.request.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
     assert await harness.send(GUEST_ID, "/help") == []
-    assert f"user {GUEST_ID} has blocked the bot" in caplog.text
+    assert f"chat {GUEST_ID} has blocked the bot" in caplog.text
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert await harness.send(GUEST_ID, "/help") == [messages.render("help.guest")]

@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 
-import handlers
 from bot.crisis import load_crisis_table
 from bot.domain import callbacks
 from bot.domain.aftercare import BODY_AREAS
@@ -48,10 +47,9 @@ from bot.services.checkin_conversation import press_checkin, snooze_key
 from bot.services.checkin_replies import record_not_text, record_text
 from bot.services.policy import Policy
 from bot.settings import load_settings
-from handlers.common import RUNTIME_KEY
 from messages import render, render_plain
 from tests.fakes import FixedClock
-from tests.handlers.offline import Call, OfflineRequest
+from tests.handlers.offline import Call, OfflineRequest, offline_application, process
 from tests.integration import records
 from tests.integration.test_journey_services import button_data, outbox_rows, refusals
 
@@ -904,7 +902,7 @@ class Bot:
     async def feed(self, payload: dict[str, Any]) -> list[Call]:
         before = len(self.request.calls)
         update = Update.de_json({"update_id": next(self._ids), **payload}, self.app.bot)
-        await self.app.process_update(update)
+        await process(self.app, update)
         return self.request.calls[before:]
 
 
@@ -924,18 +922,10 @@ def message(user_id: int, message_id: int, **content: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def bot(uow_factory: UnitOfWorkFactory) -> AsyncIterator[Bot]:
-    request = OfflineRequest()
-    app = (
-        ApplicationBuilder()
-        .token("7000:offline")
-        .request(request)
-        .get_updates_request(OfflineRequest())
-        .updater(None)
-        .build()
-    )
     settings = load_settings(None)
-    app.bot_data[RUNTIME_KEY] = Runtime(settings=settings, clock=FixedClock(NOW), uow=uow_factory)
-    handlers.register(app)
+    app, request = offline_application(
+        Runtime(settings=settings, clock=FixedClock(NOW), uow=uow_factory)
+    )
     async with app:
         yield Bot(app, request)
 

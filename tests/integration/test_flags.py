@@ -19,9 +19,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 
-import handlers
 import messages
 from bot.db.mapping import to_domain
 from bot.db.models import OutboxRow
@@ -55,7 +54,7 @@ from bot.settings import load_settings
 from bot.telegram import flag_jobs
 from handlers.common import RUNTIME_KEY
 from tests.fakes import FixedClock
-from tests.handlers.offline import OfflineRequest
+from tests.handlers.offline import OfflineRequest, offline_application, process
 from tests.integration import records
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
@@ -862,24 +861,32 @@ class Bot:
     async def _feed(self, payload: dict[str, Any]) -> list[str]:
         before = len(self.request.calls)
         update = Update.de_json({"update_id": next(self._ids), **payload}, self.app.bot)
-        await self.app.process_update(update)
+        await process(self.app, update)
         return [c.params["text"] for c in self.request.calls[before:] if c.method == "sendMessage"]
 
 
 @pytest.fixture
 async def bot(practice: Practice) -> AsyncIterator[Bot]:
     settings = load_settings(None, practitioner_ids=(PRACTITIONER,))
-    request = OfflineRequest()
-    app = (
-        ApplicationBuilder()
-        .token("7000:offline")
-        .request(request)
-        .get_updates_request(OfflineRequest())
-        .updater(None)
-        .build()
+    app, request = offline_application(
+        Runtime(settings=settings, clock=practice.clock, uow=practice.uow)
     )
-    app.bot_data[RUNTIME_KEY] = Runtime(settings=settings, clock=practice.clock, uow=practice.uow)
-    handlers.register(app)
+    async with app:
+        yield Bot(app, request)
+
+
+FLOOD_BUDGET = 5
+
+
+@pytest.fixture
+async def strict_bot(practice: Practice) -> AsyncIterator[Bot]:
+    """The bot with a small inbound budget (5 updates an hour) so a test can go over it."""
+    settings = load_settings(
+        None, practitioner_ids=(PRACTITIONER,), flood_updates=FLOOD_BUDGET, flood_window_s=3600
+    )
+    app, request = offline_application(
+        Runtime(settings=settings, clock=practice.clock, uow=practice.uow)
+    )
     async with app:
         yield Bot(app, request)
 
@@ -952,3 +959,34 @@ async def test_erasing_the_client_cancels_alerts_that_would_quote_them(practice:
     pending = [r for r in rows if r.state is OutboxState.PENDING]
     assert [r.template for r in pending] == ["erase.practitioner_notice"]
     assert WORDS not in str(pending[0].payload)
+
+
+async def test_a_flooding_client_hears_slow_down_once_and_every_word_is_kept_and_triaged(
+    practice: Practice, strict_bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = [await strict_bot.send(CLIENT, f"a bit tired, message {n}") for n in range(12)]
+    assert all(len(a) == 1 for a in answers[:FLOOD_BUDGET])
+    assert answers[FLOOD_BUDGET] == [messages.render("input.slow_down")]
+    assert answers[FLOOD_BUDGET + 1 :] == [[]] * (12 - FLOOD_BUDGET - 1)
+    # Crisis words during the flood still get their answer at once, and an alert.
+    [crisis] = await strict_bot.send(CLIENT, "I want to kill myself")
+    assert "Thank you for telling me" in crisis
+    alerts = [r for r in await by_key(practice.engine, "flag:") if r.dedup_key.endswith(":alert")]
+    assert any("Urgent" in rendered(alert) for alert in alerts)
+    async with practice.uow() as uow:
+        stored = await uow.replies.for_client(practice.client.id)
+    words = {r.text for r in stored}
+    assert {f"a bit tired, message {n}" for n in range(12)} <= words
+    assert "I want to kill myself" in words
+    warnings = [r for r in caplog.records if "updates in" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelname == "WARNING"
+    assert "tired" not in caplog.text
+
+
+async def test_a_flooding_stranger_is_ignored_and_others_are_answered(strict_bot: Bot) -> None:
+    answers = [await strict_bot.send(GUEST, f"spam {n}") for n in range(FLOOD_BUDGET + 5)]
+    assert all(len(a) == 1 for a in answers[:FLOOD_BUDGET])
+    assert answers[FLOOD_BUDGET:] == [[]] * 5
+    assert len(await strict_bot.send(PRACTITIONER, "/flags")) == 1
+    assert len(await strict_bot.send(CLIENT, "feeling fine today")) == 1

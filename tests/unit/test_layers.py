@@ -1,4 +1,4 @@
-"""The import rules of ARCHITECTURE.md, checked on the source."""
+"""The import rules of docs/architecture.md (its Layers table), checked on the source."""
 
 import ast
 import sys

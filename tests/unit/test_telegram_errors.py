@@ -1,4 +1,4 @@
-"""Telegram's errors sorted by what the sender may do next (ARCHITECTURE.md, decision 2)."""
+"""Telegram's errors sorted by what the sender may do next (no blind resend)."""
 
 from datetime import timedelta
 
