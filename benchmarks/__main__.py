@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     triage.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
+    flood = add("flood", "one user floods while others are served: replies, presses, crises")
+    flood.add_argument("--messages", type=int, default=200, help="messages from the flooder")
+    flood.add_argument("--over", type=float, default=5.0, metavar="S", help="seconds they take")
+    flood.add_argument("--background", type=int, default=600, help="other chats with a message")
+    flood.add_argument(
+        "--backlog", type=int, default=30, help="notices queued for one practitioner (phase two)"
+    )
+    flood.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     cost = add("triage", "per-reply cost of triage on every corpus line, load time and memory")
     cost.add_argument("--rounds", type=int, default=5, help="times each line is triaged")
 
@@ -137,6 +145,16 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 database=args.database,
                 interval_s=args.interval,
                 practitioners=args.practitioners,
+            )
+        case "flood":
+            from benchmarks import flood  # noqa: PLC0415
+
+            return await flood.run(
+                args.messages,
+                over_s=args.over,
+                background=args.background,
+                backlog=args.backlog,
+                database=args.database,
             )
         case "triage":
             from benchmarks import triage  # noqa: PLC0415

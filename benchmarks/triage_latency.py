@@ -22,11 +22,8 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.common import (
     STILLPOINT_RUN,
@@ -40,8 +37,6 @@ from benchmarks.common import (
     emulator,
     engine_for,
     http_errors,
-    now,
-    outbox_row,
     percentile,
     progress,
     rounded,
@@ -50,18 +45,12 @@ from benchmarks.common import (
     wait_until,
     workspace,
 )
-from bot.db.models import OutboxRow
-from bot.db.uow import make_uow_factory
-from bot.domain.models import (
-    Appointment,
-    AppointmentStatus,
-    CheckIn,
-    CheckInState,
-    CheckInStep,
-    Client,
-    ClientStatus,
-    OutboxKind,
-    Practitioner,
+from benchmarks.practice_seed import (
+    SeededClient,
+    first_bot_message,
+    insert_background,
+    seed_clients,
+    start_chat,
 )
 from bot.sandbox import user_actions
 from bot.sandbox.models import StoredMessage
@@ -71,7 +60,6 @@ DEFAULT_MESSAGES = 40
 DEFAULT_BACKGROUND = 600
 DEFAULT_INTERVAL_S = 0.5
 DEFAULT_PRACTITIONERS = 1
-TIMEZONE = "Europe/Berlin"
 PHRASES = (
     "I want to die",
     "i wanna end it all tonight",
@@ -80,27 +68,17 @@ PHRASES = (
     "want 2 end it, cant do this anymore",
     "honestly I'm thinking about suicide tonight",
 )
-BACKGROUND_KINDS = (OutboxKind.REMINDER, OutboxKind.CHECKIN)
 LOADED = 30  # background messages delivered before the first client writes
 CRISIS_MARK = "Thank you for telling me"  # the English crisis answer begins so
 URGENT_MARK = "Urgent"  # the level shown in an urgent alert
 POLL_S = 0.05
 
 
-@dataclass(frozen=True, slots=True)
-class _Seeded:
-    """One client as the emulator and the bot's database know them."""
-
-    user_id: int  # the client's sandbox user (their private chat has the same id)
-    practitioner_chat: int  # their practitioner's sandbox user
-    name: str  # full_name in the database: what the alert names
-
-
 @dataclass(slots=True)
 class _Sent:
     """One client's words of crisis, and what came back."""
 
-    seeded: _Seeded
+    seeded: SeededClient
     message: StoredMessage
     answer: StoredMessage | None = None
     alert: StoredMessage | None = None
@@ -110,117 +88,14 @@ class _Sent:
         return re.compile(rf"(?<![\w]){re.escape(self.seeded.name)}(?![\w])")
 
 
-def _start_chat(server: SandboxServer, name: str) -> int:
-    """A sandbox user whose chat accepts messages, as if they had sent /start."""
-    user = server.state.create_user(name)
-    server.state.chats[user.id].started = True
-    return user.id
-
-
-async def _seed(
-    engine: AsyncEngine, server: SandboxServer, messages: int, practitioners: int
-) -> list[_Seeded]:
-    """Practitioners and their clients, each client with a completed session and a sent
-    check-in, written through the application's unit of work."""
-    at = now()
-    practitioner_chats = [
-        _start_chat(server, f"Practitioner {p + 1}") for p in range(practitioners)
-    ]
-    seeded: list[_Seeded] = []
-    async with make_uow_factory(engine)() as uow:
-        stored = [
-            await uow.practitioners.add(
-                Practitioner(
-                    id=0,
-                    telegram_user_id=chat,
-                    display_name=f"Practitioner {p + 1}",
-                    timezone=TIMEZONE,
-                    locale="en",
-                    created_at=at - timedelta(days=60),
-                )
-            )
-            for p, chat in enumerate(practitioner_chats)
-        ]
-        for n in range(messages):
-            practitioner = stored[n % practitioners]
-            name = f"Client {n + 1}"
-            user_id = _start_chat(server, name)
-            client = await uow.clients.add(
-                Client(
-                    id=0,
-                    practitioner_id=practitioner.id,
-                    full_name=name,
-                    status=ClientStatus.ACTIVE,
-                    timezone=TIMEZONE,
-                    locale="en",
-                    telegram_user_id=user_id,
-                    consented_at=at - timedelta(days=30),
-                    created_at=at - timedelta(days=30),
-                )
-            )
-            appointment = await uow.appointments.add(
-                Appointment(
-                    id=0,
-                    practitioner_id=practitioner.id,
-                    client_id=client.id,
-                    starts_at=at - timedelta(days=1, hours=2),
-                    duration_minutes=60,
-                    status=AppointmentStatus.COMPLETED,
-                    created_at=at - timedelta(days=8),
-                )
-            )
-            await uow.checkins.add(
-                CheckIn(
-                    id=0,
-                    client_id=client.id,
-                    appointment_id=appointment.id,
-                    day=1,
-                    due_at=at - timedelta(hours=2),
-                    state=CheckInState.SENT,
-                    step=CheckInStep.SCORE,
-                    created_at=at - timedelta(days=1),
-                )
-            )
-            seeded.append(_Seeded(user_id, practitioner.telegram_user_id, name))
-        await uow.commit()
-    return seeded
-
-
-async def _insert_background(engine: AsyncEngine, chats: Sequence[int]) -> None:
-    """One routine message (a reminder or a check-in, by turns) due now in each chat."""
-    at = now()
-    rows = [
-        outbox_row(chat, at, f"background:{n}", at) | {"kind": BACKGROUND_KINDS[n % 2]}
-        for n, chat in enumerate(chats)
-    ]
-    async with engine.begin() as connection:
-        await connection.execute(insert(OutboxRow), rows)
-
-
-def _first_bot_message(
-    server: SandboxServer, chat_id: int, after: StoredMessage, pattern: re.Pattern[str] | None
-) -> StoredMessage | None:
-    """The first bot message in ``chat_id`` at or after ``after``'s time (and, with
-    ``pattern``, whose text matches it)."""
-    for message in server.state.chats[chat_id].messages.values():  # in message-id order
-        if not message.from_bot or message.date < after.date:
-            continue
-        if pattern is not None and (message.text is None or not pattern.search(message.text.text)):
-            continue
-        if chat_id == after.chat.id and message.message_id < after.message_id:
-            continue
-        return message
-    return None
-
-
 def _look(server: SandboxServer, sent: Sequence[_Sent]) -> bool:
     """Fill in answers and alerts that have arrived; whether every one has."""
     complete = True
     for item in sent:
         if item.answer is None:
-            item.answer = _first_bot_message(server, item.seeded.user_id, item.message, None)
+            item.answer = first_bot_message(server, item.seeded.user_id, item.message, None)
         if item.alert is None:
-            item.alert = _first_bot_message(
+            item.alert = first_bot_message(
                 server, item.seeded.practitioner_chat, item.message, item.pattern
             )
         complete = complete and item.answer is not None and item.alert is not None
@@ -255,8 +130,8 @@ async def run(
             engine_for(db) as engine,
             emulator(limits=True) as server,
         ):
-            seeded = await _seed(engine, server, messages, practitioners)
-            others = [_start_chat(server, f"Other {n + 1}") for n in range(background)]
+            seeded = await seed_clients(engine, server, messages, practitioners)
+            others = [start_chat(server, f"Other {n + 1}") for n in range(background)]
             progress(
                 f"triage-latency: {messages} clients of {practitioners} practitioner(s), "
                 f"{background} other chats, on {kind}"
@@ -267,7 +142,7 @@ async def run(
                 startup = await wait_polling(server, [bot], before=polls)
                 progress(f"triage-latency: the bot polls after {startup:.2f} s")
                 server.state.stats.errors_returned.clear()  # count from the load on
-                await _insert_background(engine, others)
+                await insert_background(engine, others)
                 if background:
                     await wait_until(
                         lambda: delivered_count(server, others) >= min(LOADED, background),

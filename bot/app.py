@@ -33,7 +33,7 @@ from bot.telegram.notifier import TelegramNotifier
 from bot.telegram.rate_limiter import PacedRateLimiter
 from bot.telegram.session_jobs import start_session_jobs
 from bot.telegram.update_lanes import PerSenderUpdateProcessor
-from handlers.common import RUNTIME_KEY, lanes_of
+from handlers.common import RULES_READY_KEY, RUNTIME_KEY, lanes_of
 
 _log = logging.getLogger(__name__)
 
@@ -137,8 +137,10 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     async with runtime.uow() as uow:
         everyone = await uow.practitioners.list_all()
     await publish_menus(application.bot, everyone)
-    # Off the event loop and not waited for: sending starts at once.
-    application.create_task(asyncio.to_thread(triage_rules.warm_up), name="triage warm-up")
+    # Off the event loop and not waited for: sending starts at once, and updates wait
+    # for it (handlers.common.rules_loaded) rather than load the rules on the loop.
+    loop = asyncio.get_running_loop()
+    application.bot_data[RULES_READY_KEY] = loop.run_in_executor(None, triage_rules.warm_up)
     dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
     stranded = await dispatcher.recover()
     if stranded:

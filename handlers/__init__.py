@@ -15,11 +15,12 @@ from telegram.ext import (
 from bot.domain import callbacks
 from bot.telegram.chat_lanes import ChatLanes
 from handlers import basics, checkins, client, fallbacks, flags, flood, practitioner, privacy
-from handlers.common import LANES_KEY
+from handlers.common import LANES_KEY, rules_loaded
 from handlers.errors import on_error
 
 _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 _PRIVATE_EDIT = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+_RULES_LOADED = -3
 _FLOOD_GATE = -2
 """Every update is counted against its sender's budget first (``handlers.flood``)."""
 _BEFORE_THE_REST = -1
@@ -31,6 +32,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     """Attach every handler and the error handler to the application, and the lanes that
     carry replies out."""
     app.bot_data[LANES_KEY] = ChatLanes()
+    app.add_handler(TypeHandler(object, rules_loaded), group=_RULES_LOADED)
     app.add_handler(TypeHandler(Update, flood.gate), group=_FLOOD_GATE)
     app.add_handler(MessageHandler(filters.ChatType.GROUPS, fallbacks.group_chat))
     app.add_handler(CommandHandler("start", basics.start, filters=_PRIVATE_MESSAGE))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from bot.telegram.keyboards import inline_keyboard
 
 RUNTIME_KEY = "runtime"
 LANES_KEY = "chat_lanes"
+RULES_READY_KEY = "triage_rules_ready"
 
 
 def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
@@ -41,6 +43,15 @@ async def sender_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Rol
     rt = runtime(context)
     async with rt.uow() as uow:
         return await role_of(uow, user.id, rt.settings.practitioner_ids)
+
+
+async def rules_loaded(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Wait, before any update is handled, for the triage rules the composition root is
+    loading in a thread: the first words a client writes must not load them on the
+    event loop, which would stall every other chat meanwhile."""
+    ready = context.bot_data.get(RULES_READY_KEY)
+    if isinstance(ready, asyncio.Future) and not ready.done():
+        await asyncio.shield(ready)
 
 
 def lanes_of(application: Application) -> ChatLanes:  # type: ignore[type-arg]

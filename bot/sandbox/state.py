@@ -48,6 +48,7 @@ class CallbackRecord:
     created: float
     answered: bool = False
     answer: dict[str, Any] = field(default_factory=dict)
+    answered_after_s: float | None = None  # from the press to the answer, real time
 
     def to_json(self) -> dict[str, Any]:
         """The control API's view of this callback query."""
@@ -245,3 +246,4 @@ class SandboxState:
             raise ApiError(400, f"Bad Request: {QUERY_TOO_OLD}")
         record.answered = True
         record.answer = answer
+        record.answered_after_s = time.monotonic() - record.created
