@@ -220,9 +220,20 @@ async def _backlog_crises(
     return waits
 
 
-async def _words_stored(engine: AsyncEngine, client_id: int) -> int:
-    async with make_uow_factory(engine)() as uow:
-        return len(await uow.replies.for_client(client_id))
+async def _flooder_logged(
+    engine: AsyncEngine, flooder: SeededClient, messages: int, bot: BotProcess, last_sent: float
+) -> tuple[int, float]:
+    """How many of the flooder's messages are stored, once all are or the deadline
+    passes; and how long after their last message (``last_sent``, monotonic) that was."""
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        async with make_uow_factory(engine)() as uow:
+            logged = len(await uow.replies.for_client(flooder.client_id))
+        if logged >= messages or time.monotonic() > deadline:
+            return logged, time.monotonic() - last_sent
+        if (problem := bot.exited_early()) is not None:
+            raise RuntimeError(problem)
+        await asyncio.sleep(0.2)
 
 
 async def run(
@@ -281,12 +292,14 @@ async def run(
                 ordinary, crisis, presses = await _flood(
                     server, flooder, messages, over_s, others, buttons, crises[:CRISES]
                 )
+                flood_ended = time.monotonic()
                 finished = await _until_answered(server, [*ordinary, *crisis], presses, bot)
                 progress("flood: phase two, a backlog for one practitioner")
                 late = await _backlog_crises(server, engine, busy_chat, backlog, crises[CRISES:])
                 finished = await _until_answered(server, late, [], bot) and finished
-                await asyncio.sleep(1.0)  # the flooder's last words are being stored
-                logged = await _words_stored(engine, flooder.client_id)
+                logged, logged_after_s = await _flooder_logged(
+                    engine, flooder, messages, bot, flood_ended
+                )
     return _fields(
         kind=kind,
         messages=messages,
@@ -298,6 +311,7 @@ async def run(
         presses=presses,
         late=late,
         logged=logged,
+        logged_after_s=logged_after_s,
         finished=finished,
         server=server,
     )
@@ -320,6 +334,7 @@ def _fields(
     presses: Sequence[CallbackRecord],
     late: Sequence[_Wait],
     logged: int,
+    logged_after_s: float,
     finished: bool,
     server: SandboxServer,
 ) -> dict[str, Any]:
@@ -346,6 +361,7 @@ def _fields(
         "backlog_alerts": f"{len(backlog_alerts)}/{len(late)}",
         "backlog_alert_p99_s": rounded(percentile(backlog_alerts, 99)),
         "flooder_words_logged": logged,
+        "flooder_all_logged_after_s": rounded(logged_after_s, 1),
         "http_429": http_errors(server, 429),
         "http_errors": dict(server.state.stats.errors_returned),
         "finished": finished,

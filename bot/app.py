@@ -170,7 +170,9 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
             _log.info("shutting down")
             if updater.running:
                 await updater.stop()
-            await application.stop()  # waits for the updates being handled
+            dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
+            dispatcher.stop_claiming()  # a chat's backlog must not keep the bot from stopping
+            await application.stop()  # waits for the updates and the delivery pass under way
             try:
                 async with asyncio.timeout(REPLIES_GRACE_S):
                     await lanes_of(application).wait_sent()

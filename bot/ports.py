@@ -7,7 +7,7 @@ writes the whole record over the stored one. Repositories never commit.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -228,6 +228,18 @@ class OutboxRepository(Protocol):
         ``claimed_at = now`` and one more attempt. Concurrent claims (several processes on
         PostgreSQL) never return the same row.
         """
+        ...
+
+    async def claim_each_chat(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        ready: Callable[[int], bool],
+        busy_chats: Collection[int] = (),
+    ) -> list[OutboxMessage]:
+        """Like ``claim_due``, but at most one row per chat, for chats not in
+        ``busy_chats`` that are ``ready`` for a message now (the most urgent row of each)."""
         ...
 
     async def skip_expired(self, now: datetime) -> list[OutboxMessage]:

@@ -8,7 +8,7 @@ back to the row with the same id (``created_at`` only when given) and raises
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -376,6 +376,8 @@ CANCELLED_KEY_MARK = "~"
 
 # What goes first among the due rows: the claim query's ORDER BY, and the order it returns.
 _DUE_ORDER = (OutboxRow.priority.desc(), OutboxRow.next_attempt_at, OutboxRow.id)
+_SMALLEST_SCAN = 64
+_MOST_LOOKS = 4
 
 
 def _due_order_key(row: OutboxRow) -> tuple[int, datetime, int]:
@@ -448,6 +450,62 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             .values(state=OutboxState.SENDING, claimed_at=now, attempts=OutboxRow.attempts + 1)
         )
         # RETURNING gives no order; hand the rows back in the order they were chosen.
+        return [to_domain(row, OutboxMessage) for row in sorted(claimed, key=_due_order_key)]
+
+    async def claim_each_chat(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        ready: Callable[[int], bool],
+        busy_chats: Collection[int] = (),
+    ) -> list[OutboxMessage]:
+        """Like ``claim_due``, but at most one row per chat, none for ``busy_chats``, and
+        only for chats that are ``ready`` (may receive a message now): a chat's backlog
+        stays ``pending``, so it never holds up other chats' messages nor becomes
+        ``uncertain`` in a crash before its turn. Each chat's most urgent due row goes.
+
+        Chats looked at and passed over are left out of the next look, so however long
+        one chat's backlog is, the rows of other chats behind it are reached.
+        """
+        require_aware(now, "now")
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        passed = set(busy_chats)
+        chosen: list[int] = []
+        scan = max(limit * 4, _SMALLEST_SCAN)
+        for _ in range(_MOST_LOOKS):
+            due = (
+                select(OutboxRow.id, OutboxRow.chat_id)
+                .where(
+                    OutboxRow.state == OutboxState.PENDING,
+                    OutboxRow.next_attempt_at <= now,
+                    or_(OutboxRow.expires_at.is_(None), OutboxRow.expires_at > now),
+                )
+                .order_by(*_DUE_ORDER)
+                .limit(scan)
+                .with_for_update(skip_locked=True)
+            )
+            if passed:
+                due = due.where(OutboxRow.chat_id.not_in(passed))
+            found = (await self._session.execute(due)).all()
+            for row_id, chat_id in found:
+                if chat_id in passed:
+                    continue
+                passed.add(chat_id)
+                if ready(chat_id):
+                    chosen.append(row_id)
+                    if len(chosen) == limit:
+                        break
+            if len(chosen) == limit or len(found) < scan:
+                break
+        if not chosen:
+            return []
+        claimed = await self._updated_rows(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(chosen), OutboxRow.state == OutboxState.PENDING)
+            .values(state=OutboxState.SENDING, claimed_at=now, attempts=OutboxRow.attempts + 1)
+        )
         return [to_domain(row, OutboxMessage) for row in sorted(claimed, key=_due_order_key)]
 
     async def skip_expired(self, now: datetime) -> list[OutboxMessage]:

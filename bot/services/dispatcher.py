@@ -35,6 +35,8 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CRASH_REASON = "the bot stopped while sending; it may or may not have arrived"
+_CHAT_WAIT_S = 0.2
+"""How soon to look again when all that is due waits for its chat's own limit."""
 CLAIM_AHEAD = timedelta(milliseconds=250)
 """With a send budget, claim only what it lets out within this long: a crash can strand
 (make ``uncertain``) only rows that were about to go anyway, never a queue of them."""
@@ -74,6 +76,8 @@ class Dispatcher:
         # commits waiting on its file lock.
         self._write_turn: asyncio.Lock | None = asyncio.Lock() if one_writer else None
         self._lock = asyncio.Lock()
+        self._sending_to: Counter[int] = Counter()  # chats with a send in flight here
+        self._stopping = False
         self.outcomes: Counter[str] = Counter()
 
     @property
@@ -84,6 +88,11 @@ class Dispatcher:
     def pace_with(self, budget: SendBudget | None) -> None:
         """Claim only as many rows as ``budget`` lets out promptly (``None``: batch_size)."""
         self._budget = budget
+
+    def stop_claiming(self) -> None:
+        """Claim nothing more: the bot is shutting down. Sends under way finish and are
+        recorded; what is not claimed stays ``pending`` for the next start."""
+        self._stopping = True
 
     @property
     def busy(self) -> bool:
@@ -139,7 +148,7 @@ class Dispatcher:
 
     async def _dispatch_batches(self) -> int:
         handled = 0
-        while batch := await self._claim(self._batch_size):
+        while not self._stopping and (batch := await self._claim(self._batch_size)):
             await asyncio.gather(*(self._deliver(row) for row in batch))
             handled += len(batch)
         return handled
@@ -148,7 +157,7 @@ class Dispatcher:
         handled = 0
         in_flight: set[asyncio.Task[None]] = set()
         try:
-            while True:
+            while not self._stopping:
                 batch = await self._claim(self._batch_size - len(in_flight))
                 for row in batch:
                     task = asyncio.create_task(self._deliver(row))
@@ -156,34 +165,58 @@ class Dispatcher:
                     task.add_done_callback(in_flight.discard)
                 handled += len(batch)
                 if not in_flight:
-                    return handled
+                    if not await self._due_now():
+                        return handled
+                    # Due rows whose chats must wait for their own limit: soon.
+                    await asyncio.sleep(_CHAT_WAIT_S)
+                    continue
                 # Claim again once a send has finished (the pacer has then seen the sends
                 # before it) and half a batch is free (claims, and their commits, stay few).
                 await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 while len(in_flight) > self._batch_size // 2:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return handled
         finally:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _due_now(self) -> bool:
+        next_at = await self.next_attempt_at()
+        return next_at is not None and next_at <= self._clock.now()
 
     async def _claim(self, most: int) -> list[OutboxMessage]:
         """Skip what expired, then claim up to ``most`` due rows in one commit.
 
         A claimed row is ``sending`` until its outcome is stored, and a crash makes it
-        ``uncertain``: with a budget, claim no more than can leave now, not a queue.
+        ``uncertain``: with a budget, claim no more than can leave now, not a queue, and
+        one row per chat that may receive it now (its most urgent), so one chat's backlog
+        waits its turn in the table while other chats' messages go.
         """
-        limit = most
-        if self._budget is not None:
-            limit = await self._budget.admit(most, within=self._claim_ahead)
+        budget = self._budget
+        limit = most if budget is None else await budget.admit(most, within=self._claim_ahead)
         async with self._uow() as uow:
             now = self._clock.now()
             for row in await uow.outbox.skip_expired(now):
                 self._log_outcome("skipped_stale", row, "expired before it could be sent")
-            batch = await uow.outbox.claim_due(now, limit)
+            if budget is None:
+                batch = await uow.outbox.claim_due(now, limit)
+            else:
+                batch = await uow.outbox.claim_each_chat(
+                    now, limit, ready=budget.ready, busy_chats=set(self._sending_to)
+                )
             await uow.commit()
         return batch
 
     async def _deliver(self, row: OutboxMessage) -> None:
+        self._sending_to[row.chat_id] += 1
+        try:
+            await self._deliver_row(row)
+        finally:
+            self._sending_to[row.chat_id] -= 1
+            if not self._sending_to[row.chat_id]:
+                del self._sending_to[row.chat_id]
+
+    async def _deliver_row(self, row: OutboxMessage) -> None:
         try:
             message, locale = decode(row)
             sent = await self._notifier.send(row.chat_id, message, locale)

@@ -28,6 +28,10 @@ class SendBudget(Protocol):
         (at most ``at_most``, at least 1)."""
         ...
 
+    def ready(self, chat_id: int) -> bool:
+        """Whether ``chat_id`` may receive a message now without waiting for its own limit."""
+        ...
+
 
 class Pacer:
     """Waits, per send, until the overall budget and the chat's own budget allow it."""
@@ -60,6 +64,11 @@ class Pacer:
         ]
         for chat in idle:
             del self._chats[chat]
+
+    def ready(self, chat_id: int) -> bool:
+        """Whether ``chat_id``'s own budget lets one more message through now."""
+        limiter = self._chats.get(chat_id)
+        return limiter is None or limiter.has_capacity(1)
 
     async def wait(self, chat_id: int | None) -> None:
         """Return when one more message may go to ``chat_id`` (its budget, then the bot's)."""

@@ -70,8 +70,8 @@ def start_delivery(application: Application, clock: Clock) -> None:  # type: ign
     dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
     limiter = application.bot.rate_limiter
     if isinstance(limiter, PacedRateLimiter):
-        # Claims follow the same budget the sends are paced by (ARCHITECTURE decision 2:
-        # what is claimed but not yet sent is what a crash leaves uncertain).
+        # Claims follow the same budget the sends are paced by: what is claimed but not
+        # yet sent is what a crash leaves uncertain.
         dispatcher.pace_with(limiter)
     # APScheduler starts an interval job one interval late; the first pass goes at once.
     job_queue.run_once(dispatch_due, when=0, name=WAKE_JOB_ID, job_kwargs={"id": WAKE_JOB_ID})

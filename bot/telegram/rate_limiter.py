@@ -5,7 +5,8 @@ dispatcher's; this one paces every send through the shared ``Pacer``. It waits o
 flood control for ordinary replies, but not where the caller asks for no retries: the
 dispatcher reschedules a flood-controlled row itself, so other chats are not held up.
 The dispatcher also asks it, before each claim, how many sends the budget lets out
-promptly, so rows are not claimed long before they can go.
+promptly and which chats may receive one now, so rows are not claimed long before they
+can go.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class PacedRateLimiter(BaseRateLimiter[RateLimitArgs]):
         """The dispatcher's question before it claims rows, put to the current ``pacer``
         (a benchmark may swap it): how many sends can go out within ``within`` s."""
         return await self.pacer.admit(at_most, within=within)
+
+    def ready(self, chat_id: int) -> bool:
+        """Whether ``chat_id`` may receive a message now (the current ``pacer``'s answer)."""
+        return self.pacer.ready(chat_id)
 
     async def initialize(self) -> None:
         """Nothing to open."""

@@ -8,7 +8,9 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
@@ -491,3 +493,63 @@ async def test_a_message_waiting_for_its_own_chat_does_not_hold_up_other_chats(
     assert order.count(busy_chat) == len(alerts)
     last_alert = len(order) - 1 - order[::-1].index(busy_chat)
     assert order[last_alert:] == [busy_chat]  # every other chat was served before it
+
+
+class BusyChatWatcher(PacedNotifier):
+    """Notes, at each send to ``chat``, how many of its rows are claimed (``sending``)."""
+
+    def __init__(
+        self, pacer: Pacer, uow_factory: UnitOfWorkFactory, engine: AsyncEngine, chat: int
+    ) -> None:
+        super().__init__(pacer, uow_factory)
+        self.engine, self.chat = engine, chat
+        self.claimed_for_chat: list[int] = []
+
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        if chat_id == self.chat:
+            async with self.engine.connect() as connection:
+                count = await connection.scalar(
+                    text("SELECT count(*) FROM outbox WHERE state = 'sending' AND chat_id = :c"),
+                    {"c": chat_id},
+                )
+            self.claimed_for_chat.append(int(count or 0))
+        return await super().send(chat_id, message, locale)
+
+
+async def test_one_chats_backlog_stays_pending_and_never_holds_up_another_chat(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """Ten notices for one practitioner, then an alert for another and routine messages:
+    only one of the busy chat's rows is ever claimed at a time, so a crash strands at most
+    that one, and every other chat is served before the busy chat's second notice."""
+    busy_chat = 7_100_000_001
+    notices = [await add(uow_factory, f"notice{n}", chat_id=busy_chat) for n in range(10)]
+    alert = await add(uow_factory, "alert", chat_id=7_100_000_002, priority=100)
+    others = [await add(uow_factory, f"other{n}", chat_id=9200 + n) for n in range(5)]
+    pacer = Pacer(Limits(overall_per_second=1000, private_chat_per_second=10))
+    notifier = BusyChatWatcher(pacer, uow_factory, engine, busy_chat)
+    dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, batch_size=28, budget=pacer)
+
+    assert await dispatcher.dispatch_due() == len(notices) + 1 + len(others)
+
+    order = [chat for chat, _, _ in notifier.sent]
+    second_notice = [n for n, chat in enumerate(order) if chat == busy_chat][1]
+    assert set(order[:second_notice]) == {busy_chat, alert.chat_id, *(o.chat_id for o in others)}
+    assert notifier.claimed_for_chat == [1] * len(notices)
+    for row in [*notices, alert, *others]:
+        assert (await state_of(uow_factory, row)).state is OutboxState.SENT
+
+
+async def test_a_dispatcher_told_to_stop_claims_nothing_more(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    """At shutdown a long backlog must not keep the bot from stopping: nothing more is
+    claimed, and what was not claimed stays pending for the next start."""
+    rows = [await add(uow_factory, f"backlog{n}", chat_id=7_100_000_001) for n in range(3)]
+    pacer = Pacer(Limits(overall_per_second=1000, private_chat_per_second=1))
+    notifier = PacedNotifier(pacer, uow_factory)
+    dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, budget=pacer)
+    dispatcher.stop_claiming()
+    assert await dispatcher.dispatch_due() == 0
+    for row in rows:
+        assert (await state_of(uow_factory, row)).state is OutboxState.PENDING

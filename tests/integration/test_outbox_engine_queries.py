@@ -207,14 +207,76 @@ async def test_a_claim_in_progress_is_passed_over_not_shared(
     assert keys(taken) == ["m2", "m3"]
 
 
+async def claim_each(
+    uow_factory: UnitOfWorkFactory,
+    limit: int,
+    *,
+    ready: Callable[[int], bool] = lambda _chat: True,
+    busy: set[int] | None = None,
+) -> list[OutboxMessage]:
+    async with uow_factory() as uow:
+        claimed = await uow.outbox.claim_each_chat(
+            NOW, limit, ready=ready, busy_chats=busy or set()
+        )
+        await uow.commit()
+    return claimed
+
+
+async def test_claim_each_chat_takes_the_most_urgent_row_of_each_chat(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await add(uow, "a-notice-1", chat_id=1, due_at=NOW - 3 * MINUTE)
+        await add(uow, "a-notice-2", chat_id=1, due_at=NOW - 2 * MINUTE)
+        await add(uow, "a-alert", chat_id=1, due_at=NOW - MINUTE, priority=100)
+        await add(uow, "b-reminder", chat_id=2, due_at=NOW - MINUTE)
+        await add(uow, "c-later", chat_id=3, due_at=NOW + MINUTE)
+        await uow.commit()
+    assert keys(await claim_each(uow_factory, 10)) == ["a-alert", "b-reminder"]
+    # The chat's backlog stays pending for its turn, and a chat with a send in flight
+    # gets nothing more meanwhile.
+    assert keys(await claim_each(uow_factory, 10, busy={1})) == []
+    assert keys(await claim_each(uow_factory, 10)) == ["a-notice-1"]
+
+
+async def test_claim_each_chat_passes_over_chats_that_must_wait_and_reaches_those_behind(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """However long one chat's backlog, the first row of another chat behind it is found."""
+    async with uow_factory() as uow:
+        for n in range(300):
+            await add(uow, f"busy-{n}", chat_id=1, due_at=NOW - 2 * MINUTE)
+        await add(uow, "other", chat_id=2, due_at=NOW - MINUTE)
+        await uow.commit()
+    assert keys(await claim_each(uow_factory, 1, ready=lambda chat: chat != 1)) == ["other"]
+    assert keys(await claim_each(uow_factory, 1, ready=lambda chat: chat != 1)) == []
+    assert keys(await claim_each(uow_factory, 5)) == ["busy-0"]
+
+
+async def test_claim_each_chat_respects_the_limit_and_refuses_a_bad_one(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        for n in range(5):
+            await add(uow, f"m{n}", chat_id=100 + n, due_at=NOW - (5 - n) * MINUTE)
+        await uow.commit()
+    assert keys(await claim_each(uow_factory, 2)) == ["m0", "m1"]
+    with pytest.raises(ValueError, match="limit"):
+        await claim_each(uow_factory, 0)
+
+
+@pytest.mark.parametrize("each_chat", [False, True], ids=["claim_due", "claim_each_chat"])
 async def test_two_processes_claim_every_row_exactly_once(
-    database_url: str, engine: AsyncEngine, backend: str
+    database_url: str, engine: AsyncEngine, backend: str, each_chat: bool
 ) -> None:
     """Two engines (two pools, as two bot processes would have) drain 500 due rows.
 
     On SQLite, the embedded single-process database, the two claimers share one engine.
     """
-    due = [records.outbox_message(dedup_key=f"m{n}", due_at=NOW - n * MINUTE) for n in range(500)]
+    due = [
+        records.outbox_message(dedup_key=f"m{n}", due_at=NOW - n * MINUTE, chat_id=9_000 + n)
+        for n in range(500)
+    ]
     async with engine.begin() as connection:
         await connection.execute(
             insert(OutboxRow),
@@ -229,7 +291,10 @@ async def test_two_processes_claim_every_row_exactly_once(
         ids: list[int] = []
         while True:
             async with factory() as uow:
-                batch = await uow.outbox.claim_due(NOW, 7)
+                if each_chat:
+                    batch = await uow.outbox.claim_each_chat(NOW, 7, ready=lambda _chat: True)
+                else:
+                    batch = await uow.outbox.claim_due(NOW, 7)
                 await asyncio.sleep(0)  # let the other claimer run while this one holds rows
                 await uow.commit()
             if not batch:
