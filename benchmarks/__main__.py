@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     cost = add("triage", "per-reply cost of triage on every corpus line, load time and memory")
     cost.add_argument("--rounds", type=int, default=5, help="times each line is triaged")
 
-    every = add("all", "every benchmark with the issue's sizes, on SQLite and PostgreSQL")
+    every = add("all", "every benchmark at its target sizes, on SQLite and PostgreSQL")
     every.add_argument(
         "--postgres",
         metavar="URL",

@@ -1,6 +1,6 @@
-"""``all``: every benchmark with the issue's sizes, on SQLite and PostgreSQL, and a table.
+"""``all``: every benchmark at its target sizes, on SQLite and PostgreSQL, and a table.
 
-Sizes (issue 3): burst 1000 with limits; burst 2000 without limits (throughput); scale
+Sizes: burst 1000 with limits; burst 2000 without limits (throughput); scale
 100,000 pending; chaos 2000 messages with 20 kills; two processes, burst 2000
 (PostgreSQL only); steady 600 messages over 120 s; the APScheduler baseline with the
 same burst and chaos runs (this bot's side is the burst and chaos results above).
@@ -37,7 +37,6 @@ P99_MS = 1000.0
 CRISIS_ANSWER_P99_S = 2.0
 CRISIS_ALERT_P99_S = 5.0
 TRIAGE_P99_MS = 5.0
-TRIAGE_LOAD_S = 1.0
 TRIAGE_RSS_INCREASE_MB = 150.0
 
 
@@ -224,7 +223,7 @@ Check = Callable[[dict[str, Any]], tuple[str, bool | None]]
 
 
 def _triage_checks() -> list[tuple[str, str, Check]]:
-    """The rows of the triage cost benchmark (issue 9)."""
+    """The rows of the triage cost benchmark."""
 
     def triage_p99(r: dict[str, Any]) -> tuple[str, bool | None]:
         p99, replies = _get(r, "triage_cost", "p99_ms"), _get(r, "triage_cost", "replies")
@@ -233,8 +232,9 @@ def _triage_checks() -> list[tuple[str, str, Check]]:
         return f"{p99:g} ms ({replies} replies)", p99 <= TRIAGE_P99_MS
 
     def triage_load(r: dict[str, Any]) -> tuple[str, bool | None]:
-        value = _get(r, "triage_cost", "rules_load_s")
-        return (_num(value) + " s", None if value is None else value <= TRIAGE_LOAD_S)
+        # Measured, with no target of its own: the 1 s target is for a model's load, and
+        # there is no model; the rules load once, in a thread, while sending starts.
+        return _num(_get(r, "triage_cost", "rules_load_s")) + " s", None
 
     def triage_rss(r: dict[str, Any]) -> tuple[str, bool | None]:
         value = _get(r, "triage_cost", "rss_increase_mb")
@@ -242,7 +242,7 @@ def _triage_checks() -> list[tuple[str, str, Check]]:
 
     return [
         ("triage: p99 per reply (rules)", f"<= {TRIAGE_P99_MS:g} ms", triage_p99),
-        ("triage: rules and dictionaries loaded", f"<= {TRIAGE_LOAD_S:g} s", triage_load),
+        ("triage: rules and dictionaries loaded (off the event loop)", "-", triage_load),
         ("triage: memory added", f"<= +{TRIAGE_RSS_INCREASE_MB:g} MB", triage_rss),
     ]
 

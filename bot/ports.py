@@ -172,6 +172,12 @@ class AuditRepository(Protocol):
         """The newest entries first."""
         ...
 
+    async def latest_by_actor(
+        self, actor_telegram_id: int, actions: Collection[str], since: datetime
+    ) -> AuditEntry | None:
+        """The actor's newest entry with one of ``actions`` at or after ``since``."""
+        ...
+
 
 class AppointmentRepository(Protocol):
     """Treatment sessions."""
@@ -348,6 +354,14 @@ class ReplyRepository(Protocol):
     async def get(self, reply_id: int) -> Reply | None: ...
     async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[Reply]:
         """A client's replies, newest first."""
+        ...
+
+    async def answers_for_client(self, client_id: int, limit: int) -> Sequence[Reply]:
+        """A client's replies that carry a score or a comparison, newest first."""
+        ...
+
+    async def versions_of(self, client_id: int, telegram_message_id: int) -> Sequence[Reply]:
+        """The stored versions of one Telegram message of a client, oldest first."""
         ...
 
     async def for_checkin(self, checkin_id: int) -> Sequence[Reply]:

@@ -135,7 +135,14 @@ def shared_lexicon(
         for flag in data.get("flag", [])
         if flag.get("shared")
     ]
-    kept = {k: data[k] for k in ("context", "idioms", "concepts") if k in data}
+    named = {
+        concept.strip()
+        for flag in flags
+        for text in (*flag.get("when", []), *flag.get("unless", []))
+        for concept in str(text).split("+")
+    }
+    kept = {k: data[k] for k in ("context", "idioms") if k in data}
+    kept["concepts"] = {k: v for k, v in data.get("concepts", {}).items() if k in named}
     # Misspellings are read in the client's own language only: a word of the host's
     # language is not a misspelt word of this one.
     kept["normalise"] = {k: v for k, v in data.get("normalise", {}).items() if k != "fuzzy"}

@@ -75,16 +75,16 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         group=_BEFORE_THE_REST,
     )
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.COMMAND, fallbacks.unknown_command))
-    # Words (new or edited) and media: a client's are logged against their check-in;
-    # anyone else's get the fallbacks' answers (free_text, not_text) from there.
+    # Words (new or edited) and media, whose captions are words: a client's are logged
+    # against their check-in; anyone else's get the fallbacks' answers (free_text,
+    # not_text) from there.
     words = filters.TEXT & ~filters.COMMAND
     app.add_handler(
         MessageHandler((_PRIVATE_MESSAGE | _PRIVATE_EDIT) & words, checkins.client_text)
     )
+    media = _PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL
     app.add_handler(
-        MessageHandler(
-            _PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, checkins.client_media
-        )
+        MessageHandler(media | (_PRIVATE_EDIT & filters.CAPTION), checkins.client_media)
     )
     app.add_handler(CallbackQueryHandler(fallbacks.stale_button))
     app.add_error_handler(on_error)

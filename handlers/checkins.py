@@ -81,9 +81,15 @@ async def keep_checkins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def client_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A client's words (new or edited): logged, triaged and answered at once."""
-    message, rt = update.effective_message, runtime(context)
-    if message is None:
-        return
+    message = update.effective_message
+    if message is not None:
+        await _words(update, context, message, message.text or "")
+
+
+async def _words(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, text: str
+) -> None:
+    rt = runtime(context)
     edited = update.edited_message is not None
     try:
         reply = await checkin_replies.record_text(
@@ -92,11 +98,11 @@ async def client_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             rt.policy,
             actor=_actor(update),
             message_id=message.message_id,
-            text=message.text or "",
+            text=text,
             edited=edited,
         )
     except Exception:
-        await _crisis_anyway(update, context)
+        await _crisis_anyway(update, context, text)
         raise
     if reply is not None:
         await answer(update, context, reply)
@@ -104,21 +110,23 @@ async def client_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await fallbacks.free_text(update, context)
 
 
-async def _crisis_anyway(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _crisis_anyway(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     """Words of crisis that could not be logged still get the crisis resources."""
-    message, user = update.effective_message, update.effective_user
+    user = update.effective_user
     language = user.language_code if user else None
-    fallback = checkin_replies.crisis_fallback(
-        runtime(context).policy, (message.text if message else None) or "", language
-    )
+    fallback = checkin_replies.crisis_fallback(runtime(context).policy, text, language)
     if fallback is not None:
         await answer(update, context, fallback)
 
 
 async def client_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo, voice note, sticker or file: during a check-in, a kind request for words."""
+    """A photo, voice note, sticker or file: its caption is read as words; without one,
+    during a check-in, a kind request for words."""
     message, rt = update.effective_message, runtime(context)
     if message is None:
+        return
+    if message.caption and message.caption.strip():
+        await _words(update, context, message, message.caption)
         return
     kind = next((name for name in MEDIA if getattr(message, name, None)), "other")
     reply = await checkin_replies.record_not_text(

@@ -191,6 +191,20 @@ class FakeAudit:
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
         return self.entries[-limit:][::-1]
 
+    async def latest_by_actor(
+        self, actor_telegram_id: int, actions: Collection[str], since: datetime
+    ) -> AuditEntry | None:
+        return next(
+            (
+                e
+                for e in reversed(self.entries)
+                if e.actor_telegram_id == actor_telegram_id
+                and e.action in actions
+                and e.at >= since
+            ),
+            None,
+        )
+
 
 class FakeFlags(_Table[Flag]):
     async def open_for_practitioner(self, practitioner_id: int) -> list[Flag]:

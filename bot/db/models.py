@@ -269,7 +269,10 @@ class AuditRow(Base):
     """Who did what to which record. ``detail`` holds ids and states, never a client's words."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index(None, "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index(None, "subject_type", "subject_id"),
+        Index(None, "actor_telegram_id", "at"),
+    )
 
     id: Mapped[int] = _id()
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)

@@ -284,6 +284,23 @@ class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
             select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
         )
 
+    async def latest_by_actor(
+        self, actor_telegram_id: int, actions: Collection[str], since: datetime
+    ) -> AuditEntry | None:
+        """The actor's newest entry with one of ``actions`` at or after ``since``."""
+        require_aware(since, "since")
+        found = await self._list(
+            select(AuditRow)
+            .where(
+                AuditRow.actor_telegram_id == actor_telegram_id,
+                AuditRow.action.in_(actions),
+                AuditRow.at >= since,
+            )
+            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .limit(1)
+        )
+        return found[0] if found else None
+
 
 _OPEN = (
     AppointmentStatus.BOOKED,
@@ -780,6 +797,30 @@ class SqlReplyRepository(_Repository[ReplyRow, Reply]):
         if limit is not None:
             statement = statement.limit(limit)
         return await self._list(statement)
+
+    async def answers_for_client(self, client_id: int, limit: int) -> Sequence[Reply]:
+        """A client's replies that carry a score or a comparison, newest first: what
+        triage weighs from earlier check-ins (words alone, however many, are not read)."""
+        return await self._list(
+            select(ReplyRow)
+            .where(
+                ReplyRow.client_id == client_id,
+                or_(ReplyRow.score.is_not(None), ReplyRow.comparison.is_not(None)),
+            )
+            .order_by(ReplyRow.received_at.desc(), ReplyRow.version.desc(), ReplyRow.id.desc())
+            .limit(limit)
+        )
+
+    async def versions_of(self, client_id: int, telegram_message_id: int) -> Sequence[Reply]:
+        """The stored versions of one Telegram message of a client, oldest first."""
+        return await self._list(
+            select(ReplyRow)
+            .where(
+                ReplyRow.client_id == client_id,
+                ReplyRow.telegram_message_id == telegram_message_id,
+            )
+            .order_by(ReplyRow.version)
+        )
 
     async def for_checkin(self, checkin_id: int) -> Sequence[Reply]:
         """The replies to one check-in, oldest first."""

@@ -66,39 +66,41 @@ class ContextReader:
         self.tokens = tokens
         self.covered = covered
         cues = lexicon.cues
-        pseudo = {i for s, e in lexicon.cue_matches("pseudo", tokens) for i in range(s, e)}
+        self._cues = lexicon.context_cue_matches(tokens)
+        pseudo = {i for s, e in self._found("pseudo") for i in range(s, e)}
         ignored = covered | pseudo
         self.negation_ends = self._ends("negation", ignored, standalone_ok=False)
         self.wobble = self._starts("wobble")
         self.hypothetical_ends = self._ends("hypothetical", ignored, standalone_ok=True)
-        self.after = dict(lexicon.cue_matches("negation_after", tokens))
-        self.answers = dict(lexicon.cue_matches("answers", tokens))
+        self.after = dict(self._found("negation_after"))
+        self.answers = dict(self._found("answers"))
         self.times: dict[int, str] = {}
         for name in ("historical", "current", "recent"):
-            for start, _ in lexicon.cue_matches(name, tokens):
+            for start, _ in self._found(name):
                 self.times[start] = name
         self.past = self._starts("past")
         self.persons: dict[int, Experiencer] = dict.fromkeys(self._starts("self_person"), "client")
-        for start, end in lexicon.cue_matches("other_person", tokens):  # "my mum" is not "my"
+        for start, end in self._found("other_person"):  # "my mum" is not "my"
             self.persons.update(dict.fromkeys(range(start, end), "other"))
-        self.jokes = {i for s, e in lexicon.cue_matches("joke", tokens) for i in range(s, e)}
+        self.jokes = {i for s, e in self._found("joke") for i in range(s, e)}
         self.passed = {
             s
-            for s, e in lexicon.cue_matches("passed", tokens)
+            for s, e in self._found("passed")
             if not covered.issuperset(range(s, e)) and not self._negated_before(s, 2)
         }
-        self.fine = any(
-            not self._negated_before(s, cues.scope) for s, _ in lexicon.cue_matches("fine", tokens)
-        )
+        self.fine = any(not self._negated_before(s, cues.scope) for s, _ in self._found("fine"))
+
+    def _found(self, name: str) -> list[tuple[int, int]]:
+        return self._cues.get(name, [])
 
     def _starts(self, name: str) -> set[int]:
-        return {s for s, _ in self.lexicon.cue_matches(name, self.tokens)}
+        return {s for s, _ in self._found(name)}
 
     def _ends(self, name: str, ignored: set[int], *, standalone_ok: bool) -> set[int]:
         """Where each cue of ``name`` ends: not those wholly inside a finding's own words
         or a pseudo-negation, nor (unless ``standalone_ok``) one standing alone ("No, ...")."""
         ends = set()
-        for start, end in self.lexicon.cue_matches(name, self.tokens):
+        for start, end in self._found(name):
             if ignored.issuperset(range(start, end)):
                 continue
             standalone = end < len(self.tokens) and not self.tokens[end].is_word

@@ -175,29 +175,91 @@ class Reasons:
     resembles: str = "resembles: {category}"
 
 
+_Phrase = tuple[tuple[str, ...], str]
+
+
+def _literal(word: str) -> str | None:
+    """The word a token's key or lemma must equal, if ``word`` is such a plain word."""
+    word = word.removeprefix(EXACT)
+    if word in (NUMBER, MANY, FEW, YEAR, COMMA, *_BOUNDARIES) or GAP in word:
+        return None
+    return word
+
+
+_NUMERIC = (NUMBER, MANY, FEW, YEAR)
+_MOST_WORDS_KEPT = 20_000
+_STEM = 3  # a phrase starting with "suicid*" is tried on words starting with "sui"
+
+
 @dataclass(frozen=True, slots=True)
 class PhraseIndex:
-    """Phrases, each with its owner (a concept or cue set), indexed by their first word."""
+    """Phrases, each with its owner (a concept or cue set), indexed so that each token
+    tries only the phrases that could start there: by their first two words where both
+    are plain words (most phrases), else by their first word, by the first letters of a
+    stem ("suicid*"), or, for a number pattern, on numbers only. The rest (rare: a
+    suffix such as "*ache") is tried everywhere."""
 
-    by_word: Mapping[str, tuple[tuple[tuple[str, ...], str], ...]]
-    patterned: tuple[tuple[tuple[str, ...], str], ...]
+    by_pair: Mapping[tuple[str, str], tuple[_Phrase, ...]]
+    by_word: Mapping[str, tuple[_Phrase, ...]]
+    by_stem: Mapping[str, tuple[_Phrase, ...]]
+    numeric: tuple[_Phrase, ...]
+    anywhere: tuple[_Phrase, ...]
 
     @classmethod
-    def of(cls, phrases: Iterable[tuple[tuple[str, ...], str]]) -> PhraseIndex:
-        """Index ``(words, owner)`` pairs; a phrase starting with a pattern is scanned."""
-        by_word: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        patterned: list[tuple[tuple[str, ...], str]] = []
+    def of(cls, phrases: Iterable[_Phrase]) -> PhraseIndex:
+        """Index ``(words, owner)`` pairs."""
+        by_pair: dict[tuple[str, str], list[_Phrase]] = {}
+        by_word: dict[str, list[_Phrase]] = {}
+        by_stem: dict[str, list[_Phrase]] = {}
+        numeric: list[_Phrase] = []
+        anywhere: list[_Phrase] = []
         for words, owner in phrases:
             if not words or words[0] == GAP or words[-1] == GAP:
                 raise ValueError(f"phrase {' '.join(words)!r} of {owner}")
-            first = words[0]
-            if first in (NUMBER, MANY, FEW, YEAR) or (
-                len(first) > 1 and GAP in (first[0], first[-1])
+            head = words[0]
+            first = _literal(head)
+            second = _literal(words[1]) if len(words) > 1 else None
+            if head in _NUMERIC:
+                numeric.append((words, owner))
+            elif (
+                first is None and head.endswith(GAP) and len(head) > _STEM and GAP not in head[:-1]
             ):
-                patterned.append((words, owner))
+                by_stem.setdefault(head[:_STEM], []).append((words, owner))
+            elif first is None:
+                anywhere.append((words, owner))
+            elif second is not None:
+                by_pair.setdefault((first, second), []).append((words, owner))
             else:
-                by_word.setdefault(first.removeprefix(EXACT), []).append((words, owner))
-        return cls(MappingProxyType({k: tuple(v) for k, v in by_word.items()}), tuple(patterned))
+                by_word.setdefault(first, []).append((words, owner))
+        return cls(
+            MappingProxyType({k: tuple(v) for k, v in by_pair.items()}),
+            MappingProxyType({k: tuple(v) for k, v in by_word.items()}),
+            MappingProxyType({k: tuple(v) for k, v in by_stem.items()}),
+            tuple(numeric),
+            tuple(anywhere),
+        )
+
+    def _candidates(self, tokens: Sequence[Token], start: int) -> list[_Phrase]:
+        token = tokens[start]
+        firsts = (token.key,) if token.lemma == token.key else (token.key, token.lemma)
+        found = [*self.anywhere]
+        if token.value is not None:
+            found.extend(self.numeric)
+        for first in firsts:
+            found.extend(self.by_word.get(first, ()))
+            if self.by_stem:
+                found.extend(self.by_stem.get(first[:_STEM], ()))
+        if start + 1 < len(tokens) and self.by_pair:
+            following = tokens[start + 1]
+            seconds = (
+                (following.key,)
+                if following.lemma == following.key
+                else (following.key, following.lemma)
+            )
+            for first in firsts:
+                for second in seconds:
+                    found.extend(self.by_pair.get((first, second), ()))
+        return found
 
     def find(
         self, tokens: Sequence[Token], masked: Sequence[bool] = ()
@@ -205,13 +267,10 @@ class PhraseIndex:
         """Every ``(owner, start, end)`` where a phrase occurs, ``end`` exclusive."""
         found: list[tuple[str, int, int]] = []
         seen: set[tuple[str, int, int]] = set()
-        for start, token in enumerate(tokens):
+        for start in range(len(tokens)):
             if masked and masked[start]:
                 continue
-            candidates = [*self.by_word.get(token.key, ()), *self.patterned]
-            if token.lemma != token.key:
-                candidates.extend(self.by_word.get(token.lemma, ()))
-            for words, owner in candidates:
+            for words, owner in self._candidates(tokens, start):
                 end = match_phrase(tokens, words, 0, start, masked)
                 if end is not None and (owner, start, end) not in seen:
                     seen.add((owner, start, end))
@@ -272,6 +331,10 @@ class Lexicon:
     language's spelling and context rules; only their urgent and concern findings count."""
     _concepts: PhraseIndex = field(init=False, repr=False, compare=False)
     _cues: Mapping[str, PhraseIndex] = field(init=False, repr=False, compare=False)
+    _context_cues: PhraseIndex = field(init=False, repr=False, compare=False)
+    _read_words: dict[str, tuple[tuple[str, str, str, int | None], ...]] = field(
+        init=False, repr=False, compare=False
+    )
     _vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
     _skeletons: Mapping[str, str] = field(init=False, repr=False, compare=False)
     _fuzzy: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
@@ -300,6 +363,11 @@ class Lexicon:
                 {name: PhraseIndex.of((p, name) for p in s) for name, s in cue_sets.items()}
             ),
         )
+        setattr_(
+            self,
+            "_context_cues",
+            PhraseIndex.of((p, name) for name, s in self.cues.sets().items() for p in s),
+        )
         every = [p for phrases in self.concepts.values() for p in phrases]
         every += [p for s in cue_sets.values() for p in s]
         vocabulary = {
@@ -310,6 +378,7 @@ class Lexicon:
         }
         vocabulary |= self.cues.clause_words | self.cues.breakers | self.cues.transparent
         setattr_(self, "_vocabulary", frozenset(vocabulary))
+        setattr_(self, "_read_words", {})
         ordered = sorted(vocabulary, key=lambda w: (-len(w), w))  # on a tie the shortest wins
         setattr_(self, "_skeletons", MappingProxyType({_RUN2.sub(r"\1", w): w for w in ordered}))
         fuzzy: dict[str, set[str]] = {}
@@ -343,7 +412,9 @@ class Lexicon:
     def read(self, text: str) -> list[Token]:
         """The text as tokens, framed by stops, numbered into sentences and clauses."""
         norm = self.normaliser
-        memo: dict[str, tuple[tuple[str, str, str, int | None], ...]] = {}
+        memo = self._read_words  # words recur from reply to reply; reading one is costly
+        if len(memo) > _MOST_WORDS_KEPT:
+            memo.clear()
         raw: list[tuple[str, str, str, str, int | None]] = [(STOP, STOP, STOP, "stop", None)]
         for kind, token in join_spelled_out(tokenize(norm.clean(text))):
             if kind != "word":
@@ -367,6 +438,10 @@ class Lexicon:
                 sentence += raw[i - 1][3] == "stop"
             tokens.append(Token(text_, key, lemma, kind, sentence, clause, value))
         return tokens
+
+    def forget_words(self) -> None:
+        """Forget the words read so far (they are kept to read the next replies faster)."""
+        self._read_words.clear()
 
     def _word(self, word: str, number: int | None) -> tuple[str, str, str, int | None]:
         norm = self.normaliser
@@ -421,6 +496,13 @@ class Lexicon:
     ) -> list[tuple[int, int]]:
         """Every ``(start, end)`` of a cue of set ``name`` (or ``idioms``)."""
         return [(s, e) for _, s, e in self._cues[name].find(tokens, masked)]
+
+    def context_cue_matches(self, tokens: Sequence[Token]) -> dict[str, list[tuple[int, int]]]:
+        """Every ``(start, end)`` of every context cue set, by set name, in one pass."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        for name, start, end in self._context_cues.find(tokens):
+            found.setdefault(name, []).append((start, end))
+        return found
 
     def text_scores(self, text: str) -> list[int]:
         """Scores written in the text, such as ``8/10``."""

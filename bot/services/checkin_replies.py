@@ -50,7 +50,7 @@ RECENT_CHECKINS = 20
 HISTORY_CHECKINS = 30
 """Earlier check-ins whose answers triage weighs (a rise in score, worse twice)."""
 HISTORY_REPLIES = 300
-"""Replies read (newest first) for those check-ins and for the versions of an edit."""
+"""Scored or compared replies read (newest first) for those check-ins."""
 
 _SENT = frozenset({CheckInState.SENT, CheckInState.ANSWERED})
 _ARRIVED = frozenset({OutboxState.SENT, OutboxState.UNCERTAIN})
@@ -130,7 +130,8 @@ async def log_reply(
     """
     client, checkin = writer.client, writer.checkin
     by_checkin: dict[int | None, list[Reply]] = {}
-    for earlier_reply in reversed(await uow.replies.for_client(client.id, limit=HISTORY_REPLIES)):
+    answers = await uow.replies.answers_for_client(client.id, limit=HISTORY_REPLIES)
+    for earlier_reply in reversed(answers):
         by_checkin.setdefault(earlier_reply.checkin_id, []).append(earlier_reply)
     earlier = [
         c
@@ -281,10 +282,7 @@ async def record_text(
 async def _versions(uow: UnitOfWork, active: Sequence[Client], message_id: int) -> list[Reply]:
     """The stored versions of one Telegram message, oldest first."""
     found = [
-        reply
-        for client in active
-        for reply in await uow.replies.for_client(client.id, limit=HISTORY_REPLIES)
-        if reply.telegram_message_id == message_id
+        reply for client in active for reply in await uow.replies.versions_of(client.id, message_id)
     ]
     return sorted(found, key=lambda r: r.version)
 

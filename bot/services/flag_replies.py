@@ -43,8 +43,6 @@ REPLY_WINDOW = timedelta(minutes=30)
 """How long after pressing Reply the practitioner's next text is taken as the reply."""
 REPLY_LIMIT = 3500
 """The longest reply passed on, in UTF-16 units: with the greeting it fits one message."""
-AUDIT_LOOKBACK = 500
-"""Audit entries read (newest first, stopping at ``REPLY_WINDOW``) to find a pending reply."""
 
 REPLY_REQUESTED = "flag.reply_requested"
 REPLY_SENT = "flag.reply_sent"
@@ -93,14 +91,12 @@ async def ask_reply(
 
 async def _pending_reply(uow: UnitOfWork, actor: int, now: datetime) -> int | None:
     """The flag this practitioner pressed Reply on within ``REPLY_WINDOW`` and has not
-    answered yet, from the audit log; ``None`` if there is none."""
-    since = now - REPLY_WINDOW
-    for entry in await uow.audit.recent(AUDIT_LOOKBACK):
-        if entry.at < since:
-            break
-        if entry.actor_telegram_id == actor and entry.action in _REPLY_ACTIONS:
-            return entry.subject_id if entry.action == REPLY_REQUESTED else None
-    return None
+    answered yet: their latest Reply entry in the audit log, looked up directly (however
+    many entries others add meanwhile); ``None`` if there is none."""
+    entry = await uow.audit.latest_by_actor(actor, _REPLY_ACTIONS, now - REPLY_WINDOW)
+    if entry is None or entry.action != REPLY_REQUESTED:
+        return None
+    return entry.subject_id
 
 
 async def deliver_reply(

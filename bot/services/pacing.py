@@ -44,6 +44,7 @@ class Pacer:
         self._overall = AsyncLimiter(self.limits.overall_per_second, 1)
         self._chats: dict[int, AsyncLimiter] = {}
         self._queued = 0  # sends waiting for the overall budget right now
+        self._answers_waiting = 0  # of those, the ones that are not background sends
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.get(chat_id)
@@ -70,13 +71,29 @@ class Pacer:
         limiter = self._chats.get(chat_id)
         return limiter is None or limiter.has_capacity(1)
 
-    async def wait(self, chat_id: int | None) -> None:
-        """Return when one more message may go to ``chat_id`` (its budget, then the bot's)."""
+    async def wait(self, chat_id: int | None, *, background: bool = False) -> None:
+        """Return when one more message may go to ``chat_id`` (its budget, then the bot's).
+
+        A ``background`` send (the dispatcher's scheduled messages) lets every other send
+        waiting for the bot's budget go first: a person waiting for an answer is served
+        before a reminder that can be a moment late.
+        """
         if chat_id is not None:
             await self._chat_limiter(chat_id).acquire()
         self._queued += 1
         try:
-            await self._overall.acquire()
+            if not background:
+                self._answers_waiting += 1
+                try:
+                    await self._overall.acquire()
+                finally:
+                    self._answers_waiting -= 1
+                return
+            # The budget refills with time, not on an event: look again once a send's worth
+            # of it has come back.
+            while self._answers_waiting or not self._overall.has_capacity(1):  # noqa: ASYNC110
+                await asyncio.sleep(1 / self.limits.overall_per_second)
+            await self._overall.acquire()  # there is room: this does not wait
         finally:
             self._queued -= 1
 

@@ -45,9 +45,11 @@ PACED_METHODS = frozenset(
 
 
 class RateLimitArgs(TypedDict, total=False):
-    """Per-call options: how many times to wait out flood control (default: the limiter's)."""
+    """Per-call options: how many times to wait out flood control (default: the limiter's),
+    and whether the send may let others go first (``Pacer.wait``)."""
 
     retries: int
+    background: bool
 
 
 class PacedRateLimiter(BaseRateLimiter[RateLimitArgs]):
@@ -82,11 +84,14 @@ class PacedRateLimiter(BaseRateLimiter[RateLimitArgs]):
         rate_limit_args: RateLimitArgs | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Wait for the budget of the chat and of the bot, then call Telegram."""
-        retries = (rate_limit_args or {}).get("retries", self._retries)
+        options = rate_limit_args or {}
+        retries = options.get("retries", self._retries)
+        background = options.get("background", False)
         chat_id = data.get("chat_id")
         for attempt in range(retries + 1):
             if endpoint in PACED_METHODS:
-                await self.pacer.wait(chat_id if isinstance(chat_id, int) else None)
+                chat = chat_id if isinstance(chat_id, int) else None
+                await self.pacer.wait(chat, background=background)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:

@@ -31,10 +31,15 @@ async def test_a_sticker_gets_a_kind_request_for_words(harness: Harness) -> None
     assert answer == messages.render("input.not_text")
 
 
-async def test_a_photo_gets_a_kind_request_for_words(harness: Harness) -> None:
+async def test_a_photo_gets_a_kind_request_for_words_and_its_caption_is_read(
+    harness: Harness,
+) -> None:
     photo = [{"file_id": "p1", "file_unique_id": "u2", "width": 90, "height": 90}]
-    [answer] = await harness.send(GUEST_ID, photo=photo, caption="my shoulder")
+    [answer] = await harness.send(GUEST_ID, photo=photo)
     assert answer == messages.render("input.not_text")
+    # A caption is words: a guest's are answered as any words of theirs.
+    [answer] = await harness.send(GUEST_ID, photo=photo, caption="my shoulder")
+    assert answer == messages.render("input.free_text_guest")
 
 
 async def test_a_very_long_message_is_answered_not_echoed(harness: Harness) -> None:

@@ -993,3 +993,25 @@ async def test_a_press_edits_the_check_in_in_place_and_media_gets_a_kind_ask(
     [reply] = await replies_of(world)
     assert reply.body_areas == (BODY_AREAS[0],)
     assert photo.params["text"] == render("checkin.not_text")
+
+
+async def test_a_caption_is_read_as_words_and_crisis_words_in_it_get_their_answer_and_alert(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, bot: Bot
+) -> None:
+    world = await open_aftercare(uow_factory, engine)
+    await add_checkin(world, step=CheckInStep.TEXT)
+    photo = [{"file_id": "p", "file_unique_id": "u", "width": 9, "height": 9}]
+    [crisis] = await bot.feed(
+        {"message": message(CLIENT, 61, photo=photo, caption="I want to die, this is me tonight")}
+    )
+    assert "TelefonSeelsorge" in crisis.params["text"]
+    # An edited caption is a new version of the words (answered only if more worrying).
+    edit = message(CLIENT, 61, photo=photo, caption="sorry, feeling a bit calmer now")
+    assert await bot.feed({"edited_message": {**edit, "edit_date": 1}}) == []
+    stored = await replies_of(world)
+    assert [(r.telegram_message_id, r.version, r.triage_level) for r in stored] == [
+        (61, 1, TriageLevel.URGENT),
+        (61, 2, TriageLevel.NONE),
+    ]
+    async with uow_factory() as uow:
+        assert await uow.flags.open_for_practitioner(world.client.practitioner_id)

@@ -422,7 +422,7 @@ class PacedNotifier(ScriptedNotifier):
         self.in_flight: list[int] = []
 
     async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
-        await self.pacer.wait(chat_id)
+        await self.pacer.wait(chat_id, background=True)
         async with self.uow_factory() as uow:
             report = await delivery_report(uow, T0)
         self.in_flight.append(report.by_state.get(OutboxState.SENDING, 0))

@@ -990,3 +990,19 @@ async def test_a_flooding_stranger_is_ignored_and_others_are_answered(strict_bot
     assert answers[FLOOD_BUDGET:] == [[]] * 5
     assert len(await strict_bot.send(PRACTITIONER, "/flags")) == 1
     assert len(await strict_bot.send(CLIENT, "feeling fine today")) == 1
+
+
+async def test_a_pending_reply_is_found_however_many_entries_others_add(
+    practice: Practice, bot: Bot
+) -> None:
+    flag = await raise_(practice, TriageLevel.URGENT)
+    assert flag is not None
+    await bot.press(PRACTITIONER, callbacks.flag(flag.id, FlagAction.REPLY))
+    async with practice.uow() as uow:
+        for n in range(600):  # strangers' refused commands, say
+            await uow.audit.record(practice.clock.now(), "access.refused", actor_telegram_id=n)
+        await uow.commit()
+    [confirmation] = await bot.send(PRACTITIONER, "I'll call you in ten minutes")
+    assert "on its way to" in confirmation
+    [row] = await by_key(practice.engine, "flag-reply:")
+    assert "I'll call you in ten minutes" in rendered(row)

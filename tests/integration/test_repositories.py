@@ -386,8 +386,40 @@ async def test_replies_are_versions_never_overwrites(uow_factory: UnitOfWorkFact
         assert list(await uow.replies.for_client(client.id)) == [edited, original, tap]
         assert list(await uow.replies.for_client(client.id, limit=1)) == [edited]
         assert await uow.replies.get(original.id) == original
+        assert list(await uow.replies.versions_of(client.id, 4242)) == [original, edited]
+        assert list(await uow.replies.versions_of(client.id, 9999)) == []
         with pytest.raises(IntegrityError):
             await uow.replies.add(replace(original, id=0))
+
+
+async def test_answers_for_client_are_the_scored_or_compared_replies_newest_first(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        _, client = await records.practitioner_and_client(uow)
+        at = T0 + timedelta(days=2)
+        scored = await uow.replies.add(
+            records.reply(client.id, comparison=None, telegram_message_id=1, received_at=at)
+        )
+        for n in range(5):  # words alone, however many, are not an answer
+            await uow.replies.add(
+                records.reply(
+                    client.id,
+                    score=None,
+                    comparison=None,
+                    telegram_message_id=10 + n,
+                    received_at=at + timedelta(minutes=n + 1),
+                )
+            )
+        compared = await uow.replies.add(
+            records.reply(
+                client.id, score=None, telegram_message_id=2, received_at=at + timedelta(hours=1)
+            )
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert list(await uow.replies.answers_for_client(client.id, 10)) == [compared, scored]
+        assert list(await uow.replies.answers_for_client(client.id, 1)) == [compared]
 
 
 async def test_reply_outlives_a_deleted_session(

@@ -13,9 +13,9 @@ class CountingPacer(Pacer):
         super().__init__(Limits(overall_per_second=1e6, private_chat_per_second=1e6))
         self.waited: list[int | None] = []
 
-    async def wait(self, chat_id: int | None) -> None:
+    async def wait(self, chat_id: int | None, *, background: bool = False) -> None:
         self.waited.append(chat_id)
-        await super().wait(chat_id)
+        await super().wait(chat_id, background=background)
 
 
 class Telegram:
@@ -129,3 +129,21 @@ async def test_the_rate_limiter_answers_for_the_pacer_it_has_now() -> None:
     assert await limiter.admit(28, within=0) == 5
     limiter.pacer = Pacer(Limits(overall_per_second=1e6))
     assert await limiter.admit(28, within=0) == 28
+
+
+async def test_a_person_waiting_for_an_answer_goes_before_background_sends() -> None:
+    pacer = Pacer(Limits(overall_per_second=10, private_chat_per_second=1e6))
+    order: list[str] = []
+
+    async def send(label: str, *, background: bool) -> None:
+        await pacer.wait(None, background=background)
+        order.append(label)
+
+    for _ in range(10):  # use up the budget of this second
+        await pacer.wait(None)
+    scheduled = [asyncio.create_task(send(f"reminder{n}", background=True)) for n in range(3)]
+    await asyncio.sleep(0.01)
+    answer = asyncio.create_task(send("answer", background=False))
+    await asyncio.gather(*scheduled, answer)
+    assert order[0] == "answer"
+    assert sorted(order[1:]) == ["reminder0", "reminder1", "reminder2"]
