@@ -4,10 +4,12 @@ Sizes: burst 1000 with limits; burst 2000 without limits (throughput); scale
 100,000 pending; chaos 2000 messages with 20 kills; two processes, burst 2000
 (PostgreSQL only); steady 600 messages over 120 s; the APScheduler baseline with the
 same burst and chaos runs (this bot's side is the burst and chaos results above).
-Issue 5: triage latency, 40 clients of one practitioner writing words of crisis one
-every 0.5 s while 600 other chats each have a routine message due.
-Issue 9: what triage costs per reply, to load and in memory, in a process of its own so
-that its memory is not mixed with the other runs' (once: it needs no database).
+Triage latency: 40 clients writing words of crisis one every 0.5 s while 600 other chats
+each have a routine message due. Flood: one client sends 200 messages in 5 s while others
+write, tap and write words of crisis and 600 routine messages go out, then a backlog of
+30 notices for one practitioner. What triage costs per reply, to load and in memory, in
+a process of its own so that its memory is not mixed with the other runs' (once: it
+needs no database).
 A benchmark that fails is reported as such and the others still run.
 """
 
@@ -23,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks import baseline, burst, chaos, scale, steady, triage_latency
+from benchmarks import baseline, burst, chaos, flood, scale, steady, triage_latency
 from benchmarks.common import DEFAULT_POSTGRES_URL, progress
 from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseUnavailableError
@@ -37,6 +39,8 @@ P99_MS = 1000.0
 CRISIS_ANSWER_P99_S = 2.0
 CRISIS_ALERT_P99_S = 5.0
 TRIAGE_P99_MS = 5.0
+FLOOD_OTHERS_P99_MS = 300.0
+FLOOD_BACKLOG_ALERT_P99_S = 1.0
 TRIAGE_RSS_INCREASE_MB = 150.0
 
 
@@ -56,6 +60,8 @@ class Sizes:
     triage_background: int = 600  # other chats with a routine message due
     triage_practitioners: int = 20  # the clients' practitioners: two urgent alerts each
     triage_rounds: int = 5  # times each labelled reply is triaged
+    flood: int = 200  # messages from the flooding client, in 5 s
+    flood_background: int = 600
 
 
 QUICK = Sizes(
@@ -70,6 +76,8 @@ QUICK = Sizes(
     triage=10,
     triage_background=100,
     triage_rounds=1,
+    flood=40,
+    flood_background=100,
 )
 
 
@@ -160,6 +168,12 @@ async def run_database(database: str | None, sizes: Sizes, seed: int) -> dict[st
             practitioners=sizes.triage_practitioners,
         ),
     )
+    await _attempt(
+        f"{name}: flood, {sizes.flood} messages from one client",
+        results,
+        "flood",
+        lambda: flood.run(sizes.flood, background=sizes.flood_background, database=database),
+    )
     ours = (results["burst"], results["chaos"])
     if any("error" in side for side in ours):
         results["baseline"] = {"error": "this bot's burst or chaos run failed"}
@@ -244,6 +258,55 @@ def _triage_checks() -> list[tuple[str, str, Check]]:
         ("triage: p99 per reply (rules)", f"<= {TRIAGE_P99_MS:g} ms", triage_p99),
         ("triage: rules and dictionaries loaded (off the event loop)", "-", triage_load),
         ("triage: memory added", f"<= +{TRIAGE_RSS_INCREASE_MB:g} MB", triage_rss),
+    ]
+
+
+def _flood_checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
+    """The rows of the flood benchmark."""
+
+    def flood_p99(field: str, target: float, unit: str) -> Check:
+        def check(r: dict[str, Any]) -> tuple[str, bool | None]:
+            value = _get(r, "flood", field)
+            if value is None:
+                return "-", None
+            finished = _get(r, "flood", "finished") is True
+            return f"{value:g} {unit}", finished and value <= target
+
+        return check
+
+    def flood_words(r: dict[str, Any]) -> tuple[str, bool | None]:
+        logged = _get(r, "flood", "flooder_words_logged")
+        if logged is None:
+            return "-", None
+        return f"{logged}/{sizes.flood}", logged == sizes.flood
+
+    return [
+        (
+            f"flood {sizes.flood}: others' replies p99",
+            f"<= {FLOOD_OTHERS_P99_MS:g} ms",
+            flood_p99("others_reply_p99_ms", FLOOD_OTHERS_P99_MS, "ms"),
+        ),
+        (
+            "flood: others' button answers p99",
+            f"<= {FLOOD_OTHERS_P99_MS:g} ms",
+            flood_p99("callback_answer_p99_ms", FLOOD_OTHERS_P99_MS, "ms"),
+        ),
+        (
+            "flood: crisis answer p99",
+            f"<= {CRISIS_ANSWER_P99_S:g} s",
+            flood_p99("crisis_reply_p99_s", CRISIS_ANSWER_P99_S, "s"),
+        ),
+        (
+            "flood: urgent alert p99",
+            f"<= {CRISIS_ALERT_P99_S:g} s",
+            flood_p99("alert_p99_s", CRISIS_ALERT_P99_S, "s"),
+        ),
+        ("flood: the flooder's words stored", "all", flood_words),
+        (
+            "flood: alert behind another chat's backlog, p99",
+            f"<= {FLOOD_BACKLOG_ALERT_P99_S:g} s",
+            flood_p99("backlog_alert_p99_s", FLOOD_BACKLOG_ALERT_P99_S, "s"),
+        ),
     ]
 
 
@@ -374,6 +437,7 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
             crisis("alert", "alerted", CRISIS_ALERT_P99_S),
         ),
         *_triage_checks(),
+        *_flood_checks(sizes),
         ("baseline: lost silently, ours vs APS", "ours fewer", versus_loss),
         ("baseline: burst elapsed, ours vs APS", "not slower", versus_burst),
     ]

@@ -116,7 +116,12 @@ def decode(row: OutboxMessage) -> tuple[OutgoingMessage, str]:
         )
         for line in payload.get("buttons", [])
     )
-    message = OutgoingMessage(Text(row.template, payload.get("params", {})), buttons, row.silent)
+    message = OutgoingMessage(
+        Text(row.template, payload.get("params", {})),
+        buttons,
+        row.silent,
+        urgent=row.kind is OutboxKind.FLAG_ALERT,  # a practitioner's alert never waits
+    )
     return message, str(payload.get("locale", "en"))
 
 

@@ -36,8 +36,8 @@ class TelegramNotifier:
         }
         if isinstance(self._bot, ExtBot) and self._bot.rate_limiter is not None:
             # Flood control comes back to the dispatcher, which reschedules the row itself;
-            # a scheduled message lets answers to people waiting go first.
-            options["rate_limit_args"] = {"retries": 0, "background": True}
+            # a routine scheduled message lets answers to people waiting go first.
+            options["rate_limit_args"] = {"retries": 0, "background": not message.urgent}
         try:
             sent = await self._bot.send_message(chat_id, html, **options)
         except TelegramError as error:
