@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -87,4 +88,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(media | (_PRIVATE_EDIT & filters.CAPTION), checkins.client_media)
     )
     app.add_handler(CallbackQueryHandler(fallbacks.stale_button))
+    app.add_handler(ChatMemberHandler(client.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_error_handler(on_error)

@@ -1,14 +1,21 @@
-"""The client's side: joining with consent, their sessions' buttons, and their settings."""
+"""The client's side: joining with consent, their sessions' buttons, their settings, and
+unblocking the bot."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import ChatMember, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import callbacks
 from bot.domain.callbacks import CLIENT_ACTIONS
 from bot.domain.roles import Role
-from bot.services import client_sessions, client_settings, invites, session_changes
+from bot.services import (
+    client_sessions,
+    client_settings,
+    invites,
+    reachability,
+    session_changes,
+)
 from bot.telegram.menus import set_chat_menu
 from handlers.common import answer, answer_call, command_args, locale_of, runtime
 
@@ -105,3 +112,14 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         context,
         client_settings.set_paused(rt.uow, rt.clock, rt.policy, actor=_actor(update), paused=False),
     )
+
+
+async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram says a user blocked or unblocked the bot; on unblocking, a client who had
+    become unreachable is restored (``bot.services.reachability``)."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    if change.new_chat_member.status == ChatMember.MEMBER:
+        rt = runtime(context)
+        await reachability.unblocked(rt.uow, rt.clock, rt.policy, actor=change.from_user.id)

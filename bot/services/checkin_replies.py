@@ -36,7 +36,7 @@ from bot.domain.models import (
 )
 from bot.domain.triage import TriageResult, level_rank, triage
 from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory
-from bot.services import checkin_views
+from bot.services import checkin_views, reachability
 from bot.services.checkin_schedule import dedup_key
 from bot.services.flags import raise_flag
 from bot.services.policy import Policy
@@ -240,9 +240,11 @@ async def record_text(
     edit that changes nothing worth saying (its new version is logged all the same).
     """
     async with uow_factory() as uow:
-        clients = await uow.clients.by_telegram_id(actor)
-        if not clients:
+        found = await uow.clients.by_telegram_id(actor)
+        if not found:
             return None
+        # A client who writes has unblocked the bot, if they had blocked it.
+        clients = [await reachability.restore(uow, policy, c, clock.now()) for c in found]
         active = [c for c in clients if c.status is ClientStatus.ACTIVE]
         if not active:
             return stopped_answer(policy, clients[0], text, edited=edited)

@@ -273,14 +273,27 @@ class Dispatcher:
         self._log_outcome(outcome, row, reason)
 
     async def _recipient_unreachable(self, row: OutboxMessage, reason: str) -> None:
-        """Blocked or never started: fail the row, stop the client's messages, tell once."""
+        """Blocked or never started: fail the row; for a client, stop their messages (they
+        come back when the client does, ``bot.services.reachability``) and tell their
+        practitioner once. Any other chat (a practitioner's, the backup contact's) keeps
+        what is pending for it: an alert is never cancelled because one send failed."""
 
         async def write(uow: UnitOfWork) -> int:
             await uow.outbox.mark_failed(row.id, reason)
+            clients = await uow.clients.by_telegram_id(row.chat_id)
+            if not clients:
+                _log.warning(
+                    "chat %s (not a client's) cannot be reached: %s; message %s failed, "
+                    "what else is pending for it stays",
+                    row.chat_id,
+                    reason,
+                    row.id,
+                )
+                return 0
             cancelled = await uow.outbox.cancel_pending(
                 chat_id=row.chat_id, reason="the recipient cannot be reached"
             )
-            for client in await uow.clients.by_telegram_id(row.chat_id):
+            for client in clients:
                 if client.status in (ClientStatus.UNREACHABLE, ClientStatus.STOPPED):
                     continue
                 await uow.clients.update(

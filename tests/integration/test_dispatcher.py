@@ -553,3 +553,24 @@ async def test_a_dispatcher_told_to_stop_claims_nothing_more(
     assert await dispatcher.dispatch_due() == 0
     for row in rows:
         assert (await state_of(uow_factory, row)).state is OutboxState.PENDING
+
+
+async def test_a_practitioners_chat_failing_never_cancels_their_alerts(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
+) -> None:
+    async with uow_factory() as uow:
+        practitioner, _ = await records.practitioner_and_client(uow)
+        await uow.commit()
+    chat = practitioner.telegram_user_id
+    first = await add(uow_factory, "alert1", chat_id=chat, kind=OutboxKind.FLAG_ALERT)
+    later = await add(
+        uow_factory,
+        "alert2",
+        chat_id=chat,
+        kind=OutboxKind.FLAG_ALERT,
+        due_at=T0 + timedelta(minutes=15),
+    )
+    notifier.script[chat] = [RecipientUnreachable("Forbidden: bot was blocked by the user")]
+    await dispatcher.dispatch_due()
+    assert (await state_of(uow_factory, first)).state is OutboxState.FAILED
+    assert (await state_of(uow_factory, later)).state is OutboxState.PENDING

@@ -54,7 +54,7 @@ from bot.settings import load_settings
 from bot.telegram import flag_jobs
 from handlers.common import RUNTIME_KEY
 from tests.fakes import FixedClock
-from tests.handlers.offline import OfflineRequest, offline_application, process
+from tests.handlers.offline import BOT_USER, OfflineRequest, offline_application, process
 from tests.integration import records
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
@@ -840,7 +840,7 @@ class Bot:
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": len(text.split(maxsplit=1)[0])}
             ]
-        return await self._feed({"message": message})
+        return await self.feed({"message": message})
 
     async def press(self, user_id: int, data: str) -> list[str]:
         query = {
@@ -856,9 +856,9 @@ class Bot:
                 "text": "the alert",
             },
         }
-        return await self._feed({"callback_query": query})
+        return await self.feed({"callback_query": query})
 
-    async def _feed(self, payload: dict[str, Any]) -> list[str]:
+    async def feed(self, payload: dict[str, Any]) -> list[str]:
         before = len(self.request.calls)
         update = Update.de_json({"update_id": next(self._ids), **payload}, self.app.bot)
         await process(self.app, update)
@@ -1006,3 +1006,52 @@ async def test_a_pending_reply_is_found_however_many_entries_others_add(
     assert "on its way to" in confirmation
     [row] = await by_key(practice.engine, "flag-reply:")
     assert "I'll call you in ten minutes" in rendered(row)
+
+
+async def _make_unreachable(practice: Practice) -> None:
+    async with practice.uow() as uow:
+        await uow.appointments.add(
+            records.appointment(
+                practice.practitioner.id, practice.client.id, starts_at=NOW + timedelta(days=3)
+            )
+        )
+        await uow.clients.update(
+            dataclasses.replace(practice.client, status=ClientStatus.UNREACHABLE)
+        )
+        await uow.commit()
+
+
+async def test_unblocking_makes_a_client_reachable_again_with_their_reminders(
+    practice: Practice, bot: Bot
+) -> None:
+    await _make_unreachable(practice)
+    member = {
+        "chat": {"id": CLIENT, "type": "private", "first_name": "U"},
+        "from": {"id": CLIENT, "is_bot": False, "first_name": "U"},
+        "date": 1_767_000_000,
+        "old_chat_member": {"status": "kicked", "user": BOT_USER, "until_date": 0},
+        "new_chat_member": {"status": "member", "user": BOT_USER},
+    }
+    await bot.feed({"my_chat_member": member})
+    async with practice.uow() as uow:
+        client = await uow.clients.get(practice.client.id)
+    assert client is not None
+    assert client.status is ClientStatus.ACTIVE
+    assert await by_key(practice.engine, "reminder:")
+    [notice] = await by_key(practice.engine, "reachable:")
+    assert "can be reached on Telegram again" in rendered(notice)
+
+
+async def test_an_unreachable_client_who_writes_is_heard_and_their_crisis_alerts(
+    practice: Practice, bot: Bot
+) -> None:
+    await _make_unreachable(practice)
+    [answer] = await bot.send(CLIENT, "I want to die")
+    assert "Thank you for telling me" in answer
+    assert "stopped" not in answer
+    alerts = [r for r in await by_key(practice.engine, "flag:") if r.dedup_key.endswith(":alert")]
+    assert any("Urgent" in rendered(alert) for alert in alerts)
+    async with practice.uow() as uow:
+        client = await uow.clients.get(practice.client.id)
+    assert client is not None
+    assert client.status is ClientStatus.ACTIVE
