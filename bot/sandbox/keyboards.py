@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,6 +10,11 @@ from urllib.parse import urlsplit
 from bot.sandbox.errors import bad_request
 
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_INLINE_BUTTONS = 100
+MAX_MARKUP_BYTES = 10_240
+"""Beyond 100 inline buttons, or about 10 kB of markup JSON, Telegram answers "reply markup
+is too long" (limits as bot developers observe them; the Bot API does not document them)."""
+REPLY_MARKUP_TOO_LONG = "reply markup is too long"
 _ACTIONS = (
     "url",
     "callback_data",
@@ -39,8 +45,13 @@ def parse_reply_markup(value: Any) -> Markup:
         return Markup()
     if not isinstance(value, dict):
         raise bad_request("can't parse reply keyboard markup JSON object")
+    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_MARKUP_BYTES:
+        raise bad_request(REPLY_MARKUP_TOO_LONG)
     if "inline_keyboard" in value:
-        return Markup(inline_keyboard=_inline_keyboard(value["inline_keyboard"]))
+        keyboard = _inline_keyboard(value["inline_keyboard"])
+        if sum(len(row) for row in keyboard) > MAX_INLINE_BUTTONS:
+            raise bad_request(REPLY_MARKUP_TOO_LONG)
+        return Markup(inline_keyboard=keyboard)
     if "keyboard" in value:
         rows = value["keyboard"]
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):

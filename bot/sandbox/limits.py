@@ -1,4 +1,4 @@
-"""Telegram's flood control for outgoing messages, as token buckets on real time.
+"""Telegram's flood control for outgoing messages, on real time.
 
 About 30 messages a second from one bot overall, 1 a second into one private chat
 (a burst of 3 tolerated) and 20 a minute into one group. A refused message costs
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 GLOBAL_PER_SECOND = 30.0
 PRIVATE_PER_SECOND = 1.0
 PRIVATE_BURST = 3.0
-GROUP_PER_MINUTE = 20.0
+GROUP_PER_MINUTE = 20
 _EPSILON = 1e-9  # so waiting exactly retry_after seconds is always enough
 
 
@@ -50,6 +51,32 @@ class TokenBucket:
         self.tokens -= 1
 
 
+@dataclass
+class SlidingWindow:
+    """At most ``limit`` messages within any ``period`` seconds: a group's 20 a minute is
+    20 a minute, not a burst of 20 on top of a steady refill."""
+
+    limit: int
+    period: float
+    sent: deque[float] = field(default_factory=deque)
+
+    def _forget(self, now: float) -> None:
+        while self.sent and now - self.sent[0] >= self.period:
+            self.sent.popleft()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more message fits the window (0 when it does now)."""
+        self._forget(now)
+        if len(self.sent) < self.limit:
+            return 0.0
+        return self.sent[0] + self.period - now
+
+    def take(self, now: float) -> None:
+        """Count one message; call only after ``wait`` returned 0."""
+        self._forget(now)
+        self.sent.append(now)
+
+
 class FloodControl:
     """Per-bot and per-chat message limits; ``enabled=False`` refuses nothing."""
 
@@ -57,13 +84,13 @@ class FloodControl:
         self.enabled = enabled
         self._monotonic = monotonic
         self._global = TokenBucket(GLOBAL_PER_SECOND, GLOBAL_PER_SECOND)
-        self._chats: dict[int, TokenBucket] = {}
+        self._chats: dict[int, TokenBucket | SlidingWindow] = {}
 
-    def _chat_bucket(self, chat_id: int, *, is_group: bool) -> TokenBucket:
+    def _chat_bucket(self, chat_id: int, *, is_group: bool) -> TokenBucket | SlidingWindow:
         bucket = self._chats.get(chat_id)
         if bucket is None:
             bucket = (
-                TokenBucket(GROUP_PER_MINUTE, GROUP_PER_MINUTE / 60)
+                SlidingWindow(GROUP_PER_MINUTE, 60.0)
                 if is_group
                 else TokenBucket(PRIVATE_BURST, PRIVATE_PER_SECOND)
             )

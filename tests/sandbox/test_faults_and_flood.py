@@ -143,7 +143,7 @@ async def test_twenty_messages_a_minute_per_group(limited: tuple[Bot, SandboxCli
     await asyncio.gather(*(bot.send_message(group, f"note {n}") for n in range(20)))
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(group, "one too many")
-    assert 1 <= retry_seconds(caught.value) <= 3
+    assert 59 <= retry_seconds(caught.value) <= 60  # the minute of the first 20 must pass
 
 
 async def test_with_limits_off_nothing_is_refused(bot: Bot, client: SandboxClient) -> None:

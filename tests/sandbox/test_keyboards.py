@@ -69,3 +69,12 @@ def test_other_keyboards_are_kept_for_the_listing() -> None:
     assert reply.other == {"keyboard": [["Yes", "No"]]}
     assert parse_reply_markup({"remove_keyboard": True}).other == {"remove_keyboard": True}
     assert parse_reply_markup({"force_reply": True}).other == {"force_reply": True}
+
+
+def test_a_hundred_buttons_fit_and_more_or_a_huge_markup_is_too_long() -> None:
+    row = [{"text": str(n), "callback_data": str(n)} for n in range(10)]
+    assert parse_reply_markup({"inline_keyboard": [row] * 10}).inline_keyboard
+    too_long = "Bad Request: reply markup is too long"
+    assert refusal({"inline_keyboard": [row] * 10 + [row[:1]]}) == too_long
+    wide = [{"text": "x" * 200, "callback_data": "d"} for _ in range(60)]
+    assert refusal({"inline_keyboard": [[b] for b in wide]}) == too_long

@@ -40,9 +40,9 @@ def test_twenty_a_minute_per_group() -> None:
     clock = FakeMonotonic()
     flood = FloodControl(monotonic=clock)
     assert all(flood.acquire(-5, is_group=True) is None for _ in range(20))
-    assert flood.acquire(-5, is_group=True) == 3  # one token per 3 s
-    clock.now += 2.5
-    assert flood.acquire(-5, is_group=True) == 1
+    assert flood.acquire(-5, is_group=True) == 60  # the minute must pass
+    clock.now += 59.5
+    assert flood.acquire(-5, is_group=True) == 1  # ceil(0.5)
     clock.now += 0.5
     assert flood.acquire(-5, is_group=True) is None
 
@@ -61,3 +61,17 @@ def test_a_refused_message_costs_nothing() -> None:
 def test_disabled_refuses_nothing() -> None:
     flood = FloodControl(enabled=False, monotonic=FakeMonotonic())
     assert all(flood.acquire(1, is_group=False) is None for _ in range(500))
+
+
+def test_twenty_a_minute_per_group_counted_over_any_minute() -> None:
+    clock = FakeMonotonic()
+    flood = FloodControl(monotonic=clock)
+    group = -100
+    sent = 0
+    for _ in range(60):  # one attempt a second for a whole minute
+        if flood.acquire(group, is_group=True) is None:
+            sent += 1
+        clock.now += 1.0
+    assert sent == 20  # not 20 at once and then one every 3 s on top
+    assert flood.acquire(group, is_group=True) is None  # the first one is a minute old
+    assert flood.acquire(group, is_group=True) == 1  # the one of second 1 frees at 61
