@@ -13,7 +13,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import Select, String, Table, Update, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    Update,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -397,6 +409,15 @@ _SMALLEST_SCAN = 64
 _MOST_LOOKS = 4
 
 
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """What makes a row due at ``now``: pending, its time come, and not expired."""
+    return (
+        OutboxRow.state == OutboxState.PENDING,
+        OutboxRow.next_attempt_at <= now,
+        or_(OutboxRow.expires_at.is_(None), OutboxRow.expires_at > now),
+    )
+
+
 def _due_order_key(row: OutboxRow) -> tuple[int, datetime, int]:
     return (-row.priority, row.next_attempt_at, row.id)
 
@@ -449,11 +470,7 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             raise ValueError(f"limit must be at least 1, got {limit}")
         due = (
             select(OutboxRow.id)
-            .where(
-                OutboxRow.state == OutboxState.PENDING,
-                OutboxRow.next_attempt_at <= now,
-                or_(OutboxRow.expires_at.is_(None), OutboxRow.expires_at > now),
-            )
+            .where(*_due(now))
             .order_by(*_DUE_ORDER)
             .limit(limit)
             # PostgreSQL passes over rows another process is claiming instead of waiting
@@ -494,11 +511,7 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         for _ in range(_MOST_LOOKS):
             due = (
                 select(OutboxRow.id, OutboxRow.chat_id)
-                .where(
-                    OutboxRow.state == OutboxState.PENDING,
-                    OutboxRow.next_attempt_at <= now,
-                    or_(OutboxRow.expires_at.is_(None), OutboxRow.expires_at > now),
-                )
+                .where(*_due(now))
                 .order_by(*_DUE_ORDER)
                 .limit(scan)
                 .with_for_update(skip_locked=True)
