@@ -6,8 +6,8 @@ after a random 0-2.5 s and started again, K times; then it runs until every row 
 The emulator says what each chat received; the outbox says what the bot thinks
 happened. A chat with no message is ``lost_silently`` unless its row is in a final
 state that says why (``uncertain``, ``failed``, ``skipped_stale``, ``cancelled``).
-``uncertain`` should stay within what was in flight when the kills came, which the
-batch size bounds.
+``uncertain`` should stay within what was in flight when the kills came: at most the
+dispatcher's sends at once (3) per kill.
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ from benchmarks.common import (
 from bot.db.models import OutboxRow
 from bot.domain.models import OutboxState
 from bot.sandbox.server import SandboxServer
+from bot.services.dispatcher import SENDS_AT_ONCE
 
 KILL_AFTER_SEND_S = (0.0, 2.5)  # how long after its first delivery a bot is killed
 FIRST_SEND_PATIENCE_S = 30.0  # a bot that sends nothing by then is killed all the same
-DEFAULT_BATCH_SIZE = 28  # the dispatcher's batch: what one process can have in flight
 
 
 def claim_lease_s() -> float:
@@ -213,7 +213,7 @@ async def run(
         "failed": counts.get(OutboxState.FAILED, 0),
         "kills": report.kills,
         "in_flight_at_kill_max": max(report.in_flight_at_kill, default=0),
-        "batch_size": DEFAULT_BATCH_SIZE,
+        "sends_at_once": SENDS_AT_ONCE,
         "http_429": http_errors(server, 429),
         "states": counts,
         "seed": seed,

@@ -35,6 +35,7 @@ STARTUP_S = 2.0
 RSS_MB = 150.0
 TICK_RATIO = 1.5
 THROUGHPUT_PER_S = 500.0
+CHAOS_UNCERTAIN_PER_KILL = 3
 P99_MS = 1000.0
 CRISIS_ANSWER_P99_S = 2.0
 CRISIS_ALERT_P99_S = 5.0
@@ -364,12 +365,14 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
 
     def chaos_uncertain(r: dict[str, Any]) -> tuple[str, bool | None]:
         uncertain, kills = _get(r, "chaos", "uncertain"), _get(r, "chaos", "kills")
-        worst, batch = _get(r, "chaos", "in_flight_at_kill_max"), _get(r, "chaos", "batch_size")
-        if uncertain is None:
+        worst = _get(r, "chaos", "in_flight_at_kill_max")
+        if uncertain is None or kills is None:
             return "-", None
         return (
-            f"{uncertain} ({kills} kills, max {worst}/kill)",
-            worst is not None and batch is not None and worst <= batch,
+            f"{uncertain} ({kills} kills, max {worst} in flight at a kill)",
+            uncertain <= CHAOS_UNCERTAIN_PER_KILL * max(kills, 1)
+            and worst is not None
+            and worst <= CHAOS_UNCERTAIN_PER_KILL,
         )
 
     def two(r: dict[str, Any]) -> tuple[str, bool | None]:
@@ -423,7 +426,7 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
         (f"scale {sizes.pending}: peak RSS", f"<= {RSS_MB:g} MB", rss),
         (f"scale {sizes.pending}: tick / tick at 1k", f"<= {TICK_RATIO} x", tick),
         (f"chaos {sizes.chaos}/{sizes.kills}: lost silently, dup", "0, 0", chaos_loss),
-        ("chaos: uncertain", "<= batch per kill", chaos_uncertain),
+        ("chaos: uncertain", f"<= {CHAOS_UNCERTAIN_PER_KILL} per kill", chaos_uncertain),
         (f"2 processes, burst {sizes.two_processes}", "0 duplicates", two),
         (f"steady {sizes.steady}/{sizes.steady_over_s:g} s: p99", f"<= {P99_MS:g} ms", p99),
         (

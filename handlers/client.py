@@ -17,7 +17,14 @@ from bot.services import (
     session_changes,
 )
 from bot.telegram.menus import set_chat_menu
-from handlers.common import answer, answer_call, command_args, locale_of, runtime
+from handlers.common import (
+    acknowledge,
+    answer,
+    answer_call,
+    command_args,
+    locale_of,
+    runtime,
+)
 
 
 def _actor(update: Update) -> int:
@@ -42,6 +49,7 @@ async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if parsed is None:
         return
     agreed, token = parsed
+    await acknowledge(update)
     rt = runtime(context)
     outcome = await invites.answer_consent(
         rt.uow,

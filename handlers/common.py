@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -21,6 +22,8 @@ from bot.services.access import Refused
 from bot.services.identity import role_of
 from bot.telegram.chat_lanes import ChatLanes
 from bot.telegram.keyboards import inline_keyboard
+
+_log = logging.getLogger(__name__)
 
 RUNTIME_KEY = "runtime"
 LANES_KEY = "chat_lanes"
@@ -124,43 +127,62 @@ async def reply(
     )
 
 
+async def acknowledge(update: Update, text: str | None = None) -> None:
+    """Answer the update's button press, if any, at once: the spinner stops before any
+    slow work. Telegram takes an answer only for a short while ("query is too old"); a
+    press answered later is still acted on, and is one INFO line."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        if not _says(error, "query is too old", "query id is invalid"):
+            raise
+        _log.info("a button press of user %s was answered too late for Telegram", _who(update))
+
+
 async def answer(
     update: Update, context: ContextTypes.DEFAULT_TYPE, message: OutgoingMessage
 ) -> None:
-    """Show a service's answer: in place of the pressed message, or as a new message."""
+    """Show a service's answer: in place of the pressed message, or as a new message.
+
+    A button press must have been acknowledged (:func:`acknowledge`) before.
+    """
     locale = locale_of(update)
     html = messages.render(message.text.key, locale, **message.text.params)
     keyboard = inline_keyboard(message.buttons, locale)
     query = update.callback_query
     if query is None or message.urgent:
-        if query is not None:
-            await query.answer()
         send_in_chat(update, context, html, keyboard, urgent=message.urgent)
         return
-    await query.answer()
     if is_quiet(update, context):
         return
     try:
         await query.edit_message_text(html, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except BadRequest as error:
-        if "not modified" not in error.message:  # a double tap changes nothing
+        if _says(error, "not modified"):
+            _log.info("a press of user %s changed nothing on screen", _who(update))
+        elif _says(error, "can't be edited", "message to edit not found"):
+            send_in_chat(update, context, html, keyboard)  # too old to edit: a new message
+        else:
             raise
 
 
 async def answer_call(
     update: Update, context: ContextTypes.DEFAULT_TYPE, call: Awaitable[OutgoingMessage]
 ) -> None:
-    """Run one service call and show its answer, or its kind refusal.
+    """Acknowledge a press at once, run one service call and show its answer, or its kind
+    refusal.
 
     A refused button press keeps the pressed message as it was and gets the refusal as
     a new message, so nothing the user saw is lost.
     """
+    await acknowledge(update)
     try:
         message = await call
     except Refused as refusal:
-        query = update.callback_query
-        if query is not None:
-            await query.answer()
+        if update.callback_query is not None:
             text = refusal.answer
             send_in_chat(
                 update, context, messages.render(text.key, locale_of(update), **text.params), None
@@ -168,6 +190,16 @@ async def answer_call(
             return
         message = OutgoingMessage(refusal.answer)
     await answer(update, context, message)
+
+
+def _says(error: BadRequest, *phrases: str) -> bool:
+    said = error.message.lower()
+    return any(phrase in said for phrase in phrases)
+
+
+def _who(update: Update) -> int | None:
+    user = update.effective_user
+    return user.id if user else None
 
 
 def command_args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 import messages
 from bot.domain.roles import Role
-from handlers.common import locale_of, reply, sender_role
+from handlers.common import acknowledge, locale_of, reply, sender_role
 
 MAX_TEXT_CHARS = 4096
 _log = logging.getLogger(__name__)
@@ -53,6 +53,4 @@ async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button press that no handler recognises: say so instead of leaving a spinner."""
-    query = update.callback_query
-    if query is not None:
-        await query.answer(messages.render_plain("input.stale_button", locale_of(update)))
+    await acknowledge(update, messages.render_plain("input.stale_button", locale_of(update)))

@@ -14,7 +14,14 @@ from bot.ports import OutgoingMessage
 from bot.services import flag_replies, flags
 from bot.services.access import Refused
 from bot.telegram.keyboards import inline_keyboard
-from handlers.common import answer, answer_call, locale_of, runtime, send_in_chat
+from handlers.common import (
+    acknowledge,
+    answer,
+    answer_call,
+    locale_of,
+    runtime,
+    send_in_chat,
+)
 
 _PRESSES = {
     FlagAction.ACKNOWLEDGE: flags.acknowledge,
@@ -79,14 +86,13 @@ async def _answer_below(
     An alert holds the client's words and its buttons; it stays as it was, so nothing the
     practitioner saw is lost and the other buttons still work.
     """
+    if update.callback_query is None:
+        return
+    await acknowledge(update)
     try:
         result = await call
     except Refused as refusal:
         result = OutgoingMessage(refusal.answer)
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
     locale = locale_of(update)
     send_in_chat(
         update,

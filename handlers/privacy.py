@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-import messages
-from bot.ports import Button, Text
+from bot.ports import Button, OutgoingMessage, Text
 from bot.services import privacy
-from handlers.common import locale_of, reply, runtime
+from handlers.common import acknowledge, answer, reply, runtime
 
 ERASE_CONFIRM = "erase:yes"
 ERASE_CANCEL = "erase:no"
@@ -47,12 +45,10 @@ async def erase_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    await query.answer()
+    await acknowledge(update)
     key = "erase.kept"
     if query.data == ERASE_CONFIRM:
         rt = runtime(context)
         erased = await privacy.erase(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
         key = "erase.done" if erased else "erase.nothing"
-    await query.edit_message_text(
-        messages.render(key, locale_of(update)), parse_mode=ParseMode.HTML
-    )
+    await answer(update, context, OutgoingMessage(Text(key)))
