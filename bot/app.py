@@ -102,6 +102,8 @@ def build_dispatcher(
         # One SQLite file has one bot process (the instance lock); PostgreSQL may have more.
         claim_lease=None if sqlite else CLAIM_LEASE,
         one_writer=sqlite,
+        backup_chat_id=settings.backup_contact_chat_id,
+        operator_chat_id=settings.operator_chat_id,
     )
 
 

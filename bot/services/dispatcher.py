@@ -27,6 +27,7 @@ from bot.domain.delivery_rules import RetryPolicy
 from bot.domain.models import ClientStatus, OutboxMessage
 from bot.domain.timing import QuietHours
 from bot.ports import Clock, Notifier, Text, UnitOfWork, UnitOfWorkFactory
+from bot.services.alert_escalation import alert_undelivered
 from bot.services.outbox import decode, notify_practitioner
 from bot.services.pacing import SendBudget
 
@@ -64,6 +65,8 @@ class Dispatcher:
         budget: SendBudget | None = None,
         claim_ahead: timedelta = CLAIM_AHEAD,
         sends_at_once: int = SENDS_AT_ONCE,
+        backup_chat_id: int | None = None,
+        operator_chat_id: int | None = None,
     ) -> None:
         self._uow = uow
         self._notifier = notifier
@@ -78,6 +81,9 @@ class Dispatcher:
         self._budget = budget
         self._claim_ahead = claim_ahead.total_seconds()
         self._store_patience = store_patience
+        # Who hears at once when an alert about a flag cannot reach its practitioner.
+        self._backup_chat_id = backup_chat_id
+        self._operator_chat_id = operator_chat_id
         self._claim_lease = claim_lease
         # SQLite takes one writer at a time: commits queued in Python are cheaper than
         # commits waiting on its file lock.
@@ -266,7 +272,10 @@ class Dispatcher:
                         row.id, next_attempt_at=retry_at, reason=reason
                     )
                 case "failed":
-                    return await uow.outbox.mark_failed(row.id, reason)
+                    failed = await uow.outbox.mark_failed(row.id, reason)
+                    if failed:
+                        await self._pass_alert_on(uow, row)
+                    return failed
                 case "uncertain":
                     return await uow.outbox.mark_uncertain(row.id, reason)
                 case "skipped_stale":
@@ -293,6 +302,7 @@ class Dispatcher:
                     reason,
                     row.id,
                 )
+                await self._pass_alert_on(uow, row)
                 return 0
             cancelled = await uow.outbox.cancel_pending(
                 chat_id=row.chat_id, reason="the recipient cannot be reached"
@@ -319,6 +329,16 @@ class Dispatcher:
 
         cancelled = await self._store(row, write)
         self._log_outcome("failed", row, f"{reason}; {cancelled} pending cancelled")
+
+    async def _pass_alert_on(self, uow: UnitOfWork, row: OutboxMessage) -> None:
+        await alert_undelivered(
+            uow,
+            row,
+            now=self._clock.now(),
+            quiet=self._quiet,
+            backup_chat_id=self._backup_chat_id,
+            operator_chat_id=self._operator_chat_id,
+        )
 
     async def _store(
         self, row: OutboxMessage, write: Callable[[UnitOfWork], Awaitable[T]]

@@ -146,14 +146,28 @@ def backup_text(
     """What the backup contact gets: who, how serious, why; never the client's words."""
     return Text(
         "flag.backup",
-        {
-            "practitioner": practitioner_name,
-            "client": client.full_name,
-            "level": level_text(level),
-            "minutes": minutes,
-            "lines": reason_lines(reasons, ALERT_REASONS),
-        },
+        {**_backup_params(practitioner_name, client, level, reasons), "minutes": minutes},
     )
+
+
+def undelivered_text(
+    practitioner_name: str, client: Client, level: TriageLevel, reasons: Sequence[str]
+) -> Text:
+    """What the backup contact gets when the alert could not reach the practitioner."""
+    return Text(
+        "flag.backup_undelivered", _backup_params(practitioner_name, client, level, reasons)
+    )
+
+
+def _backup_params(
+    practitioner_name: str, client: Client, level: TriageLevel, reasons: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        "practitioner": practitioner_name,
+        "client": client.full_name,
+        "level": level_text(level),
+        "lines": reason_lines(reasons, ALERT_REASONS),
+    }
 
 
 def flag_buttons(flag_id: int, *, acknowledged: bool = False) -> Rows:

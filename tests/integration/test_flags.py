@@ -26,6 +26,7 @@ from bot.db.mapping import to_domain
 from bot.db.models import OutboxRow
 from bot.domain import callbacks
 from bot.domain.callbacks import FlagAction
+from bot.domain.delivery import MessageRejected, RecipientUnreachable
 from bot.domain.models import (
     AppointmentStatus,
     AuditEntry,
@@ -43,11 +44,12 @@ from bot.domain.models import (
     TriageLevel,
 )
 from bot.domain.timing import QuietHours
-from bot.ports import OutgoingMessage, UnitOfWorkFactory
+from bot.ports import OutgoingMessage, SentMessage, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.sandbox.text import message_text, utf16_length
 from bot.services import flag_replies, flags, morning_list, privacy
 from bot.services.access import Refused
+from bot.services.dispatcher import Dispatcher
 from bot.services.outbox import decode
 from bot.services.policy import Policy
 from bot.settings import load_settings
@@ -359,6 +361,85 @@ async def test_an_urgent_flag_goes_to_the_backup_after_30_minutes_without_the_wo
     assert "sleep" not in json.dumps(backup.payload)
     assert decode(backup)[0].buttons == ()
     message_text(html, "HTML")
+
+
+class RefusingPractitioner:
+    """Telegram refusing every send to one chat (the practitioner's) with ``failure``."""
+
+    def __init__(self, refused: int, failure: Exception) -> None:
+        self.refused = refused
+        self.failure = failure
+        self.sent: list[tuple[int, str]] = []
+
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        if chat_id == self.refused:
+            raise self.failure
+        self.sent.append(
+            (chat_id, messages.render(message.text.key, locale, **message.text.params))
+        )
+        return SentMessage(chat_id, len(self.sent))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RecipientUnreachable("Forbidden: bot was blocked by the user"),
+        MessageRejected("Bad Request: chat not found"),
+    ],
+)
+async def test_an_alert_the_practitioner_cannot_get_goes_to_backup_and_operator_at_once(
+    practice: Practice, failure: Exception
+) -> None:
+    flag = await raise_(practice, TriageLevel.URGENT, backup=BACKUP)
+    assert flag is not None
+    operator = 7_200_000_555
+    notifier = RefusingPractitioner(PRACTITIONER, failure)
+    dispatcher = Dispatcher(
+        practice.uow,
+        notifier,
+        practice.clock,
+        quiet=QuietHours(time(21, 0), time(8, 0)),
+        backup_chat_id=BACKUP,
+        operator_chat_id=operator,
+    )
+    await dispatcher.dispatch_due()
+    [to_backup] = [text for chat, text in notifier.sent if chat == BACKUP]
+    assert "could not be delivered" in to_backup
+    assert "Sample &lt;i&gt;Client&lt;/i&gt;" in to_backup
+    assert "sleep" not in to_backup  # never the client's words
+    [to_operator] = [text for chat, text in notifier.sent if chat == operator]
+    assert "First &lt;Practitioner&gt;" in to_operator
+    assert "Client" not in to_operator
+    assert "discomfort" not in to_operator
+    # The practitioner's later alerts are still planned, and the flag stays open.
+    [again] = await by_key(practice.engine, f"flag:{flag.id}:again")
+    assert again.state is OutboxState.PENDING
+    assert (await stored_flag(practice, flag.id)).state is FlagState.OPEN
+    # The alert 15 minutes on fails too: nobody is told twice.
+    practice.clock.current += timedelta(minutes=15)
+    await dispatcher.dispatch_due()
+    assert len([c for c, _ in notifier.sent if c in (BACKUP, operator)]) == 2
+
+
+async def test_an_acknowledged_flag_is_not_passed_on_when_a_late_alert_fails(
+    practice: Practice,
+) -> None:
+    flag = await raise_(practice, TriageLevel.URGENT, backup=BACKUP)
+    assert flag is not None
+    async with practice.uow() as uow:
+        await uow.flags.update(dataclasses.replace(flag, state=FlagState.ACKNOWLEDGED))
+        await uow.commit()
+    notifier = RefusingPractitioner(PRACTITIONER, RecipientUnreachable("Forbidden"))
+    dispatcher = Dispatcher(
+        practice.uow,
+        notifier,
+        practice.clock,
+        quiet=QuietHours(time(21, 0), time(8, 0)),
+        backup_chat_id=BACKUP,
+        operator_chat_id=7_200_000_555,
+    )
+    await dispatcher.dispatch_due()
+    assert notifier.sent == []
 
 
 async def test_a_concern_has_no_repeat_and_no_backup(practice: Practice) -> None:
