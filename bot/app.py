@@ -26,6 +26,7 @@ from bot.services import practitioners
 from bot.services.dispatcher import Dispatcher
 from bot.services.pacing import Limits, Pacer
 from bot.settings import Settings
+from bot.telegram.alert_chats import check_alert_chats
 from bot.telegram.delivery_jobs import DISPATCHER_KEY, start_delivery
 from bot.telegram.flag_jobs import start_flag_jobs
 from bot.telegram.menus import publish_menus
@@ -126,7 +127,9 @@ async def open_database(database_url: str, *, migrate: bool) -> AsyncIterator[Un
 
 
 async def on_startup(application: Application) -> None:  # type: ignore[type-arg]
-    """Register configured practitioners and publish the command menus."""
+    """Register configured practitioners, publish the command menus, check in the
+    background that alerts can reach their chats, warm the triage rules up and recover
+    what the last stop left in flight."""
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
     settings = runtime.settings
     await practitioners.ensure_configured(
@@ -139,6 +142,15 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     async with runtime.uow() as uow:
         everyone = await uow.practitioners.list_all()
     await publish_menus(application.bot, everyone)
+    application.create_task(
+        check_alert_chats(
+            application.bot,
+            everyone,
+            backup_chat_id=settings.backup_contact_chat_id,
+            operator_chat_id=settings.operator_chat_id,
+        ),
+        name="check_alert_chats",
+    )
     # Off the event loop and not waited for: sending starts at once, and updates wait
     # for it (handlers.common.rules_loaded) rather than load the rules on the loop.
     loop = asyncio.get_running_loop()

@@ -105,6 +105,9 @@ class SandboxState:
         self.bot_token = f"{BOT_ID}:{secrets.token_urlsafe(27)[:35]}"
         self.users: dict[int, User] = {}
         self.chats: dict[int, Chat] = {}
+        # Users the bot has had an update from: Telegram answers "chat not found" to a
+        # send to anyone else, and 403 only to a user it knows who never started it.
+        self.seen_users: set[int] = set()
         self.files: dict[str, StoredFile] = {}
         self.callbacks: dict[str, CallbackRecord] = {}
         self.commands = BotCommandStore()
@@ -157,9 +160,10 @@ class SandboxState:
         return user
 
     def chat(self, chat_id: int) -> Chat:
-        """A known chat for the Bot API, or 400 chat not found."""
+        """A chat the bot knows, for the Bot API, or 400 chat not found: a user's private
+        chat is known once the bot has had an update from them."""
         chat = self.chats.get(chat_id)
-        if chat is None:
+        if chat is None or (chat.type == "private" and chat_id not in self.seen_users):
             raise bad_request(CHAT_NOT_FOUND)
         return chat
 
@@ -190,7 +194,10 @@ class SandboxState:
         return chat.messages.get(message_id)
 
     def push_update(self, kind: str, payload: dict[str, Any]) -> int | None:
-        """Queue an update for the bot."""
+        """Queue an update for the bot; its sender is then known to the bot."""
+        sender = payload.get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            self.seen_users.add(sender["id"])
         return self.updates.push(kind, payload)
 
     # --- files --------------------------------------------------------------------------

@@ -68,9 +68,8 @@ async def book_by_name(
         clients = await uow.clients.for_practitioner(practitioner.id)
         matches = booking.match_by_name(request.client_query, clients, lambda c: c.full_name)
         if len(matches) != 1:
-            offered = matches or [c for c in clients if c.status is ClientStatus.ACTIVE]
             return _pick_client(
-                offered,
+                matches,
                 request.client_query,
                 lambda client: callbacks.book(
                     client.id,

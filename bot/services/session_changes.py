@@ -292,9 +292,11 @@ async def _session_of(
         if not found:
             raise Refused(Text("booking.no_session_ahead", {"client": matches[0].full_name}))
         return found[0]
-    candidates = await sessions_ahead(uow, matches or clients, now)
-    if not candidates:
+    if not matches:
         raise Refused(Text("booking.unknown_client", {"query": query}))
+    candidates = await sessions_ahead(uow, matches, now)
+    if not candidates:
+        raise Refused(Text("booking.no_session_ahead", {"client": query}))
     return candidates
 
 

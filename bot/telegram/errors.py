@@ -43,6 +43,8 @@ def to_delivery_error(error: TelegramError) -> DeliveryError:
         return RateLimited(retry_after_seconds(error))
     if isinstance(error, Forbidden):
         return RecipientUnreachable(error.message)
+    if isinstance(error, BadRequest) and "chat not found" in error.message.lower():
+        return RecipientUnreachable(error.message)  # a user who never opened the bot
     if isinstance(error, ChatMigrated | BadRequest):
         return MessageRejected(error.message)
     if isinstance(error, NetworkError):

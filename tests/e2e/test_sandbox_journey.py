@@ -42,7 +42,12 @@ async def test_command_menus_are_published_per_scope(sandbox: SandboxClient) -> 
     assert set(private) == {"", "de"}
     assert [c["command"] for c in private[""]] == ["start", "help", "privacy"]
     assert private["de"][1] == {"command": "help", "description": "Was ich kann"}
-    chats = [e for e in scopes if e["scope"].get("chat_id") == info["practitioner_user_id"]]
+    # Telegram knows no chat with a practitioner who never opened the bot: their own
+    # menu is set when they press Start.
+    practitioner = info["practitioner_user_id"]
+    assert not [e for e in scopes if e["scope"].get("chat_id") == practitioner]
+    await _answer(sandbox, practitioner, "/start")
+    chats = [e for e in await sandbox.commands() if e["scope"].get("chat_id") == practitioner]
     assert chats, "the practitioner's own menu is set in their chat"
 
 

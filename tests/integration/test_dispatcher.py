@@ -27,7 +27,7 @@ from bot.domain.models import ClientStatus, OutboxKind, OutboxMessage, OutboxSta
 from bot.domain.timing import QuietHours
 from bot.ports import OutgoingMessage, SentMessage, Text, UnitOfWorkFactory
 from bot.services.delivery_report import delivery_report
-from bot.services.dispatcher import Dispatcher
+from bot.services.dispatcher import SENDS_AT_ONCE, Dispatcher
 from bot.services.outbox import Delivery, reschedule, schedule
 from bot.services.pacing import Limits, Pacer
 from tests.fakes import FixedClock
@@ -453,6 +453,7 @@ async def test_claims_follow_the_send_budget_not_the_batch_size(
         batch_size=28,  # would claim all 12 at once
         budget=pacer,
         claim_ahead=claim_ahead,
+        sends_at_once=28,
     )
     assert await dispatcher.dispatch_due() == len(rows)
     assert notifier.in_flight[0] == most_in_flight  # the first claim took the budget
@@ -460,6 +461,19 @@ async def test_claims_follow_the_send_budget_not_the_batch_size(
     assert sorted(chat for chat, _, _ in notifier.sent) == [row.chat_id for row in rows]
     for row in rows:
         assert (await state_of(uow_factory, row)).state is OutboxState.SENT
+
+
+async def test_with_a_send_budget_at_most_three_sends_are_in_flight(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    """What a kill can leave ``uncertain``: the rows claimed and not yet recorded."""
+    rows = [await add(uow_factory, f"few{n}", chat_id=9000 + n) for n in range(12)]
+    pacer = Pacer(Limits(overall_per_second=1000))
+    notifier = PacedNotifier(pacer, uow_factory)
+    dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, batch_size=28, budget=pacer)
+    assert await dispatcher.dispatch_due() == len(rows)
+    assert max(notifier.in_flight) == SENDS_AT_ONCE == 3
+    assert sorted(chat for chat, _, _ in notifier.sent) == [row.chat_id for row in rows]
 
 
 async def test_without_a_send_budget_a_claim_takes_the_batch_size(
@@ -521,7 +535,8 @@ async def test_one_chats_backlog_stays_pending_and_never_holds_up_another_chat(
 ) -> None:
     """Ten notices for one practitioner, then an alert for another and routine messages:
     only one of the busy chat's rows is ever claimed at a time, so a crash strands at most
-    that one, and every other chat is served before the busy chat's second notice."""
+    that one; the alert goes in the first claim, and the busy chat takes at most one of
+    the sends at once, so every other chat is served before its fourth notice."""
     busy_chat = 7_100_000_001
     notices = [await add(uow_factory, f"notice{n}", chat_id=busy_chat) for n in range(10)]
     alert = await add(uow_factory, "alert", chat_id=7_100_000_002, priority=100)
@@ -533,8 +548,9 @@ async def test_one_chats_backlog_stays_pending_and_never_holds_up_another_chat(
     assert await dispatcher.dispatch_due() == len(notices) + 1 + len(others)
 
     order = [chat for chat, _, _ in notifier.sent]
-    second_notice = [n for n, chat in enumerate(order) if chat == busy_chat][1]
-    assert set(order[:second_notice]) == {busy_chat, alert.chat_id, *(o.chat_id for o in others)}
+    assert alert.chat_id in order[:SENDS_AT_ONCE]
+    fourth_notice = [n for n, chat in enumerate(order) if chat == busy_chat][3]
+    assert set(order[:fourth_notice]) == {busy_chat, alert.chat_id, *(o.chat_id for o in others)}
     assert notifier.claimed_for_chat == [1] * len(notices)
     for row in [*notices, alert, *others]:
         assert (await state_of(uow_factory, row)).state is OutboxState.SENT

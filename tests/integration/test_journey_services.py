@@ -393,17 +393,14 @@ async def test_the_31st_of_february_is_refused_typed_or_tapped(practice: Practic
     assert await outbox_rows(practice.engine) == []
 
 
-async def test_an_unknown_name_offers_the_joined_clients_to_pick_from(practice: Practice) -> None:
-    ben = await add_client(practice.uow, practice.practitioner, "Fourth Client", OTHER_CLIENT)
+async def test_a_name_that_fits_no_client_says_so_and_offers_no_guess(practice: Practice) -> None:
+    await add_client(practice.uow, practice.practitioner, "Fourth Client", OTHER_CLIENT)
     await add_client(practice.uow, practice.practitioner, "Third Client", None, status=INVITED)
 
-    answer = await book_line(practice, "Nobody Known", minutes=90)
+    answer = await refused(book_line(practice, "Nobody Known", minutes=90))
 
-    assert answer.text.key == "booking.which_client"
-    assert button_data(answer) == [
-        callbacks.book(practice.client.id, "20261204", "1100", 90),
-        callbacks.book(ben.id, "20261204", "1100", 90),
-    ]
+    assert answer.key == "booking.unknown_client"
+    assert answer.params == {"query": "Nobody Known"}
     assert await sessions_of(practice.uow, practice.practitioner) == []
 
 
@@ -733,6 +730,20 @@ async def test_move_by_an_ambiguous_name_asks_which_session(practice: Practice) 
     ]
     stored = await sessions_of(practice.uow, practice.practitioner)
     assert [a.starts_at for a in stored] == [FRIDAY_ELEVEN, MONDAY_ELEVEN]
+
+
+async def test_cancel_with_a_name_that_fits_no_client_says_so(practice: Practice) -> None:
+    """Another client's session is never offered as a guess for a name that fits no one."""
+    await book(practice)
+
+    answer = await refused(
+        session_changes.cancel_by_name(
+            practice.uow, practice.clock, actor=PRACTITIONER, query="Nobody Known"
+        )
+    )
+
+    assert answer.key == "booking.unknown_client"
+    assert answer.params == {"query": "Nobody Known"}
 
 
 async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(

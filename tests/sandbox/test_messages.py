@@ -93,12 +93,25 @@ async def test_unknown_chat(bot: Bot) -> None:
         await bot.send_message(123, "hi")
 
 
-async def test_user_who_never_wrote_cannot_be_messaged(bot: Bot, client: SandboxClient) -> None:
+async def test_a_user_the_bot_has_never_seen_is_chat_not_found(
+    bot: Bot, client: SandboxClient
+) -> None:
     stranger = await client.create_user("Stranger")
+    with pytest.raises(BadRequest, match=r"^Chat not found$"):
+        await bot.send_message(stranger, "hi")
+    with pytest.raises(BadRequest, match=r"^Chat not found$"):
+        await bot.get_chat(stranger)
+
+
+async def test_a_user_seen_only_in_a_group_cannot_be_messaged_first(
+    bot: Bot, client: SandboxClient
+) -> None:
+    member = await client.create_user("Member")
+    await client.create_group("Practice team", member)
     with pytest.raises(
         Forbidden, match=r"^Forbidden: bot can't initiate conversation with a user$"
     ):
-        await bot.send_message(stranger, "hi")
+        await bot.send_message(member, "hi")
 
 
 async def test_blocked_user(bot: Bot, client: SandboxClient, user: int) -> None:

@@ -44,9 +44,11 @@ async def test_a_blocked_user_is_unreachable(bot: Bot, client: SandboxClient, us
         await TelegramNotifier(bot).send(user, NOTICE, "en")
 
 
-async def test_an_unknown_chat_is_rejected(bot: Bot) -> None:
-    with pytest.raises(MessageRejected, match=r"(?i)chat not found"):
-        await TelegramNotifier(bot).send(123_456_789_012, NOTICE, "en")
+async def test_a_chat_that_was_never_opened_is_unreachable(bot: Bot, client: SandboxClient) -> None:
+    never_wrote = await client.create_user("Never Wrote")
+    for chat_id in (never_wrote, 123_456_789_012):
+        with pytest.raises(RecipientUnreachable, match=r"(?i)chat not found"):
+            await TelegramNotifier(bot).send(chat_id, NOTICE, "en")
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,7 @@ SAMPLE_VALUES = {
     "now": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin", "time"),
     "time": "02:30",
     "practitioner": "P <i>&",
+    "names": "P <i>&, the backup contact",
     "link": "https://t.me/stillpoint_bot?start=abc_DEF-123",
     "max": 100,
     "min": 15,

@@ -38,7 +38,8 @@ REQUEST = httpx.Request("POST", "http://127.0.0.1/botTOKEN/sendMessage")
     ("error", "expected"),
     [
         (Forbidden("Forbidden: bot was blocked by the user"), RecipientUnreachable),
-        (BadRequest("Bad Request: chat not found"), MessageRejected),
+        (BadRequest("Chat not found"), RecipientUnreachable),  # never opened the bot
+        (BadRequest("Message is too long"), MessageRejected),
         (ChatMigrated(-100123), MessageRejected),
         (Conflict("Conflict"), MessageRejected),
         (NetworkError("Internal Server Error (500)"), TemporaryFailure),
