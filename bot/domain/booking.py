@@ -29,6 +29,8 @@ T = TypeVar("T")
 MIN_MINUTES = 15
 MAX_MINUTES = 480
 DEFAULT_MINUTES = 60
+BOOKABLE_YEARS = 2
+"""How far ahead a session can be booked."""
 
 # ASCII digits only (re.ASCII): int() would also read Arabic-Indic or full-width digits.
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
@@ -57,6 +59,8 @@ class InputProblem(enum.StrEnum):
     """The local time is skipped by a daylight-saving change in that zone."""
     IN_PAST = "in_past"
     """The session would start at or before now."""
+    TOO_FAR = "too_far"
+    """The session would start more than BOOKABLE_YEARS ahead."""
     BAD_DURATION = "bad_duration"
     """Not a whole number of minutes between MIN_MINUTES and MAX_MINUTES."""
 
@@ -215,10 +219,14 @@ def local_to_utc(day: date, at: time, timezone: str) -> datetime:
     return instant
 
 
-def require_future(starts_at: datetime, now: datetime) -> None:
-    """Raise ``IN_PAST`` unless the aware ``starts_at`` is strictly after the aware ``now``."""
+def require_bookable(starts_at: datetime, now: datetime) -> None:
+    """Raise ``IN_PAST`` unless the aware ``starts_at`` is strictly after the aware ``now``,
+    and ``TOO_FAR`` when it is more than :data:`BOOKABLE_YEARS` ahead (a typo, or a date
+    whose reminders and check-ins would fall off the calendar)."""
     if starts_at <= now:
         raise BookingInputError(InputProblem.IN_PAST, starts_at=starts_at.isoformat())
+    if starts_at > now + timedelta(days=366 * BOOKABLE_YEARS):
+        raise BookingInputError(InputProblem.TOO_FAR, years=str(BOOKABLE_YEARS))
 
 
 # --- finding a client by name ------------------------------------------------------------------

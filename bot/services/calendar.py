@@ -40,7 +40,7 @@ def input_problem(error: BookingInputError) -> Refused:
 def start_at(day: date, at: time, timezone: str, now: datetime) -> datetime:
     try:
         starts_at = booking.local_to_utc(day, at, timezone)
-        booking.require_future(starts_at, now)
+        booking.require_bookable(starts_at, now)
     except BookingInputError as error:
         raise input_problem(error) from None
     return starts_at

@@ -875,3 +875,29 @@ async def test_a_second_confirmation_after_moving_back_reaches_the_practitioner(
     confirmed = notices_to(rows, PRACTITIONER, "session.practitioner_confirmed")
     assert [n.state for n in confirmed] == [OutboxState.SENT, OutboxState.PENDING]
     assert [r.template for r in reminders(rows)] == ["reminder.confirmed"] * 2
+
+
+@pytest.mark.parametrize(
+    ("day", "at"),
+    [(date(9999, 12, 31), time(23, 0)), (date(9999, 12, 31), time(0, 0)), (date(1, 1, 1), ELEVEN)],
+)
+async def test_a_date_at_the_end_of_the_calendar_is_a_kind_refusal(
+    practice: Practice, day: date, at: time
+) -> None:
+    answer = await refused(book_line(practice, day=day, at=at))
+
+    assert answer.key.startswith("booking_input.")
+    assert await sessions_of(practice.uow, practice.practitioner) == []
+
+
+@pytest.mark.parametrize("day_code", ["99991231", "00010101", "20261399"])
+async def test_a_forged_day_in_the_guided_booking_is_a_kind_refusal(
+    practice: Practice, day_code: str
+) -> None:
+    press = BookPress(practice.client.id, day_code, "2300", 60)
+    answer = await refused(
+        booking.guided_step(practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press)
+    )
+
+    assert answer.key.startswith(("booking_input.", "booking.")), answer.key
+    assert await sessions_of(practice.uow, practice.practitioner) == []

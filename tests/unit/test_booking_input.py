@@ -35,7 +35,7 @@ from bot.domain.booking import (
     parse_move_args,
     parse_time_code,
     parse_time_of_day,
-    require_future,
+    require_bookable,
     time_code,
 )
 
@@ -341,7 +341,7 @@ def test_single_value_parsers_raise_only_input_errors(text: str) -> None:
 
 @given(st.lists(TEXT, max_size=7))
 def test_command_parsers_raise_only_input_errors(args: list[str]) -> None:
-    not_from_a_parser = {InputProblem.TIME_GAP, InputProblem.IN_PAST}
+    not_from_a_parser = {InputProblem.TIME_GAP, InputProblem.IN_PAST, InputProblem.TOO_FAR}
     request = attempt(lambda: parse_book_args(args))
     if isinstance(request, BookingInputError):
         assert request.problem not in not_from_a_parser
@@ -446,21 +446,27 @@ def test_utc_goes_back_to_the_same_wall_time(day: date, at: time, zone: str) -> 
         assert instant == min(instants)  # the earlier one when it happens twice
 
 
-def test_require_future() -> None:
+def test_require_bookable() -> None:
     now = datetime(2026, 11, 24, 9, tzinfo=UTC)
-    require_future(now + timedelta(seconds=1), now)
+    require_bookable(now + timedelta(seconds=1), now)
+    require_bookable(now + timedelta(days=730), now)
     for starts_at in (now, now - timedelta(minutes=1)):
         with pytest.raises(BookingInputError) as excinfo:
-            require_future(starts_at, now)
+            require_bookable(starts_at, now)
         assert problem_of(excinfo) is InputProblem.IN_PAST
         assert excinfo.value.params == {"starts_at": starts_at.isoformat()}
+    for starts_at in (now + timedelta(days=733), datetime(9999, 12, 31, 23, tzinfo=UTC)):
+        with pytest.raises(BookingInputError) as excinfo:
+            require_bookable(starts_at, now)
+        assert problem_of(excinfo) is InputProblem.TOO_FAR
+        assert excinfo.value.params == {"years": "2"}
 
 
 def test_a_book_line_for_a_date_in_the_past_is_refused() -> None:
     request = parse_book_args(["Sample", "Client", "2026-11-23", "18:00"])
     starts_at = local_to_utc(request.day, request.at, BERLIN)
     with pytest.raises(BookingInputError) as excinfo:
-        require_future(starts_at, now=datetime(2026, 11, 24, 9, tzinfo=UTC))
+        require_bookable(starts_at, now=datetime(2026, 11, 24, 9, tzinfo=UTC))
     assert problem_of(excinfo) is InputProblem.IN_PAST
 
 

@@ -86,6 +86,7 @@ SAMPLE_VALUES = {
     "link": "https://t.me/stillpoint_bot?start=abc_DEF-123",
     "max": 100,
     "min": 15,
+    "years": 2,
     "minutes": 60,
     "value": "2026-02-31<b>",
     "timezone": "Europe/Berlin",
