@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain.roles import Role
 from bot.services import practitioners
+from bot.services.identity import has_stopped
 from bot.telegram.menus import set_chat_menu
 from handlers import client
 from handlers.common import locale_of, reply, runtime, sender_role
@@ -26,7 +27,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if role is not Role.GUEST:
         # A practitioner added while the bot runs, or a client, gets their own menu now.
         await set_chat_menu(context.bot, user.id, role, locale_of(update))
-    await reply(update, context, f"start.{role}", name=user.first_name)
+    key = f"start.{role}"
+    if role is Role.CLIENT and await has_stopped(runtime(context).uow, user.id):
+        key = "start.client_stopped"  # promise nothing that will not come
+    await reply(update, context, key, name=user.first_name)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from bot.domain.models import ClientStatus
 from bot.domain.roles import Role
-from bot.ports import UnitOfWork
+from bot.ports import UnitOfWork, UnitOfWorkFactory
 
 
 async def role_of(
@@ -19,3 +20,11 @@ async def role_of(
     if await uow.clients.by_telegram_id(telegram_user_id):
         return Role.CLIENT
     return Role.GUEST
+
+
+async def has_stopped(uow_factory: UnitOfWorkFactory, telegram_user_id: int) -> bool:
+    """Whether this user is a client only of practices they stopped (``/stop``): nothing
+    is sent to them until they join again with a new invite."""
+    async with uow_factory() as uow:
+        clients = await uow.clients.by_telegram_id(telegram_user_id)
+    return bool(clients) and all(c.status is ClientStatus.STOPPED for c in clients)

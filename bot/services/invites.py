@@ -195,6 +195,8 @@ async def consent_request(
             return OutgoingMessage(Text("invite.link_unknown"))
         if practitioner.telegram_user_id == actor:
             return OutgoingMessage(Text("invite.own_link"))
+        if await _joined_already(uow, practitioner, actor):
+            return OutgoingMessage(_already_joined(practitioner))
     return OutgoingMessage(
         Text("consent.request", {"practitioner": practitioner_name(practitioner)}),
         (
@@ -236,8 +238,11 @@ async def answer_consent(
             return ConsentOutcome(OutgoingMessage(Text("invite.link_unknown")))
         if practitioner.telegram_user_id == actor:
             return ConsentOutcome(OutgoingMessage(Text("invite.own_link")))
+        if await _joined_already(uow, practitioner, actor):
+            return ConsentOutcome(OutgoingMessage(_already_joined(practitioner)))
         now = clock.now()
         if not agreed:
+            await uow.invites.update(dataclasses.replace(invite, revoked_at=now))
             await notify_practitioner(
                 uow,
                 practitioner.id,
@@ -277,6 +282,19 @@ async def answer_consent(
         ),
         joined,
     )
+
+
+async def _joined_already(uow: UnitOfWork, practitioner: Practitioner, actor: int) -> bool:
+    """Whether ``actor`` is a client of ``practitioner`` now: another client's invite must
+    not take over (and rename) their record. A client who stopped may come back."""
+    return any(
+        c.practitioner_id == practitioner.id and c.status is not ClientStatus.STOPPED
+        for c in await uow.clients.by_telegram_id(actor)
+    )
+
+
+def _already_joined(practitioner: Practitioner) -> Text:
+    return Text("invite.already_joined", {"practitioner": practitioner_name(practitioner)})
 
 
 async def _join(uow: UnitOfWork, invited: Client, actor: int, locale: str, now: datetime) -> Client:

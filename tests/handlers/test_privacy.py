@@ -39,6 +39,15 @@ async def test_stop_confirms_and_tells_the_practitioner(harness: Harness) -> Non
     assert notice.chat_id == 55
 
 
+async def test_start_after_stop_promises_nothing_that_will_not_come(harness: Harness) -> None:
+    await _join(harness)
+    [before] = await harness.send(CLIENT_TG, "/start")
+    assert before == messages.render("start.client", name="User")
+    await harness.send(CLIENT_TG, "/stop")
+    [after] = await harness.send(CLIENT_TG, "/start")
+    assert after == messages.render("start.client_stopped", name="User")
+
+
 async def test_stop_from_a_guest_explains_there_is_nothing_to_stop(harness: Harness) -> None:
     assert await harness.send(CLIENT_TG, "/stop") == [messages.render("stop.nothing")]
 

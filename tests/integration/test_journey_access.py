@@ -263,7 +263,7 @@ async def test_opening_a_link_asks_for_consent_and_stores_nothing(practice: Prac
     assert await everything_stored(practice.engine) == before
 
 
-async def test_declining_stores_nothing_about_the_user_and_tells_the_practitioner_once(
+async def test_declining_stores_nothing_about_the_user_closes_the_link_and_tells_the_practitioner(
     practice: Practice,
 ) -> None:
     new = await new_invite(practice)
@@ -271,7 +271,10 @@ async def test_declining_stores_nothing_about_the_user_and_tells_the_practitione
     first = await consent(practice, new.token, agreed=False)
     second = await consent(practice, new.token, agreed=False)
 
-    assert [first.answer.text.key, second.answer.text.key] == ["consent.declined"] * 2
+    assert [first.answer.text.key, second.answer.text.key] == [
+        "consent.declined",
+        "invite.link_revoked",
+    ]
     assert (first.joined, second.joined) == (None, None)
     async with practice.uow() as uow:
         clients = await uow.clients.for_practitioner(practice.practitioner.id)
@@ -289,8 +292,28 @@ async def test_declining_stores_nothing_about_the_user_and_tells_the_practitione
         {"client": "Second Client"},
     )
     assert not [row for row in await everything_stored(practice.engine) if NEWCOMER in row[1]]
-    # The link still works, should they change their mind.
-    assert (await open_link(practice, new.token)).text.key == "consent.request"
+    # "No thanks" closed the link: nobody else can use it now.
+    assert (await open_link(practice, new.token)).text.key == "invite.link_revoked"
+    assert (await consent(practice, new.token, actor=NEWCOMER + 1)).joined is None
+
+
+async def test_a_joined_client_cannot_take_over_another_clients_invite(
+    practice: Practice,
+) -> None:
+    new = await new_invite(practice, "Second Client")
+
+    opened = await open_link(practice, new.token, actor=CLIENT)
+    tapped = await consent(practice, new.token, actor=CLIENT)
+
+    assert opened.text.key == tapped.answer.text.key == "invite.already_joined"
+    assert tapped.joined is None
+    async with practice.uow() as uow:
+        [mine] = await uow.clients.by_telegram_id(CLIENT)
+    assert (mine.full_name, mine.status) == ("Sample Client", ClientStatus.ACTIVE)
+    # The link still works for the person it was made for.
+    joined = (await consent(practice, new.token)).joined
+    assert joined is not None
+    assert (joined.full_name, joined.telegram_user_id) == ("Second Client", NEWCOMER)
 
 
 async def test_agreeing_links_the_account_and_tells_the_practitioner(practice: Practice) -> None:
