@@ -17,6 +17,7 @@ from bot.services import (
     session_changes,
 )
 from bot.telegram.menus import set_chat_menu
+from handlers import fallbacks
 from handlers.common import (
     acknowledge,
     answer,
@@ -47,6 +48,7 @@ async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     parsed = callbacks.parse_consent(query.data or "") if query else None
     if parsed is None:
+        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     agreed, token = parsed
     await acknowledge(update)
@@ -70,6 +72,7 @@ async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     press = callbacks.parse_session(query.data or "") if query else None
     if press is None:
+        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     rt = runtime(context)
     service = (

@@ -14,6 +14,7 @@ from bot.ports import OutgoingMessage
 from bot.services import flag_replies, flags
 from bot.services.access import Refused
 from bot.telegram.keyboards import inline_keyboard
+from handlers import fallbacks
 from handlers.common import (
     acknowledge,
     answer,
@@ -46,6 +47,7 @@ async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     press = callbacks.parse_flag(query.data or "") if query else None
     if press is None:
+        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     flag_id, action = press
     rt = runtime(context)

@@ -10,6 +10,7 @@ from bot.domain import callbacks
 from bot.domain.booking import BookingInputError
 from bot.ports import OutgoingMessage, Text
 from bot.services import booking, calendar, invites, session_changes, session_lists
+from handlers import fallbacks
 from handlers.common import answer, answer_call, command_args, runtime
 
 
@@ -46,6 +47,7 @@ async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         else None
     )
     if invite_id is None:
+        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     rt = runtime(context)
     await answer_call(
@@ -78,6 +80,7 @@ async def book_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     press = callbacks.parse_book(query.data or "") if query else None
     if press is None:
+        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     rt = runtime(context)
     await answer_call(
@@ -134,8 +137,23 @@ async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``/clients``: every client, their state and next session."""
+    """``/clients``: every client, their state and next session, a page at a time."""
     rt = runtime(context)
     await answer_call(
         update, context, session_lists.client_list(rt.uow, rt.clock, actor=_actor(update))
+    )
+
+
+async def clients_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Back or More button under ``/clients``: that page, in place of the one shown."""
+    query = update.callback_query
+    page = callbacks.parse_clients_page(query.data or "") if query else None
+    if page is None:
+        await fallbacks.stale_button(update, context)  # forged or outdated
+        return
+    rt = runtime(context)
+    await answer_call(
+        update,
+        context,
+        session_lists.client_list(rt.uow, rt.clock, actor=_actor(update), page=page),
     )

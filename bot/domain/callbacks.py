@@ -52,14 +52,14 @@ class SessionPress:
     argument: str = ""  # a day code, or a day and time code, for the move picker
 
 
-SESSION_PATTERN = r"^ap:\d+:\d+:[a-z]+(:\d+)?$"
-_SESSION = re.compile(r"^ap:(\d{1,18}):(\d{1,12}):([a-z]+)(?::(\d{8}|\d{12}))?$")
+_SESSION = re.compile(r"^ap:([0-9]{1,18}):([0-9]{1,12}):([a-z]+)(?::([0-9]{8}|[0-9]{12}))?$")
+SESSION_PATTERN = _SESSION.pattern
 
-BOOK_PATTERN = r"^bk:\d+(:\d{8}(:\d{4}(:\d{1,3})?)?)?$"
-_BOOK = re.compile(r"^bk:(\d{1,18})(?::(\d{8})(?::(\d{4})(?::(\d{1,3}))?)?)?$")
+_BOOK = re.compile(r"^bk:([0-9]{1,18})(?::([0-9]{8})(?::([0-9]{4})(?::([0-9]{1,3}))?)?)?$")
+BOOK_PATTERN = _BOOK.pattern
 
 CONSENT_PATTERN = r"^cs:[yn]:[A-Za-z0-9_-]{16,56}$"
-INVITE_REVOKE_PATTERN = r"^iv:\d+:rv$"
+INVITE_REVOKE_PATTERN = r"^iv:([0-9]{1,18}):rv$"
 
 
 def session_version(starts_at: datetime) -> int:
@@ -137,6 +137,20 @@ def parse_consent(data: str) -> tuple[bool, str] | None:
     return data[3] == "y", data[5:]
 
 
+CLIENTS_PAGE_PATTERN = r"^cl:[0-9]{1,4}$"
+
+
+def clients_page(page: int) -> str:
+    """Data for the buttons that turn the pages of ``/clients`` (the first page is 0)."""
+    return f"cl:{page}"
+
+
+def parse_clients_page(data: str) -> int | None:
+    """The page number, or ``None`` when malformed."""
+    match = re.match(CLIENTS_PAGE_PATTERN, data)
+    return int(data[3:]) if match else None
+
+
 def revoke_invite(invite_id: int) -> str:
     """Data for the Revoke button under an invite."""
     return f"iv:{invite_id}:rv"
@@ -144,7 +158,7 @@ def revoke_invite(invite_id: int) -> str:
 
 def parse_revoke_invite(data: str) -> int | None:
     """The invite id, or ``None`` when malformed."""
-    match = re.match(r"^iv:(\d{1,18}):rv$", data)
+    match = re.match(INVITE_REVOKE_PATTERN, data)
     return int(match.group(1)) if match else None
 
 
@@ -169,8 +183,8 @@ class CheckInPress:
     argument: int | None = None
 
 
-CHECKIN_PATTERN = r"^ci:\d+:[a-z]+(:\d+)?$"
-_CHECKIN = re.compile(r"^ci:(\d{1,18}):([a-z]{1,2})(?::(\d{1,2}))?$")
+_CHECKIN = re.compile(r"^ci:([0-9]{1,18}):([a-z]{1,2})(?::([0-9]{1,2}))?$")
+CHECKIN_PATTERN = _CHECKIN.pattern
 
 
 def checkin(checkin_id: int, action: CheckInAction, argument: int | None = None) -> str:
@@ -208,8 +222,8 @@ class FlagAction(enum.StrEnum):
     HISTORY = "hist"
 
 
-FLAG_PATTERN = r"^fl:\d+:(ack|reply|hist)$"
-_FLAG = re.compile(r"^fl:(\d{1,18}):(ack|reply|hist)$")
+_FLAG = re.compile(r"^fl:([0-9]{1,18}):(ack|reply|hist)$")
+FLAG_PATTERN = _FLAG.pattern
 
 
 def flag(flag_id: int, action: FlagAction) -> str:

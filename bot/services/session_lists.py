@@ -20,7 +20,6 @@ from bot.ports import (
 )
 from bot.services.access import require_practitioner
 from bot.services.calendar import (
-    LIST_BUTTONS,
     OPEN_STATUSES,
     local_day_bounds,
     sessions_ahead,
@@ -33,6 +32,9 @@ UPCOMING_DAYS = 14
 
 
 UPCOMING_LIMIT = 30
+CLIENTS_PER_PAGE = 20
+"""Clients on one page of ``/clients``: 20 of the longest lines (a 100-character name,
+a status and a next session) stay well within one message."""
 
 
 async def sessions_today(
@@ -101,14 +103,19 @@ def session_button_with(appointment: Appointment, label: Text) -> Button:
 
 
 async def client_list(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, page: int = 0
 ) -> OutgoingMessage:
-    """``/clients``: every client with their state and next session; Book buttons."""
+    """``/clients``: every client with their state and next session, and Book buttons for
+    the active ones; :data:`CLIENTS_PER_PAGE` a page (one message holds 4,096 characters),
+    with buttons to turn the pages. A page past the end shows the last one."""
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "client.list")
-        clients = await uow.clients.for_practitioner(practitioner.id)
-        if not clients:
+        everyone = await uow.clients.for_practitioner(practitioner.id)
+        if not everyone:
             return OutgoingMessage(Text("clients.none"))
+        pages = -(-len(everyone) // CLIENTS_PER_PAGE)
+        page = min(max(page, 0), pages - 1)
+        clients = everyone[page * CLIENTS_PER_PAGE : (page + 1) * CLIENTS_PER_PAGE]
         ahead = {c.id: a for c, a in await sessions_ahead(uow, clients, clock.now())}
     lines = []
     for client in clients:
@@ -130,9 +137,21 @@ async def client_list(
                 )
             )
         )
-    rows = tuple(
+    rows: list[tuple[Button, ...]] = [
         (Button(Text("button.book_client", {"client": c.full_name}), callbacks.book(c.id)),)
         for c in clients
         if c.status is ClientStatus.ACTIVE
-    )[:LIST_BUTTONS]
-    return OutgoingMessage(Text("clients.list", {"lines": lines, "count": len(clients)}), rows)
+    ]
+    turn = [
+        Button(Text(label), callbacks.clients_page(to))
+        for label, to, shown in (
+            ("button.page_back", page - 1, page > 0),
+            ("button.page_more", page + 1, page < pages - 1),
+        )
+        if shown
+    ]
+    if turn:
+        rows.append(tuple(turn))
+    params = {"lines": lines, "count": len(everyone), "page": page + 1, "pages": pages}
+    key = "clients.list" if pages == 1 else "clients.list_page"
+    return OutgoingMessage(Text(key, params), tuple(rows))

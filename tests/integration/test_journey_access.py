@@ -20,6 +20,7 @@ from bot.domain import callbacks
 from bot.domain.callbacks import BookPress, SessionAction
 from bot.domain.models import AppointmentStatus, ClientStatus, Invite, OutboxKind, OutboxState
 from bot.ports import OutgoingMessage, UnitOfWorkFactory
+from bot.sandbox.text import message_text, utf16_length
 from bot.services import booking, client_settings, invites, session_lists
 from bot.services.invites import ConsentOutcome, NewInvite
 from bot.services.privacy import stop_messages
@@ -579,6 +580,41 @@ async def test_the_client_list_shows_every_client_and_their_state(practice: Prac
     text = shown(answer)
     assert "Third Client</b> · invited, not joined yet" in text
     assert "Sample Client</b> · joined · next: Friday 4 December at 11:00" in text
+
+
+async def test_a_long_client_list_comes_in_pages_that_each_fit_one_message(
+    practice: Practice,
+) -> None:
+    for n in range(44):  # with the practice's own client, 45: three pages
+        name = f"Client {n:02d} " + "W" * 90  # the longest names there are
+        await add_client(practice.uow, practice.practitioner, name, None, status=INVITED)
+
+    first = await session_lists.client_list(practice.uow, practice.clock, actor=PRACTITIONER)
+    pages = [first]
+    while (more := button_data(pages[-1])[-1] or "").startswith("cl:") and len(pages) < 5:
+        page = callbacks.parse_clients_page(more)
+        assert page is not None
+        if page < len(pages):
+            break
+        pages.append(
+            await session_lists.client_list(
+                practice.uow, practice.clock, actor=PRACTITIONER, page=page
+            )
+        )
+
+    assert len(pages) == 3
+    assert [p.text.params["page"] for p in pages] == [1, 2, 3]
+    assert {p.text.params["count"] for p in pages} == {45}
+    shown_lines = [line for p in pages for line in p.text.params["lines"]]
+    assert len(shown_lines) == 45
+    for page in pages:
+        text = message_text(shown(page), "HTML")
+        assert utf16_length(text.text) <= 4096
+    assert button_data(pages[1])[-2:] == [callbacks.clients_page(0), callbacks.clients_page(2)]
+    past_the_end = await session_lists.client_list(
+        practice.uow, practice.clock, actor=PRACTITIONER, page=99
+    )
+    assert past_the_end.text.params["page"] == 3
 
 
 # --- the client's settings ----------------------------------------------------------------------

@@ -87,6 +87,8 @@ SAMPLE_VALUES = {
     "max": 100,
     "min": 15,
     "years": 2,
+    "page": 2,
+    "pages": 3,
     "minutes": 60,
     "value": "2026-02-31<b>",
     "timezone": "Europe/Berlin",
