@@ -1,11 +1,24 @@
-"""Who may touch what: every use case checks the caller here, and refusals are audited."""
+"""Who may touch what: every use case checks the caller here, and refusals are audited.
+
+A stranger's refusals (someone who is neither a practitioner nor a client) are counted
+instead: anyone can send commands, and one audit row each would let them grow the log
+without bound.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from typing import Any
 
 from bot.domain.models import Appointment, Client, Practitioner
 from bot.ports import Clock, Text, UnitOfWork
+
+_log = logging.getLogger(__name__)
+
+STRANGER_REFUSALS: Counter[str] = Counter()
+"""Refused attempts by strangers since start-up, by action."""
+_REPORT_EVERY = 100
 
 
 class Refused(Exception):
@@ -50,6 +63,8 @@ async def require_practitioner(
 ) -> Practitioner:
     """The practitioner using this Telegram account, or a refusal."""
     practitioner = await uow.practitioners.by_telegram_id(actor)
+    if practitioner is None and not await uow.clients.by_telegram_id(actor):
+        raise _stranger_refused(action, Text("access.practitioners_only"))
     if practitioner is None:
         raise await refuse(
             uow,
@@ -118,3 +133,13 @@ async def clients_appointment(
             subject_id=appointment_id,
         )
     return appointment, client
+
+
+def _stranger_refused(action: str, answer: Text) -> Refused:
+    STRANGER_REFUSALS[action] += 1
+    total = STRANGER_REFUSALS.total()
+    if total % _REPORT_EVERY == 1:
+        _log.info(
+            "strangers' refused attempts since start-up: %s (%s)", total, dict(STRANGER_REFUSALS)
+        )
+    return Refused(answer)

@@ -22,6 +22,7 @@ from bot.domain.models import AppointmentStatus, ClientStatus, Invite, OutboxKin
 from bot.ports import OutgoingMessage, UnitOfWorkFactory
 from bot.sandbox.text import message_text, utf16_length
 from bot.services import booking, client_settings, invites, session_lists
+from bot.services.access import STRANGER_REFUSALS
 from bot.services.invites import ConsentOutcome, NewInvite
 from bot.services.privacy import stop_messages
 from tests.fakes import FixedClock
@@ -363,15 +364,27 @@ async def test_an_invite_is_used_once_even_when_two_people_agree_at_once(
     assert second_client.telegram_user_id == welcomed.telegram_user_id
 
 
-async def test_a_guest_cannot_make_invites(practice: Practice) -> None:
-    answer = await refused(new_invite(practice, "Second Client", actor=GUEST))
+async def test_a_guest_cannot_make_invites_and_is_counted_not_audited(
+    practice: Practice,
+) -> None:
+    """Anyone can send commands: a stranger's refusals must not grow the audit log."""
+    before = STRANGER_REFUSALS["invite.create"]
+    for _ in range(50):
+        answer = await refused(new_invite(practice, "Second Client", actor=GUEST))
+        assert answer.key == "access.practitioners_only"
 
-    assert answer.key == "access.practitioners_only"
     async with practice.uow() as uow:
         assert len(await uow.clients.for_practitioner(practice.practitioner.id)) == 1
+    assert await refusals(practice.uow) == []
+    assert STRANGER_REFUSALS["invite.create"] == before + 50
+
+
+async def test_a_client_trying_a_practitioner_command_is_audited(practice: Practice) -> None:
+    await refused(new_invite(practice, "Second Client", actor=CLIENT))
+
     [entry] = await refusals(practice.uow)
     assert (entry.actor_telegram_id, entry.detail) == (
-        GUEST,
+        CLIENT,
         {"action": "invite.create", "reason": "not a practitioner"},
     )
 
