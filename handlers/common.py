@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import html as html_text
 import logging
+import re
 import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
@@ -24,6 +26,7 @@ from bot.telegram.chat_lanes import ChatLanes
 from bot.telegram.keyboards import inline_keyboard
 
 _log = logging.getLogger(__name__)
+_TAG = re.compile(r"<[^>]*>")
 
 RUNTIME_KEY = "runtime"
 LANES_KEY = "chat_lanes"
@@ -158,6 +161,9 @@ async def answer(
         return
     if is_quiet(update, context):
         return
+    if _shown_already(query.message, html, keyboard):
+        _log.info("a press of user %s changed nothing on screen", _who(update))
+        return
     try:
         await query.edit_message_text(html, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except BadRequest as error:
@@ -190,6 +196,17 @@ async def answer_call(
             return
         message = OutgoingMessage(refusal.answer)
     await answer(update, context, message)
+
+
+def _shown_already(
+    message: MaybeInaccessibleMessage | None, html: str, keyboard: InlineKeyboardMarkup | None
+) -> bool:
+    """Whether the pressed message already reads ``html`` with ``keyboard`` (a double tap):
+    Telegram refuses an edit that changes nothing ("message is not modified")."""
+    if not isinstance(message, Message) or message.text is None:
+        return False
+    plain = html_text.unescape(_TAG.sub("", html)).strip()
+    return message.text == plain and message.reply_markup == keyboard
 
 
 def _says(error: BadRequest, *phrases: str) -> bool:

@@ -22,6 +22,7 @@ import re
 import string
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -146,7 +147,11 @@ class _ErrorLines(logging.Handler):
         self._into = into
 
     def emit(self, record: logging.LogRecord) -> None:
-        detail = f" ({record.exc_info[1]!r})" if record.exc_info else ""
+        detail = ""
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            where = traceback.extract_tb(error.__traceback__)[-2:]
+            detail = f" ({error!r} at {'; '.join(f'{f.filename}:{f.lineno}' for f in where)})"
         self._into.append(f"{record.name}: {record.getMessage()}{detail}")
 
 
@@ -390,7 +395,7 @@ async def fuzz(updates: int, seed: int, database_url: str | None = None) -> Fuzz
     """Drive the bot with at least ``updates`` random updates; what went wrong."""
     report = FuzzReport()
     rng = random.Random(seed)
-    clock = MovableClock(START)
+    clock = MovableClock(START, frozen=True)  # time moves only when the fuzz says
     state = SandboxState(clock, limits=False)
     errors = _ErrorLines(report.errors)
     logging.getLogger().addHandler(errors)

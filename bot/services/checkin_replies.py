@@ -247,7 +247,11 @@ async def record_text(
         clients = [await reachability.restore(uow, policy, c, clock.now()) for c in found]
         active = [c for c in clients if c.status is ClientStatus.ACTIVE]
         if not active:
-            return stopped_answer(policy, clients[0], text, edited=edited)
+            answer = await _stopped_words(
+                uow, clock, policy, clients, text=text, message_id=message_id, edited=edited
+            )
+            await uow.commit()
+            return answer
         if not text.strip():
             return None if edited else OutgoingMessage(Text("checkin.empty"))
         versions = await _versions(uow, active, message_id)
@@ -343,15 +347,42 @@ def _answer_again(writer: Writer, policy: Policy, reply: Reply) -> OutgoingMessa
     return checkin_views.noted(reactions_in([reply], writer.client.locale))
 
 
-def stopped_answer(
-    policy: Policy, client: Client, text: str, *, edited: bool = False
+async def _stopped_words(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    clients: Sequence[Client],
+    *,
+    text: str,
+    message_id: int,
+    edited: bool,
 ) -> OutgoingMessage | None:
-    """For a client who has stopped: nothing is kept; words of crisis still get the crisis
-    resources (without an alert: their practitioner no longer hears from the bot)."""
-    result = triage(text, None, (), load_lexicon(client.locale))
-    if result.level is TriageLevel.URGENT:
+    """For a client who has stopped: nothing is kept, except words of crisis. Those are
+    stored and alert their practitioner all the same (safety comes before the stop), and
+    the client gets the crisis resources. The caller commits."""
+    client = clients[0]
+    if triage(text, None, (), load_lexicon(client.locale)).level is not TriageLevel.URGENT:
+        return None if edited else OutgoingMessage(Text("checkin.client_stopped"))
+    writer = None
+    for stopped in clients:
+        practitioner = await uow.practitioners.get(stopped.practitioner_id)
+        if practitioner is None:
+            continue
+        writer = Writer(stopped, practitioner, None)
+        versions = await uow.replies.versions_of(stopped.id, message_id)
+        reply = Reply(
+            id=0,
+            client_id=stopped.id,
+            received_at=clock.now(),
+            checkin_id=None,
+            text=text,
+            telegram_message_id=message_id,
+            version=max((v.version for v in versions), default=0) + 1,
+        )
+        await log_reply(uow, clock, policy, writer, reply)
+    if writer is None:
         return checkin_views.crisis(policy.crisis.for_timezone(client.timezone), None)
-    return None if edited else OutgoingMessage(Text("checkin.client_stopped"))
+    return crisis_answer(writer, policy)
 
 
 def crisis_fallback(policy: Policy, text: str, language_code: str | None) -> OutgoingMessage | None:

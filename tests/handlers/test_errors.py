@@ -21,7 +21,7 @@ NOT_MODIFIED = (
 )
 
 
-def _press(data: str) -> dict[str, Any]:
+def _press(data: str, text: str = "Erase everything?") -> dict[str, Any]:
     return {
         "callback_query": {
             "id": "cb-7",
@@ -32,7 +32,7 @@ def _press(data: str) -> dict[str, Any]:
                 "message_id": 55,
                 "date": 1_767_000_000,
                 "chat": {"id": GUEST_ID, "type": "private", "first_name": "User"},
-                "text": "Erase everything?",
+                "text": text,
             },
         }
     }
@@ -72,6 +72,16 @@ async def test_a_double_tap_that_changes_nothing_is_one_info_line(
     assert "changed nothing" in caplog.text
     assert _loud(caplog) == []
     assert harness.request.sent_texts() == []
+
+
+async def test_a_press_whose_answer_is_already_on_screen_edits_nothing(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    shown = messages.render_plain("erase.nothing")
+    await harness.feed(_press(ERASE_CONFIRM, text=shown))
+    assert [c for c in harness.request.calls if c.method == "editMessageText"] == []
+    assert "changed nothing" in caplog.text
 
 
 async def test_the_button_is_answered_before_the_work_is_done(harness: Harness) -> None:

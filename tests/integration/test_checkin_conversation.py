@@ -665,7 +665,7 @@ async def test_another_clients_press_is_refused_and_audited(
     assert await replies_of(other) == []
 
 
-async def test_a_client_who_stopped_gets_no_check_in_processing(
+async def test_a_client_who_stopped_is_kept_out_except_that_crisis_words_alert(
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
     world = await open_aftercare(uow_factory, engine)
@@ -682,10 +682,16 @@ async def test_a_client_who_stopped_gets_no_check_in_processing(
     assert calm is not None
     assert calm.text.key == "checkin.client_stopped"
     assert crisis is not None
-    assert crisis.text.key == "crisis.urgent_alone"  # resources, and no claim of an alert
+    assert crisis.text.key == "crisis.urgent"  # resources, and their practitioner knows
     assert "TelefonSeelsorge" in shown(crisis)
-    assert await replies_of(world) == []
-    assert await flags_of(world) == []
+    [kept] = await replies_of(world)  # only the words of crisis are kept
+    assert kept.text == "I want to die"
+    assert kept.triage_level is TriageLevel.URGENT
+    [flag] = await flags_of(world)
+    assert flag.level is TriageLevel.URGENT
+    alerts = [r for r in await outbox_rows(world.engine) if r.kind is OutboxKind.FLAG_ALERT]
+    assert alerts
+    assert {r.chat_id for r in alerts} == {PRACTITIONER}
 
 
 # --- remind me later ----------------------------------------------------------------------------
