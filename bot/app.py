@@ -38,6 +38,8 @@ from handlers.common import RULES_READY_KEY, RUNTIME_KEY, lanes_of
 
 _log = logging.getLogger(__name__)
 
+ALERT_CHATS_CHECK_KEY = "alert_chats_check"
+
 REPLIES_GRACE_S = 10.0
 """At shutdown, how long queued replies may take to go out."""
 
@@ -142,7 +144,9 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     async with runtime.uow() as uow:
         everyone = await uow.practitioners.list_all()
     await publish_menus(application.bot, everyone)
-    application.create_task(
+    # In the background (a slow Telegram must not hold up the start), and held here: a
+    # task nobody references may be collected before it ends.
+    application.bot_data[ALERT_CHATS_CHECK_KEY] = asyncio.create_task(
         check_alert_chats(
             application.bot,
             everyone,

@@ -45,6 +45,7 @@ from bot.sandbox.bot_api import METHODS, canonical_method
 from bot.sandbox.errors import ApiError
 from bot.sandbox.params import Params
 from bot.sandbox.state import SandboxState
+from bot.services import invites as invite_service
 from bot.services import practitioners
 from bot.services.dispatcher import Dispatcher
 from bot.settings import load_settings
@@ -399,6 +400,11 @@ async def fuzz(updates: int, seed: int, database_url: str | None = None) -> Fuzz
     state = SandboxState(clock, limits=False)
     errors = _ErrorLines(report.errors)
     logging.getLogger().addHandler(errors)
+    # Invite tokens from the seed too, so that a finding comes back with the same seed.
+    tokens = random.Random(seed)
+    alphabet = string.ascii_letters + string.digits + "_-"
+    fresh_token = invite_service.new_token
+    invite_service.new_token = lambda: "".join(tokens.choice(alphabet) for _ in range(32))
     with tempfile.TemporaryDirectory() as folder:
         url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'fuzz.db'}"
         await upgrade(url)
@@ -431,6 +437,7 @@ async def fuzz(updates: int, seed: int, database_url: str | None = None) -> Fuzz
             report.seconds = time.monotonic() - started
         finally:
             logging.getLogger().removeHandler(errors)
+            invite_service.new_token = fresh_token
             await engine.dispose()
     return report
 
