@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.domain import callbacks
 from bot.domain.invites import InviteStatus, hash_token, looks_like_token, new_token, status_of
 from bot.domain.models import Client, ClientStatus, Invite, Practitioner
+from bot.domain.names import tidy_name
 from bot.ports import Button, Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory, when
 from bot.services.access import Refused, own_client, refuse, require_practitioner
 from bot.services.outbox import notify_practitioner
@@ -43,7 +44,7 @@ async def create(
     not joined yet (their older links stop working)."""
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "invite.create")
-        name = " ".join(full_name.split())
+        name = tidy_name(full_name)
         if not name or len(name) > MAX_NAME_LENGTH:
             raise Refused(Text("invite.name_needed", {"max": MAX_NAME_LENGTH}))
         now = clock.now()

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.models import Practitioner
+from bot.domain.names import tidy_name
 from bot.domain.timing import CheckInSchedule
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
@@ -58,12 +59,13 @@ async def remember_name(
 
     A name already there (from ``register``, i.e. the operator, or an earlier visit) stays.
     """
+    name = tidy_name(display_name)[:MAX_NAME_LENGTH]
     async with uow_factory() as uow:
         practitioner = await uow.practitioners.by_telegram_id(telegram_id)
-        if practitioner is None or practitioner.display_name or not display_name.strip():
+        if practitioner is None or practitioner.display_name or not name:
             return practitioner
         updated = await uow.practitioners.update(
-            dataclasses.replace(practitioner, display_name=display_name)
+            dataclasses.replace(practitioner, display_name=name)
         )
         await uow.commit()
         return updated
@@ -80,7 +82,7 @@ class InvalidRegistrationError(ValueError):
 
 def check_name(name: str) -> str:
     """The name without surrounding space; it must not be empty or too long."""
-    cleaned = " ".join(name.split())
+    cleaned = tidy_name(name)
     if not cleaned:
         raise InvalidRegistrationError("the name must not be empty")
     if len(cleaned) > MAX_NAME_LENGTH:

@@ -38,6 +38,7 @@ from bot.domain.booking import (
     require_bookable,
     time_code,
 )
+from bot.domain.names import tidy_name
 
 R = TypeVar("R")
 
@@ -743,3 +744,21 @@ def test_codes_round_trip_and_stay_short(day: date, at: time) -> None:
     assert parse_time_code(time_code(at)) == at.replace(second=0, microsecond=0)
     assert len(day_code(day).encode()) == 8
     assert len(time_code(at).encode()) == 4
+
+
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # a word with a zero-width non-joiner
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("  Anna   Client ", "Anna Client"),
+        ("Bo \u202e\u200b", "Bo"),  # a bidi override and a zero-width space
+        ("Ma\u200bria", "Maria"),
+        ("👩\u200d⚕️ Dr Lee", "👩\u200d⚕️ Dr Lee"),  # an emoji sequence keeps its joiner
+        (PERSIAN, PERSIAN),  # keeps its non-joiner
+        ("\x00\x07", ""),
+    ],
+)
+def test_a_name_keeps_what_shows_and_loses_what_hides(typed: str, kept: str) -> None:
+    assert tidy_name(typed) == kept
