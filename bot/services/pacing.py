@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +19,36 @@ class Limits:
     overall_per_second: float = 28.0
     private_chat_per_second: float = 1.0
     group_per_minute: float = 19.0
+
+
+class SlidingWindow:
+    """At most ``max_rate`` sends within any ``time_period`` seconds, as Telegram counts a
+    group's 20 a minute (a leaky bucket of 20 would let 20 more through as it drains)."""
+
+    def __init__(self, max_rate: float, time_period: float) -> None:
+        self.max_rate = max_rate
+        self.time_period = time_period
+        self._sent: deque[float] = deque()
+
+    def _forget(self, now: float) -> None:
+        while self._sent and now - self._sent[0] >= self.time_period:
+            self._sent.popleft()
+
+    def has_capacity(self, amount: float = 1) -> bool:
+        """Whether ``amount`` more sends fit the window now."""
+        self._forget(asyncio.get_running_loop().time())
+        return len(self._sent) + amount <= self.max_rate
+
+    async def acquire(self) -> None:
+        """Wait until one more send fits the window, and count it."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            self._forget(now)
+            if len(self._sent) < self.max_rate:
+                self._sent.append(now)
+                return
+            await asyncio.sleep(self._sent[0] + self.time_period - now)
 
 
 class SendBudget(Protocol):
@@ -42,17 +73,17 @@ class Pacer:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._overall = AsyncLimiter(self.limits.overall_per_second, 1)
-        self._chats: dict[int, AsyncLimiter] = {}
+        self._chats: dict[int, AsyncLimiter | SlidingWindow] = {}
         self._queued = 0  # sends waiting for the overall budget right now
         self._answers_waiting = 0  # of those, the ones that are not background sends
 
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter | SlidingWindow:
         limiter = self._chats.get(chat_id)
         if limiter is None:
             if len(self._chats) > self._PRUNE_ABOVE:
                 self._prune()
             if chat_id < 0:
-                limiter = AsyncLimiter(self.limits.group_per_minute, 60)
+                limiter = SlidingWindow(self.limits.group_per_minute, 60)
             else:
                 limiter = AsyncLimiter(self.limits.private_chat_per_second, 1)
             self._chats[chat_id] = limiter

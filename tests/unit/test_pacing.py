@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.services.pacing import Limits, Pacer
+from bot.services.pacing import Limits, Pacer, SlidingWindow
 from bot.telegram.rate_limiter import PacedRateLimiter
 
 
@@ -80,6 +80,19 @@ async def test_groups_get_the_group_budget() -> None:
     assert pacer._chat_limiter(-100).max_rate == pacer.limits.group_per_minute
     assert pacer._chat_limiter(-100).time_period == 60
     assert pacer._chat_limiter(100).max_rate == pacer.limits.private_chat_per_second
+
+
+async def test_a_group_gets_no_more_than_its_limit_in_any_window() -> None:
+    """A leaky bucket would let a second burst through as it drains; a window does not."""
+    window = SlidingWindow(3, 0.3)
+    loop = asyncio.get_running_loop()
+    sent = []
+    for _ in range(6):
+        await window.acquire()
+        sent.append(loop.time())
+    for first in range(len(sent) - 3):
+        assert sent[first + 3] - sent[first] >= 0.3 - 1e-3
+    assert not window.has_capacity()
 
 
 async def test_room_is_what_the_overall_budget_lets_out_now_and_soon() -> None:
