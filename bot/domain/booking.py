@@ -219,6 +219,17 @@ def local_to_utc(day: date, at: time, timezone: str) -> datetime:
     return instant
 
 
+def require_bookable_day(day: date, now: datetime) -> None:
+    """Raise ``IN_PAST`` for a day before yesterday and ``TOO_FAR`` for one more than
+    :data:`BOOKABLE_YEARS` ahead (a day from a forged button, say): a day whose times
+    could not even be computed near the ends of the calendar."""
+    today = now.date()
+    if day < today - timedelta(days=1):
+        raise BookingInputError(InputProblem.IN_PAST, starts_at=day.isoformat())
+    if day > today + timedelta(days=366 * BOOKABLE_YEARS):
+        raise BookingInputError(InputProblem.TOO_FAR, years=str(BOOKABLE_YEARS))
+
+
 def require_bookable(starts_at: datetime, now: datetime) -> None:
     """Raise ``IN_PAST`` unless the aware ``starts_at`` is strictly after the aware ``now``,
     and ``TOO_FAR`` when it is more than :data:`BOOKABLE_YEARS` ahead (a typo, or a date

@@ -143,6 +143,10 @@ async def time_picker(
     data_for: Callable[[str], str],
     exclude: int = 0,
 ) -> OutgoingMessage:
+    try:
+        booking.require_bookable_day(day, now)
+    except BookingInputError as error:
+        raise input_problem(error) from None
     zone = practitioner.timezone
     day_start = datetime.combine(day, time(0, 0), ZoneInfo(zone))
     taken = [

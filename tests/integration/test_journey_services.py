@@ -891,10 +891,11 @@ async def test_a_date_at_the_end_of_the_calendar_is_a_kind_refusal(
 
 
 @pytest.mark.parametrize("day_code", ["99991231", "00010101", "20261399"])
+@pytest.mark.parametrize("time_code", ["2300", ""])
 async def test_a_forged_day_in_the_guided_booking_is_a_kind_refusal(
-    practice: Practice, day_code: str
+    practice: Practice, day_code: str, time_code: str
 ) -> None:
-    press = BookPress(practice.client.id, day_code, "2300", 60)
+    press = BookPress(practice.client.id, day_code, time_code, 60 if time_code else None)
     answer = await refused(
         booking.guided_step(practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press)
     )
