@@ -49,10 +49,9 @@ def _keyboard_data(message: object) -> list[str]:
 
 async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press under a check-in; the answer replaces the pressed message."""
+    press = await fallbacks.read_press(update, context, callbacks.parse_checkin)
     query = update.callback_query
-    press = callbacks.parse_checkin(query.data or "") if query else None
-    if query is None or press is None:
-        await fallbacks.stale_button(update, context)
+    if press is None or query is None:
         return
     rt = runtime(context)
     ticked = checkin_views.ticked_areas(press.checkin_id, _keyboard_data(query.message))

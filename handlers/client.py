@@ -45,10 +45,8 @@ async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE, t
 
 async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Agree or No thanks under the consent message."""
-    query = update.callback_query
-    parsed = callbacks.parse_consent(query.data or "") if query else None
+    parsed = await fallbacks.read_press(update, context, callbacks.parse_consent)
     if parsed is None:
-        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     agreed, token = parsed
     await acknowledge(update)
@@ -69,10 +67,8 @@ async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on a session's button: the client's own actions or the practitioner's."""
-    query = update.callback_query
-    press = callbacks.parse_session(query.data or "") if query else None
+    press = await fallbacks.read_press(update, context, callbacks.parse_session)
     if press is None:
-        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     rt = runtime(context)
     service = (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -13,6 +15,8 @@ from handlers.common import acknowledge, locale_of, reply, sender_role
 
 MAX_TEXT_CHARS = 4096
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,6 +53,18 @@ async def group_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     if message is not None and (message.text or "").startswith("/"):
         await reply(update, context, "input.group_chat")
+
+
+async def read_press(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, parse: Callable[[str], T | None]
+) -> T | None:
+    """The pressed button's data as ``parse`` reads it; ``None``, with the press answered
+    as no longer valid, when it cannot be read (forged, or from an older version)."""
+    query = update.callback_query
+    press = parse(query.data or "") if query is not None else None
+    if press is None:
+        await stale_button(update, context)
+    return press
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -44,10 +44,8 @@ async def open_flags(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Acknowledge, Reply or History under an alert or a list."""
-    query = update.callback_query
-    press = callbacks.parse_flag(query.data or "") if query else None
+    press = await fallbacks.read_press(update, context, callbacks.parse_flag)
     if press is None:
-        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     flag_id, action = press
     rt = runtime(context)

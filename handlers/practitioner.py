@@ -41,13 +41,8 @@ async def open_invites(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The Revoke button under an invite."""
-    invite_id = (
-        callbacks.parse_revoke_invite(update.callback_query.data or "")
-        if update.callback_query
-        else None
-    )
+    invite_id = await fallbacks.read_press(update, context, callbacks.parse_revoke_invite)
     if invite_id is None:
-        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     rt = runtime(context)
     await answer_call(
@@ -77,10 +72,8 @@ async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def book_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press in the guided booking."""
-    query = update.callback_query
-    press = callbacks.parse_book(query.data or "") if query else None
+    press = await fallbacks.read_press(update, context, callbacks.parse_book)
     if press is None:
-        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     rt = runtime(context)
     await answer_call(
@@ -146,10 +139,8 @@ async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def clients_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The Back or More button under ``/clients``: that page, in place of the one shown."""
-    query = update.callback_query
-    page = callbacks.parse_clients_page(query.data or "") if query else None
+    page = await fallbacks.read_press(update, context, callbacks.parse_clients_page)
     if page is None:
-        await fallbacks.stale_button(update, context)  # forged or outdated
         return
     rt = runtime(context)
     await answer_call(

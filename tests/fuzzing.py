@@ -32,7 +32,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 
 import handlers
 from bot.clock import MovableClock
@@ -52,6 +52,7 @@ from bot.settings import load_settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY
 from bot.telegram.notifier import TelegramNotifier
 from handlers.common import RUNTIME_KEY, lanes_of
+from tests.handlers.offline import LocalRequest
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 CLIENTS = 6
@@ -100,34 +101,15 @@ class FuzzReport:
         }
 
 
-class EmulatorRequest(BaseRequest):
+class EmulatorRequest(LocalRequest):
     """PTB's requests answered by the emulator's own Bot API methods, without HTTP."""
 
     def __init__(self, state: SandboxState, bad_requests: Counter[str]) -> None:
         self._state = state
         self._bad_requests = bad_requests
 
-    @property
-    def read_timeout(self) -> float | None:
-        return 5.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(  # noqa: PLR0917 -- the signature is PTB's
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = canonical_method(url.rsplit("/", 1)[-1])
+    async def answer(self, api_method: str, request_data: RequestData | None) -> tuple[int, bytes]:
+        name = canonical_method(api_method)
         if name is None:
             return 404, json.dumps(
                 {"ok": False, "error_code": 404, "description": "Not Found"}

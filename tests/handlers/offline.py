@@ -31,21 +31,12 @@ class Call:
     params: dict[str, Any]
 
 
-class OfflineRequest(BaseRequest):
-    """Answers getMe, send*, setMyCommands and the rest without any network."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self._message_ids = itertools.count(1000)
-        self._failures: dict[str, tuple[int, str]] = {}
-
-    def fail_next(self, method: str, code: int, description: str) -> None:
-        """Answer the next call of ``method`` with a Bot API error."""
-        self._failures[method] = (code, description)
+class LocalRequest(BaseRequest):
+    """A Bot API in this process: PTB's requests go to :meth:`answer`, no network."""
 
     @property
     def read_timeout(self) -> float | None:
-        return 1.0
+        return 5.0
 
     async def initialize(self) -> None:
         return None
@@ -63,7 +54,26 @@ class OfflineRequest(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
+        return await self.answer(url.rsplit("/", 1)[-1], request_data)
+
+    async def answer(self, api_method: str, request_data: RequestData | None) -> tuple[int, bytes]:
+        """The HTTP status and JSON body Telegram would answer ``api_method`` with."""
+        raise NotImplementedError
+
+
+class OfflineRequest(LocalRequest):
+    """Answers getMe, send*, setMyCommands and the rest without any network."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._message_ids = itertools.count(1000)
+        self._failures: dict[str, tuple[int, str]] = {}
+
+    def fail_next(self, method: str, code: int, description: str) -> None:
+        """Answer the next call of ``method`` with a Bot API error."""
+        self._failures[method] = (code, description)
+
+    async def answer(self, api_method: str, request_data: RequestData | None) -> tuple[int, bytes]:
         params = dict(request_data.parameters) if request_data else {}
         if api_method in self._failures:
             code, description = self._failures.pop(api_method)

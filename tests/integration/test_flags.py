@@ -380,6 +380,21 @@ class RefusingPractitioner:
         return SentMessage(chat_id, len(self.sent))
 
 
+OPERATOR = 7_200_000_555
+
+
+def escalating_dispatcher(practice: Practice, notifier: RefusingPractitioner) -> Dispatcher:
+    """The dispatcher with a backup contact and an operator chat to escalate to."""
+    return Dispatcher(
+        practice.uow,
+        notifier,
+        practice.clock,
+        quiet=QuietHours(time(21, 0), time(8, 0)),
+        backup_chat_id=BACKUP,
+        operator_chat_id=OPERATOR,
+    )
+
+
 @pytest.mark.parametrize(
     "failure",
     [
@@ -392,22 +407,14 @@ async def test_an_alert_the_practitioner_cannot_get_goes_to_backup_and_operator_
 ) -> None:
     flag = await raise_(practice, TriageLevel.URGENT, backup=BACKUP)
     assert flag is not None
-    operator = 7_200_000_555
     notifier = RefusingPractitioner(PRACTITIONER, failure)
-    dispatcher = Dispatcher(
-        practice.uow,
-        notifier,
-        practice.clock,
-        quiet=QuietHours(time(21, 0), time(8, 0)),
-        backup_chat_id=BACKUP,
-        operator_chat_id=operator,
-    )
+    dispatcher = escalating_dispatcher(practice, notifier)
     await dispatcher.dispatch_due()
     [to_backup] = [text for chat, text in notifier.sent if chat == BACKUP]
     assert "could not be delivered" in to_backup
     assert "Sample &lt;i&gt;Client&lt;/i&gt;" in to_backup
     assert "sleep" not in to_backup  # never the client's words
-    [to_operator] = [text for chat, text in notifier.sent if chat == operator]
+    [to_operator] = [text for chat, text in notifier.sent if chat == OPERATOR]
     assert "First &lt;Practitioner&gt;" in to_operator
     assert "Client" not in to_operator
     assert "discomfort" not in to_operator
@@ -418,7 +425,7 @@ async def test_an_alert_the_practitioner_cannot_get_goes_to_backup_and_operator_
     # The alert 15 minutes on fails too: nobody is told twice.
     practice.clock.current += timedelta(minutes=15)
     await dispatcher.dispatch_due()
-    assert len([c for c, _ in notifier.sent if c in (BACKUP, operator)]) == 2
+    assert len([c for c, _ in notifier.sent if c in (BACKUP, OPERATOR)]) == 2
 
 
 async def test_an_acknowledged_flag_is_not_passed_on_when_a_late_alert_fails(
@@ -430,14 +437,7 @@ async def test_an_acknowledged_flag_is_not_passed_on_when_a_late_alert_fails(
         await uow.flags.update(dataclasses.replace(flag, state=FlagState.ACKNOWLEDGED))
         await uow.commit()
     notifier = RefusingPractitioner(PRACTITIONER, RecipientUnreachable("Forbidden"))
-    dispatcher = Dispatcher(
-        practice.uow,
-        notifier,
-        practice.clock,
-        quiet=QuietHours(time(21, 0), time(8, 0)),
-        backup_chat_id=BACKUP,
-        operator_chat_id=7_200_000_555,
-    )
+    dispatcher = escalating_dispatcher(practice, notifier)
     await dispatcher.dispatch_due()
     assert notifier.sent == []
 
