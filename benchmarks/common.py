@@ -246,7 +246,7 @@ def open_chats(server: SandboxServer, count: int) -> list[int]:
         user = server.state.create_user(f"Client {n + 1}")
         # Set on the emulator's state directly: a /start through the control API would
         # make the bot answer each one, spending the message budget being measured.
-        server.state.chats[user.id].started = True
+        server.state.open_chat_quietly(user.id)
         chats.append(user.id)
     return chats
 

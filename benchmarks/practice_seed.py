@@ -50,7 +50,7 @@ class SeededClient:
 def start_chat(server: SandboxServer, name: str) -> int:
     """A sandbox user whose chat accepts messages, as if they had sent /start."""
     user = server.state.create_user(name)
-    server.state.chats[user.id].started = True
+    server.state.open_chat_quietly(user.id)
     return user.id
 
 

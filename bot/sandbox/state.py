@@ -167,6 +167,12 @@ class SandboxState:
             raise bad_request(CHAT_NOT_FOUND)
         return chat
 
+    def open_chat_quietly(self, user_id: int) -> None:
+        """Let the bot write to ``user_id`` as if they had pressed Start, without an update
+        for the bot to answer (benchmarks set up thousands of chats this way)."""
+        self.chats[self.user(user_id).id].started = True
+        self.seen_users.add(user_id)
+
     def check_reachable(self, chat: Chat) -> None:
         """Raise 403 when the user blocked the bot or never wrote to it."""
         if chat.type != "private":
