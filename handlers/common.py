@@ -189,13 +189,17 @@ async def answer_call(
         message = await call
     except Refused as refusal:
         if update.callback_query is not None:
-            text = refusal.answer
-            send_in_chat(
-                update, context, messages.render(text.key, locale_of(update), **text.params), None
-            )
+            send_refusal(update, context, refusal)
             return
         message = OutgoingMessage(refusal.answer)
     await answer(update, context, message)
+
+
+def send_refusal(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: Refused) -> None:
+    """A refusal's kind answer as a new message in the update's chat."""
+    text = refusal.answer
+    html = messages.render(text.key, locale_of(update), **text.params)
+    send_in_chat(update, context, html, None)
 
 
 def _shown_already(

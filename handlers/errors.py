@@ -18,7 +18,7 @@ from telegram.ext import Application, ContextTypes
 
 import messages
 from bot.services.access import Refused
-from handlers.common import locale_of, reply, runtime, send_in_chat
+from handlers.common import reply, runtime, send_refusal
 
 _log = logging.getLogger(__name__)
 
@@ -71,10 +71,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if isinstance(error, Refused) and isinstance(update, Update):
         _log.info("user %s was refused: %s", user_id, error.answer.key)
-        text = error.answer
-        send_in_chat(
-            update, context, messages.render(text.key, locale_of(update), **text.params), None
-        )
+        send_refusal(update, context, error)
         return
     if isinstance(error, BadRequest) and any(
         phrase in error.message.lower() for phrase in _EXPECTED_REQUESTS

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 import messages
+from bot.ports import Text
+from bot.services.access import Refused
 from handlers.common import RUNTIME_KEY
 from handlers.errors import OperatorAlerts, operator_alerts
 from handlers.privacy import ERASE_CONFIRM
@@ -138,3 +140,19 @@ async def test_the_next_operator_alert_counts_those_held_back() -> None:
     await asyncio.sleep(0.25)
     assert await alerts.take() == 2
     assert alerts.unreported == 0
+
+
+async def test_a_refusal_that_reaches_the_error_handler_is_answered_kindly_and_is_info(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    _with_operator(harness)
+
+    def refuse(*_args: object) -> None:
+        raise Refused(Text("access.not_found"))
+
+    harness.db.clients.by_telegram_id = refuse  # type: ignore[method-assign,assignment]
+    assert await harness.send(GUEST_ID, "/help") == [messages.render("access.not_found")]
+    assert "was refused" in caplog.text
+    assert _loud(caplog) == []
+    assert harness.request.sent_texts(OPERATOR) == []
