@@ -64,7 +64,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         callbacks.SESSION_PATTERN: client.session_button,
         callbacks.BOOK_PATTERN: practitioner.book_step,
         callbacks.INVITE_REVOKE_PATTERN: practitioner.revoke_invite,
-        callbacks.CLIENTS_PAGE_PATTERN: practitioner.clients_page,
+        callbacks.LIST_PAGE_PATTERN: practitioner.list_page,
         callbacks.FLAG_PATTERN: flags.flag_button,
         callbacks.CHECKIN_PATTERN: checkins.checkin_button,
         callbacks.KEEP_CHECKINS_PATTERN: checkins.keep_checkins,

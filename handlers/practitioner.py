@@ -137,14 +137,15 @@ async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def clients_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The Back or More button under ``/clients``: that page, in place of the one shown."""
-    page = await fallbacks.read_press(update, context, callbacks.parse_clients_page)
-    if page is None:
+async def list_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Back or More button under a list: that page, in place of the one shown."""
+    press = await fallbacks.read_press(update, context, callbacks.parse_list_page)
+    if press is None:
         return
+    name, page = press
     rt = runtime(context)
     await answer_call(
         update,
         context,
-        session_lists.client_list(rt.uow, rt.clock, actor=_actor(update), page=page),
+        session_lists.list_page(rt.uow, rt.clock, actor=_actor(update), name=name, page=page),
     )

@@ -137,18 +137,26 @@ def parse_consent(data: str) -> tuple[bool, str] | None:
     return data[3] == "y", data[5:]
 
 
-CLIENTS_PAGE_PATTERN = r"^cl:[0-9]{1,4}$"
+LIST_PAGE_PATTERN = r"^pg:([cut]):([0-9]{1,4})$"
 
 
-def clients_page(page: int) -> str:
-    """Data for the buttons that turn the pages of ``/clients`` (the first page is 0)."""
-    return f"cl:{page}"
+class ListName(enum.StrEnum):
+    """The practitioner's lists that come in pages."""
+
+    CLIENTS = "c"
+    TODAY = "t"
+    UPCOMING = "u"
 
 
-def parse_clients_page(data: str) -> int | None:
-    """The page number, or ``None`` when malformed."""
-    match = re.match(CLIENTS_PAGE_PATTERN, data)
-    return int(data[3:]) if match else None
+def list_page(name: ListName, page: int) -> str:
+    """Data for the buttons that turn a list's pages (the first page is 0)."""
+    return f"pg:{name}:{page}"
+
+
+def parse_list_page(data: str) -> tuple[ListName, int] | None:
+    """(which list, page), or ``None`` when malformed."""
+    match = re.match(LIST_PAGE_PATTERN, data)
+    return (ListName(match.group(1)), int(match.group(2))) if match else None
 
 
 def revoke_invite(invite_id: int) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Generic, TypeVar
 
 from bot.domain import callbacks
-from bot.domain.callbacks import SessionAction
+from bot.domain.callbacks import ListName, SessionAction
 from bot.domain.models import Appointment, AppointmentStatus, ClientStatus, Practitioner
 from bot.ports import (
     Button,
@@ -30,30 +32,33 @@ from bot.services.views import (
 
 UPCOMING_DAYS = 14
 
+T = TypeVar("T")
 
-UPCOMING_LIMIT = 30
-CLIENTS_PER_PAGE = 20
-"""Clients on one page of ``/clients``: 20 of the longest lines (a 100-character name,
-a status and a next session) stay well within one message."""
+
+PER_PAGE = 20
+"""Lines on one page of a list: 20 of the longest (a 100-character name, a time, a
+status) stay well within one message."""
 
 
 async def sessions_today(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, page: int = 0
 ) -> OutgoingMessage:
-    """``/today``: the practitioner's sessions on their local today, cancelled ones left out."""
+    """``/today``: the practitioner's sessions on their local today, cancelled ones left
+    out, :data:`PER_PAGE` a page."""
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "appointment.list")
         start, end = local_day_bounds(clock.now(), practitioner.timezone)
         found = await uow.appointments.for_practitioner_between(practitioner.id, start, end)
         return await _session_list(
-            uow, practitioner, found, "sessions.today", "sessions.none_today"
+            uow, practitioner, found, ListName.TODAY, page=page, empty_key="sessions.none_today"
         )
 
 
 async def sessions_upcoming(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, page: int = 0
 ) -> OutgoingMessage:
-    """``/upcoming``: the practitioner's open sessions in the next two weeks."""
+    """``/upcoming``: the practitioner's open sessions in the next two weeks,
+    :data:`PER_PAGE` a page."""
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "appointment.list")
         now = clock.now()
@@ -61,22 +66,71 @@ async def sessions_upcoming(
             practitioner.id, now, now + timedelta(days=UPCOMING_DAYS)
         )
         return await _session_list(
-            uow, practitioner, found, "sessions.upcoming", "sessions.none_upcoming"
+            uow,
+            practitioner,
+            found,
+            ListName.UPCOMING,
+            page=page,
+            empty_key="sessions.none_upcoming",
         )
+
+
+_LIST_KEYS = {
+    ListName.CLIENTS: "clients.list",
+    ListName.TODAY: "sessions.today",
+    ListName.UPCOMING: "sessions.upcoming",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Page(Generic[T]):
+    """One page of a list: its items, its number (from 0) and how many pages there are."""
+
+    items: Sequence[T]
+    number: int
+    pages: int
+
+    @classmethod
+    def of(cls, everything: Sequence[T], page: int) -> _Page[T]:
+        """Page ``page`` of ``everything``; a page past either end is the nearest one."""
+        pages = max(1, -(-len(everything) // PER_PAGE))
+        number = min(max(page, 0), pages - 1)
+        return cls(everything[number * PER_PAGE : (number + 1) * PER_PAGE], number, pages)
+
+    def message(
+        self, name: ListName, params: dict[str, Any], rows: Sequence[tuple[Button, ...]]
+    ) -> OutgoingMessage:
+        """The list's message: its title says the page, and Back and More turn it."""
+        turn = [
+            Button(Text(label), callbacks.list_page(name, to))
+            for label, to, shown in (
+                ("button.page_back", self.number - 1, self.number > 0),
+                ("button.page_more", self.number + 1, self.number < self.pages - 1),
+            )
+            if shown
+        ]
+        if turn:
+            rows = [*rows, tuple(turn)]
+        key = _LIST_KEYS[name] + ("" if self.pages == 1 else "_page")
+        params = {**params, "page": self.number + 1, "pages": self.pages}
+        return OutgoingMessage(Text(key, params), tuple(rows))
 
 
 async def _session_list(
     uow: UnitOfWork,
     practitioner: Practitioner,
     found: Sequence[Appointment],
-    key: str,
+    name: ListName,
+    *,
+    page: int,
     empty_key: str,
 ) -> OutgoingMessage:
-    shown = [a for a in found if a.status is not AppointmentStatus.CANCELLED][:UPCOMING_LIMIT]
-    if not shown:
+    listed = [a for a in found if a.status is not AppointmentStatus.CANCELLED]
+    if not listed:
         return OutgoingMessage(Text(empty_key, {"days": UPCOMING_DAYS}))
+    shown = _Page.of(listed, page)
     lines, rows = [], []
-    for appointment in shown:
+    for appointment in shown.items:
         client = await uow.clients.get(appointment.client_id)
         if client is None:
             continue
@@ -90,9 +144,7 @@ async def _session_list(
                 },
             )
             rows.append((session_button_with(appointment, label),))
-    return OutgoingMessage(
-        Text(key, {"lines": lines, "count": len(lines), "days": UPCOMING_DAYS}), tuple(rows)
-    )
+    return shown.message(name, {"lines": lines, "count": len(listed), "days": UPCOMING_DAYS}, rows)
 
 
 def session_button_with(appointment: Appointment, label: Text) -> Button:
@@ -106,19 +158,16 @@ async def client_list(
     uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, page: int = 0
 ) -> OutgoingMessage:
     """``/clients``: every client with their state and next session, and Book buttons for
-    the active ones; :data:`CLIENTS_PER_PAGE` a page (one message holds 4,096 characters),
-    with buttons to turn the pages. A page past the end shows the last one."""
+    the active ones; :data:`PER_PAGE` a page."""
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "client.list")
         everyone = await uow.clients.for_practitioner(practitioner.id)
         if not everyone:
             return OutgoingMessage(Text("clients.none"))
-        pages = -(-len(everyone) // CLIENTS_PER_PAGE)
-        page = min(max(page, 0), pages - 1)
-        clients = everyone[page * CLIENTS_PER_PAGE : (page + 1) * CLIENTS_PER_PAGE]
-        ahead = {c.id: a for c, a in await sessions_ahead(uow, clients, clock.now())}
+        shown = _Page.of(everyone, page)
+        ahead = {c.id: a for c, a in await sessions_ahead(uow, shown.items, clock.now())}
     lines = []
-    for client in clients:
+    for client in shown.items:
         session = ahead.get(client.id)
         next_text = (
             Text("clients.next", {"when": when(session.starts_at, practitioner.timezone)})
@@ -137,21 +186,22 @@ async def client_list(
                 )
             )
         )
-    rows: list[tuple[Button, ...]] = [
+    rows = [
         (Button(Text("button.book_client", {"client": c.full_name}), callbacks.book(c.id)),)
-        for c in clients
+        for c in shown.items
         if c.status is ClientStatus.ACTIVE
     ]
-    turn = [
-        Button(Text(label), callbacks.clients_page(to))
-        for label, to, shown in (
-            ("button.page_back", page - 1, page > 0),
-            ("button.page_more", page + 1, page < pages - 1),
-        )
-        if shown
-    ]
-    if turn:
-        rows.append(tuple(turn))
-    params = {"lines": lines, "count": len(everyone), "page": page + 1, "pages": pages}
-    key = "clients.list" if pages == 1 else "clients.list_page"
-    return OutgoingMessage(Text(key, params), tuple(rows))
+    return shown.message(ListName.CLIENTS, {"lines": lines, "count": len(everyone)}, rows)
+
+
+async def list_page(
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, name: ListName, page: int
+) -> OutgoingMessage:
+    """Page ``page`` of one of the practitioner's lists (Back and More under it)."""
+    match name:
+        case ListName.CLIENTS:
+            return await client_list(uow_factory, clock, actor=actor, page=page)
+        case ListName.TODAY:
+            return await sessions_today(uow_factory, clock, actor=actor, page=page)
+        case ListName.UPCOMING:
+            return await sessions_upcoming(uow_factory, clock, actor=actor, page=page)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.models import Base, InviteRow
 from bot.domain import callbacks
-from bot.domain.callbacks import BookPress, SessionAction
+from bot.domain.callbacks import BookPress, ListName, SessionAction
 from bot.domain.models import AppointmentStatus, ClientStatus, Invite, OutboxKind, OutboxState
 from bot.ports import OutgoingMessage, UnitOfWorkFactory
 from bot.sandbox.text import message_text, utf16_length
@@ -595,6 +595,34 @@ async def test_the_client_list_shows_every_client_and_their_state(practice: Prac
     assert "Sample Client</b> · joined · next: Friday 4 December at 11:00" in text
 
 
+async def all_pages(practice: Practice, name: ListName) -> list[OutgoingMessage]:
+    """Every page of a list, by pressing More until there is none."""
+    pages = [
+        await session_lists.list_page(
+            practice.uow, practice.clock, actor=PRACTITIONER, name=name, page=0
+        )
+    ]
+    more = callbacks.list_page(name, len(pages))
+    while more in button_data(pages[-1]) and len(pages) < 10:
+        press = callbacks.parse_list_page(more)
+        assert press == (name, len(pages))
+        pages.append(
+            await session_lists.list_page(
+                practice.uow, practice.clock, actor=PRACTITIONER, name=name, page=press[1]
+            )
+        )
+        more = callbacks.list_page(name, len(pages))
+    return pages
+
+
+def assert_pages_fit(pages: list[OutgoingMessage], total: int) -> None:
+    assert [p.text.params["page"] for p in pages] == list(range(1, len(pages) + 1))
+    assert {p.text.params["count"] for p in pages} == {total}
+    assert sum(len(p.text.params["lines"]) for p in pages) == total
+    for page in pages:
+        assert utf16_length(message_text(shown(page), "HTML").text) <= 4096
+
+
 async def test_a_long_client_list_comes_in_pages_that_each_fit_one_message(
     practice: Practice,
 ) -> None:
@@ -602,32 +630,43 @@ async def test_a_long_client_list_comes_in_pages_that_each_fit_one_message(
         name = f"Client {n:02d} " + "W" * 90  # the longest names there are
         await add_client(practice.uow, practice.practitioner, name, None, status=INVITED)
 
-    first = await session_lists.client_list(practice.uow, practice.clock, actor=PRACTITIONER)
-    pages = [first]
-    while (more := button_data(pages[-1])[-1] or "").startswith("cl:") and len(pages) < 5:
-        page = callbacks.parse_clients_page(more)
-        assert page is not None
-        if page < len(pages):
-            break
-        pages.append(
-            await session_lists.client_list(
-                practice.uow, practice.clock, actor=PRACTITIONER, page=page
-            )
-        )
+    pages = await all_pages(practice, ListName.CLIENTS)
 
     assert len(pages) == 3
-    assert [p.text.params["page"] for p in pages] == [1, 2, 3]
-    assert {p.text.params["count"] for p in pages} == {45}
-    shown_lines = [line for p in pages for line in p.text.params["lines"]]
-    assert len(shown_lines) == 45
-    for page in pages:
-        text = message_text(shown(page), "HTML")
-        assert utf16_length(text.text) <= 4096
-    assert button_data(pages[1])[-2:] == [callbacks.clients_page(0), callbacks.clients_page(2)]
+    assert_pages_fit(pages, 45)
+    assert button_data(pages[1])[-2:] == [
+        callbacks.list_page(ListName.CLIENTS, 0),
+        callbacks.list_page(ListName.CLIENTS, 2),
+    ]
     past_the_end = await session_lists.client_list(
         practice.uow, practice.clock, actor=PRACTITIONER, page=99
     )
     assert past_the_end.text.params["page"] == 3
+
+
+async def test_a_long_list_of_sessions_comes_in_pages_that_each_fit_one_message(
+    practice: Practice,
+) -> None:
+    long_name = await add_client(
+        practice.uow, practice.practitioner, "Long " + "W" * 95, OTHER_CLIENT
+    )
+    async with practice.uow() as uow:
+        for n in range(41):
+            await uow.appointments.add(
+                records.appointment(
+                    practice.practitioner.id,
+                    long_name.id,
+                    starts_at=practice.clock.now() + timedelta(days=1, minutes=30 * n),
+                    created_at=practice.clock.now(),
+                )
+            )
+        await uow.commit()
+
+    pages = await all_pages(practice, ListName.UPCOMING)
+
+    assert len(pages) == 3
+    assert_pages_fit(pages, 41)
+    assert len(button_data(pages[0])) == 20 + 1  # a card button a session, and More
 
 
 # --- the client's settings ----------------------------------------------------------------------

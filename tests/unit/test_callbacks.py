@@ -15,6 +15,7 @@ from bot.domain.callbacks import (
     CheckInAction,
     CheckInPress,
     FlagAction,
+    ListName,
     SessionAction,
     SessionPress,
 )
@@ -31,14 +32,16 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     callbacks.BOOK_PATTERN: callbacks.parse_book,
     callbacks.CONSENT_PATTERN: callbacks.parse_consent,
     callbacks.INVITE_REVOKE_PATTERN: callbacks.parse_revoke_invite,
-    callbacks.CLIENTS_PAGE_PATTERN: callbacks.parse_clients_page,
+    callbacks.LIST_PAGE_PATTERN: callbacks.parse_list_page,
     callbacks.CHECKIN_PATTERN: callbacks.parse_checkin,
     callbacks.FLAG_PATTERN: callbacks.parse_flag,
 }
 # Data that looks like buttons: the prefixes, digits of every script, separators.
 LOOKALIKE = st.builds(
     lambda prefix, rest: prefix + rest,
-    st.sampled_from(["ap:", "bk:", "cs:y:", "cs:n:", "iv:", "cl:", "ci:", "fl:", "kc:", ""]),
+    st.sampled_from(
+        ["ap:", "bk:", "cs:y:", "cs:n:", "iv:", "pg:c:", "pg:u:", "ci:", "fl:", "kc:", ""]
+    ),
     st.text(alphabet=st.sampled_from(list("0123456789:abcdefghiknrsty_-٣９ ")), max_size=70),
 )
 
@@ -118,7 +121,8 @@ def test_flag_consent_invite_and_page_buttons_round_trip(
     assert callbacks.parse_flag(callbacks.flag(some_id, action)) == (some_id, action)
     assert callbacks.parse_consent(callbacks.consent(agree, token)) == (agree, token)
     assert callbacks.parse_revoke_invite(callbacks.revoke_invite(some_id)) == some_id
-    assert callbacks.parse_clients_page(callbacks.clients_page(page)) == page
+    for name in ListName:
+        assert callbacks.parse_list_page(callbacks.list_page(name, page)) == (name, page)
 
 
 def test_an_id_too_big_for_the_database_is_not_a_press() -> None:
