@@ -104,7 +104,6 @@ def build_dispatcher(
         batch_size=max(1, int(settings.send_rate)),  # about one second of sending
         # One SQLite file has one bot process (the instance lock); PostgreSQL may have more.
         claim_lease=None if sqlite else CLAIM_LEASE,
-        one_writer=sqlite,
         backup_chat_id=settings.backup_contact_chat_id,
         operator_chat_id=settings.operator_chat_id,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -51,15 +52,21 @@ class SqlAlchemyUnitOfWork:
     replies: ReplyRepository
     flags: FlagRepository
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        """Prepare a unit of work; the session opens on ``__aenter__``."""
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], turn: asyncio.Lock | None = None
+    ) -> None:
+        """Prepare a unit of work; the session opens on ``__aenter__`` (after waiting for
+        ``turn``, when there is one, which it holds until it closes)."""
         self._session_factory = session_factory
         self._session: AsyncSession | None = None
+        self._turn = turn
 
     async def __aenter__(self) -> Self:
         """Open a session and the repositories over it."""
         if self._session is not None:
             raise RuntimeError("this unit of work is already open")
+        if self._turn is not None:
+            await self._turn.acquire()
         session = self._session_factory()
         self._session = session
         self.practitioners = SqlPractitionerRepository(session)
@@ -87,6 +94,8 @@ class SqlAlchemyUnitOfWork:
             await session.rollback()
         finally:
             await session.close()
+            if self._turn is not None:
+                self._turn.release()
 
     async def commit(self) -> None:
         """Store everything done so far in this unit of work."""
@@ -110,10 +119,14 @@ class SqlAlchemyUnitOfWorkFactory:
         # expire_on_commit=False: nothing is reloaded lazily after a commit;
         # repositories have already copied rows into domain objects anyway.
         self._session_factory = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite lets one transaction write at a time, and one that finds the file
+        # locked sleeps in growing steps (up to 100 ms) before it looks again: units of
+        # work taking turns here in Python wait only as long as the one before them.
+        self._turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def __call__(self) -> UnitOfWork:
         """Return a new, not yet opened, unit of work."""
-        return SqlAlchemyUnitOfWork(self._session_factory)
+        return SqlAlchemyUnitOfWork(self._session_factory, self._turn)
 
 
 def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:

@@ -8,7 +8,6 @@ and its outcome recorded in a commit of its own. Rows left ``sending`` by a cras
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections import Counter
@@ -61,7 +60,6 @@ class Dispatcher:
         batch_size: int = 28,
         store_patience: timedelta = timedelta(minutes=5),
         claim_lease: timedelta | None = None,
-        one_writer: bool = False,
         budget: SendBudget | None = None,
         claim_ahead: timedelta = CLAIM_AHEAD,
         sends_at_once: int = SENDS_AT_ONCE,
@@ -85,9 +83,6 @@ class Dispatcher:
         self._backup_chat_id = backup_chat_id
         self._operator_chat_id = operator_chat_id
         self._claim_lease = claim_lease
-        # SQLite takes one writer at a time: commits queued in Python are cheaper than
-        # commits waiting on its file lock.
-        self._write_turn: asyncio.Lock | None = asyncio.Lock() if one_writer else None
         self._lock = asyncio.Lock()
         self._sending_to: Counter[int] = Counter()  # chats with a send in flight here
         self._stopping = False
@@ -351,7 +346,7 @@ class Dispatcher:
         wait = 0.2
         while True:
             try:
-                async with self._write_turn or contextlib.nullcontext(), self._uow() as uow:
+                async with self._uow() as uow:
                     result = await write(uow)
                     await uow.commit()
                     return result
