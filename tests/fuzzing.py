@@ -46,7 +46,12 @@ from bot.sandbox.errors import ApiError
 from bot.sandbox.params import Params
 from bot.sandbox.state import SandboxState
 from bot.services import invites as invite_service
-from bot.services import practitioners
+from bot.services import morning_list, practitioners
+from bot.services.checkin_schedule import (
+    complete_ended_sessions,
+    follow_sent_checkins,
+    pause_silent,
+)
 from bot.services.dispatcher import Dispatcher
 from bot.settings import load_settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY
@@ -244,7 +249,8 @@ class Fuzzer:
             (4, self.in_group),
             (2, self.block_or_unblock),
             (4, self.invite_and_join),
-            (2, self.time_passes),
+            (4, self.book_a_joined_client),
+            (3, self.time_passes),
         ]
         action = rng.choices([a for _, a in actions], weights=[w for w, _ in actions])[0]
         await action()
@@ -345,9 +351,12 @@ class Fuzzer:
 
     async def invite_and_join(self) -> None:
         if self._open(self.practitioner) and (not self.tokens or self.rng.random() < 0.3):
-            user_actions.send_text(
-                self.state, self.practitioner, f"/newclient {self.rng.choice(self.names)}"
-            )
+            # Mostly names of their own, so that most bookings find one client (some
+            # repeat, so that pick lists come up too).
+            name = self.rng.choice(self.names)
+            if self.rng.random() < 0.7:
+                name = f"{name} {self.rng.randint(1, 10**6)}"
+            user_actions.send_text(self.state, self.practitioner, f"/newclient {name}")
             await self.drain()
             self.tokens += _tokens(self.state, self.practitioner)
             return
@@ -361,8 +370,37 @@ class Fuzzer:
         if last.from_bot and buttons and self.rng.random() < 0.8:
             user_actions.press(self.state, user, last.message_id, buttons[0]["callback_data"])
 
+    async def book_a_joined_client(self) -> None:
+        """The practitioner books a client who has joined, soon, so that reminders,
+        confirmations and check-ins come into play."""
+        rt: Runtime = self.app.bot_data[RUNTIME_KEY]
+        async with rt.uow() as uow:
+            practitioner = await uow.practitioners.by_telegram_id(self.practitioner)
+            joined = (
+                [
+                    c
+                    for c in await uow.clients.for_practitioner(practitioner.id)
+                    if c.telegram_user_id
+                ]
+                if practitioner is not None
+                else []
+            )
+        if not joined or not self._open(self.practitioner):
+            return
+        client = self.rng.choice(joined)
+        starts = self.clock.now() + timedelta(hours=self.rng.randint(2, 72))
+        line = f"/book {client.full_name} {starts:%Y-%m-%d} {starts:%H}:00"
+        user_actions.send_text(self.state, self.practitioner, line)
+
     async def time_passes(self) -> None:
+        """The clock moves; the bot's jobs run (sessions end, check-ins are planned and
+        followed, morning lists go out) and what is due is sent."""
         self.clock.advance(timedelta(minutes=self.rng.choice([1, 30, 180, 60 * 24, 60 * 24 * 3])))
+        rt: Runtime = self.app.bot_data[RUNTIME_KEY]
+        await complete_ended_sessions(rt.uow, rt.clock, rt.policy)
+        await follow_sent_checkins(rt.uow, rt.clock, rt.policy)
+        await pause_silent(rt.uow, rt.clock, rt.policy)
+        await morning_list.morning_lists(rt.uow, rt.clock, rt.policy)
         await self.dispatcher.dispatch_due()
 
 
