@@ -20,6 +20,7 @@ import logging
 import random
 import re
 import string
+import sys
 import tempfile
 import time
 import traceback
@@ -412,7 +413,12 @@ def _tokens(state: SandboxState, chat_id: int) -> list[str]:
     return sorted(set(found))
 
 
-async def fuzz(updates: int, seed: int, database_url: str | None = None) -> FuzzReport:
+async def fuzz(
+    updates: int,
+    seed: int,
+    database_url: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FuzzReport:
     """Drive the bot with at least ``updates`` random updates; what went wrong."""
     report = FuzzReport()
     rng = random.Random(seed)
@@ -452,7 +458,10 @@ async def fuzz(updates: int, seed: int, database_url: str | None = None) -> Fuzz
                 report.updates += await fuzzer.drain()
                 while report.updates < updates:
                     await fuzzer.step()
+                    before = report.updates
                     report.updates += await fuzzer.drain()
+                    if progress is not None and before // 10_000 < report.updates // 10_000:
+                        progress(report.updates)
                 await fuzzer.dispatcher.dispatch_due()
             report.seconds = time.monotonic() - started
         finally:
@@ -487,7 +496,11 @@ def main() -> None:
     parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
-    report = asyncio.run(fuzz(args.updates, args.seed, args.database))
+
+    def progress(done: int) -> None:
+        sys.stderr.write(f"fuzz: {done} updates (seed {args.seed})\n")
+
+    report = asyncio.run(fuzz(args.updates, args.seed, args.database, progress))
     print(json.dumps(report.summary(), indent=1, ensure_ascii=False))
     raise SystemExit(1 if report.errors or report.bad_requests else 0)
 
