@@ -6,7 +6,8 @@ The corpora in ``tests/triage_corpus/`` are JSON Lines, one reply per line:
 (``overdose``, ``stroke``, ``idiom_joke``...). ``development/`` holds the lines the
 rules may be written against; ``blind/`` the lines written by someone who had read
 neither the rules nor the development lines, kept apart so that their figures say how
-triage does on words nobody tuned it to (their first score is in the README).
+triage does on words nobody tuned it to (their first score is in the README); ``scored/``
+the blind lines whose first score is recorded and which wait to join the development set.
 
 Run on a file: ``python -m tests.triage_quality FILE --locale en [--misses]``.
 """

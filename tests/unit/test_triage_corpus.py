@@ -5,7 +5,9 @@ urgent lines judged ``none``; routine lines judged concern or urgent), so ``make
 shows them. The development lines are the ones the rules were written against: there
 triage must be right on every line. The blind lines were written by someone who had read
 neither the rules nor the development lines; their first score is in the README, and
-these tests hold the rules to the targets on them.
+these tests hold the rules to the targets on them. The *scored* lines are blind lines
+whose first score is recorded and which wait to join the development set: the rules are
+tuned against them next, so they no longer measure words nobody tuned the rules to.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def test_blind_lines_meet_the_targets(locale: str, capsys: pytest.CaptureFixture
     assert report.false_alarm_rate <= FALSE_ALARMS, _misses(report)
 
 
-@pytest.mark.parametrize("folder", ["development", "blind"])
+@pytest.mark.parametrize("folder", ["development", "blind", "scored"])
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_line_is_labelled_with_a_known_category(folder: str, locale: str) -> None:
     categories = {
