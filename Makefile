@@ -41,7 +41,8 @@ migrate: $(STAMP)
 	$(BIN)/stillpoint migrate
 
 # Random updates through every handler (make test runs 10,000 with one seed): 100,000
-# with each of three more seeds. Prints the figures; fails on any unhandled error or 400.
+# with each of three more seeds (about half an hour each). Prints the figures; fails on
+# any unhandled error or 400.
 fuzz: $(STAMP)
 	for seed in 1 2 3; do $(BIN)/python -m tests.fuzzing --updates 100000 --seed $$seed || exit 1; done
 
