@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 from telegram.request import RequestData
 
-import handlers
 from bot.clock import MovableClock
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
@@ -58,7 +57,7 @@ from bot.settings import load_settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY
 from bot.telegram.notifier import TelegramNotifier
 from handlers.common import RUNTIME_KEY, lanes_of
-from tests.handlers.offline import LocalRequest
+from tests.handlers.offline import LocalRequest, application_over
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 CLIENTS = 6
@@ -474,17 +473,9 @@ async def fuzz(
 def _application(state, report, settings, clock, uow) -> Application:  # type: ignore[no-untyped-def,type-arg]
     from bot.app import build_dispatcher  # noqa: PLC0415
 
-    app = (
-        ApplicationBuilder()
-        .token(state.bot_token)
-        .request(EmulatorRequest(state, report.bad_requests))
-        .get_updates_request(EmulatorRequest(state, report.bad_requests))
-        .updater(None)
-        .build()
-    )
-    app.bot_data[RUNTIME_KEY] = Runtime(settings, clock, uow)
+    request = EmulatorRequest(state, report.bad_requests)
+    app = application_over(Runtime(settings, clock, uow), request, state.bot_token)
     app.bot_data[DISPATCHER_KEY] = build_dispatcher(settings, uow, TelegramNotifier(app.bot), clock)
-    handlers.register(app)
     return app
 
 

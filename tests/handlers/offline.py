@@ -112,12 +112,14 @@ async def process(app: Application, update: Update) -> None:  # type: ignore[typ
     await lanes_of(app).wait_sent()
 
 
-def offline_application(runtime: Runtime) -> tuple[Application, OfflineRequest]:  # type: ignore[type-arg]
-    """The real application, every handler registered, over an offline Bot API."""
-    request = OfflineRequest()
+OFFLINE_TOKEN = "7000:offline"
+
+
+def application_over(runtime: Runtime, request: LocalRequest, token: str) -> Application:  # type: ignore[type-arg]
+    """The real application, every handler registered, over ``request``'s Bot API."""
     app = (
         ApplicationBuilder()
-        .token("7000:offline")
+        .token(token)
         .request(request)
         .get_updates_request(OfflineRequest())
         .updater(None)
@@ -125,4 +127,10 @@ def offline_application(runtime: Runtime) -> tuple[Application, OfflineRequest]:
     )
     app.bot_data[RUNTIME_KEY] = runtime
     handlers.register(app)
-    return app, request
+    return app
+
+
+def offline_application(runtime: Runtime) -> tuple[Application, OfflineRequest]:  # type: ignore[type-arg]
+    """The real application over an offline Bot API that answers everything."""
+    request = OfflineRequest()
+    return application_over(runtime, request, OFFLINE_TOKEN), request
