@@ -27,7 +27,8 @@ The context policy (:func:`effect`), in words:
 - a joke or laugh marker ("lol", "😂") takes the alarm out of words often used as
   hyperbole ("I'll pass out lol", "nearly had a stroke haha"), but self-harm and
   violence words said laughing are still a concern; it changes nothing for plain signs
-  ("lol my words are coming out jumbled").
+  ("lol my words are coming out jumbled"). Words the client takes back as a joke ("...
+  haha jk") are a concern, whatever they were.
 
 A second opinion (:class:`SecondOpinion`), when given, can only raise the level.
 """
@@ -175,6 +176,8 @@ def effect(flag: Flag, context: Context, *, fine: bool) -> tuple[TriageLevel, st
         return lowered, "passed"
     if context.joke and flag.figurative != "no":
         return TriageLevel(flag.figurative), "joke"
+    if context.retracted and flag.persists:
+        return TriageLevel.CONCERN, "joke"
     return level, "as found"
 
 

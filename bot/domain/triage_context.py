@@ -23,9 +23,13 @@ experiencer
     someone else ("my dad had a stroke"), ``client`` otherwise.
 joke
     a laugh or joke marker in the same sentence, or alone in the next ("lol", "😂").
+retracted
+    the client takes the words back as a joke in the same sentence or the next ("jk",
+    "just kidding").
 passed
     a cue after the finding, in its clause or at the start of the next sentence, says it
-    has gone ("gone now", "went back to normal").
+    has gone ("gone now", "went back to normal"), unless the sentence says it keeps
+    coming back ("every time I stand up", "on and off").
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ Experiencer = Literal["client", "other"]
 
 DENIAL_REACH = 3
 """A clear denial stands at most this many counted words before the words it denies."""
+QUESTION_REACH = 4
+"""How many more words the question a finding is asked in may have before its "?" and
+the answer ("numbness or weak legs? nope")."""
 WOBBLE_AFTER = 2
 """How far after the denied words a wavering word still makes the denial unclear."""
 
@@ -55,6 +62,7 @@ class Context:
     time: Time = "now"
     experiencer: Experiencer = "client"
     joke: bool = False
+    retracted: bool = False
     passed: bool = False
 
 
@@ -74,6 +82,7 @@ class ContextReader:
         self.hypothetical_ends = self._ends("hypothetical", ignored, standalone_ok=True)
         self.after = dict(self._found("negation_after"))
         self.answers = dict(self._found("answers"))
+        self.alternatives = self._starts("alternatives")
         self.times: dict[int, str] = {}
         for name in ("historical", "current", "recent"):
             for start, _ in self._found(name):
@@ -83,6 +92,10 @@ class ContextReader:
         for start, end in self._found("other_person"):  # "my mum" is not "my"
             self.persons.update(dict.fromkeys(range(start, end), "other"))
         self.jokes = {i for s, e in self._found("joke") for i in range(s, e)}
+        self.retractions = {
+            tokens[s].sentence for s, e in self._found("retraction") if not pseudo.issuperset(range(s, e))
+        }
+        self.recurring = {tokens[s].sentence for s in self._starts("recurring")}
         self.passed = {
             s
             for s, e in self._found("passed")
@@ -123,6 +136,7 @@ class ContextReader:
                 break
         negated = negation_at is not None or self._negated_after(end)
         experiencer = self._experiencer(start)
+        sentence = self.tokens[start].sentence
         return Context(
             negated=negated,
             clear_denial=negation_at is not None
@@ -130,7 +144,8 @@ class ContextReader:
             time=self._time(start, end, experiencer),
             experiencer=experiencer,
             joke=self._joke(start),
-            passed=self._passed(end),
+            retracted=bool({sentence, sentence + 1} & self.retractions),
+            passed=sentence not in self.recurring and self._passed(end),
         )
 
     def _cue_before(self, start: int, ends: set[int], scope: int, words: set[int]) -> int | None:
@@ -172,25 +187,50 @@ class ContextReader:
         )
 
     def _negated_after(self, end: int) -> bool:
-        """A denial right after the words: "chest pain: none", "a stroke? no, nothing"."""
+        """A denial right after the words, or after the longer finding they are part of
+        ("chest pain: none", "numbness down there? nope"), or the answer to the question
+        they are asked in ("a stroke? no, nothing", "numbness or weak legs? nope"); not the
+        client's own question ("is that normal? no idea")."""
         transparent = self.lexicon.cues.transparent
         i = end
+        while i < len(self.tokens) and i in self.covered:
+            i += 1
+        listing = i < len(self.tokens) and i in self.alternatives
         crossed_question = False
+        asked = 0  # words of the question after the finding's own: "or in my legs"
         while i < len(self.tokens):
             token = self.tokens[i]
-            if i in self.after:
-                cue_end = self.after[i]
-                return cue_end >= len(self.tokens) or not self.tokens[cue_end].is_word
             if crossed_question and i in self.answers:
-                return True
+                return self._denial_ends(self.answers[i])
+            if i in self.after and not asked:
+                cue_end = self.after[i]
+                if self._denial_ends(cue_end):
+                    return True
+                if cue_end in self.after:  # "nope, nothing like that" is one denial
+                    i = cue_end
+                    continue
             if token.kind == "stop":
                 if token.key != "?" or crossed_question:
                     return False
                 crossed_question = True
-            elif token.kind != "comma" and token.key not in transparent:
-                return False
+            elif token.kind != "comma" and token.key not in transparent and i not in self.covered:
+                if crossed_question or not listing or asked == QUESTION_REACH:
+                    return False
+                asked += 1
             i += 1
         return False
+
+    def _denial_ends(self, cue_end: int) -> bool:
+        """Whether a denial ending at ``cue_end`` stands alone: "nope." or "no, just", or
+        runs into another denial ("no, nothing like that"); not "no idea", not "no?"."""
+        while cue_end < len(self.tokens) and cue_end in self.jokes:  # "no haha, nothing"
+            cue_end += 1
+        if cue_end >= len(self.tokens):
+            return True
+        token = self.tokens[cue_end]
+        if token.kind == "word":
+            return cue_end in self.after or cue_end in self.answers
+        return token.key != "?"
 
     def _clear(self, negation_at: int, start: int, end: int, experiencer: Experiencer) -> bool:
         """Whether the negation at ``negation_at`` is the client's own clear denial: about

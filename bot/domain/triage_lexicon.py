@@ -107,6 +107,7 @@ class Cues:
     negation: tuple[tuple[str, ...], ...] = ()
     negation_after: tuple[tuple[str, ...], ...] = ()
     answers: tuple[tuple[str, ...], ...] = ()
+    alternatives: tuple[tuple[str, ...], ...] = ()
     pseudo: tuple[tuple[str, ...], ...] = ()
     wobble: tuple[tuple[str, ...], ...] = ()
     hypothetical: tuple[tuple[str, ...], ...] = ()
@@ -117,6 +118,8 @@ class Cues:
     other_person: tuple[tuple[str, ...], ...] = ()
     self_person: tuple[tuple[str, ...], ...] = ()
     joke: tuple[tuple[str, ...], ...] = ()
+    retraction: tuple[tuple[str, ...], ...] = ()
+    recurring: tuple[tuple[str, ...], ...] = ()
     fine: tuple[tuple[str, ...], ...] = ()
     passed: tuple[tuple[str, ...], ...] = ()
     clause_words: frozenset[str] = frozenset()
@@ -131,6 +134,7 @@ class Cues:
             "negation": self.negation,
             "negation_after": self.negation_after,
             "answers": self.answers,
+            "alternatives": self.alternatives,
             "pseudo": self.pseudo,
             "wobble": self.wobble,
             "hypothetical": self.hypothetical,
@@ -141,6 +145,8 @@ class Cues:
             "other_person": self.other_person,
             "self_person": self.self_person,
             "joke": self.joke,
+            "retraction": self.retraction,
+            "recurring": self.recurring,
             "fine": self.fine,
             "passed": self.passed,
         }

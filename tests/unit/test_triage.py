@@ -195,6 +195,10 @@ def test_concerns(text: str, reason: str) -> None:
         "Didn't have any panic this time",
         "no more flashbacks",
         "a stroke? no, nothing like that",
+        "a stroke? no haha nothing like that",  # a laugh inside the answer
+        "numbness down there or in my legs? nope none of that, just a stiff back",
+        "you asked about numbness down there, nope nothing like that",
+        "dizzy? nah not at all this time",
         "chest pain - none",
         "Headache is not the worst of my life, just a normal one",
         "Brustschmerzen habe ich keine.",
@@ -214,6 +218,12 @@ def test_negation_before_and_after_cancels_a_sign(text: str) -> None:
         ("not sure if I fainted or fell asleep", URGENT),  # "not sure" is no negation
         ("no chest pain but my left arm is numb", URGENT),  # "but" ends the negation
         ("I can't feel my left leg", URGENT),  # a negation inside the sign's own words
+        # the client's own question is not answered by what follows it
+        ("i cant feel anything down there when i wipe, is that normal? no idea why", URGENT),
+        ("my speech was slurred this morning, should i go to a&e? no one is home", URGENT),
+        ("my face drooped on one side, is that from the session? no?", URGENT),
+        ("chest pain and sweating, is this normal? no way its the session", URGENT),
+        ("lost control of my bladder, nothing like that before", URGENT),
     ],
 )
 def test_negation_has_limits(text: str, level: TriageLevel) -> None:
@@ -286,6 +296,8 @@ def test_the_clients_long_past(text: str, level: TriageLevel) -> None:
         ("my face drooped for a few minutes then went back to normal", URGENT),  # TIA
         ("felt suicidal last week but it passed", URGENT),
         ("keep passing out for a few seconds at a time", URGENT),
+        # it keeps coming back, so it has not passed
+        ("every time i stand up i get dizzy, then it goes away", CONCERN),
     ],
 )
 def test_what_has_passed(text: str, level: TriageLevel) -> None:
@@ -305,10 +317,30 @@ def test_what_has_passed(text: str, level: TriageLevel) -> None:
         ("lol my words are coming out all jumbled", URGENT),  # a plain sign, not a joke
         ("I'm dying for a coffee", NONE),
         ("Can't go on holiday this year but feeling good", NONE),
+        # words taken back as a joke are still a concern, never nothing
+        ("if my back doesnt sort itself out im going to start cutting again haha jk", CONCERN),
+        ("i'm going to start cutting again", URGENT),
+        ("i'm not joking, i'm going to start cutting again", URGENT),
     ],
 )
 def test_idioms_and_jokes(text: str, level: TriageLevel) -> None:
     assert judge(text).level is level, explanation(judge(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "level"),
+    [
+        ("fingers on my right hand are tingly and a bit numb, pins and needles", "en", CONCERN),
+        ("my right arm went numb suddenly and i dropped my cup", "en", URGENT),
+        ("die zehen am rechten fuss sind so taub, kommt das vom liegen?", "de", CONCERN),
+        ("mein linker arm ist plötzlich ganz taub", "de", URGENT),
+    ],
+)
+def test_pins_and_needles_on_one_side_is_no_stroke(
+    text: str, locale: str, level: TriageLevel
+) -> None:
+    result = judge(text, locale=locale)
+    assert result.level is level, explanation(result)
 
 
 def test_explanation_names_concepts_context_and_effect() -> None:
