@@ -93,7 +93,9 @@ class ContextReader:
             self.persons.update(dict.fromkeys(range(start, end), "other"))
         self.jokes = {i for s, e in self._found("joke") for i in range(s, e)}
         self.retractions = {
-            tokens[s].sentence for s, e in self._found("retraction") if not pseudo.issuperset(range(s, e))
+            tokens[s].sentence
+            for s, e in self._found("retraction")
+            if not pseudo.issuperset(range(s, e))
         }
         self.recurring = {tokens[s].sentence for s in self._starts("recurring")}
         self.passed = {
