@@ -55,7 +55,14 @@ _NORMALISE_KEYS = {
     "fuzzy_min_length",
 }
 _CUE_SETS = set(Cues().sets())
-_CONTEXT_KEYS = _CUE_SETS | {"clause_words", "breakers", "transparent", "scope", "passed_scope"}
+_CONTEXT_KEYS = _CUE_SETS | {
+    "clause_words",
+    "breakers",
+    "transparent",
+    "becoming",
+    "scope",
+    "passed_scope",
+}
 _FLAG_KEYS = {
     "id",
     "category",
@@ -221,6 +228,7 @@ def build_lexicon(
                 clause_words=_words(normaliser, context, "clause_words"),
                 breakers=_words(normaliser, context, "breakers"),
                 transparent=_words(normaliser, context, "transparent"),
+                becoming=_words(normaliser, context, "becoming"),
                 scope=_int(context, "scope", 4),
                 passed_scope=_int(context, "passed_scope", 6),
             ),

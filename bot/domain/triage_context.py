@@ -101,9 +101,23 @@ class ContextReader:
         self.passed = {
             s
             for s, e in self._found("passed")
-            if not covered.issuperset(range(s, e)) and not self._negated_before(s, 2)
+            if not covered.issuperset(range(s, e))
+            and not self._negated_before(s, 2)
+            and not self._becoming(s, e)
         }
         self.fine = any(not self._negated_before(s, cues.scope) for s, _ in self._found("fine"))
+
+    def _becoming(self, start: int, end: int) -> bool:
+        """Whether a passed cue says "became" ("gone numb", "went all blue"): a single
+        word of ``becoming`` with a word after it that starts no longer cue."""
+        if end - start != 1 or self.tokens[start].key not in self.lexicon.cues.becoming:
+            return False
+        if any(s == start and e > end for s, e in self._found("passed")) or end >= len(self.tokens):
+            return False
+        after = self.tokens[end]
+        cues = self.lexicon.cues
+        joins = cues.transparent | cues.clause_words | cues.breakers
+        return after.kind == "word" and after.key not in joins
 
     def _found(self, name: str) -> list[tuple[int, int]]:
         return self._cues.get(name, [])

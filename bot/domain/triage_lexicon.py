@@ -125,6 +125,8 @@ class Cues:
     clause_words: frozenset[str] = frozenset()
     breakers: frozenset[str] = frozenset()
     transparent: frozenset[str] = frozenset()
+    becoming: frozenset[str] = frozenset()
+    """Passed cues that mean "became" when a word follows ("gone numb", "went blue")."""
     scope: int = 4
     passed_scope: int = 6
 
