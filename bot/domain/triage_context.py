@@ -150,13 +150,15 @@ class ContextReader:
             negation_at = self._cue_before(span_start, self.negation_ends, scope, words)
             if negation_at is not None:
                 break
-        negated = negation_at is not None or self._negated_after(end)
+        denied_after = self._negated_after(end)
         experiencer = self._experiencer(start)
         sentence = self.tokens[start].sentence
         return Context(
-            negated=negated,
-            clear_denial=negation_at is not None
-            and self._clear(negation_at, start, end, experiencer),
+            negated=negation_at is not None or denied_after is not None,
+            clear_denial=(
+                negation_at is not None and self._clear(negation_at, start, end, experiencer)
+            )
+            or (denied_after is not None and self._clear_after(end, denied_after, experiencer)),
             time=self._time(start, end, experiencer),
             experiencer=experiencer,
             joke=self._joke(start),
@@ -202,11 +204,12 @@ class ContextReader:
             for i in range(start, end)
         )
 
-    def _negated_after(self, end: int) -> bool:
+    def _negated_after(self, end: int) -> int | None:
         """A denial right after the words, or after the longer finding they are part of
         ("chest pain: none", "numbness down there? nope"), or the answer to the question
         they are asked in ("a stroke? no, nothing", "numbness or weak legs? nope"); not the
-        client's own question ("is that normal? no idea")."""
+        client's own question ("is that normal? no idea"). Where the denial ends, or
+        ``None``."""
         transparent = self.lexicon.cues.transparent
         i = end
         while i < len(self.tokens) and i in self.covered:
@@ -217,24 +220,24 @@ class ContextReader:
         while i < len(self.tokens):
             token = self.tokens[i]
             if crossed_question and i in self.answers:
-                return self._denial_ends(self.answers[i])
+                return self.answers[i] if self._denial_ends(self.answers[i]) else None
             if i in self.after and not asked:
                 cue_end = self.after[i]
                 if self._denial_ends(cue_end):
-                    return True
+                    return cue_end
                 if cue_end in self.after:  # "nope, nothing like that" is one denial
                     i = cue_end
                     continue
             if token.kind == "stop":
                 if token.key != "?" or crossed_question:
-                    return False
+                    return None
                 crossed_question = True
             elif token.kind != "comma" and token.key not in transparent and i not in self.covered:
                 if crossed_question or not listing or asked == QUESTION_REACH:
-                    return False
+                    return None
                 asked += 1
             i += 1
-        return False
+        return None
 
     def _denial_ends(self, cue_end: int) -> bool:
         """Whether a denial ending at ``cue_end`` stands alone: "nope." or "no, just", or
@@ -264,6 +267,23 @@ class ContextReader:
             if self.tokens[i].is_word and self.tokens[i].key not in transparent
         ]
         return len(between) <= DENIAL_REACH
+
+    def _clear_after(self, end: int, denial_end: int, experiencer: Experiencer) -> bool:
+        """Whether a denial after the words ("suicidal thoughts? none", "Selbstmordgedanken
+        habe ich keine") is the client's own and nothing in it or after it, in its
+        sentence until a word that turns to something else, wavers ("suicidal? not
+        *really*", "no, well *sometimes*"; but "no, just a *bit* low" is clear)."""
+        if experiencer != "client":
+            return False
+        breakers = self.lexicon.cues.breakers
+        i = end
+        while i < len(self.tokens) and (i < denial_end or self.tokens[i].kind != "stop"):
+            if i in self.wobble:
+                return False
+            if i >= denial_end and self.tokens[i].key in breakers:  # "no, just a bit low"
+                return True
+            i += 1
+        return True
 
     def _wobble_reach(self, end: int) -> int:
         """The last token after a denied finding that can still make the denial waver: a

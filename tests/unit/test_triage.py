@@ -243,6 +243,11 @@ def test_negation_has_limits(text: str, level: TriageLevel) -> None:
         ("there's no reason to live", URGENT),
         ("I can't go on", URGENT),
         ("wouldn't mind if I just didn't wake up", URGENT),  # "wouldn't mind" denies nothing
+        ("suicidal thoughts? none, dont worry", NONE),  # a clear denial after the words
+        ("suicidal? not really", URGENT),  # an answer that wavers
+        ("suicidal? no, well sometimes i guess", URGENT),
+        ("the kids would have an easier life if I just wasn't around", URGENT),  # a passive wish
+        ("would be nice to not wake up with a stiff neck for once", NONE),
     ],
 )
 def test_only_a_clear_denial_cancels_self_harm_words(text: str, level: TriageLevel) -> None:
@@ -325,6 +330,20 @@ def test_what_has_passed(text: str, level: TriageLevel) -> None:
 )
 def test_idioms_and_jokes(text: str, level: TriageLevel) -> None:
     assert judge(text).level is level, explanation(judge(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("Selbstmordgedanken habe ich keine, keine Sorge.", NONE),
+        ("suizidal oder so? nee gar ned, bin einfach nur bissl platt", NONE),
+        ("suizidal? nein, naja manchmal schon", URGENT),
+        ("manchmal denk ich die kids wären ohne mich echt besser dran", URGENT),
+    ],
+)
+def test_german_denials_and_passive_wishes(text: str, level: TriageLevel) -> None:
+    result = judge(text, locale="de")
+    assert result.level is level, explanation(result)
 
 
 @pytest.mark.parametrize(
