@@ -335,6 +335,23 @@ def test_idioms_and_jokes(text: str, level: TriageLevel) -> None:
 @pytest.mark.parametrize(
     ("text", "level"),
     [
+        ("took the train to work, planning to rest tonight", NONE),  # a method needs more
+        ("shaved my legs with a new razor and got a rash on my thigh", CONCERN),
+        ("the cold sea swim had me gasping but it was amazing", NONE),
+        ("feeling better for the session, i wish the knots would fade out", NONE),
+        ("i wish i could just fade out and not be anywhere", URGENT),
+        ("my baby has a slight temperature after her jabs but is feeding fine", NONE),
+        ("my baby is 5 weeks old and has a 38.8 temperature, very floppy", URGENT),
+        ("pressing the hot iron against my leg when things get too much", URGENT),
+    ],
+)
+def test_ordinary_words_beside_red_flag_words(text: str, level: TriageLevel) -> None:
+    assert judge(text).level is level, explanation(judge(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
         ("Selbstmordgedanken habe ich keine, keine Sorge.", NONE),
         ("suizidal oder so? nee gar ned, bin einfach nur bissl platt", NONE),
         ("suizidal? nein, naja manchmal schon", URGENT),
