@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest run sandbox migrate clean fuzz
+.PHONY: install demo test lint typecheck pytest run sandbox migrate clean fuzz second-opinion
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stillpoint needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -45,6 +45,10 @@ migrate: $(STAMP)
 # any unhandled error or 400.
 fuzz: $(STAMP)
 	for seed in 1 2 3; do $(BIN)/python -m tests.fuzzing --updates 100000 --seed $$seed || exit 1; done
+
+# Train the triage second opinion again after labelled lines are added or relabelled.
+second-opinion: $(STAMP)
+	$(BIN)/python -m tests.second_opinion_training
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
-from bot import triage_rules
+from bot import triage_second_opinion
 from bot.db.engine import check_database, create_engine
 from bot.db.lock import acquire_instance_lock
 from bot.db.migrate import ensure_schema_current, upgrade
@@ -157,7 +157,8 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     # Off the event loop and not waited for: sending starts at once, and updates wait
     # for it (handlers.common.rules_loaded) rather than load the rules on the loop.
     loop = asyncio.get_running_loop()
-    application.bot_data[RULES_READY_KEY] = loop.run_in_executor(None, triage_rules.warm_up)
+    warm_up = triage_second_opinion.warm_up
+    application.bot_data[RULES_READY_KEY] = loop.run_in_executor(None, warm_up)
     dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
     stranded = await dispatcher.recover()
     if stranded:

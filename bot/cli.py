@@ -24,6 +24,7 @@ from bot.services.practitioners import (
     check_timezone,
 )
 from bot.settings import ConfigError, load_settings
+from bot.triage_second_opinion import second_opinion
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -243,6 +244,7 @@ def _triage_line(line: str | None, lexicon: Lexicon, *, explain: bool) -> dict[s
         lexicon,
         change=item.get("change"),
         previous_changes=[item.get("previous_change")],
+        second_opinion=second_opinion(),
     )
     answer: dict[str, Any] = {"level": result.level.value, "reasons": list(result.reasons)}
     if explain:

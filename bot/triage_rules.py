@@ -43,6 +43,7 @@ _SECTIONS = {
     "reasons",
     "concepts",
     "flag",
+    "categories",
 }
 _NORMALISE_KEYS = {
     "replacements",
@@ -236,6 +237,7 @@ def build_lexicon(
             reasons=_reasons(_table(data, "reasons")),
             fuzzy=tuple(_strings(normalise, "fuzzy")),
             fuzzy_min_length=_int(normalise, "fuzzy_min_length", 6),
+            category_names=MappingProxyType(_strings_map(data, "categories")),
             also=tuple(also),
         )
     except ValueError as error:

@@ -25,6 +25,7 @@ from pathlib import Path
 from bot.domain.models import TriageLevel
 from bot.domain.triage import triage
 from bot.triage_rules import load_lexicon
+from bot.triage_second_opinion import second_opinion
 
 CORPUS = Path(__file__).resolve().parent / "triage_corpus"
 KEYS = {"text", "score", "previous_score", "expected", "category"}
@@ -114,10 +115,11 @@ def load(path: Path) -> list[Line]:
 def measure(lines: Sequence[Line], locale: str) -> Report:
     """Triage every line with the locale's rules and count what matches its label."""
     lexicon = load_lexicon(locale)
+    opinion = second_opinion()
     report = Report(lines=len(lines))
     for line in lines:
         previous = [] if line.previous_score is None else [line.previous_score]
-        level = triage(line.text, line.score, previous, lexicon).level
+        level = triage(line.text, line.score, previous, lexicon, second_opinion=opinion).level
         if line.expected is TriageLevel.URGENT:
             report.urgent[line.category] += 1
             report.urgent_caught[line.category] += level is TriageLevel.URGENT

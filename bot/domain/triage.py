@@ -43,6 +43,7 @@ from typing import Protocol
 from bot.domain.models import TriageLevel
 from bot.domain.triage_context import Context, ContextReader
 from bot.domain.triage_lexicon import Flag, Lexicon, Reasons, ScoreRules
+from bot.domain.triage_opinion import Resemblance
 from bot.domain.triage_text import Token
 
 MAX_COMBINED = 16
@@ -75,22 +76,11 @@ class Finding:
     long ago``, ``long ago``, ``long ago, fine now``, ``passed``, ``joke``, ``covered``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Resemblance:
-    """The second opinion's closest example: its category, how close, and the level it
-    would raise a reply to."""
-
-    category: str
-    example: str
-    score: float
-    level: TriageLevel
-
-
 class SecondOpinion(Protocol):
-    """Compares a reply with example sentences per category."""
+    """Reads a reply apart from the rules (:mod:`bot.domain.triage_opinion`)."""
 
     def closest(self, text: str, locale: str) -> Resemblance | None:
-        """The closest example above its category's threshold, or ``None``."""
+        """What it makes of ``text`` in ``locale``, or ``None`` when it cannot judge."""
         ...
 
 
@@ -114,7 +104,8 @@ class TriageResult:
 def explanation(result: TriageResult) -> list[dict[str, object]]:
     """Why ``result`` is what it is, one object per finding (``stillpoint triage
     --explain``): its category, the words, the context and the level it came to; then the
-    second opinion's closest example, if one ran and found one."""
+    second opinion's judgement, if one ran: the labelled category the reply most resembles,
+    how likely it is to be at that level, and the level it raised the reply to."""
     found: list[dict[str, object]] = [
         {
             "category": f.category,
@@ -138,9 +129,9 @@ def explanation(result: TriageResult) -> list[dict[str, object]]:
                 "negated": False,
                 "time": "now",
                 "experiencer": "client",
-                "effect": close.level.value,
-                "similar_to": close.example,
-                "score": round(close.score, 3),
+                "effect": f"{close.raises_to.value} (second opinion)",
+                "similar_to": f"{close.level.value}: {close.category}",
+                "score": round(close.probability, 3),
             }
         )
     return found
@@ -245,9 +236,12 @@ def triage(
     resemblance = None
     if second_opinion is not None and words.strip():
         resemblance = second_opinion.closest(words, lexicon.locale)
-        if resemblance is not None and level_rank(resemblance.level) > level_rank(signals.level()):
-            reason = lexicon.reasons.resembles.format(category=resemblance.category)
-            signals.add(resemblance.level, reason)
+        if resemblance is not None and level_rank(resemblance.raises_to) > level_rank(
+            signals.level()
+        ):
+            category = resemblance.category
+            name = lexicon.category_names.get(category, category.replace("_", " "))
+            signals.add(resemblance.raises_to, lexicon.reasons.resembles.format(category=name))
     level = signals.level()
     return TriageResult(
         level,

@@ -334,6 +334,8 @@ class Lexicon:
     fuzzy: tuple[str, ...] = ()
     """Concepts whose long words also match a misspelling one edit away."""
     fuzzy_min_length: int = 6
+    category_names: Mapping[str, str] = field(default_factory=dict)
+    """What the second opinion's categories are called in the practitioner's language."""
     also: tuple[Lexicon, ...] = ()
     """Flags of other languages that apply too (self-harm words), each read with its own
     language's spelling and context rules; only their urgent and concern findings count."""

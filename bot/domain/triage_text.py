@@ -119,7 +119,10 @@ def tokenize(clean: str) -> list[tuple[str, str]]:
     for found in _TOKEN.finditer(clean):
         kind = found.lastgroup or "other"
         if kind == "stop":
-            tokens.append(("stop", QUESTION if "?" in found.group() else STOP))
+            # A question when the sentence ends with it ("really?!", "?\n"), not when a
+            # "?" only follows a full stop or a line break ("I want to die.\n?").
+            asked = "?" in re.split(r"[.\n]", found.group(), maxsplit=1)[0]
+            tokens.append(("stop", QUESTION if asked else STOP))
         elif kind == "comma":
             tokens.append(("comma", COMMA))
         elif kind == "word":

@@ -42,6 +42,7 @@ from bot.services.flags import raise_flag
 from bot.services.policy import Policy
 from bot.services.views import practitioner_name
 from bot.triage_rules import load_lexicon
+from bot.triage_second_opinion import second_opinion
 
 _log = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ async def log_reply(
         load_lexicon(client.locale),
         change=change,
         previous_changes=[c for _, c in before],
+        second_opinion=second_opinion(),
     )
     stored = await uow.replies.add(
         dataclasses.replace(reply, triage_level=result.level, triage_reasons=result.reasons)
@@ -361,7 +363,10 @@ async def _stopped_words(
     stored and alert their practitioner all the same (safety comes before the stop), and
     the client gets the crisis resources. The caller commits."""
     client = clients[0]
-    if triage(text, None, (), load_lexicon(client.locale)).level is not TriageLevel.URGENT:
+    lexicon = load_lexicon(client.locale)
+    if triage(text, None, (), lexicon, second_opinion=second_opinion()).level is not (
+        TriageLevel.URGENT
+    ):
         return None if edited else OutgoingMessage(Text("checkin.client_stopped"))
     writer = None
     for stopped in clients:
@@ -388,7 +393,7 @@ async def _stopped_words(
 def crisis_fallback(policy: Policy, text: str, language_code: str | None) -> OutgoingMessage | None:
     """Crisis resources for words of crisis when they could not be logged (the database
     failed): the operator's default zone stands for the country. ``None`` otherwise."""
-    result = triage(text, None, (), load_lexicon(language_code))
+    result = triage(text, None, (), load_lexicon(language_code), second_opinion=second_opinion())
     if result.level is not TriageLevel.URGENT:
         return None
     return checkin_views.crisis(policy.crisis.for_timezone(policy.default_timezone), None)

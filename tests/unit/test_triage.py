@@ -724,6 +724,13 @@ def test_self_harm_in_its_own_sentence_is_urgent_whatever_surrounds_it(text: str
     assert judge(f"{text}\nI want to die.\n{text}").level is URGENT
 
 
+@pytest.mark.parametrize("after", ["\n?no", ".?no", "\n? no thanks"])
+def test_a_question_mark_after_a_full_stop_asks_nothing(after: str) -> None:
+    """Only a sentence that ends in "?" is a question a "no" can answer."""
+    assert judge(f"I want to die{after}").level is URGENT
+    assert judge("suicidal thoughts?\nno").level is NONE
+
+
 @pytest.mark.parametrize("emoji", ["😭", "🔪", "⚰️", "👍🏽"])
 def test_four_thousand_emoji(emoji: str) -> None:
     text = emoji * 4000
