@@ -30,7 +30,8 @@ The context policy (:func:`effect`), in words:
   ("lol my words are coming out jumbled"). Words the client takes back as a joke ("...
   haha jk") are a concern, whatever they were.
 
-A second opinion (:class:`SecondOpinion`), when given, can only raise the level.
+A second opinion (:class:`SecondOpinion`), when given, can only raise the level, and
+not beyond a concern where the client took their words back as a joke.
 """
 
 from __future__ import annotations
@@ -236,12 +237,14 @@ def triage(
     resemblance = None
     if second_opinion is not None and words.strip():
         resemblance = second_opinion.closest(words, lexicon.locale)
-        if resemblance is not None and level_rank(resemblance.raises_to) > level_rank(
-            signals.level()
-        ):
-            category = resemblance.category
-            name = lexicon.category_names.get(category, category.replace("_", " "))
-            signals.add(resemblance.raises_to, lexicon.reasons.resembles.format(category=name))
+        if resemblance is not None:
+            raised = resemblance.raises_to
+            if any(f.context.retracted for f in findings) and raised is TriageLevel.URGENT:
+                raised = TriageLevel.CONCERN  # it cannot read "... haha jk"; the rules did
+            if level_rank(raised) > level_rank(signals.level()):
+                category = resemblance.category
+                name = lexicon.category_names.get(category, category.replace("_", " "))
+                signals.add(raised, lexicon.reasons.resembles.format(category=name))
     level = signals.level()
     return TriageResult(
         level,

@@ -49,6 +49,9 @@ DENIAL_REACH = 3
 QUESTION_REACH = 4
 """How many more words the question a finding is asked in may have before its "?" and
 the answer ("numbness or weak legs? nope")."""
+ASKED_REACH = 8
+"""How many words may follow a sign in a question the client tells of ("she asked if I was
+having a stroke *because I was tired*. No") before the answer."""
 WOBBLE_AFTER = 2
 """How far after the denied words a wavering word still makes the denial unclear."""
 
@@ -82,6 +85,7 @@ class ContextReader:
         self.hypothetical_ends = self._ends("hypothetical", ignored, standalone_ok=True)
         self.after = dict(self._found("negation_after"))
         self.answers = dict(self._found("answers"))
+        self.asked = self._found("asked")
         self.alternatives = self._starts("alternatives")
         self.times: dict[int, str] = {}
         for name in ("historical", "current", "recent"):
@@ -150,15 +154,25 @@ class ContextReader:
             negation_at = self._cue_before(span_start, self.negation_ends, scope, words)
             if negation_at is not None:
                 break
-        denied_after = self._negated_after(end)
-        experiencer = self._experiencer(start)
         sentence = self.tokens[start].sentence
+        asked = any(e <= start and self.tokens[s].sentence == sentence for s, e in self.asked)
+        # A question told of is answered as a whole: "your q about bladder and numbness
+        # down there - no, just an achy back" denies the words before the answer.
+        denied_after, answered = None, end
+        for span_end in sorted({e for _, e in spans}) if asked else [end]:
+            denied_after = self._negated_after(span_end, asked=asked)
+            if denied_after is not None:
+                answered = span_end
+                break
+        experiencer = self._experiencer(start)
         return Context(
             negated=negation_at is not None or denied_after is not None,
             clear_denial=(
                 negation_at is not None and self._clear(negation_at, start, end, experiencer)
             )
-            or (denied_after is not None and self._clear_after(end, denied_after, experiencer)),
+            or (
+                denied_after is not None and self._clear_after(answered, denied_after, experiencer)
+            ),
             time=self._time(start, end, experiencer),
             experiencer=experiencer,
             joke=self._joke(start),
@@ -204,24 +218,26 @@ class ContextReader:
             for i in range(start, end)
         )
 
-    def _negated_after(self, end: int) -> int | None:
+    def _negated_after(self, end: int, *, asked: bool = False) -> int | None:
         """A denial right after the words, or after the longer finding they are part of
         ("chest pain: none", "numbness down there? nope"), or the answer to the question
-        they are asked in ("a stroke? no, nothing", "numbness or weak legs? nope"); not the
-        client's own question ("is that normal? no idea"). Where the denial ends, or
-        ``None``."""
+        they are asked in ("a stroke? no, nothing", "numbness or weak legs? nope"), also
+        a question the client tells of (``asked``: "you asked about dizziness - no", "my
+        daughter asked if I was having a stroke. No"); not the client's own question ("is
+        that normal? no idea"). Where the denial ends, or ``None``."""
         transparent = self.lexicon.cues.transparent
         i = end
         while i < len(self.tokens) and i in self.covered:
             i += 1
         listing = i < len(self.tokens) and i in self.alternatives
-        crossed_question = False
-        asked = 0  # words of the question after the finding's own: "or in my legs"
+        crossed_question = asked
+        quoted = ASKED_REACH if asked else 0  # words of the question told of, to its end
+        asked_words = 0  # words of the question after the finding's own: "or in my legs"
         while i < len(self.tokens):
             token = self.tokens[i]
             if crossed_question and i in self.answers:
                 return self.answers[i] if self._denial_ends(self.answers[i]) else None
-            if i in self.after and not asked:
+            if i in self.after and not asked_words:
                 cue_end = self.after[i]
                 if self._denial_ends(cue_end):
                     return cue_end
@@ -229,13 +245,18 @@ class ContextReader:
                     i = cue_end
                     continue
             if token.kind == "stop":
-                if token.key != "?" or crossed_question:
+                if quoted:
+                    quoted = 0
+                elif token.key != "?" or crossed_question:
                     return None
                 crossed_question = True
             elif token.kind != "comma" and token.key not in transparent and i not in self.covered:
-                if crossed_question or not listing or asked == QUESTION_REACH:
+                if quoted:
+                    quoted -= 1
+                elif crossed_question or not listing or asked_words == QUESTION_REACH:
                     return None
-                asked += 1
+                else:
+                    asked_words += 1
             i += 1
         return None
 

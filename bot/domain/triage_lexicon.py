@@ -107,6 +107,7 @@ class Cues:
     negation: tuple[tuple[str, ...], ...] = ()
     negation_after: tuple[tuple[str, ...], ...] = ()
     answers: tuple[tuple[str, ...], ...] = ()
+    asked: tuple[tuple[str, ...], ...] = ()
     alternatives: tuple[tuple[str, ...], ...] = ()
     pseudo: tuple[tuple[str, ...], ...] = ()
     wobble: tuple[tuple[str, ...], ...] = ()
@@ -136,6 +137,7 @@ class Cues:
             "negation": self.negation,
             "negation_after": self.negation_after,
             "answers": self.answers,
+            "asked": self.asked,
             "alternatives": self.alternatives,
             "pseudo": self.pseudo,
             "wobble": self.wobble,

@@ -738,3 +738,41 @@ def test_four_thousand_emoji(emoji: str) -> None:
     assert result == judge(text)
     assert result.level is (NONE if emoji in ("😭", "👍🏽") else CONCERN)
     assert judge(text + " I want to die").level is URGENT
+
+
+# --- a question the client tells of ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("saw ur q about bladder n numbness down there - no nothing like that, just an achy back", "en"),
+        ("u asked about dizziness - no, not at all, im ok", "en"),
+        ("My daughter asked if I was having a stroke because I was tired. No, all fine.", "en"),
+        ("Sie fragten nach Taubheit im Intimbereich - nein, gar nichts", "de"),
+        ("Schlaganfall?? na geh, nein, nix dergleichen", "de"),
+    ],
+)  # fmt: skip
+def test_an_answer_to_a_question_the_client_tells_of_denies(text: str, locale: str) -> None:
+    assert judge(text, locale=locale).level is NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you asked about suicidal thoughts. yes, every day. no one knows",
+        "u asked about chest pain - yes it's crushing and my arm aches. no idea why",
+        "you asked if i had numbness down there, i do. no control of my bladder either",
+    ],
+)
+def test_telling_of_a_question_takes_nothing_back_without_a_denial(text: str) -> None:
+    assert judge(text).level is URGENT
+
+
+def test_an_insurer_is_no_low_mood() -> None:
+    assert judge("can I move Thursday? also do you take Blue Cross?").level is NONE
+
+
+def test_working_on_icu_is_no_emergency_but_being_taken_there_is() -> None:
+    assert judge("tired but that's my nights on ICU for you").level is not URGENT
+    assert judge("i was rushed to icu last night").level is not NONE

@@ -190,3 +190,14 @@ def test_words_written_for_this_test_resemble_what_they_are(locale: str, text: s
     resemblance = second_opinion().closest(text, locale)
     assert resemblance is not None
     assert resemblance.raises_to is TriageLevel.URGENT
+
+
+def test_words_taken_back_as_a_joke_are_raised_no_further_than_a_concern() -> None:
+    """The model reads pieces of words; it cannot tell "... haha jk" from the words before."""
+    lexicon, urgent = load_lexicon("en"), _opinion_saying(TriageLevel.URGENT)
+    taken_back = "work was that bad i wanted to cut myself haha jk, just tired"
+    assert triage(taken_back, None, [], lexicon, second_opinion=urgent).level is (
+        TriageLevel.CONCERN
+    )
+    meant = "work was that bad i wanted to cut myself, just tired"
+    assert triage(meant, None, [], lexicon, second_opinion=urgent).level is TriageLevel.URGENT
