@@ -229,34 +229,25 @@ class ContextReader:
         i = end
         while i < len(self.tokens) and i in self.covered:
             i += 1
-        listing = i < len(self.tokens) and i in self.alternatives
-        crossed_question = asked
-        quoted = ASKED_REACH if asked else 0  # words of the question told of, to its end
-        asked_words = 0  # words of the question after the finding's own: "or in my legs"
+        walk = _QuestionWalk(
+            listing=i < len(self.tokens) and i in self.alternatives,
+            crossed=asked,
+            quoted=ASKED_REACH if asked else 0,
+        )
         while i < len(self.tokens):
             token = self.tokens[i]
-            if crossed_question and i in self.answers:
+            if walk.crossed and i in self.answers:
                 return self.answers[i] if self._denial_ends(self.answers[i]) else None
-            if i in self.after and not asked_words:
+            if i in self.after and not walk.asked_words:
                 cue_end = self.after[i]
                 if self._denial_ends(cue_end):
                     return cue_end
                 if cue_end in self.after:  # "nope, nothing like that" is one denial
                     i = cue_end
                     continue
-            if token.kind == "stop":
-                if quoted:
-                    quoted = 0
-                elif token.key != "?" or crossed_question:
-                    return None
-                crossed_question = True
-            elif token.kind != "comma" and token.key not in transparent and i not in self.covered:
-                if quoted:
-                    quoted -= 1
-                elif crossed_question or not listing or asked_words == QUESTION_REACH:
-                    return None
-                else:
-                    asked_words += 1
+            counted = token.key not in transparent and i not in self.covered
+            if not walk.goes_on(token, counted=counted):
+                return None
             i += 1
         return None
 
@@ -380,3 +371,33 @@ class ContextReader:
                 if counted > scope:
                     return False
         return False
+
+
+@dataclass(slots=True)
+class _QuestionWalk:
+    """Where a walk from a finding towards an answer after it stands: whether it has
+    crossed the question's "?" (or a question told of), how many more words of a question
+    told of it may pass (``quoted``), and how many words of the question the finding is
+    asked in it has passed ("or in my legs")."""
+
+    listing: bool
+    crossed: bool
+    quoted: int
+    asked_words: int = 0
+
+    def goes_on(self, token: Token, *, counted: bool) -> bool:
+        """Step over ``token``; ``False`` when no answer after it can deny the finding."""
+        if token.kind == "stop":
+            if self.quoted:
+                self.quoted = 0
+            elif token.key != "?" or self.crossed:
+                return False
+            self.crossed = True
+        elif token.kind != "comma" and counted:
+            if self.quoted:
+                self.quoted -= 1
+            elif self.crossed or not self.listing or self.asked_words == QUESTION_REACH:
+                return False
+            else:
+                self.asked_words += 1
+        return True
