@@ -286,7 +286,10 @@ def _read_text(
     for start, end in lexicon.cue_matches("idioms", tokens):
         masked[start:end] = [True] * (end - start)
     concepts: dict[str, list[tuple[int, int]]] = {}
+    longest: dict[tuple[str, int], int] = {}
     for concept, start, end in lexicon.concept_matches(tokens, masked):
+        longest[concept, start] = max(end, longest.get((concept, start), end))
+    for (concept, start), end in longest.items():  # "slurred speech", not also "slurred"
         concepts.setdefault(concept, []).append((start, end))
     raw = [found for flag in lexicon.flags for found in _find(flag, concepts, tokens)]
     covered = {

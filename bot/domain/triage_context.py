@@ -49,7 +49,7 @@ DENIAL_REACH = 3
 QUESTION_REACH = 4
 """How many more words the question a finding is asked in may have before its "?" and
 the answer ("numbness or weak legs? nope")."""
-ASKED_REACH = 8
+ASKED_REACH = 12
 """How many words may follow a sign in a question the client tells of ("she asked if I was
 having a stroke *because I was tired*. No") before the answer."""
 WOBBLE_AFTER = 2

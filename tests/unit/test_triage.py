@@ -776,3 +776,40 @@ def test_an_insurer_is_no_low_mood() -> None:
 def test_working_on_icu_is_no_emergency_but_being_taken_there_is() -> None:
     assert judge("tired but that's my nights on ICU for you").level is not URGENT
     assert judge("i was rushed to icu last night").level is not NONE
+
+
+# --- words that only look like signs, and the signs beside them ------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "level"),
+    [
+        ("the lot was full so i got a ticket lol", "en", NONE),
+        ("i took the lot last night", "en", URGENT),
+        ("i od'd back in 09, clean 14 yrs now. body feels real good today", "en", NONE),
+        ("this heatwave is killing me 🥵 but back is lovely", "en", NONE),
+        ("my lower back is killing me since the session", "en", CONCERN),
+        ("nae numbness nae tinglin, nothin like that", "en", NONE),
+        ("stroke? no lah nothing like that, face just tired from smiling", "en", NONE),
+        ("odd dreams, but feeling rather lighter in myself", "en", NONE),
+        ("held the lighter to my arm again last night", "en", URGENT),
+        ("Slurred speech? No my speech is fine, she was teasing me", "en", NONE),
+        ("my speech is slurred and my face feels odd", "en", URGENT),
+        ("my boss will literally unalive me if im late again lol", "en", NONE),
+        ("ich bringe mich um", "de", URGENT),
+        ("er bringt mich noch um", "de", URGENT),
+        ("die hitze bringt mich noch um", "de", NONE),
+        ("umgekippt bin ich ned, schwindlig auch ned", "de", NONE),
+        ("Schlaganfall? Naa, ganz sicher nicht 😅", "de", NONE),
+        ("mein kleiner hatte letzte woche fieber, is jetzt wieder fit und ich auch", "de", NONE),
+        ("der kleine hat durchgeschlafen und ich auch, nacken locker", "de", NONE),
+        ("wo parkt man am besten, letztes mal ein knöllchen 😤", "de", NONE),
+        ("alles super 🙃 kann den kopf nicht drehen", "de", CONCERN),
+        ("wollt mir die arme aufritzen so nervig war der tag 😂 jk jk", "de", CONCERN),
+        ("hab mir gestern die arme aufgeritzt", "de", URGENT),
+    ],
+)  # fmt: skip
+def test_what_a_word_is_depends_on_the_words_around_it(
+    text: str, locale: str, level: TriageLevel
+) -> None:
+    assert judge(text, locale=locale).level is level, explanation(judge(text, locale=locale))
