@@ -357,7 +357,7 @@ def _excluded(
 ) -> bool:
     """Whether one of the flag's ``unless`` concepts stands right by the words, in their
     clause ("nearly fainted", "tingling, kind of pleasant"; but not "freaking out a bit,
-    my heart is pounding")."""
+    my heart is pounding"), or holds one of them ("*lighter* in myself" is relief)."""
     first, last = min(s for s, _ in chosen), max(e for _, e in chosen)
     clause = tokens[first].clause
 
@@ -370,7 +370,14 @@ def _excluded(
             tokens[i].kind != "comma" for i in range(end, first)
         )
 
-    return any(beside(s, e) for concept in flag.unless for s, e in concepts.get(concept, []))
+    def within(start: int, end: int) -> bool:  # "lighter" in "feeling lighter in myself"
+        return any(start <= s and e <= end for s, e in chosen)
+
+    return any(
+        beside(s, e) or within(s, e)
+        for concept in flag.unless
+        for s, e in concepts.get(concept, [])
+    )
 
 
 def _unit(
