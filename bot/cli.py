@@ -7,7 +7,7 @@ import asyncio
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
@@ -23,7 +23,7 @@ from bot.services.practitioners import (
     check_telegram_id,
     check_timezone,
 )
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 from bot.triage_second_opinion import second_opinion
 
 EXIT_USAGE = 2
@@ -96,6 +96,10 @@ def _triage_locale(text: str) -> str:
 def _practitioner_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
+    erase = commands.add_parser(
+        "erase", help="erase one client and everything kept about them, as /erase does"
+    )
+    erase.add_argument("--client-id", type=int, required=True, help="the client's id")
     practitioner = commands.add_parser("practitioner", help="register and list practitioners")
     actions = practitioner.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser(
@@ -252,6 +256,32 @@ def _triage_line(line: str | None, lexicon: Lexicon, *, explain: bool) -> dict[s
     return answer
 
 
+def _command(
+    args: argparse.Namespace, settings: Settings, registration: dict[str, Any]
+) -> Coroutine[Any, Any, int] | None:
+    """What running the parsed command means; ``None`` for no command."""
+    from bot import launch  # noqa: PLC0415 -- keeps `stillpoint --help` fast
+
+    match args.command:
+        case "run":
+            return launch.run(settings)
+        case "sandbox":
+            return launch.sandbox(settings, args.host, args.port, args.database, limits=args.limits)
+        case "demo":
+            return launch.demo(settings)
+        case "migrate":
+            return launch.migrate(settings)
+        case "stats":
+            return launch.stats(settings, timedelta(hours=args.hours))
+        case "practitioner" if args.action == "add":
+            return launch.practitioner_add(settings, **registration)
+        case "practitioner":
+            return launch.practitioner_list(settings)
+        case "erase":
+            return launch.erase(settings, args.client_id)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command, and return its exit status."""
     args = _parser().parse_args(argv)
@@ -267,25 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot import launch  # noqa: PLC0415 -- keeps `stillpoint --help` fast
 
     try:
-        match args.command:
-            case "run":
-                return asyncio.run(launch.run(settings))
-            case "sandbox":
-                return asyncio.run(
-                    launch.sandbox(
-                        settings, args.host, args.port, args.database, limits=args.limits
-                    )
-                )
-            case "demo":
-                return asyncio.run(launch.demo(settings))
-            case "migrate":
-                return asyncio.run(launch.migrate(settings))
-            case "stats":
-                return asyncio.run(launch.stats(settings, timedelta(hours=args.hours)))
-            case "practitioner" if args.action == "add":
-                return asyncio.run(launch.practitioner_add(settings, **registration))
-            case "practitioner":
-                return asyncio.run(launch.practitioner_list(settings))
+        command = _command(args, settings, registration)
+        return EXIT_USAGE if command is None else asyncio.run(command)
     except InvalidRegistrationError as error:  # e.g. a new practitioner without --name
         print(f"stillpoint: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -294,7 +307,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
-    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -33,7 +34,7 @@ from bot.logging_setup import configure_logging
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.sandbox.server import SandboxServer
-from bot.services import practitioners
+from bot.services import practitioners, privacy
 from bot.services.delivery_report import delivery_report
 from bot.settings import Settings
 from handlers.common import RUNTIME_KEY
@@ -125,6 +126,21 @@ async def practitioner_add(
         f"{done} practitioner {practitioner.display_name or '(no name)'} "
         f"(Telegram id {practitioner.telegram_user_id}, {practitioner.timezone})."
     )
+    return 0
+
+
+async def erase(settings: Settings, client_id: int) -> int:
+    """``stillpoint erase --client-id N``: an operator erases one client, as ``/erase``
+    does (their practitioner is told). Exit 1 when there is no such client."""
+    configure_logging("WARNING")
+    async with _current_database(settings.database_url) as uow_factory:
+        erased = await privacy.erase_client(
+            uow_factory, SystemClock(), settings.quiet_hours, client_id
+        )
+    if erased is None:
+        print(f"stillpoint: there is no client {client_id}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(f"Erased client {client_id}; their practitioner will be told.")  # noqa: T201
     return 0
 
 

@@ -164,8 +164,15 @@ class AuditRepository(Protocol):
         subject_type: str | None = None,
         subject_id: int | None = None,
         detail: dict[str, Any] | None = None,
+        client_id: int | None = None,
     ) -> AuditEntry:
-        """Append one entry. ``detail`` holds ids and states, never a client's words."""
+        """Append one entry. ``detail`` holds ids and states, never a client's words;
+        ``client_id`` is the client it concerns, if any."""
+        ...
+
+    async def forget_client(self, client_id: int) -> int:
+        """Drop the identities (actor, subject, detail) of every entry about the client,
+        keeping the fact; how many."""
         ...
 
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
@@ -291,6 +298,11 @@ class OutboxRepository(Protocol):
         ``uncertain`` with ``reason``; return them. Such rows are reported, never resent."""
         ...
 
+    async def forget_client(self, client_id: int, reason: str) -> int:
+        """Redact every row carrying this client's name or words for someone else (and
+        cancel the pending ones); how many."""
+        ...
+
     async def cancel_pending(
         self,
         *,
@@ -412,3 +424,7 @@ class UnitOfWorkFactory(Protocol):
     """Opens a new unit of work."""
 
     def __call__(self) -> UnitOfWork: ...
+
+    async def purge_freed(self) -> None:
+        """Clear what deleted data leaves in the database's files (after an erasure)."""
+        ...

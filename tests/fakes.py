@@ -158,6 +158,20 @@ class FakeOutbox(_Table[OutboxMessage]):
             )
         return len(matching)
 
+    async def forget_client(self, client_id: int, reason: str) -> int:
+        about = [m for m in self.rows.values() if m.about_client_id == client_id]
+        for message in about:
+            pending = message.state is OutboxState.PENDING
+            self.rows[message.id] = replace(
+                message,
+                state=OutboxState.CANCELLED if pending else message.state,
+                dedup_key=f"{message.dedup_key}~{message.id}" if pending else message.dedup_key,
+                payload={},
+                last_error=reason,
+                about_client_id=None,
+            )
+        return len(about)
+
     def pending(self) -> list[OutboxMessage]:
         return [m for m in self.rows.values() if m.state is OutboxState.PENDING]
 
@@ -175,6 +189,7 @@ class FakeAudit:
         subject_type: str | None = None,
         subject_id: int | None = None,
         detail: dict[str, Any] | None = None,
+        client_id: int | None = None,
     ) -> AuditEntry:
         entry = AuditEntry(
             len(self.entries) + 1,
@@ -184,9 +199,22 @@ class FakeAudit:
             subject_type,
             subject_id,
             detail or {},
+            client_id,
         )
         self.entries.append(entry)
         return entry
+
+    async def forget_client(self, client_id: int) -> int:
+        about = [i for i, e in enumerate(self.entries) if e.client_id == client_id]
+        for index in about:
+            self.entries[index] = replace(
+                self.entries[index],
+                actor_telegram_id=None,
+                subject_id=None,
+                detail={},
+                client_id=None,
+            )
+        return len(about)
 
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
         return self.entries[-limit:][::-1]
@@ -229,6 +257,9 @@ class FakeDatabase:
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
+
+    async def purge_freed(self) -> None:
+        self.purges = getattr(self, "purges", 0) + 1
 
 
 class FakeUnitOfWork:

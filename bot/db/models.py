@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -195,6 +196,12 @@ class OutboxRow(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     lateness_ms: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = _created_at()
+    # Whose words or name the payload carries when it is not the recipient's (an alert
+    # to the practitioner): erasing that client redacts the row. No foreign key: the row
+    # is redacted, not deleted, when the client goes.
+    about_client_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The payload is cleared once the row is done (sent, failed, cancelled...).
+    forget_after_send: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
 
 
 class CheckInRow(Base):
@@ -281,3 +288,5 @@ class AuditRow(Base):
     subject_type: Mapped[str | None] = mapped_column(String(32))
     subject_id: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # The client the entry concerns: erasing them drops the entry's identities.
+    client_id: Mapped[int | None] = mapped_column(BigInteger, index=True)

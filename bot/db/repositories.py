@@ -14,14 +14,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Select,
     String,
     Table,
     Update,
+    case,
     cast,
     delete,
     func,
+    literal,
     or_,
     select,
     update,
@@ -277,6 +280,7 @@ class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
         subject_type: str | None = None,
         subject_id: int | None = None,
         detail: dict[str, Any] | None = None,
+        client_id: int | None = None,
     ) -> AuditEntry:
         """Append one entry."""
         entry = AuditEntry(
@@ -287,8 +291,20 @@ class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
             subject_type=subject_type,
             subject_id=subject_id,
             detail=dict(detail or {}),
+            client_id=client_id,
         )
         return await self._add(entry)
+
+    async def forget_client(self, client_id: int) -> int:
+        """Keep the fact of every entry about the client and drop who it was: actor,
+        subject and detail; return how many entries."""
+        statement = (
+            update(AuditRow)
+            .where(AuditRow.client_id == client_id)
+            .values(actor_telegram_id=None, subject_id=None, detail={}, client_id=None)
+            .returning(AuditRow.id)
+        )
+        return len((await self._session.scalars(statement)).all())
 
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
         """The latest ``limit`` entries, newest first."""
@@ -398,6 +414,11 @@ def _table(row_class: type[Base]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{row_class.__name__} is not mapped to a table")
     return table
+
+
+def _forgotten(forget: Any, payload: Any) -> Any:
+    """The payload a row keeps once it is done: none if it was to be forgotten."""
+    return case((forget.is_(True), literal({}, JSON())), else_=payload)
 
 
 EXPIRED_REASON = "expired before it could be sent"
@@ -544,7 +565,11 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         return await self._update_returning(
             update(OutboxRow)
             .where(OutboxRow.state == OutboxState.PENDING, OutboxRow.expires_at <= now)
-            .values(state=OutboxState.SKIPPED_STALE, last_error=EXPIRED_REASON)
+            .values(
+                state=OutboxState.SKIPPED_STALE,
+                last_error=EXPIRED_REASON,
+                payload=_forgotten(OutboxRow.forget_after_send, OutboxRow.payload),
+            )
         )
 
     async def next_attempt_at(self) -> datetime | None:
@@ -614,7 +639,11 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             require_aware(claimed_before, "claimed_before")
             statement = statement.where(OutboxRow.claimed_at < claimed_before)
         return await self._update_returning(
-            statement.values(state=OutboxState.UNCERTAIN, last_error=reason)
+            statement.values(
+                state=OutboxState.UNCERTAIN,
+                last_error=reason,
+                payload=_forgotten(OutboxRow.forget_after_send, OutboxRow.payload),
+            )
         )
 
     async def cancel_pending(
@@ -657,6 +686,7 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
                 state=OutboxState.CANCELLED,
                 last_error=reason,
                 dedup_key=OutboxRow.dedup_key + CANCELLED_KEY_MARK + cast(OutboxRow.id, String),
+                payload=_forgotten(OutboxRow.forget_after_send, OutboxRow.payload),
             )
             .returning(OutboxRow.id)
         )
@@ -720,14 +750,38 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         )
         return rows.all()
 
+    async def forget_client(self, client_id: int, reason: str) -> int:
+        """Redact every row that carries this client's name or words for someone else:
+        its payload and error are emptied, and a pending one is cancelled (it would have
+        nothing left to say). Return how many rows."""
+        about = OutboxRow.about_client_id == client_id
+        await self._session.execute(
+            update(OutboxRow)
+            .where(about, OutboxRow.state == OutboxState.PENDING)
+            .values(
+                state=OutboxState.CANCELLED,
+                dedup_key=OutboxRow.dedup_key + CANCELLED_KEY_MARK + cast(OutboxRow.id, String),
+            )
+        )
+        statement = (
+            update(OutboxRow)
+            .where(about)
+            .values(payload={}, last_error=reason, about_client_id=None)
+            .returning(OutboxRow.id)
+        )
+        return len((await self._session.scalars(statement)).all())
+
     async def _record_outcome(self, message_id: int, **values: Any) -> bool:
         """Apply ``values`` to the row if it is ``sending``; whether it was.
 
         A Core UPDATE on the table, not an ORM one: the dispatcher stores every outcome in
         a commit of its own, and this is its hot path. ``get`` reloads the row, so the
-        unit of work that wrote it still reads what it wrote.
+        unit of work that wrote it still reads what it wrote. A row that is done and
+        asked to be forgotten loses its payload in the same statement.
         """
         table = _table(OutboxRow)
+        if values.get("state") is not OutboxState.PENDING:
+            values["payload"] = _forgotten(table.c.forget_after_send, table.c.payload)
         statement = (
             update(table)
             .where(table.c.id == message_id, table.c.state == OutboxState.SENDING)

@@ -128,6 +128,16 @@ class SqlAlchemyUnitOfWorkFactory:
         """Return a new, not yet opened, unit of work."""
         return SqlAlchemyUnitOfWork(self._session_factory, self._turn)
 
+    async def purge_freed(self) -> None:
+        """Leave no copy of deleted data in the database's files where it can be helped:
+        on SQLite (which zeroes freed pages itself) the write-ahead log is written back
+        and emptied; PostgreSQL reuses dead rows on its own schedule (autovacuum)."""
+        if self._turn is None:
+            return
+        async with self._turn, self._session_factory() as session:
+            connection = await session.connection()
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
 
 def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
     """Return the factory services use to open units of work on ``engine``."""

@@ -182,6 +182,10 @@ class OutboxMessage:
     telegram_message_id: int | None = None
     lateness_ms: int | None = None
     created_at: datetime | None = None
+    about_client_id: int | None = None
+    """The client whose name or words a message to someone else carries (an alert)."""
+    forget_after_send: bool = False
+    """Clear the payload once the message is done (an erasure notice, a morning list)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,3 +250,5 @@ class AuditEntry:
     subject_type: str | None = None
     subject_id: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    client_id: int | None = None
+    """The client the entry concerns, so that erasing them reaches it."""

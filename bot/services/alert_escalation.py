@@ -68,6 +68,7 @@ async def alert_undelivered(
                 dedup_key=f"{escalation_prefix(flag.id)}undelivered:{role}",
                 priority=PRIORITY[flag.level],
                 practitioner_id=practitioner.id,
+                about_client_id=flag.client_id,
             ),
             timezone=practitioner.timezone,
             quiet=quiet,

@@ -292,6 +292,7 @@ async def _snooze(
         subject_type="checkin",
         subject_id=checkin.id,
         detail={"client_id": client.id, "snoozes": snoozes, "until": row.due_at.isoformat()},
+        client_id=client.id,
     )
     await uow.commit()
     return checkin_views.snoozed(row.due_at, client.timezone)

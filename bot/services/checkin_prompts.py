@@ -79,6 +79,7 @@ async def ask_keep_or_stop(uow: UnitOfWork, clock: Clock, policy: Policy, client
         subject_type="client",
         subject_id=client.id,
         detail={"unanswered": streak},
+        client_id=client.id,
     )
 
 
@@ -109,6 +110,7 @@ async def answer_keep_checkins(
                 "checkin.keep" if keep else "client.paused",
                 actor_telegram_id=actor,
                 detail={"clients": [c.id for c in changed], "by": "keep_question"},
+                client_id=changed[0].id,  # erasing reaches every record of one person
             )
             await uow.commit()
     return OutgoingMessage(Text("checkin.keep_yes" if keep else "checkin.keep_no"))
@@ -163,5 +165,6 @@ async def pause_silent_clients(uow: UnitOfWork, clock: Clock, policy: Policy) ->
                 subject_type="client",
                 subject_id=client.id,
                 detail={"by": "silence", "asked_at": asked.isoformat()},
+                client_id=client.id,
             )
     return paused

@@ -422,6 +422,7 @@ async def record_not_text(
             subject_type="checkin",
             subject_id=checkin.id,
             detail={"client_id": writer.client.id, "kind": kind, "message_id": message_id},
+            client_id=writer.client.id,
         )
         await uow.commit()
     return OutgoingMessage(Text("checkin.not_text"))

@@ -134,6 +134,7 @@ async def complete_ended_sessions(
                 subject_type="appointment",
                 subject_id=done.id,
                 detail={"client_id": client.id, "checkins": len(checkins)},
+                client_id=client.id,
             )
             await uow.commit()
             completed += 1

@@ -106,6 +106,7 @@ async def _update(
         subject_type="appointment",
         subject_id=updated.id,
         detail={"client_id": parties.client.id, "by": "client"},
+        client_id=parties.client.id,
     )
     return updated
 
@@ -137,6 +138,7 @@ async def _tell_practitioner(
         now=clock.now(),
         quiet=policy.quiet,
         buttons=practitioner_session_buttons(appointment) if with_buttons else (),
+        about_client_id=parties.client.id,
     )
 
 

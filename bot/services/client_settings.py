@@ -66,7 +66,8 @@ async def set_timezone(
         raise Refused(Text("timezone.unknown", {"text": text[:64]}))
     now = clock.now()
     async with uow_factory() as uow:
-        for client in await _active_clients(uow, actor):
+        clients = await _active_clients(uow, actor)
+        for client in clients:
             if client.timezone == zone:
                 continue
             moved = await uow.clients.update(dataclasses.replace(client, timezone=zone))
@@ -85,7 +86,11 @@ async def set_timezone(
                         "the client changed time zone",
                     )
         await uow.audit.record(
-            now, "client.timezone", actor_telegram_id=actor, detail={"timezone": zone}
+            now,
+            "client.timezone",
+            actor_telegram_id=actor,
+            detail={"timezone": zone},
+            client_id=clients[0].id if clients else None,
         )
         await uow.commit()
     return OutgoingMessage(
@@ -119,6 +124,7 @@ async def set_paused(
                 "client.paused" if paused else "client.resumed",
                 actor_telegram_id=actor,
                 detail={"clients": [c.id for c in changed]},
+                client_id=changed[0].id,  # erasing reaches every record of one person
             )
             await uow.commit()
     state = "paused" if paused else "resumed"

@@ -128,6 +128,7 @@ class Dispatcher:
                     practitioner_id,
                     Text("delivery.uncertain_notice", {"count": count}),
                     dedup_key=f"uncertain:{practitioner_id}:{min(r.id for r in stranded)}",
+                    about_client_id=None,
                 )
             await uow.commit()
         for row in stranded:
@@ -216,6 +217,8 @@ class Dispatcher:
         self._sending_to[row.chat_id] += 1
         try:
             await self._deliver_row(row)
+            if row.forget_after_send:  # rare: an erasure notice, a morning list
+                await self._uow.purge_freed()
         finally:
             self._sending_to[row.chat_id] -= 1
             if not self._sending_to[row.chat_id]:
@@ -313,12 +316,14 @@ class Dispatcher:
                     "client.unreachable",
                     subject_type="client",
                     subject_id=client.id,
+                    client_id=client.id,
                 )
                 await self._notice_practitioner(
                     uow,
                     client.practitioner_id,
                     Text("delivery.unreachable_notice", {"client": client.full_name}),
                     dedup_key=f"unreachable:{client.id}",
+                    about_client_id=client.id,
                 )
             return cancelled
 
@@ -370,11 +375,23 @@ class Dispatcher:
                 wait = min(wait * 2, 5.0)
 
     async def _notice_practitioner(
-        self, uow: UnitOfWork, practitioner_id: int, text: Text, *, dedup_key: str
+        self,
+        uow: UnitOfWork,
+        practitioner_id: int,
+        text: Text,
+        *,
+        dedup_key: str,
+        about_client_id: int | None,
     ) -> None:
         now = self._clock.now()
         await notify_practitioner(
-            uow, practitioner_id, text, dedup_key=dedup_key, now=now, quiet=self._quiet
+            uow,
+            practitioner_id,
+            text,
+            dedup_key=dedup_key,
+            now=now,
+            quiet=self._quiet,
+            about_client_id=about_client_id,
         )
 
     def _log_outcome(self, outcome: str, row: OutboxMessage, detail: str) -> None:

@@ -79,6 +79,7 @@ async def ask_reply(
             subject_type="flag",
             subject_id=flag.id,
             detail={"client_id": client.id},
+            client_id=client.id,
         )
         await uow.commit()
     return OutgoingMessage(
@@ -153,6 +154,7 @@ async def deliver_reply(
             subject_type="flag",
             subject_id=flag.id,
             detail={"client_id": client.id, "outbox_id": row.id},
+            client_id=client.id,
         )
         await uow.commit()
     _log.info("practitioner %s replied to flag %s (message %s)", practitioner.id, flag.id, row.id)

@@ -114,7 +114,7 @@ async def raise_flag(
         if words and reply.id != covering[-1].reply_id:
             # The flag was raised by a tap; the words that followed must reach them too.
             flag = covering[-1]
-            alerts = _Alerts(uow, policy, practitioner, flag.level, clock.now())
+            alerts = _Alerts(uow, policy, practitioner, flag.level, clock.now(), client.id)
             await _more_words(alerts, client, flag, reply, words)
         return None
     now = clock.now()
@@ -143,7 +143,7 @@ async def raise_flag(
     )
     buttons = flag_views.flag_buttons(flag.id)
     prefix = escalation_prefix(flag.id)
-    alerts = _Alerts(uow, policy, practitioner, level, now)
+    alerts = _Alerts(uow, policy, practitioner, level, now, client.id)
     await alerts.add(OutgoingMessage(alert, buttons), f"{prefix}alert", now)
     escalations = []
     if level is TriageLevel.URGENT:
@@ -198,6 +198,8 @@ class _Alerts:
     practitioner: Practitioner
     level: TriageLevel
     now: datetime
+    client_id: int
+    """The client the alerts quote."""
 
     async def add(
         self,
@@ -219,6 +221,7 @@ class _Alerts:
                 dedup_key=dedup_key,
                 priority=PRIORITY[self.level],
                 practitioner_id=practitioner.id,
+                about_client_id=self.client_id,
             ),
             timezone=practitioner.timezone,
             quiet=self.policy.quiet,
@@ -288,6 +291,7 @@ async def acknowledge(
             subject_type="flag",
             subject_id=flag.id,
             detail={"client_id": client.id, "level": str(flag.level), "cancelled": cancelled},
+            client_id=client.id,
         )
         await uow.commit()
     _log.info("flag %s acknowledged; %s pending alert(s) cancelled", flag.id, cancelled)
@@ -325,6 +329,7 @@ async def history(
             subject_type="flag",
             subject_id=flag.id,
             detail={"client_id": client.id, "checkins": [c.id for c in due]},
+            client_id=client.id,
         )
         await uow.commit()
     buttons = flag_views.flag_buttons(flag.id, acknowledged=flag.state is FlagState.ACKNOWLEDGED)

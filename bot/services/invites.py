@@ -83,6 +83,7 @@ async def create(
             subject_type="client",
             subject_id=client.id,
             detail={"invite_id": invite.id},
+            client_id=client.id,
         )
         await uow.commit()
     return NewInvite(practitioner, client, invite, token)
@@ -146,6 +147,7 @@ async def revoke(
             subject_type="client",
             subject_id=client.id,
             detail={"invite_id": invite.id},
+            client_id=client.id,
         )
         await uow.commit()
     return OutgoingMessage(Text("invite.revoked", {"client": client.full_name}))
@@ -251,6 +253,7 @@ async def answer_consent(
                 dedup_key=f"invite.declined:{invite.id}",
                 now=now,
                 quiet=policy.quiet,
+                about_client_id=client.id,
             )
             await uow.commit()
             return ConsentOutcome(OutgoingMessage(Text("consent.declined")))
@@ -264,6 +267,7 @@ async def answer_consent(
             subject_type="client",
             subject_id=joined.id,
             detail={"invite_id": invite.id},
+            client_id=joined.id,
         )
         await notify_practitioner(
             uow,
@@ -272,6 +276,7 @@ async def answer_consent(
             dedup_key=f"client.joined:{invite.id}",
             now=now,
             quiet=policy.quiet,
+            about_client_id=joined.id,
         )
         await uow.commit()
     return ConsentOutcome(

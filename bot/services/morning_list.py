@@ -76,6 +76,8 @@ async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Po
                     dedup_key=key,
                     expires_at=day_end,  # a morning list is no use tomorrow
                     practitioner_id=practitioner.id,
+                    # it names several clients: kept only until it is sent
+                    forget_after_send=True,
                 ),
                 timezone=practitioner.timezone,
                 quiet=policy.quiet,

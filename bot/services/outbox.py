@@ -31,6 +31,9 @@ class Delivery:
     client_id: int | None = None
     practitioner_id: int | None = None
     appointment_id: int | None = None
+    about_client_id: int | None = None
+    """The client whose name or words a message to someone else carries."""
+    forget_after_send: bool = False
 
 
 async def schedule(
@@ -61,6 +64,8 @@ async def schedule(
             practitioner_id=delivery.practitioner_id,
             appointment_id=delivery.appointment_id,
             created_at=now,
+            about_client_id=delivery.about_client_id,
+            forget_after_send=delivery.forget_after_send,
         )
     )
 
@@ -134,8 +139,13 @@ async def notify_practitioner(
     now: datetime,
     quiet: QuietHours,
     buttons: tuple[tuple[Button, ...], ...] = (),
+    about_client_id: int | None,
+    forget_after_send: bool = False,
 ) -> OutboxMessage | None:
-    """Schedule a notice to a practitioner, in their language and outside their quiet hours."""
+    """Schedule a notice to a practitioner, in their language and outside their quiet hours.
+
+    ``about_client_id`` names the client the notice speaks of (``None``: none), so that
+    erasing them reaches it."""
     practitioner = await uow.practitioners.get(practitioner_id)
     if practitioner is None:
         return None
@@ -149,6 +159,8 @@ async def notify_practitioner(
             due_at=now,
             dedup_key=dedup_key,
             practitioner_id=practitioner.id,
+            about_client_id=about_client_id,
+            forget_after_send=forget_after_send,
         ),
         timezone=practitioner.timezone,
         quiet=quiet,

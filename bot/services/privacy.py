@@ -38,24 +38,53 @@ async def has_data(uow: UnitOfWork, telegram_id: int) -> bool:
 async def erase(
     uow_factory: UnitOfWorkFactory, clock: Clock, quiet: QuietHours, telegram_id: int
 ) -> list[Client]:
-    """Delete every client record of this user with all that hangs on it; tell their
-    practitioners. Returns what was erased."""
+    """Erase every client record of this user: the records and all that hangs on them
+    are deleted; alerts and notices that carried their name or words are redacted; audit
+    entries about them keep the fact and lose the identity. Each practitioner is told
+    once (so they can note it in their own records), and that notice is forgotten once
+    sent. Returns what was erased."""
     async with uow_factory() as uow:
         erased = list(await uow.clients.by_telegram_id(telegram_id))
         for client in erased:
-            # Alerts about an open flag carry the client's words and no client id: they
-            # would outlive the erasure.
-            for flag in await uow.flags.open_for_practitioner(client.practitioner_id):
-                if flag.client_id == client.id:
-                    await uow.outbox.cancel_pending(
-                        dedup_prefix=f"flag:{flag.id}:", reason="the client erased their data"
-                    )
-            await uow.clients.remove(client.id)
-            await _audit_and_notify(
-                uow, clock, quiet, "client.erased", telegram_id=telegram_id, client=client
-            )
+            await forget(uow, clock, quiet, client)
         await uow.commit()
+    if erased:
+        await uow_factory.purge_freed()
     return erased
+
+
+async def erase_client(
+    uow_factory: UnitOfWorkFactory, clock: Clock, quiet: QuietHours, client_id: int
+) -> Client | None:
+    """An operator's erasure of one client record (``stillpoint erase``), the same as the
+    client's own; ``None`` if there is no such client."""
+    async with uow_factory() as uow:
+        client = await uow.clients.get(client_id)
+        if client is None:
+            return None
+        await forget(uow, clock, quiet, client)
+        await uow.commit()
+    await uow_factory.purge_freed()
+    return client
+
+
+async def forget(uow: UnitOfWork, clock: Clock, quiet: QuietHours, client: Client) -> None:
+    """Erase one client record in ``uow`` (see :func:`erase`); the caller commits."""
+    now = clock.now()
+    await uow.outbox.forget_client(client.id, reason="the client erased their data")
+    await uow.audit.forget_client(client.id)
+    await uow.clients.remove(client.id)
+    entry = await uow.audit.record(now, "client.erased", subject_type="client")
+    await notify_practitioner(
+        uow,
+        client.practitioner_id,
+        Text("erase.practitioner_notice", {"client": client.full_name}),
+        dedup_key=f"client.erased:{entry.id}",
+        now=now,
+        quiet=quiet,
+        about_client_id=None,
+        forget_after_send=True,
+    )
 
 
 async def _audit_and_notify(
@@ -69,16 +98,19 @@ async def _audit_and_notify(
 ) -> None:
     now = clock.now()
     entry = await uow.audit.record(
-        now, action, actor_telegram_id=telegram_id, subject_type="client", subject_id=client.id
-    )
-    notice = (
-        "stop.practitioner_notice" if action == "client.stopped" else "erase.practitioner_notice"
+        now,
+        action,
+        actor_telegram_id=telegram_id,
+        subject_type="client",
+        subject_id=client.id,
+        client_id=client.id,
     )
     await notify_practitioner(
         uow,
         client.practitioner_id,
-        Text(notice, {"client": client.full_name}),
+        Text("stop.practitioner_notice", {"client": client.full_name}),
         dedup_key=f"{action}:{client.id}:{entry.id}",
         now=now,
         quiet=quiet,
+        about_client_id=client.id,
     )

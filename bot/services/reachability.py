@@ -31,7 +31,9 @@ async def restore(uow: UnitOfWork, policy: Policy, client: Client, now: datetime
     if client.status is not ClientStatus.UNREACHABLE:
         return client
     active = await uow.clients.update(dataclasses.replace(client, status=ClientStatus.ACTIVE))
-    await uow.audit.record(now, "client.reachable", subject_type="client", subject_id=client.id)
+    await uow.audit.record(
+        now, "client.reachable", subject_type="client", subject_id=client.id, client_id=client.id
+    )
     await resume_checkins(uow, policy, active, now)
     practitioner = await uow.practitioners.get(client.practitioner_id)
     if practitioner is None:
@@ -49,6 +51,7 @@ async def restore(uow: UnitOfWork, policy: Policy, client: Client, now: datetime
         dedup_key=f"reachable:{client.id}:{int(now.timestamp())}",
         now=now,
         quiet=policy.quiet,
+        about_client_id=client.id,
     )
     return active
 

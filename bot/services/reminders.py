@@ -151,5 +151,6 @@ async def announce(
         subject_type="appointment",
         subject_id=parties.appointment.id,
         detail={"client_id": parties.client.id, "reminders": len(reminders)},
+        client_id=parties.client.id,
     )
     return len(reminders)

@@ -190,6 +190,7 @@ async def _mark_no_show(
         subject_type="appointment",
         subject_id=appointment.id,
         detail={"client_id": client.id, "checkins_cancelled": cancelled},
+        client_id=client.id,
     )
     await uow.commit()
     return OutgoingMessage(
@@ -268,6 +269,7 @@ async def _cancel(
         subject_type="appointment",
         subject_id=appointment.id,
         detail={"client_id": client.id, "by": "practitioner"},
+        client_id=client.id,
     )
     await uow.commit()
     return OutgoingMessage(

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime, time
 
 from bot.domain.models import (
@@ -15,6 +16,7 @@ from tests.fakes import FakeDatabase, FixedClock
 CLIENT_TG = 4242
 PRACTITIONER_TG = 77
 QUIET = QuietHours(time(21), time(8))
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 async def _client(db: FakeDatabase, status: ClientStatus = ClientStatus.ACTIVE) -> Client:
@@ -79,11 +81,36 @@ async def test_erase_removes_the_client_and_keeps_only_an_audit_line() -> None:
     assert await db.clients.get(client.id) is None
     [entry] = db.audit.entries
     assert entry.action == "client.erased"
-    assert entry.subject_id == client.id
-    assert "Client" not in str(entry.detail)
+    assert (entry.actor_telegram_id, entry.subject_id, entry.client_id) == (None, None, None)
+    assert entry.detail == {}
     [notice] = db.outbox.pending()
     assert notice.template == "erase.practitioner_notice"
     assert notice.client_id is None, "the notice must outlive the erased client"
+    assert notice.forget_after_send, "and keep the name only until it is sent"
+    assert db.purges == 1
+
+
+async def test_erase_redacts_what_was_written_about_the_client_for_others() -> None:
+    db = FakeDatabase()
+    client = await _client(db)
+    other = await db.clients.add(replace(client, id=0, telegram_user_id=77, full_name="Other"))
+    about = {"client": "Client <One>", "words": "my private words"}
+    sent = db.outbox.insert(_row(dedup_key="a", payload=about, about_client_id=client.id))
+    sent = db.outbox.rows[sent.id] = replace(sent, state=OutboxState.SENT)
+    pending = db.outbox.insert(_row(dedup_key="b", payload=about, about_client_id=client.id))
+    kept = db.outbox.insert(
+        _row(dedup_key="c", payload={"client": "Other"}, about_client_id=other.id)
+    )
+    await db.audit.record(NOW, "client.joined", actor_telegram_id=CLIENT_TG, client_id=client.id)
+    await db.audit.record(NOW, "client.joined", actor_telegram_id=77, client_id=other.id)
+    await privacy.erase(db, FixedClock(), QUIET, CLIENT_TG)
+    assert db.outbox.rows[sent.id].payload == {}
+    assert db.outbox.rows[sent.id].state is OutboxState.SENT
+    assert db.outbox.rows[pending.id].payload == {}
+    assert db.outbox.rows[pending.id].state is OutboxState.CANCELLED
+    assert db.outbox.rows[kept.id].payload == {"client": "Other"}
+    joined = [e for e in db.audit.entries if e.action == "client.joined"]
+    assert [e.actor_telegram_id for e in joined] == [None, 77]
 
 
 def _row(**changes: object) -> OutboxMessage:

@@ -1,0 +1,174 @@
+"""Erasure that erases: a client's name and words are planted through the real flows in
+every place they can go, the client sends /erase, and every column of every table (and,
+on SQLite, the database file's bytes) is searched for them and for the client's Telegram
+id. Nothing may be found."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.db.models import Base
+from bot.domain import callbacks
+from bot.domain.callbacks import FlagAction, SessionAction
+from bot.domain.models import AppointmentStatus, CheckInState, CheckInStep
+from bot.domain.timing import QuietHours
+from bot.ports import UnitOfWorkFactory
+from bot.runtime import Runtime
+from bot.services import morning_list
+from bot.services.dispatcher import Dispatcher
+from bot.services.policy import Policy
+from bot.settings import load_settings
+from tests.fakes import FixedClock
+from tests.handlers.offline import offline_application
+from tests.integration import records
+from tests.integration.test_dispatcher import ScriptedNotifier
+from tests.integration.test_flags import Bot
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+PRACTITIONER = 7_300_000_001
+CLIENT = 8_300_000_457
+NAME = "Quxzwell"  # the client's name, as the practitioner types it
+WORDS = "zephyrquill"  # in everything the client writes
+QUIET = QuietHours(time(21, 0), time(8, 0))
+POLICY = Policy(
+    quiet=QUIET,
+    reminder_offsets=(timedelta(hours=24),),
+    invite_ttl=timedelta(days=7),
+    default_timezone="UTC",
+)
+
+
+async def _plant(uow_factory: UnitOfWorkFactory, clock: FixedClock, bot: Bot) -> None:
+    """The client joins, is booked, answers a check-in (and edits it), writes words of
+    crisis; the practitioner replies, opens History, acknowledges; the client cancels a
+    session; a morning list goes out."""
+    [link] = await bot.send(PRACTITIONER, f"/newclient {NAME} Marlowe")
+    token = re.search(r"start=([A-Za-z0-9_-]+)", link)
+    assert token is not None, link
+    await bot.send(CLIENT, f"/start {token.group(1)}")
+    await bot.press(CLIENT, callbacks.consent(True, token.group(1)))
+    await bot.send(PRACTITIONER, f"/book {NAME} 2026-12-04 10:00")
+    async with uow_factory() as uow:
+        [client] = await uow.clients.by_telegram_id(CLIENT)
+        past = await uow.appointments.add(
+            records.appointment(
+                client.practitioner_id,
+                client.id,
+                starts_at=NOW - timedelta(days=1),
+                status=AppointmentStatus.COMPLETED,
+            )
+        )
+        await uow.checkins.add(
+            records.checkin(
+                client.id,
+                past.id,
+                due_at=NOW - timedelta(hours=1),
+                state=CheckInState.SENT,
+                step=CheckInStep.TEXT,
+            )
+        )
+        await uow.commit()
+    await bot.feed(_message(CLIENT, 501, f"my neck is worse {WORDS}"))
+    await bot.feed(_message(CLIENT, 501, f"my neck is much worse {WORDS}", edited=True))
+    await bot.send(CLIENT, f"{WORDS} I want to kill myself tonight")
+    async with uow_factory() as uow:
+        [client] = await uow.clients.by_telegram_id(CLIENT)
+        flags = await uow.flags.open_for_practitioner(client.practitioner_id)
+        upcoming = await uow.appointments.for_client_between(
+            client.id, NOW, NOW + timedelta(days=7)
+        )
+    assert flags, "the crisis words raised no flag"
+    flag = flags[-1]
+    await bot.press(PRACTITIONER, callbacks.flag(flag.id, FlagAction.REPLY))
+    await bot.send(PRACTITIONER, f"I am calling you now about {WORDS}")
+    await bot.press(PRACTITIONER, callbacks.flag(flag.id, FlagAction.HISTORY))
+    await bot.press(PRACTITIONER, callbacks.flag(flag.id, FlagAction.ACKNOWLEDGE))
+    [session] = upcoming
+    await bot.press(CLIENT, callbacks.session(session.id, session.starts_at, SessionAction.CANCEL))
+    clock.current = NOW + timedelta(hours=1)
+    await morning_list.morning_lists(uow_factory, clock, POLICY)
+
+
+def _message(user_id: int, message_id: int, text: str, *, edited: bool = False) -> dict[str, Any]:
+    message = {
+        "message_id": message_id,
+        "date": 1_767_000_000,
+        "chat": {"id": user_id, "type": "private", "first_name": "U"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "U", "language_code": "en"},
+        "text": text,
+    }
+    if edited:
+        message["edit_date"] = 1_767_000_100
+    return {"edited_message" if edited else "message": message}
+
+
+async def _send_everything_due(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> int:
+    dispatcher = Dispatcher(uow_factory, ScriptedNotifier(), clock, quiet=QUIET)
+    sent = 0
+    while count := await dispatcher.dispatch_due():
+        sent += count
+    return sent
+
+
+async def _found(engine: AsyncEngine, needles: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """Every (table, column, needle) where a stored value holds a needle."""
+    hits = []
+    async with AsyncSession(engine) as session:
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).mappings():
+                for column, value in row.items():
+                    text = str(value)
+                    hits.extend((table.name, column, n) for n in needles if n in text)
+    return hits
+
+
+def _file_bytes(database_url: str) -> bytes:
+    path = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
+    return b"".join(
+        p.read_bytes() for p in (path, path.with_name(f"{path.name}-wal")) if p.exists()
+    )
+
+
+async def test_nothing_of_an_erased_client_is_left_in_any_table_or_file(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, database_url: str
+) -> None:
+    clock = FixedClock(NOW)
+    async with uow_factory() as uow:
+        await uow.practitioners.add(
+            records.practitioner(PRACTITIONER, display_name="Pat Doe", created_at=NOW)
+        )
+        await uow.commit()
+    settings = load_settings(None, practitioner_ids=(PRACTITIONER,))
+    app, request = offline_application(Runtime(settings=settings, clock=clock, uow=uow_factory))
+    needles = (NAME, WORDS, str(CLIENT))
+    async with app:
+        bot = Bot(app, request)
+        await _plant(uow_factory, clock, bot)
+        assert await _send_everything_due(uow_factory, clock) > 0
+        planted = {(table, needle) for table, _, needle in await _found(engine, needles)}
+        # The search can find what it looks for: the name, the words and the Telegram id
+        # went everywhere they go.
+        assert {
+            ("clients", NAME),
+            ("clients", str(CLIENT)),
+            ("replies", WORDS),
+            ("outbox", NAME),
+            ("outbox", WORDS),
+            ("audit_log", str(CLIENT)),
+        } <= planted
+        await bot.send(CLIENT, "/erase")
+        before = len(request.calls)
+        await bot.press(CLIENT, "erase:yes")
+        answered = [str(c.params.get("text")) for c in request.calls[before:]]
+        assert any("has been erased" in text for text in answered), answered
+    assert await _send_everything_due(uow_factory, clock) >= 1  # the practitioner is told
+    assert await _found(engine, needles) == []
+    if database_url.startswith("sqlite"):
+        stored = _file_bytes(database_url)
+        assert [n for n in needles if n.encode() in stored] == []
