@@ -46,8 +46,8 @@ SETS = ("development", "scored")
 LOCALES = ("en", "de")
 REGULARISATION = 30.0
 """Inverse regularisation strength (scikit-learn's ``C``)."""
-URGENT_BUDGET = 0.03
-FLAGGED_BUDGET = 0.05
+URGENT_BUDGET = 0.015
+FLAGGED_BUDGET = 0.03
 FOLDS = 5
 MIN_DOCUMENT_FREQUENCY = 2
 """An n-gram seen in fewer lines is no feature (it would only learn those lines)."""
