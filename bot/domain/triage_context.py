@@ -253,14 +253,16 @@ class ContextReader:
 
     def _denial_ends(self, cue_end: int) -> bool:
         """Whether a denial ending at ``cue_end`` stands alone: "nope." or "no, just", or
-        runs into another denial ("no, nothing like that"); not "no idea", not "no?"."""
+        runs into another denial ("no, nothing like that") or a word that turns to
+        something else ("nope, only my back"); not "no idea", not "no?"."""
         while cue_end < len(self.tokens) and cue_end in self.jokes:  # "no haha, nothing"
             cue_end += 1
         if cue_end >= len(self.tokens):
             return True
         token = self.tokens[cue_end]
-        if token.kind == "word":
-            return cue_end in self.after or cue_end in self.answers
+        if token.kind == "word":  # "nope 😂 only my back", "no, nothing like that"
+            breakers = self.lexicon.cues.breakers
+            return cue_end in self.after or cue_end in self.answers or token.key in breakers
         return token.key != "?"
 
     def _clear(self, negation_at: int, start: int, end: int, experiencer: Experiencer) -> bool:

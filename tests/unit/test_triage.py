@@ -807,6 +807,16 @@ def test_working_on_icu_is_no_emergency_but_being_taken_there_is() -> None:
         ("alles super 🙃 kann den kopf nicht drehen", "de", CONCERN),
         ("wollt mir die arme aufritzen so nervig war der tag 😂 jk jk", "de", CONCERN),
         ("hab mir gestern die arme aufgeritzt", "de", URGENT),
+        ("chest pain? nope 😂 only pain is my electricity bill", "en", NONE),
+        ("a stroke? nope just my face drooping on one side since lunch", "en", URGENT),
+        ("You asked me to tell you if my face drooped. It did not.", "en", NONE),
+        ("she asked if my face was drooping 🙄 no it absolutely is not", "en", NONE),
+        ("I had a seizure once when I was like 12, never since. Feeling good", "en", NONE),
+        ("mein vater hatte 2012 einen schlaganfall, aber mir gehts bestens", "de", NONE),
+        ("meine oma is letzten winter umgekippt, der gehts wieder gut. mir auch", "de", NONE),
+        ("wenn ich wieder zu spät komm bringt mich meine frau um 😂", "de", NONE),
+        ("er hat gesagt wenn ich gehe bringt er mich um", "de", URGENT),
+        ("die bahn fällt aus, ich krieg die krise 🤬", "de", NONE),
     ],
 )  # fmt: skip
 def test_what_a_word_is_depends_on_the_words_around_it(
