@@ -32,6 +32,7 @@ from bot.telegram.flag_jobs import start_flag_jobs
 from bot.telegram.menus import publish_menus
 from bot.telegram.notifier import TelegramNotifier
 from bot.telegram.rate_limiter import PacedRateLimiter
+from bot.telegram.retention_jobs import start_retention_job
 from bot.telegram.session_jobs import start_session_jobs
 from bot.telegram.update_lanes import PerSenderUpdateProcessor
 from handlers.common import RULES_READY_KEY, RUNTIME_KEY, lanes_of
@@ -180,6 +181,7 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
         start_delivery(application, runtime.clock)
         start_session_jobs(application, runtime)
         start_flag_jobs(application, runtime)
+        start_retention_job(application, runtime)
         try:
             await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             _log.info("bot @%s is running", application.bot.username)

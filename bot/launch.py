@@ -48,7 +48,7 @@ class StartupError(Exception):
 
 async def run(settings: Settings) -> int:
     """``stillpoint run``: the bot against Telegram until SIGINT or SIGTERM."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, telegram_bodies=settings.log_telegram_bodies)
     if settings.bot_token is None:
         raise StartupError(
             "BOT_TOKEN is not set. Create a bot with @BotFather, then put its token in .env "
@@ -74,7 +74,7 @@ async def run(settings: Settings) -> int:
 
 async def migrate(settings: Settings) -> int:
     """``stillpoint migrate``: bring the schema to the newest version."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, telegram_bodies=settings.log_telegram_bodies)
     async with _guarded_database(settings.database_url, migrate=True):
         _log.info("database schema is at the newest version, %s", head_revision())
     return 0
@@ -223,7 +223,7 @@ async def sandbox(
     settings: Settings, host: str, port: int, database_url: str | None, *, limits: bool
 ) -> int:
     """``stillpoint sandbox``: serve the emulator and the bot until SIGINT or SIGTERM."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, telegram_bodies=settings.log_telegram_bodies)
     running = running_sandbox(
         settings, host=host, port=port, database_url=database_url, limits=limits
     )

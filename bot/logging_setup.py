@@ -14,6 +14,8 @@ _QUIET_LIBRARIES = (
     "alembic",
 )
 _COMPACTED_LIBRARIES = ("telegram",)
+# At DEBUG they print whole Bot API requests: message text, client names, invite links.
+_BODY_LIBRARIES = ("telegram", "sqlalchemy.engine", "aiosqlite", "asyncpg")
 
 
 class CompactLibraryTracebacks(logging.Filter):
@@ -39,8 +41,9 @@ class SkippedOverlappingRuns(logging.Filter):
         return "maximum number of running instances reached" not in record.getMessage()
 
 
-def configure_logging(level: str) -> None:
-    """Send logs to stderr at ``level``, libraries at WARNING or above."""
+def configure_logging(level: str, *, telegram_bodies: bool = False) -> None:
+    """Send logs to stderr at ``level``, libraries at WARNING or above; the libraries
+    that would print message bodies at INFO or above unless ``telegram_bodies``."""
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -49,6 +52,8 @@ def configure_logging(level: str) -> None:
     numeric = logging.getLevelName(level)
     for name in _QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
+    for name in _BODY_LIBRARIES:
+        logging.getLogger(name).setLevel(numeric if telegram_bodies else max(logging.INFO, numeric))
     logging.getLogger("apscheduler.scheduler").addFilter(SkippedOverlappingRuns())
     if numeric > logging.DEBUG:
         for handler in logging.getLogger().handlers:

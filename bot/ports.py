@@ -298,6 +298,11 @@ class OutboxRepository(Protocol):
         ``uncertain`` with ``reason``; return them. Such rows are reported, never resent."""
         ...
 
+    async def clear_payloads_before(self, before: datetime) -> int:
+        """Empty the payload of every row that is done (not pending or sending) and was
+        created before ``before``; the row and its state stay. How many."""
+        ...
+
     async def forget_client(self, client_id: int, reason: str) -> int:
         """Redact every row carrying this client's name or words for someone else (and
         cancel the pending ones); how many."""
@@ -364,6 +369,10 @@ class ReplyRepository(Protocol):
 
     async def add(self, reply: Reply) -> Reply: ...
     async def get(self, reply_id: int) -> Reply | None: ...
+    async def erase_received_before(self, before: datetime) -> int:
+        """Delete every answer received before ``before`` (and what hangs on it); how many."""
+        ...
+
     async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[Reply]:
         """A client's replies, newest first."""
         ...

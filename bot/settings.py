@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     checkin_time: time = time(10, 0)
     practitioner_ids: Annotated[tuple[int, ...], NoDecode] = ()
     log_level: str = "INFO"
+    outbox_keep_days: int = Field(default=30, ge=1, le=3650)
+    """Sent messages keep their text this many days; then only the row and its state."""
+    retention_months: int = Field(default=24, ge=1, le=600)
+    """Check-in answers older than this are erased by a daily pass."""
+    log_telegram_bodies: bool = False
+    """Unsafe: let the Telegram library's DEBUG lines print whole requests (message text,
+    names). Off, its loggers stay at INFO even when ``log_level`` is DEBUG."""
     operator_chat_id: int | None = None
     backup_contact_chat_id: int | None = None
     """Who hears of an urgent flag that its practitioner has not acknowledged in time."""

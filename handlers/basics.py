@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel.units import format_unit
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -41,4 +42,15 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What is stored, who sees it, how long, and how to stop and erase."""
-    await reply(update, context, "privacy.text")
+    settings, locale = runtime(context).settings, locale_of(update)
+    await reply(
+        update,
+        context,
+        "privacy.text",
+        answers_kept=format_unit(
+            settings.retention_months, "duration-month", locale=locale, length="long"
+        ),
+        texts_kept=format_unit(
+            settings.outbox_keep_days, "duration-day", locale=locale, length="long"
+        ),
+    )

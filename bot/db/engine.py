@@ -51,7 +51,8 @@ def create_migration_engine(url: str) -> AsyncEngine:
 def _build_engine(url: str, *, foreign_keys: bool, transactional_ddl: bool) -> AsyncEngine:
     normalized = normalize_database_url(url)
     if not is_sqlite(normalized):
-        return create_async_engine(normalized, pool_pre_ping=True)
+        # hide_parameters: an error's text never carries a client's words to a log.
+        return create_async_engine(normalized, pool_pre_ping=True, hide_parameters=True)
 
     path = sqlite_path(normalized)
     if path is not None:
@@ -60,7 +61,7 @@ def _build_engine(url: str, *, foreign_keys: bool, transactional_ddl: bool) -> A
             path.parent.mkdir(parents=True, exist_ok=True)
     # The session ends its own transaction before it gives a connection back, so the
     # pool's extra ROLLBACK on return is only a wasted round trip to the driver thread.
-    engine = create_async_engine(normalized, pool_reset_on_return=None)
+    engine = create_async_engine(normalized, pool_reset_on_return=None, hide_parameters=True)
     _configure_sqlite(engine, foreign_keys=foreign_keys, transactional_ddl=transactional_ddl)
     return engine
 

@@ -750,6 +750,24 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         )
         return rows.all()
 
+    async def clear_payloads_before(self, before: datetime) -> int:
+        """Empty the payload of every row that is done and was created before ``before``.
+
+        A cleared row is marked ``forget_after_send`` (done and forgotten), so the next
+        pass leaves it alone."""
+        require_aware(before, "before")
+        statement = (
+            update(OutboxRow)
+            .where(
+                OutboxRow.created_at < before,
+                OutboxRow.state.not_in([OutboxState.PENDING, OutboxState.SENDING]),
+                OutboxRow.forget_after_send.is_(False),
+            )
+            .values(payload={}, forget_after_send=True)
+            .returning(OutboxRow.id)
+        )
+        return len((await self._session.scalars(statement)).all())
+
     async def forget_client(self, client_id: int, reason: str) -> int:
         """Redact every row that carries this client's name or words for someone else:
         its payload and error are emptied, and a pending one is cancelled (it would have
@@ -853,6 +871,12 @@ class SqlReplyRepository(_Repository[ReplyRow, Reply]):
     async def get(self, reply_id: int) -> Reply | None:
         """The reply with this id, if any."""
         return await self._get(reply_id)
+
+    async def erase_received_before(self, before: datetime) -> int:
+        """Delete every answer received before ``before`` (its flags go with it)."""
+        require_aware(before, "before")
+        statement = delete(ReplyRow).where(ReplyRow.received_at < before).returning(ReplyRow.id)
+        return len((await self._session.scalars(statement)).all())
 
     async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[Reply]:
         """A client's replies, newest first (later versions of an edit before earlier ones)."""

@@ -97,7 +97,7 @@ async def test_a_failing_handler_is_logged_and_the_bot_goes_on(
     assert apology == messages.render("errors.generic")
     assert "error while handling an update" in caplog.text
     [answer] = await harness.send(GUEST_ID, "/privacy")
-    assert answer == messages.render("privacy.text")
+    assert answer == messages.render("privacy.text", answers_kept="24 months", texts_kept="30 days")
 
 
 async def test_the_operator_hears_of_an_error_without_the_users_words(harness: Harness) -> None:

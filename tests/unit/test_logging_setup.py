@@ -29,3 +29,13 @@ def test_skipped_overlapping_job_runs_are_not_warned_about() -> None:
     finally:
         scheduler.removeHandler(kept)
     assert kept.messages == ["Run time of job 'outbox-tick' was missed by 0:00:02"]
+
+
+def test_at_debug_the_libraries_that_print_message_bodies_stay_at_info() -> None:
+    configure_logging("DEBUG")
+    for name in ("telegram.Bot", "telegram.ext.ExtBot", "sqlalchemy.engine.Engine"):
+        assert logging.getLogger(name).getEffectiveLevel() == logging.INFO
+    assert logging.getLogger("bot.services").getEffectiveLevel() == logging.DEBUG
+    configure_logging("DEBUG", telegram_bodies=True)
+    assert logging.getLogger("telegram.Bot").getEffectiveLevel() == logging.DEBUG
+    configure_logging("INFO")

@@ -52,7 +52,10 @@ def test_an_unknown_key_is_an_error() -> None:
 
 
 def test_unknown_locales_fall_back_to_the_default() -> None:
-    assert render("privacy.text", "xx") == render("privacy.text", messages.DEFAULT_LOCALE)
+    kept = {"answers_kept": "24 months", "texts_kept": "30 days"}
+    assert render("privacy.text", "xx", **kept) == render(
+        "privacy.text", messages.DEFAULT_LOCALE, **kept
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,6 +130,8 @@ SAMPLE_VALUES = {
     "area": embed(Text("flag.area_head_jaw")),
     "more": embed(Text("flag.area_chest")),
     "number": 2,
+    "answers_kept": "24 months",
+    "texts_kept": "30 days",
 }
 
 
@@ -143,7 +148,9 @@ def test_every_text_is_telegram_html_within_limits(locale: str) -> None:
 
 
 def test_german_speakers_get_german() -> None:
-    assert render("privacy.text", messages.normalize_locale("de-AT")).startswith("<b>Deine")
+    german = messages.normalize_locale("de-AT")
+    kept = {"answers_kept": "24 Monate", "texts_kept": "30 Tage"}
+    assert render("privacy.text", german, **kept).startswith("<b>Deine")
 
 
 # Moments (``bot.ports.when``): formatted with CLDR data in the reader's language and zone.
