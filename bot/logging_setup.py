@@ -12,10 +12,12 @@ _QUIET_LIBRARIES = (
     "apscheduler",
     "aiohttp.access",
     "alembic",
+    "aiosqlite",  # at DEBUG it logs each call with its arguments
 )
 _COMPACTED_LIBRARIES = ("telegram",)
-# At DEBUG they print whole Bot API requests: message text, client names, invite links.
-_BODY_LIBRARIES = ("telegram", "sqlalchemy.engine", "aiosqlite", "asyncpg")
+# At DEBUG it prints whole Bot API requests: message text, client names, invite links.
+# (SQLAlchemy logs statements only when asked, and the engine hides their parameters.)
+_BODY_LIBRARIES = ("telegram",)
 
 
 class CompactLibraryTracebacks(logging.Filter):

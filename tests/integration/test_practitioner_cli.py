@@ -6,6 +6,7 @@ The tests are synchronous: ``bot.cli.main`` runs its own event loop, as from a s
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from bot.cli import main
 from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
-from bot.domain.models import AuditEntry, Practitioner
+from bot.domain.models import AuditEntry, Client, ClientStatus, Practitioner
 from bot.ports import UnitOfWorkFactory
 from bot.services.practitioners import ensure_configured, register, remember_name
 from tests.fakes import FixedClock
@@ -379,3 +380,49 @@ async def test_telegram_does_not_overwrite_the_name_given_here(
 
     assert kept is not None
     assert kept.display_name == "Sample Practitioner, Heilpraktikerin"
+
+
+def test_an_operator_erases_one_client_and_their_practitioner_is_told(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def plant() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with make_uow_factory(engine)() as uow:
+                practitioner = await uow.practitioners.add(
+                    Practitioner(
+                        id=0, telegram_user_id=BIG_TELEGRAM_ID, display_name="Pat", timezone="UTC"
+                    )
+                )
+                client = await uow.clients.add(
+                    Client(
+                        id=0,
+                        practitioner_id=practitioner.id,
+                        full_name="Erin Example",
+                        status=ClientStatus.ACTIVE,
+                        timezone="UTC",
+                        locale="en",
+                        telegram_user_id=8_100_000_123,
+                    )
+                )
+                await uow.commit()
+                return client.id
+        finally:
+            await engine.dispose()
+
+    async def after(client_id: int) -> tuple[bool, list[str]]:
+        engine = create_engine(database_url)
+        try:
+            async with make_uow_factory(engine)() as uow:
+                gone = await uow.clients.get(client_id) is None
+                pending = await uow.outbox.claim_due(T0 + timedelta(days=3650), 10)
+                return gone, [row.template for row in pending]
+        finally:
+            await engine.dispose()
+
+    client_id = asyncio.run(plant())
+    assert main(["erase", "--client-id", str(client_id)]) == 0
+    assert f"Erased client {client_id}" in capsys.readouterr().out
+    assert asyncio.run(after(client_id)) == (True, ["erase.practitioner_notice"])
+    assert main(["erase", "--client-id", str(client_id)]) == 1
+    assert f"there is no client {client_id}" in capsys.readouterr().err

@@ -33,8 +33,10 @@ def test_skipped_overlapping_job_runs_are_not_warned_about() -> None:
 
 def test_at_debug_the_libraries_that_print_message_bodies_stay_at_info() -> None:
     configure_logging("DEBUG")
-    for name in ("telegram.Bot", "telegram.ext.ExtBot", "sqlalchemy.engine.Engine"):
+    for name in ("telegram.Bot", "telegram.ext.ExtBot"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.INFO
+    for name in ("aiosqlite", "sqlalchemy.engine.Engine", "httpx"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
     assert logging.getLogger("bot.services").getEffectiveLevel() == logging.DEBUG
     configure_logging("DEBUG", telegram_bodies=True)
     assert logging.getLogger("telegram.Bot").getEffectiveLevel() == logging.DEBUG
