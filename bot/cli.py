@@ -16,6 +16,7 @@ from bot import triage_rules
 from bot.domain.timing import CheckInSchedule, parse_clock_time, parse_duration
 from bot.domain.triage import CHANGES, explanation, triage
 from bot.domain.triage_lexicon import Lexicon
+from bot.encryption import new_key
 from bot.services.practitioners import (
     InvalidRegistrationError,
     check_name,
@@ -96,6 +97,8 @@ def _triage_locale(text: str) -> str:
 def _practitioner_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
+    keys = commands.add_parser("keys", help="data keys for client words and names at rest")
+    keys.add_argument("action", choices=["new"], help="new: print a fresh data key")
     erase = commands.add_parser(
         "erase", help="erase one client and everything kept about them, as /erase does"
     )
@@ -256,6 +259,16 @@ def _triage_line(line: str | None, lexicon: Lexicon, *, explain: bool) -> dict[s
     return answer
 
 
+def _print_new_key() -> int:
+    """``stillpoint keys new``: a fresh data key, to keep where ``DATA_KEY`` can read it."""
+    print(
+        "# A new data key. Keep it secret and back it up: without it, what it encrypted\n"
+        "# cannot be read. Put it first in DATA_KEY (older keys after it, comma-separated).\n"
+        f"DATA_KEY={new_key()}"
+    )
+    return 0
+
+
 def _command(
     args: argparse.Namespace, settings: Settings, registration: dict[str, Any]
 ) -> Coroutine[Any, Any, int] | None:
@@ -287,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "triage":  # needs no settings, .env or database
         return _triage_lines(args.locale, explain=args.explain)
+    if args.command == "keys":  # needs no settings either
+        return _print_new_key()
     try:
         adding = args.command == "practitioner" and args.action == "add"
         registration = _registration(args) if adding else {}
