@@ -170,9 +170,9 @@ class AuditRepository(Protocol):
         ``client_id`` is the client it concerns, if any."""
         ...
 
-    async def forget_client(self, client_id: int) -> int:
-        """Drop the identities (actor, subject, detail) of every entry about the client,
-        keeping the fact; how many."""
+    async def forget_client(self, client_id: int, telegram_id: int | None) -> int:
+        """Drop the identities of every entry about the client (the actor where it was
+        the client's ``telegram_id``, the subject, the detail), keeping the fact; how many."""
         ...
 
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:

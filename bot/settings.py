@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     outbox_keep_days: int = Field(default=30, ge=1, le=3650)
     """Sent messages keep their text this many days; then only the row and its state."""
     retention_months: int = Field(default=24, ge=1, le=600)
-    """Check-in answers older than this are erased by a daily pass."""
+    """Check-in answers older than this are erased by an hourly pass."""
     log_telegram_bodies: bool = False
     """Unsafe: let the Telegram library's DEBUG lines print whole requests (message text,
     names). Off, its loggers stay at INFO even when ``log_level`` is DEBUG."""

@@ -204,12 +204,15 @@ class FakeAudit:
         self.entries.append(entry)
         return entry
 
-    async def forget_client(self, client_id: int) -> int:
+    async def forget_client(self, client_id: int, telegram_id: int | None) -> int:
         about = [i for i, e in enumerate(self.entries) if e.client_id == client_id]
         for index in about:
+            entry = self.entries[index]
             self.entries[index] = replace(
-                self.entries[index],
-                actor_telegram_id=None,
+                entry,
+                actor_telegram_id=None
+                if entry.actor_telegram_id == telegram_id
+                else entry.actor_telegram_id,
                 subject_id=None,
                 detail={},
                 client_id=None,

@@ -295,13 +295,18 @@ class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
         )
         return await self._add(entry)
 
-    async def forget_client(self, client_id: int) -> int:
-        """Keep the fact of every entry about the client and drop who it was: actor,
-        subject and detail; return how many entries."""
+    async def forget_client(self, client_id: int, telegram_id: int | None) -> int:
+        """Keep the fact of every entry about the client and drop who it was: the actor
+        where it was them (a practitioner acting stays, so their own pending Reply is
+        still theirs, and now points at no flag), the subject and the detail; return how
+        many entries."""
+        actor = case(
+            (AuditRow.actor_telegram_id == telegram_id, None), else_=AuditRow.actor_telegram_id
+        )
         statement = (
             update(AuditRow)
             .where(AuditRow.client_id == client_id)
-            .values(actor_telegram_id=None, subject_id=None, detail={}, client_id=None)
+            .values(actor_telegram_id=actor, subject_id=None, detail={}, client_id=None)
             .returning(AuditRow.id)
         )
         return len((await self._session.scalars(statement)).all())

@@ -44,8 +44,10 @@ async def refuse(
     """Record a refused attempt in the audit log (committed now) and build the exception.
 
     The caller raises it: ``raise await refuse(...)``. The audit entry holds ids and
-    reasons only.
+    reasons only; when the caller is a client it names them, so their erasure reaches it.
     """
+    own = None if subject_type != "client" else subject_id
+    callers = await uow.clients.by_telegram_id(actor)
     await uow.audit.record(
         clock.now(),
         "access.refused",
@@ -53,6 +55,7 @@ async def refuse(
         subject_type=subject_type,
         subject_id=subject_id,
         detail={"action": action, "reason": reason, **detail},
+        client_id=callers[0].id if callers else own,
     )
     await uow.commit()
     return Refused(answer)

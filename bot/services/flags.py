@@ -166,6 +166,7 @@ async def raise_flag(
     await uow.audit.record(
         now,
         "flag.raised",
+        client_id=client.id,
         subject_type="flag",
         subject_id=flag.id,
         detail={

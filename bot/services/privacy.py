@@ -72,7 +72,7 @@ async def forget(uow: UnitOfWork, clock: Clock, quiet: QuietHours, client: Clien
     """Erase one client record in ``uow`` (see :func:`erase`); the caller commits."""
     now = clock.now()
     await uow.outbox.forget_client(client.id, reason="the client erased their data")
-    await uow.audit.forget_client(client.id)
+    await uow.audit.forget_client(client.id, client.telegram_user_id)
     await uow.clients.remove(client.id)
     entry = await uow.audit.record(now, "client.erased", subject_type="client")
     await notify_practitioner(

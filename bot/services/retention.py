@@ -57,7 +57,7 @@ async def apply_retention(
             months_before(now, retention.answer_months)
         )
         await uow.commit()
-    if answers:
+    if payloads or answers:
         await uow_factory.purge_freed()
     if payloads or answers:
         _log.info("retention: %d message text(s) and %d answer(s) cleared", payloads, answers)

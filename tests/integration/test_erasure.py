@@ -54,6 +54,7 @@ async def _plant(uow_factory: UnitOfWorkFactory, clock: FixedClock, bot: Bot) ->
     await bot.send(CLIENT, f"/start {token.group(1)}")
     await bot.press(CLIENT, callbacks.consent(True, token.group(1)))
     await bot.send(PRACTITIONER, f"/book {NAME} 2026-12-04 10:00")
+    await bot.send(CLIENT, "/clients")  # a practitioner's command: refused, and audited
     async with uow_factory() as uow:
         [client] = await uow.clients.by_telegram_id(CLIENT)
         past = await uow.appointments.add(

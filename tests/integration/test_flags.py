@@ -66,6 +66,7 @@ OTHER_PRACTITIONER = 7_200_000_002
 CLIENT = 8_200_000_001
 BACKUP = 7_200_000_999
 GUEST = 8_200_000_777
+OTHER_CLIENT = 8_200_000_002
 BERLIN = "Europe/Berlin"
 WORDS = "It got <b>worse</b> & I </blockquote> can't sleep"
 THE_CHECKIN = -1  # raise_(): the practice's day-1 check-in
@@ -1040,6 +1041,30 @@ async def test_erasing_the_client_cancels_alerts_that_would_quote_them(practice:
     pending = [r for r in rows if r.state is OutboxState.PENDING]
     assert [r.template for r in pending] == ["erase.practitioner_notice"]
     assert WORDS not in str(pending[0].payload)
+
+
+async def test_a_reply_pending_for_a_client_who_erased_goes_to_nobody_else(
+    practice: Practice, bot: Bot
+) -> None:
+    first = await raise_(practice, TriageLevel.URGENT)
+    assert first is not None
+    async with practice.uow() as uow:
+        other = await uow.clients.add(
+            records.client(
+                practice.practitioner.id, full_name="Second", telegram_user_id=OTHER_CLIENT
+            )
+        )
+        reply = await uow.replies.add(records.reply(other.id, telegram_message_id=77))
+        second = await uow.flags.add(
+            records.flag(reply.id, other.id, practice.practitioner.id, level=TriageLevel.URGENT)
+        )
+        await uow.commit()
+    await bot.press(PRACTITIONER, callbacks.flag(first.id, FlagAction.REPLY))
+    await bot.press(PRACTITIONER, callbacks.flag(second.id, FlagAction.REPLY))
+    await privacy.erase(practice.uow, practice.clock, policy().quiet, OTHER_CLIENT)
+    answer = await bot.send(PRACTITIONER, "I am here for you")
+    assert answer == [messages.render("input.free_text")]
+    assert await by_key(practice.engine, "flag-reply:") == []
 
 
 async def test_a_flooding_client_hears_slow_down_once_and_every_word_is_kept_and_triaged(

@@ -10,8 +10,9 @@ Created: 2026-12-04
 - ``audit_log.client_id``: the client an entry concerns.
 
 Existing alerts are linked to their client through their flag (``flag:<id>:...``), and
-existing audit entries about a client through their subject; notices written before this
-revision carry no link and are cleared by the outbox retention.
+existing audit entries through their subject or, for what a client did themselves, their
+actor; notices written before this revision carry no link and are cleared by the outbox
+retention.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ def upgrade() -> None:
     op.execute(
         "UPDATE audit_log SET client_id = subject_id"
         " WHERE subject_type = 'client' AND subject_id IS NOT NULL"
+    )
+    # What a client did themselves (snoozed, cancelled, changed zone, was refused...):
+    # their Telegram id is the actor. Not a practitioner's own entries.
+    op.execute(
+        "UPDATE audit_log SET client_id = (SELECT MIN(clients.id) FROM clients"
+        " WHERE clients.telegram_user_id = audit_log.actor_telegram_id)"
+        " WHERE client_id IS NULL AND actor_telegram_id IS NOT NULL"
+        " AND actor_telegram_id NOT IN (SELECT telegram_user_id FROM practitioners)"
     )
 
 
