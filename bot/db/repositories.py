@@ -778,6 +778,13 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         its payload and error are emptied, and a pending one is cancelled (it would have
         nothing left to say). Return how many rows."""
         about = OutboxRow.about_client_id == client_id
+        # One on its way now cannot be stopped; if it comes back for a retry, it has
+        # expired (and is skipped, never sent empty).
+        await self._session.execute(
+            update(OutboxRow)
+            .where(about, OutboxRow.state == OutboxState.SENDING)
+            .values(expires_at=OutboxRow.created_at)
+        )
         await self._session.execute(
             update(OutboxRow)
             .where(about, OutboxRow.state == OutboxState.PENDING)

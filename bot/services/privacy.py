@@ -72,6 +72,10 @@ async def forget(uow: UnitOfWork, clock: Clock, quiet: QuietHours, client: Clien
     """Erase one client record in ``uow`` (see :func:`erase`); the caller commits."""
     now = clock.now()
     await uow.outbox.forget_client(client.id, reason="the client erased their data")
+    # A morning list still waiting may name them; the morning job writes it again.
+    await uow.outbox.cancel_pending(
+        dedup_prefix=f"morning:{client.practitioner_id}:", reason="a client erased their data"
+    )
     await uow.audit.forget_client(client.id, client.telegram_user_id)
     await uow.clients.remove(client.id)
     entry = await uow.audit.record(now, "client.erased", subject_type="client")

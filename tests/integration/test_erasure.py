@@ -20,7 +20,7 @@ from bot.domain.models import AppointmentStatus, CheckInState, CheckInStep
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
-from bot.services import morning_list
+from bot.services import morning_list, privacy
 from bot.services.dispatcher import Dispatcher
 from bot.services.policy import Policy
 from bot.settings import load_settings
@@ -173,3 +173,34 @@ async def test_nothing_of_an_erased_client_is_left_in_any_table_or_file(
     if database_url.startswith("sqlite"):
         stored = _file_bytes(database_url)
         assert [n for n in needles if n.encode() in stored] == []
+
+
+async def test_a_morning_list_waiting_to_go_loses_an_erased_client(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    morning = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    async with uow_factory() as uow:
+        practitioner = await uow.practitioners.add(
+            records.practitioner(PRACTITIONER, display_name="Pat", timezone="UTC")
+        )
+        for name, telegram_id in ((NAME, CLIENT), ("Other Person", CLIENT + 1)):
+            client = await uow.clients.add(
+                records.client(practitioner.id, full_name=name, telegram_user_id=telegram_id)
+            )
+            await uow.appointments.add(
+                records.appointment(
+                    practitioner.id, client.id, starts_at=morning + timedelta(hours=3)
+                )
+            )
+        await uow.commit()
+    clock = FixedClock(morning)
+    await morning_list.morning_lists(uow_factory, clock, POLICY)
+    assert {t for t, _, n in await _found(engine, (NAME,)) if n == NAME} == {"clients", "outbox"}
+    await privacy.erase(uow_factory, clock, QUIET, CLIENT)
+    # Only the notice that tells the practitioner still names them, until it is sent.
+    assert [t for t, _, _ in await _found(engine, (NAME,))] == ["outbox"]
+    await _send_everything_due(uow_factory, clock)
+    assert await _found(engine, (NAME,)) == []
+    await morning_list.morning_lists(uow_factory, clock, POLICY)  # written again, without them
+    assert await _found(engine, (NAME,)) == []
+    assert ("outbox", "payload", "Other Person") in await _found(engine, ("Other Person",))
