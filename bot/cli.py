@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import messages
 from bot import triage_rules
+from bot.clock import SystemClock
 from bot.domain.timing import CheckInSchedule, parse_clock_time, parse_duration
 from bot.domain.triage import CHANGES, explanation, triage
 from bot.domain.triage_lexicon import Lexicon
@@ -261,10 +262,11 @@ def _triage_line(line: str | None, lexicon: Lexicon, *, explain: bool) -> dict[s
 
 def _print_new_key() -> int:
     """``stillpoint keys new``: a fresh data key, to keep where ``DATA_KEY`` can read it."""
+
     print(
         "# A new data key. Keep it secret and back it up: without it, what it encrypted\n"
         "# cannot be read. Put it first in DATA_KEY (older keys after it, comma-separated).\n"
-        f"DATA_KEY={new_key()}"
+        f"DATA_KEY={new_key(SystemClock().now())}"
     )
     return 0
 

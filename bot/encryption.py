@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 
 from cryptography.exceptions import InvalidTag
@@ -46,10 +46,9 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def new_key(now: datetime | None = None) -> str:
-    """A fresh ``id:key`` entry: the id is the date and a few random letters."""
-    moment = now or datetime.now(UTC)
-    key_id = f"{moment:%Y%m%d}-{secrets.token_hex(3)}"
+def new_key(now: datetime) -> str:
+    """A fresh ``id:key`` entry: the id is ``now``'s date and a few random letters."""
+    key_id = f"{now:%Y%m%d}-{secrets.token_hex(3)}"
     return f"{key_id}:{_b64encode(secrets.token_bytes(KEY_BYTES))}"
 
 

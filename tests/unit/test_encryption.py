@@ -17,10 +17,11 @@ from bot.encryption import (
 )
 
 WORDS = "my neck is worse, I can't sleep 😞 <b>"
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
 def test_a_value_comes_back_as_it_went_in_and_never_shows_in_the_clear() -> None:
-    ring = KeyRing.parse(new_key())
+    ring = KeyRing.parse(new_key(NOW))
     sealed = ring.encrypt(WORDS, "replies.text")
     assert sealed.startswith(f"{PREFIX}:{ring.current}:")
     assert "neck" not in sealed
@@ -28,12 +29,12 @@ def test_a_value_comes_back_as_it_went_in_and_never_shows_in_the_clear() -> None
 
 
 def test_the_same_words_twice_give_different_values() -> None:
-    ring = KeyRing.parse(new_key())
+    ring = KeyRing.parse(new_key(NOW))
     assert ring.encrypt(WORDS, "replies.text") != ring.encrypt(WORDS, "replies.text")
 
 
 def test_a_value_moved_to_another_column_or_altered_does_not_decrypt() -> None:
-    ring = KeyRing.parse(new_key())
+    ring = KeyRing.parse(new_key(NOW))
     sealed = ring.encrypt(WORDS, "replies.text")
     with pytest.raises(DecryptionError):
         ring.decrypt(sealed, "clients.full_name")
@@ -43,7 +44,7 @@ def test_a_value_moved_to_another_column_or_altered_does_not_decrypt() -> None:
 
 
 def test_a_value_names_its_key_and_a_ring_without_it_says_which_is_missing() -> None:
-    old, new = new_key(), new_key()
+    old, new = new_key(NOW), new_key(NOW)
     sealed = KeyRing.parse(old).encrypt(WORDS, "replies.text")
     old_id = old.partition(":")[0]
     assert key_id_of(sealed) == old_id
@@ -56,7 +57,7 @@ def test_a_value_names_its_key_and_a_ring_without_it_says_which_is_missing() -> 
 
 
 def test_new_keys_are_fresh_dated_and_readable() -> None:
-    first, second = new_key(datetime(2026, 12, 4, tzinfo=UTC)), new_key()
+    first, second = new_key(datetime(2026, 12, 4, tzinfo=UTC)), new_key(NOW)
     assert first.startswith("20261204-")
     assert first != second
     assert KeyRing.parse(first).keys != KeyRing.parse(second).keys
@@ -77,7 +78,7 @@ def test_a_bad_key_ring_is_refused_with_its_reason(text: str, problem: str) -> N
 
 
 def test_a_refusal_never_shows_the_key() -> None:
-    key = new_key()
+    key = new_key(NOW)
     secret = key.partition(":")[2]
     with pytest.raises(DataKeyError) as refused:
         KeyRing.parse(f"{key},{key}")
@@ -85,7 +86,7 @@ def test_a_refusal_never_shows_the_key() -> None:
 
 
 def test_the_same_key_id_twice_is_refused() -> None:
-    key = new_key()
+    key = new_key(NOW)
     with pytest.raises(DataKeyError, match="twice"):
         KeyRing.parse(f"{key},{key}")
 
