@@ -23,9 +23,7 @@ async def stop_messages(
         ]
         for client in stopped:
             await uow.outbox.cancel_pending(client_id=client.id, reason="the client sent /stop")
-            await _audit_and_notify(
-                uow, clock, quiet, "client.stopped", telegram_id=telegram_id, client=client
-            )
+            await _tell_of_stop(uow, clock, quiet, telegram_id=telegram_id, client=client)
         await uow.commit()
     return stopped
 
@@ -91,19 +89,13 @@ async def forget(uow: UnitOfWork, clock: Clock, quiet: QuietHours, client: Clien
     )
 
 
-async def _audit_and_notify(
-    uow: UnitOfWork,
-    clock: Clock,
-    quiet: QuietHours,
-    action: str,
-    *,
-    telegram_id: int,
-    client: Client,
+async def _tell_of_stop(
+    uow: UnitOfWork, clock: Clock, quiet: QuietHours, *, telegram_id: int, client: Client
 ) -> None:
     now = clock.now()
     entry = await uow.audit.record(
         now,
-        action,
+        "client.stopped",
         actor_telegram_id=telegram_id,
         subject_type="client",
         subject_id=client.id,
@@ -113,7 +105,7 @@ async def _audit_and_notify(
         uow,
         client.practitioner_id,
         Text("stop.practitioner_notice", {"client": client.full_name}),
-        dedup_key=f"{action}:{client.id}:{entry.id}",
+        dedup_key=f"client.stopped:{client.id}:{entry.id}",
         now=now,
         quiet=quiet,
         about_client_id=client.id,
