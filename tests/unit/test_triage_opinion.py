@@ -30,7 +30,6 @@ from tests.second_opinion_training import (
     corpus_lines,
     main,
     to_model,
-    training_digest,
 )
 
 
@@ -62,41 +61,44 @@ def test_the_bots_inference_gives_what_the_trained_model_gives(small_pipeline: o
         assert max(abs(a - b) for a, b in zip(ours, row, strict=True)) < 1e-5, text
 
 
+QUANTISATION_DRIFT = 0.02
+"""How far one class's probability may move when weights are stored as one byte each."""
+
+
 def test_a_model_written_and_read_back_judges_the_same(
     small_pipeline: object, tmp_path: Path
 ) -> None:
     model = to_model(small_pipeline, "en", 0.41, 0.62)  # type: ignore[arg-type]
-    path = tmp_path / "en.opinion.json.gz"
+    path = tmp_path / "en.opinion.gz"
     write_model(model, path, {"lines": 1})
     again = read_model(path)
     assert (again.classes, dict(again.vocabulary)) == (model.classes, dict(model.vocabulary))
     assert (again.urgent_threshold, again.flagged_threshold) == (0.41, 0.62)
     assert read_about(path) == {"lines": 1}
-    for text in ("took all my pills", "feeling great", "kopfweh"):
-        pairs = zip(again.probabilities(text), model.probabilities(text), strict=True)
-        assert max(abs(a - b) for a, b in pairs) < 1e-5
+    # Weights are kept as one byte each: probabilities move a little, so a level can only
+    # change for a reply that sits right at a threshold.
+    thresholds = (model.urgent_threshold, model.flagged_threshold)
+    for line in corpus_lines("en")[1::5]:
+        pairs = zip(again.probabilities(line.text), model.probabilities(line.text), strict=True)
+        assert max(abs(a - b) for a, b in pairs) < QUANTISATION_DRIFT, line.text
+        stored, exact = again.judge(line.text), model.judge(line.text)
+        at_a_threshold = any(abs(exact.probability - t) < QUANTISATION_DRIFT for t in thresholds)
+        assert stored.raises_to is exact.raises_to or at_a_threshold, line.text
 
 
 def test_a_broken_or_foreign_model_file_is_refused_with_its_name(tmp_path: Path) -> None:
-    broken = tmp_path / "en.opinion.json.gz"
+    broken = tmp_path / "en.opinion.gz"
     broken.write_bytes(b"not gzip")
-    with pytest.raises(ModelError, match=r"en\.opinion\.json\.gz"):
+    with pytest.raises(ModelError, match=r"en\.opinion\.gz"):
         read_model(broken)
-    broken.write_bytes(gzip.compress(json.dumps({"format": 99, "ngrams": [2, 5]}).encode()))
+    foreign = json.dumps({"format": 99, "ngrams": [2, 5]}).encode()
+    broken.write_bytes(gzip.compress(foreign + b"\0"))
     with pytest.raises(ModelError, match="another version"):
         read_model(broken)
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_each_kept_model_was_trained_on_the_lines_as_they_are_now(locale: str) -> None:
-    """Adding or relabelling a line means training again: ``python -m
-    tests.second_opinion_training``."""
-    about = read_about(model_path(locale))
-    assert about["training_digest"] == training_digest(corpus_lines(locale))
-    assert about["lines"] == len(corpus_lines(locale))
-
-
 def test_the_staleness_check_passes_on_the_kept_models(capsys: pytest.CaptureFixture[str]) -> None:
+    """Adding or relabelling a line means training again: ``make second-opinion``."""
     assert main(["--check"]) == 0
     assert "stale" not in capsys.readouterr().out
 
