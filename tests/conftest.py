@@ -38,12 +38,14 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.db.encrypted import use_data_keys
 from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseUnavailableError
 from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.db.uow import make_uow_factory
 from bot.db.url import normalize_database_url
+from bot.encryption import KeyRing
 from bot.ports import UnitOfWorkFactory
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://root@127.0.0.1:5432/test"
@@ -51,6 +53,17 @@ BACKENDS = ("sqlite", "postgresql")
 POSTGRES_CONNECT_SECONDS = 3.0
 
 T = TypeVar("T")
+
+
+# The suite's data key: this process encrypts with it, and the bots the suite starts in
+# other processes read it from the environment, as an operator's would.
+TEST_DATA_KEY = "suite:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the suite's data key before any database is made."""
+    os.environ["DATA_KEY"] = TEST_DATA_KEY
+    use_data_keys(KeyRing.parse(TEST_DATA_KEY))
 
 
 def _postgres_admin_url() -> str:
@@ -98,7 +111,9 @@ class PostgresServer:
         # Table names come from the models, never from input.
         statements = [f"DELETE FROM {table}" for table in reversed(tables)]  # noqa: S608
         statements += [
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)" for table in tables
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)"
+            for table in tables
+            if "id" in Base.metadata.tables[table].columns
         ]
         dsn = make_url(self.session_url).set(drivername="postgresql")
         connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.db.encrypted import EncryptedJSON, EncryptedText
 from bot.db.types import StrEnumType, UTCDateTime
 from bot.domain.models import (
     AppointmentStatus,
@@ -112,7 +113,7 @@ class ClientRow(Base):
     id: Mapped[int] = _id()
     # RESTRICT: a practitioner with clients cannot be deleted by accident.
     practitioner_id: Mapped[int] = _fk("practitioners.id", ondelete="RESTRICT")
-    full_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    full_name: Mapped[str] = mapped_column(EncryptedText("clients.full_name"), nullable=False)
     status: Mapped[ClientStatus] = mapped_column(StrEnumType(ClientStatus, 16), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     locale: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -174,7 +175,7 @@ class OutboxRow(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     kind: Mapped[OutboxKind] = mapped_column(StrEnumType(OutboxKind, 32), nullable=False)
     template: Mapped[str] = mapped_column(String(100), nullable=False)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("outbox.payload"), nullable=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     dedup_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
     state: Mapped[OutboxState] = mapped_column(StrEnumType(OutboxState, 32), nullable=False)
@@ -245,7 +246,7 @@ class ReplyRow(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     comparison: Mapped[str | None] = mapped_column(String(32))
     body_areas: Mapped[list[str]] = mapped_column(JSON, nullable=False)
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(EncryptedText("replies.text"))
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     triage_level: Mapped[TriageLevel] = mapped_column(StrEnumType(TriageLevel, 16), nullable=False)
@@ -290,3 +291,19 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     # The client the entry concerns: erasing them drops the entry's identities.
     client_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class DataKeyRow(Base):
+    """A data key that has encrypted values here: its id and a value only it decrypts.
+
+    Never the key itself. Start-up refuses to run without every key still in use, and
+    the check value tells a wrong key with the right id from the right one.
+    """
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    check_value: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    # Set by `stillpoint keys rotate` once no value needs the key any more.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Select,
     String,
@@ -423,7 +422,7 @@ def _table(row_class: type[Base]) -> Table:
 
 def _forgotten(forget: Any, payload: Any) -> Any:
     """The payload a row keeps once it is done: none if it was to be forgotten."""
-    return case((forget.is_(True), literal({}, JSON())), else_=payload)
+    return case((forget.is_(True), literal({}, OutboxRow.payload.type)), else_=payload)
 
 
 EXPIRED_REASON = "expired before it could be sent"

@@ -24,8 +24,14 @@ PAIRS = [
 ]
 
 
+# Tables of the storage itself, which no repository turns into a domain record.
+STORAGE_TABLES = {models.DataKeyRow.__tablename__}
+
+
 def test_every_table_is_covered() -> None:
-    assert {row.__tablename__ for row, _ in PAIRS} == set(models.Base.metadata.tables)
+    assert {row.__tablename__ for row, _ in PAIRS} == set(models.Base.metadata.tables) - (
+        STORAGE_TABLES
+    )
 
 
 @pytest.mark.parametrize(("row", "record"), PAIRS, ids=lambda value: value.__name__)

@@ -1,0 +1,138 @@
+"""Which data keys have encrypted values in this database, and whether the process has them.
+
+The ``data_keys`` table names every key that has encrypted something here, with a value
+only that key decrypts; never the key itself. Functions take a synchronous connection
+(``AsyncConnection.run_sync`` from the application, ``op.get_bind()`` in a migration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal
+from bot.db.types import UTCDateTime
+from bot.encryption import PREFIX, DataKeyError, DecryptionError, key_id_of
+
+CHECK_TEXT = "stillpoint data key check"
+CHECK_PURPOSE = "data_keys.check_value"
+
+data_keys_table = sa.table(
+    "data_keys",
+    sa.column("key_id", sa.String()),
+    sa.column("check_value", sa.Text()),
+    sa.column("retired_at", UTCDateTime()),
+)
+
+
+class MissingDataKeyError(DataKeyError):
+    """Encrypted data here needs a key the process does not have (or has wrong)."""
+
+
+def has_registry(connection: Connection) -> bool:
+    """Whether the ``data_keys`` table exists (it comes with migration 0007)."""
+    return sa.inspect(connection).has_table("data_keys")
+
+
+def keys_in_use(connection: Connection) -> list[str]:
+    """The ids of the keys that still have values here, oldest first."""
+    if not has_registry(connection):
+        return []
+    rows = connection.execute(
+        sa.text(
+            "SELECT key_id FROM data_keys WHERE retired_at IS NULL ORDER BY created_at, key_id"
+        )
+    )
+    return [row.key_id for row in rows]
+
+
+def register_current_key(connection: Connection) -> str:
+    """Record the process's current key (once) and return its id."""
+    check_value = seal(CHECK_TEXT, CHECK_PURPOSE)
+    key_id = key_id_of(check_value)
+    if key_id is None:
+        raise DataKeyError("the data keys do not encrypt")
+    exists = connection.execute(
+        sa.text("SELECT retired_at FROM data_keys WHERE key_id = :key_id"), {"key_id": key_id}
+    ).first()
+    if exists is None:
+        connection.execute(
+            sa.insert(data_keys_table).values(key_id=key_id, check_value=check_value)
+        )
+    elif exists.retired_at is not None:
+        connection.execute(
+            sa.update(data_keys_table)
+            .where(data_keys_table.c.key_id == key_id)
+            .values(retired_at=None)
+        )
+    return key_id
+
+
+def verify_keys(connection: Connection) -> None:
+    """Raise ``MissingDataKeyError`` unless every key still in use is here and right."""
+    if not has_registry(connection):
+        return
+    rows = connection.execute(
+        sa.text("SELECT key_id, check_value FROM data_keys WHERE retired_at IS NULL")
+    ).all()
+    missing: list[str] = []
+    wrong: list[str] = []
+    for row in rows:
+        try:
+            if unseal(row.check_value, CHECK_PURPOSE) != CHECK_TEXT:
+                wrong.append(row.key_id)
+        except DecryptionError:
+            wrong.append(row.key_id)
+        except DataKeyError:
+            missing.append(row.key_id)
+    if missing:
+        raise MissingDataKeyError(
+            f"the database holds client data encrypted with data key {_names(missing)}, "
+            "which DATA_KEY / DATA_KEY_FILE does not give; start with the key you used "
+            "before (restore it from your backup)"
+        )
+    if wrong:
+        raise MissingDataKeyError(
+            f"the data key named {_names(wrong)} is not the key this database's client "
+            "data was encrypted with; restore the right one from your backup"
+        )
+
+
+def retire_unused_keys(connection: Connection, current: str, now: datetime) -> list[str]:
+    """Mark every key but ``current`` retired if no value needs it; return their ids."""
+    retired: list[str] = []
+    for key_id in keys_in_use(connection):
+        if key_id != current and not _has_values_under(connection, key_id):
+            connection.execute(
+                sa.update(data_keys_table)
+                .where(data_keys_table.c.key_id == key_id)
+                .values(retired_at=now)
+            )
+            retired.append(key_id)
+    return retired
+
+
+def value_prefix(key_id: str) -> str:
+    """How every value encrypted with ``key_id`` begins."""
+    return f"{PREFIX}:{key_id}:"
+
+
+def _has_values_under(connection: Connection, key_id: str) -> bool:
+    prefix = value_prefix(key_id)
+    for table, column in ENCRYPTED_COLUMNS:
+        found = connection.execute(
+            sa.text(
+                f"SELECT 1 FROM {table} WHERE substr({column}, 1, :length) = :prefix LIMIT 1"  # noqa: S608 -- names from ENCRYPTED_COLUMNS
+            ),
+            {"length": len(prefix), "prefix": prefix},
+        ).first()
+        if found is not None:
+            return True
+    return False
+
+
+def _names(key_ids: Sequence[str]) -> str:
+    return ", ".join(repr(key_id) for key_id in key_ids)

@@ -1,0 +1,118 @@
+"""Client names, their words and message payloads are stored encrypted.
+
+Revision ID: 0007
+Revises: 0006
+Created: 2026-12-04
+
+- ``clients.full_name``, ``replies.text`` and ``outbox.payload`` become text holding
+  encrypted values (``bot/db/encrypted.py``); every existing value is encrypted here with
+  the process's current data key, which this step therefore needs when there is anything
+  to encrypt.
+- ``data_keys``: which keys have encrypted values here (never the keys).
+
+The downgrade decrypts every value again, so it needs the keys too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal
+from bot.db.key_registry import register_current_key
+from bot.encryption import key_id_of
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BATCH = 500
+TIME = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    """Widen the columns to text, create the key registry, encrypt what is stored."""
+    op.create_table(
+        "data_keys",
+        sa.Column("key_id", sa.String(32), nullable=False),
+        sa.Column("check_value", sa.Text(), nullable=False),
+        sa.Column("created_at", TIME, server_default=sa.func.now(), nullable=False),
+        sa.Column("retired_at", TIME, nullable=True),
+        sa.PrimaryKeyConstraint("key_id", name=op.f("pk_data_keys")),
+    )
+    offline = op.get_context().as_sql
+    if not (offline and op.get_context().dialect.name == "sqlite"):
+        # (SQLite's declared types hold any text; its batch mode needs a live database.)
+        with op.batch_alter_table("clients") as batch:
+            batch.alter_column("full_name", type_=sa.Text(), existing_nullable=False)
+        with op.batch_alter_table("outbox") as batch:
+            batch.alter_column(
+                "payload",
+                type_=sa.Text(),
+                existing_type=sa.JSON(),
+                existing_nullable=False,
+                postgresql_using="payload::text",
+            )
+    if offline:
+        op.get_context().impl.static_output(
+            "-- 0007: stored values are encrypted only by an online upgrade (stillpoint migrate)"
+        )
+        return
+    encrypted = _rewrite_all(
+        lambda value, purpose: value if key_id_of(value) else seal(value, purpose)
+    )
+    if encrypted:
+        register_current_key(op.get_bind())
+
+
+def downgrade() -> None:
+    """Decrypt every value and give the columns their old types back."""
+    _rewrite_all(unseal)
+    with op.batch_alter_table("outbox") as batch:
+        batch.alter_column(
+            "payload",
+            type_=sa.JSON(),
+            existing_type=sa.Text(),
+            existing_nullable=False,
+            postgresql_using="payload::json",
+        )
+    with op.batch_alter_table("clients") as batch:
+        batch.alter_column(
+            "full_name", type_=sa.String(200), existing_type=sa.Text(), existing_nullable=False
+        )
+    op.drop_table("data_keys")
+
+
+def _rewrite_all(change: Callable[[str, str], str]) -> int:
+    """Apply ``change(value, purpose)`` to every stored value; how many changed."""
+    connection = op.get_bind()
+    changed = 0
+    for table, column in ENCRYPTED_COLUMNS:
+        purpose = f"{table}.{column}"
+        last_id = 0
+        while True:
+            rows = connection.execute(
+                sa.text(
+                    f"SELECT id, {column} AS value FROM {table}"  # noqa: S608 -- names from ENCRYPTED_COLUMNS
+                    f" WHERE id > :last AND {column} IS NOT NULL ORDER BY id LIMIT {BATCH}"
+                ),
+                {"last": last_id},
+            ).all()
+            if not rows:
+                break
+            updates = [
+                {"id": row.id, "value": new}
+                for row in rows
+                if (new := change(row.value, purpose)) != row.value
+            ]
+            if updates:
+                connection.execute(
+                    sa.text(f"UPDATE {table} SET {column} = :value WHERE id = :id"),  # noqa: S608
+                    updates,
+                )
+            changed += len(updates)
+            last_id = rows[-1].id
+    return changed
