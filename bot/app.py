@@ -15,6 +15,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot import triage_second_opinion
+from bot.data_keys import register_data_key, verify_data_keys
 from bot.db.engine import check_database, create_engine
 from bot.db.lock import acquire_instance_lock
 from bot.db.migrate import ensure_schema_current, upgrade
@@ -112,17 +113,23 @@ def build_dispatcher(
 
 @asynccontextmanager
 async def open_database(database_url: str, *, migrate: bool) -> AsyncIterator[UnitOfWorkFactory]:
-    """Lock, check and (if asked) migrate the database; yield units of work; then close it."""
+    """Lock, check and (if asked) migrate the database; yield units of work; then close it.
+
+    The data keys must be loaded (``bot.data_keys.load_data_keys``): they are checked
+    against what is stored before anything else happens.
+    """
     with acquire_instance_lock(database_url):
         engine = create_engine(database_url)
         try:
             await check_database(engine)
+            await verify_data_keys(engine)
             if migrate:
                 before, after = await upgrade(database_url)
                 if before != after:
                     _log.info("database schema upgraded from %s to %s", before or "empty", after)
             else:
                 await ensure_schema_current(engine)
+            await register_data_key(engine)
             yield make_uow_factory(engine)
         finally:
             await engine.dispose()

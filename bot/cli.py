@@ -35,6 +35,16 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("give a number of 1 or more")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stillpoint", description="Aftercare companion for bodywork practices, on Telegram."
@@ -99,7 +109,15 @@ def _practitioner_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
     keys = commands.add_parser("keys", help="data keys for client words and names at rest")
-    keys.add_argument("action", choices=["new"], help="new: print a fresh data key")
+    keys.add_argument(
+        "action",
+        choices=["new", "rotate"],
+        help="new: print a fresh data key; rotate: re-encrypt everything with the first key "
+        "of DATA_KEY (start the bot with that ring first)",
+    )
+    keys.add_argument(
+        "--batch", type=_positive_int, default=200, help="rows re-encrypted per commit"
+    )
     erase = commands.add_parser(
         "erase", help="erase one client and everything kept about them, as /erase does"
     )
@@ -294,6 +312,8 @@ def _command(
             return launch.practitioner_list(settings)
         case "erase":
             return launch.erase(settings, args.client_id)
+        case "keys":
+            return launch.keys_rotate(settings, args.batch)
     return None
 
 
@@ -302,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "triage":  # needs no settings, .env or database
         return _triage_lines(args.locale, explain=args.explain)
-    if args.command == "keys":  # needs no settings either
+    if args.command == "keys" and args.action == "new":  # needs no settings either
         return _print_new_key()
     try:
         adding = args.command == "practitioner" and args.action == "add"

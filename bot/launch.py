@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import (
@@ -24,14 +25,23 @@ from bot.app import (
     stop_on_signals,
 )
 from bot.clock import SystemClock
+from bot.data_keys import (
+    DataKeySetupError,
+    load_data_keys,
+    register_data_key,
+    rotate_data_keys,
+    verify_data_keys,
+)
 from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
 from bot.db.migrate import ensure_schema_current, head_revision
 from bot.db.uow import make_uow_factory
+from bot.db.url import sqlite_path
 from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, format_duration
+from bot.encryption import KeyRing
 from bot.logging_setup import configure_logging
-from bot.ports import UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.sandbox.server import SandboxServer
 from bot.services import practitioners, privacy
@@ -54,10 +64,9 @@ async def run(settings: Settings) -> int:
             "BOT_TOKEN is not set. Create a bot with @BotFather, then put its token in .env "
             "or the environment (see README)."
         )
-    async with _guarded_database(settings.database_url, migrate=False) as uow:
-        application = build_application(
-            settings, SystemClock(), uow, endpoint_from_settings(settings)
-        )
+    clock = SystemClock()
+    async with _guarded_database(settings, settings.database_url, clock, migrate=False) as uow:
+        application = build_application(settings, clock, uow, endpoint_from_settings(settings))
         async with AsyncExitStack() as running:
             try:
                 await running.enter_async_context(polling(application))
@@ -75,7 +84,7 @@ async def run(settings: Settings) -> int:
 async def migrate(settings: Settings) -> int:
     """``stillpoint migrate``: bring the schema to the newest version."""
     configure_logging(settings.log_level, telegram_bodies=settings.log_telegram_bodies)
-    async with _guarded_database(settings.database_url, migrate=True):
+    async with _guarded_database(settings, settings.database_url, SystemClock(), migrate=True):
         _log.info("database schema is at the newest version, %s", head_revision())
     return 0
 
@@ -83,8 +92,9 @@ async def migrate(settings: Settings) -> int:
 async def stats(settings: Settings, window: timedelta) -> int:
     """``stillpoint stats``: delivery states and lateness, as one JSON line."""
     configure_logging("WARNING")
-    async with _current_database(settings.database_url) as uow_factory, uow_factory() as uow:
-        report = await delivery_report(uow, SystemClock().now() - window)
+    clock = SystemClock()
+    async with _current_database(settings, clock) as uow_factory, uow_factory() as uow:
+        report = await delivery_report(uow, clock.now() - window)
     print(json.dumps(report.as_json()))  # noqa: T201
     return 0
 
@@ -106,10 +116,11 @@ async def practitioner_add(
     a name). Needs no instance lock: a running bot may keep running.
     """
     configure_logging("WARNING")
-    async with _current_database(settings.database_url) as uow_factory:
+    clock = SystemClock()
+    async with _current_database(settings, clock) as uow_factory:
         practitioner, added = await practitioners.register(
             uow_factory,
-            SystemClock(),
+            clock,
             telegram_id=telegram_id,
             name=name,
             timezone=timezone,
@@ -133,14 +144,36 @@ async def erase(settings: Settings, client_id: int) -> int:
     """``stillpoint erase --client-id N``: an operator erases one client, as ``/erase``
     does (their practitioner is told). Exit 1 when there is no such client."""
     configure_logging("WARNING")
-    async with _current_database(settings.database_url) as uow_factory:
-        erased = await privacy.erase_client(
-            uow_factory, SystemClock(), settings.quiet_hours, client_id
-        )
+    clock = SystemClock()
+    async with _current_database(settings, clock, writes_encrypted=True) as uow_factory:
+        erased = await privacy.erase_client(uow_factory, clock, settings.quiet_hours, client_id)
     if erased is None:
         print(f"stillpoint: there is no client {client_id}", file=sys.stderr)  # noqa: T201
         return 1
     print(f"Erased client {client_id}; their practitioner will be told.")  # noqa: T201
+    return 0
+
+
+async def keys_rotate(settings: Settings, batch: int) -> int:
+    """``stillpoint keys rotate``: re-encrypt what older keys encrypted with the first key
+    of the ring, in batches, beside a running bot (started with the new ring)."""
+    configure_logging("WARNING")
+    clock = SystemClock()
+    async with _current_engine(settings, clock, writes_encrypted=True) as (engine, ring):
+        done = await rotate_data_keys(engine, ring, clock, batch=batch)
+    print(f"Re-encrypted {done.reencrypted} values with data key {done.current}.")  # noqa: T201
+    if done.retired:
+        print(  # noqa: T201
+            f"No value needs {', '.join(done.retired)} any more: remove it from DATA_KEY "
+            "(and its backups, once no backup of the database needs it)."
+        )
+    if done.still_needed:
+        print(  # noqa: T201
+            f"Values still need {', '.join(done.still_needed)}: is every running bot "
+            "started with the new key first? Then run this again.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -156,7 +189,7 @@ async def practitioner_list(settings: Settings) -> int:
     (``default`` where the operator's settings apply).
     """
     configure_logging("WARNING")
-    async with _current_database(settings.database_url) as uow_factory, uow_factory() as uow:
+    async with _current_database(settings, SystemClock()) as uow_factory, uow_factory() as uow:
         everyone = await uow.practitioners.list_all()
     for practitioner in everyone:
         offsets = ",".join(
@@ -210,7 +243,15 @@ async def running_sandbox(
             sandbox_settings = settings.model_copy(
                 update={"database_url": url, "practitioner_ids": practitioners}
             )
-            async with _guarded_database(url, migrate=True) as uow:
+            throwaway = database_url is None or sqlite_path(url) is None
+            if database_url is not None and throwaway and not _has_data_key(settings):
+                _log.warning(
+                    "the sandbox encrypts client data in this database with a throwaway key; "
+                    "set DATA_KEY to read it again after a restart"
+                )
+            async with _guarded_database(
+                settings, url, server.clock, migrate=True, throwaway=throwaway
+            ) as uow:
                 endpoint = TelegramEndpoint(server.bot_token, server.base_url)
                 application = build_application(sandbox_settings, server.clock, uow, endpoint)
                 async with polling(application):
@@ -242,30 +283,64 @@ async def demo(settings: Settings) -> int:
         return await play(sb.url)
 
 
+def _has_data_key(settings: Settings) -> bool:
+    return settings.data_key is not None or settings.data_key_file is not None
+
+
 @asynccontextmanager
-async def _current_database(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+async def _current_database(
+    settings: Settings, clock: Clock, *, writes_encrypted: bool = False
+) -> AsyncIterator[UnitOfWorkFactory]:
     """Units of work on a database whose schema is current, without the instance lock.
 
     For short operator commands that may run beside the bot, even on SQLite.
     """
+    async with _current_engine(settings, clock, writes_encrypted=writes_encrypted) as (
+        engine,
+        _ring,
+    ):
+        yield make_uow_factory(engine)
+
+
+@asynccontextmanager
+async def _current_engine(
+    settings: Settings, clock: Clock, *, writes_encrypted: bool
+) -> AsyncIterator[tuple[AsyncEngine, KeyRing]]:
+    """The engine behind :func:`_current_database`, with the data keys it loaded."""
+    database_url = settings.database_url
     engine = create_engine(database_url)
     try:
         try:
             await check_database(engine)
+            ring = await load_data_keys(settings, database_url, clock)
+            await verify_data_keys(engine)
             await ensure_schema_current(engine)
-        except (DatabaseUnavailableError, SchemaOutdatedError) as error:
+            if writes_encrypted:
+                await register_data_key(engine)
+        except (DatabaseUnavailableError, SchemaOutdatedError, DataKeySetupError) as error:
             raise StartupError(str(error)) from None
-        yield make_uow_factory(engine)
+        yield engine, ring
     finally:
         await engine.dispose()
 
 
 @asynccontextmanager
 async def _guarded_database(
-    database_url: str, *, migrate: bool
+    settings: Settings,
+    database_url: str,
+    clock: Clock,
+    *,
+    migrate: bool,
+    throwaway: bool = False,
 ) -> AsyncIterator[UnitOfWorkFactory]:
     try:
+        await load_data_keys(settings, database_url, clock, throwaway=throwaway)
         async with open_database(database_url, migrate=migrate) as uow:
             yield uow
-    except (DatabaseUnavailableError, DatabaseInUseError, SchemaOutdatedError) as error:
+    except (
+        DatabaseUnavailableError,
+        DatabaseInUseError,
+        SchemaOutdatedError,
+        DataKeySetupError,
+    ) as error:
         raise StartupError(str(error)) from None

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     """Sent messages keep their text this many days; then only the row and its state."""
     retention_months: int = Field(default=24, ge=1, le=600)
     """Check-in answers older than this are erased by an hourly pass."""
+    data_key: SecretStr | None = None
+    """The data key ring, ``id:key[,id:key...]``: the first encrypts, all decrypt."""
+    data_key_file: Path | None = None
+    """A file holding the data key ring instead (default for SQLite: ``<database>.key``)."""
     log_telegram_bodies: bool = False
     """Unsafe: let the Telegram library's DEBUG lines print whole requests (message text,
     names). Off, its loggers stay at INFO even when ``log_level`` is DEBUG."""
@@ -99,6 +103,8 @@ class Settings(BaseSettings):
         "backup_contact_chat_id",
         "telegram_api_url",
         "crisis_resources_file",
+        "data_key",
+        "data_key_file",
         mode="before",
     )
     @classmethod

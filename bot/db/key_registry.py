@@ -7,7 +7,7 @@ only that key decrypts; never the key itself. Functions take a synchronous conne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -42,9 +42,7 @@ def keys_in_use(connection: Connection) -> list[str]:
     if not has_registry(connection):
         return []
     rows = connection.execute(
-        sa.text(
-            "SELECT key_id FROM data_keys WHERE retired_at IS NULL ORDER BY created_at, key_id"
-        )
+        sa.text("SELECT key_id FROM data_keys WHERE retired_at IS NULL ORDER BY created_at, key_id")
     )
     return [row.key_id for row in rows]
 
@@ -132,6 +130,46 @@ def _has_values_under(connection: Connection, key_id: str) -> bool:
         if found is not None:
             return True
     return False
+
+
+def rewrite_batch(
+    connection: Connection,
+    table: str,
+    column: str,
+    change: Callable[[str, str], str],
+    *,
+    after: int,
+    limit: int,
+    skip_prefix: str | None = None,
+) -> tuple[int | None, int]:
+    """Apply ``change(value, purpose)`` to up to ``limit`` values of rows past id ``after``.
+
+    Values beginning with ``skip_prefix`` are left alone. A value is replaced only if it
+    is still what was read, so a row the bot changed meanwhile keeps the bot's value.
+    Returns the last id read (``None`` when there were no more rows) and how many
+    values changed.
+    """
+    purpose = f"{table}.{column}"
+    skip = "" if skip_prefix is None else f" AND substr({column}, 1, :length) != :prefix"
+    rows = connection.execute(
+        sa.text(
+            f"SELECT id, {column} AS value FROM {table}"  # noqa: S608 -- names from ENCRYPTED_COLUMNS
+            f" WHERE id > :after AND {column} IS NOT NULL{skip} ORDER BY id LIMIT :limit"
+        ),
+        {"after": after, "limit": limit, "length": len(skip_prefix or ""), "prefix": skip_prefix},
+    ).all()
+    if not rows:
+        return None, 0
+    changed = 0
+    update = sa.text(
+        f"UPDATE {table} SET {column} = :new WHERE id = :id AND {column} = :old"  # noqa: S608
+    )
+    for row in rows:
+        new = change(row.value, purpose)
+        if new != row.value:
+            result = connection.execute(update, {"id": row.id, "new": new, "old": row.value})
+            changed += result.rowcount
+    return rows[-1].id, changed
 
 
 def _names(key_ids: Sequence[str]) -> str:

@@ -107,7 +107,9 @@ async def everything_stored(engine: AsyncEngine) -> list[tuple[str, tuple[object
     found = []
     async with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
-            rows = (await connection.execute(select(table).order_by(*table.primary_key.columns))).all()
+            rows = (
+                await connection.execute(select(table).order_by(*table.primary_key.columns))
+            ).all()
             found += [(table.name, tuple(row)) for row in rows]
     return found
 

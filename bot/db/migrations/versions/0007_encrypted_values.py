@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal
-from bot.db.key_registry import register_current_key
+from bot.db.key_registry import register_current_key, rewrite_batch
 from bot.encryption import key_id_of
 
 revision: str = "0007"
@@ -88,31 +88,12 @@ def downgrade() -> None:
 
 def _rewrite_all(change: Callable[[str, str], str]) -> int:
     """Apply ``change(value, purpose)`` to every stored value; how many changed."""
-    connection = op.get_bind()
     changed = 0
     for table, column in ENCRYPTED_COLUMNS:
-        purpose = f"{table}.{column}"
-        last_id = 0
-        while True:
-            rows = connection.execute(
-                sa.text(
-                    f"SELECT id, {column} AS value FROM {table}"  # noqa: S608 -- names from ENCRYPTED_COLUMNS
-                    f" WHERE id > :last AND {column} IS NOT NULL ORDER BY id LIMIT {BATCH}"
-                ),
-                {"last": last_id},
-            ).all()
-            if not rows:
-                break
-            updates = [
-                {"id": row.id, "value": new}
-                for row in rows
-                if (new := change(row.value, purpose)) != row.value
-            ]
-            if updates:
-                connection.execute(
-                    sa.text(f"UPDATE {table} SET {column} = :value WHERE id = :id"),  # noqa: S608
-                    updates,
-                )
-            changed += len(updates)
-            last_id = rows[-1].id
+        after: int | None = 0
+        while after is not None:
+            after, count = rewrite_batch(
+                op.get_bind(), table, column, change, after=after, limit=BATCH
+            )
+            changed += count
     return changed
