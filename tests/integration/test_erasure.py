@@ -1,7 +1,8 @@
 """Erasure that erases: a client's name and words are planted through the real flows in
 every place they can go, the client sends /erase, and every column of every table (and,
 on SQLite, the database file's bytes) is searched for them and for the client's Telegram
-id. Nothing may be found."""
+id. Nothing may be found. Before the erasure, the name and words are in the database
+only encrypted: not in any stored value as it is, nor in the file's bytes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.models import Base
@@ -124,8 +125,24 @@ async def _found(engine: AsyncEngine, needles: tuple[str, ...]) -> list[tuple[st
         for table in Base.metadata.sorted_tables:
             for row in (await session.execute(select(table))).mappings():
                 for column, value in row.items():
-                    text = str(value)
-                    hits.extend((table.name, column, n) for n in needles if n in text)
+                    shown = str(value)
+                    hits.extend((table.name, column, n) for n in needles if n in shown)
+    return hits
+
+
+async def _found_as_stored(engine: AsyncEngine, needles: tuple[str, ...]) -> list[str]:
+    """Every ``table.column`` whose raw stored value (not decrypted) holds a needle."""
+    hits = []
+    async with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            rows = await connection.execute(text(f"SELECT * FROM {table.name}"))  # noqa: S608
+            for row in rows.mappings():
+                hits.extend(
+                    f"{table.name}.{column}"
+                    for column, value in row.items()
+                    for needle in needles
+                    if needle in str(value)
+                )
     return hits
 
 
@@ -163,6 +180,11 @@ async def test_nothing_of_an_erased_client_is_left_in_any_table_or_file(
             ("outbox", WORDS),
             ("audit_log", str(CLIENT)),
         } <= planted
+        # While the client is here, their name and words are stored only encrypted.
+        assert await _found_as_stored(engine, (NAME, WORDS)) == []
+        if database_url.startswith("sqlite"):
+            stored = _file_bytes(database_url)
+            assert [n for n in (NAME, WORDS) if n.encode() in stored] == []
         await bot.send(CLIENT, "/erase")
         before = len(request.calls)
         await bot.press(CLIENT, "erase:yes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from contextlib import redirect_stdout
 from itertools import pairwise
 from pathlib import Path
@@ -153,6 +154,72 @@ async def test_0002_gives_existing_outbox_rows_their_due_time_as_next_attempt(
                 sa.select(sa.column("due_at", UTCDateTime())).select_from(sa.table("outbox"))
             )
         assert due_at == records.T0
+    finally:
+        await engine.dispose()
+
+
+async def test_0007_encrypts_what_is_stored_and_its_downgrade_decrypts_it(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    await upgrade(url, "0006")
+    name, words, payload = "Ilsabet Varga", "still sore, but sleeping better", '{"name": "Ilsabet"}'
+    at = sa.bindparam("at", type_=UTCDateTime())
+    statements = [
+        sa.text(
+            "INSERT INTO practitioners (telegram_user_id, display_name, timezone, locale, "
+            "reminder_offsets_minutes) VALUES (1, 'P', 'UTC', 'en', '[]')"
+        ),
+        sa.text(
+            "INSERT INTO clients (practitioner_id, full_name, status, timezone, locale, "
+            "checkins_paused) VALUES (1, :name, 'active', 'UTC', 'en', false)"
+        ),
+        sa.text(
+            "INSERT INTO replies (client_id, received_at, body_areas, text, version, "
+            "triage_level, triage_reasons) VALUES (1, :at, '[]', :words, 1, 'none', '[]')"
+        ).bindparams(at),
+        sa.text(
+            "INSERT INTO outbox (chat_id, kind, template, payload, due_at, dedup_key, state, "
+            "next_attempt_at, attempts, silent) VALUES (1, 'reminder', 'stop.done', :payload, "
+            ":at, 'k', 'pending', :at, 0, false)"
+        ).bindparams(at),
+    ]
+    stored = sa.text(
+        "SELECT clients.full_name, replies.text, CAST(outbox.payload AS TEXT) AS payload "
+        "FROM clients, replies, outbox"
+    )
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(
+                    statement, {"name": name, "words": words, "payload": payload, "at": records.T0}
+                )
+
+        await upgrade(url)
+
+        async with engine.connect() as connection:
+            encrypted = (await connection.execute(stored)).one()
+            registered = (await connection.execute(sa.text("SELECT key_id FROM data_keys"))).all()
+        assert all(value.startswith("sp1:suite:") for value in encrypted), encrypted
+        assert registered == [("suite",)]
+        async with make_uow_factory(engine)() as uow:
+            client = await uow.clients.get(1)
+            message = await uow.outbox.by_dedup_key("k")
+            [reply] = await uow.replies.for_client(1)
+        assert client is not None
+        assert client.full_name == name
+        assert reply.text == words
+        assert message is not None
+        assert message.payload == {"name": "Ilsabet"}
+
+        await downgrade(url, "0006")
+        await engine.dispose()  # PostgreSQL's cached plans knew the old column types
+
+        async with engine.connect() as connection:
+            plain = (await connection.execute(stored)).one()
+        assert (plain.full_name, plain.text) == (name, words)
+        assert json.loads(plain.payload) == {"name": "Ilsabet"}
     finally:
         await engine.dispose()
 
