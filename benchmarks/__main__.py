@@ -92,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     cost = add("triage", "per-reply cost of triage on every corpus line, load time and memory")
     cost.add_argument("--rounds", type=int, default=5, help="times each line is triaged")
 
+    encryption = add(
+        "encryption", "triage-to-alert and booking with and without encryption at rest"
+    )
+    encryption.add_argument("--rounds", type=int, default=200, help="operations per path and mode")
+    encryption.add_argument("--clients", type=int, default=100, help="clients in each practice")
+    encryption.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
     every = add("all", "every benchmark at its target sizes, on SQLite and PostgreSQL")
     every.add_argument(
         "--postgres",
@@ -160,6 +167,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             from benchmarks import triage  # noqa: PLC0415
 
             return await triage.run(args.rounds)
+        case "encryption":
+            from benchmarks import encryption  # noqa: PLC0415
+
+            return await encryption.run(args.rounds, args.clients, database=args.database)
         case "all":
             from benchmarks import suite  # noqa: PLC0415
 

@@ -29,11 +29,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.clock import SystemClock
+from bot.db.encrypted import use_data_keys
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.models import OutboxRow
 from bot.db.url import is_sqlite, normalize_database_url
 from bot.domain.models import OutboxKind, OutboxState
+from bot.encryption import KeyRing, new_key
 from bot.sandbox.server import SandboxServer
 from bot.settings import Settings
 
@@ -55,6 +57,9 @@ EXPLAINED_STATES = frozenset(FINAL_STATES - {OutboxState.SENT})
 BENCH_TEMPLATE = "stop.done"  # a catalog message without parameters
 INSERT_CHUNK = 5_000
 _CLOCK = SystemClock()
+# One data key per benchmark run: this process writes rows with it, the bots it starts
+# read them with it (bot_env), as processes sharing DATA_KEY do.
+DATA_KEY = new_key(_CLOCK.now())
 
 
 def now() -> datetime:
@@ -128,6 +133,7 @@ async def scratch_database(server: str | None, folder: Path, label: str) -> Asyn
     SQLite (no ``server``, ``sqlite`` or any SQLite URL): a new file in ``folder``.
     PostgreSQL: a database ``stillpoint_bench_<hex>`` created on ``server`` and dropped.
     """
+    use_data_keys(KeyRing.parse(DATA_KEY))
     if database_kind(server) == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{folder / f'{label}.sqlite3'}", "sqlite")
         await upgrade(database.url)
@@ -320,6 +326,7 @@ def bot_env(server: SandboxServer, database: Database, **extra: str) -> dict[str
         BOT_TOKEN=server.bot_token,
         TELEGRAM_API_URL=server.url,
         DATABASE_URL=database.url,
+        DATA_KEY=DATA_KEY,
         LOG_LEVEL="INFO",
         PYTHONPATH=os.pathsep.join(python_path),
         PYTHONUNBUFFERED="1",

@@ -7,7 +7,8 @@ same burst and chaos runs (this bot's side is the burst and chaos results above)
 Triage latency: 40 clients writing words of crisis one every 0.5 s while 600 other chats
 each have a routine message due. Flood: one client sends 200 messages in 5 s while others
 write, tap and write words of crisis and 600 routine messages go out, then a backlog of
-30 notices for one practitioner. What triage costs per reply, to load and in memory, in
+30 notices for one practitioner. Encryption at rest: triage to alert and booking, 200
+times each with and without it. What triage costs per reply, to load and in memory, in
 a process of its own so that its memory is not mixed with the other runs' (once: it
 needs no database).
 A benchmark that fails is reported as such and the others still run.
@@ -25,7 +26,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks import baseline, burst, chaos, flood, scale, steady, triage_latency
+from benchmarks import (
+    baseline,
+    burst,
+    chaos,
+    encryption,
+    flood,
+    scale,
+    steady,
+    triage_latency,
+)
 from benchmarks.common import DEFAULT_POSTGRES_URL, progress
 from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseUnavailableError
@@ -63,6 +73,7 @@ class Sizes:
     triage_rounds: int = 5  # times each labelled reply is triaged
     flood: int = 200  # messages from the flooding client, in 5 s
     flood_background: int = 600
+    encryption_rounds: int = 200  # operations per path, with and without encryption
 
 
 QUICK = Sizes(
@@ -79,6 +90,7 @@ QUICK = Sizes(
     triage_rounds=1,
     flood=40,
     flood_background=100,
+    encryption_rounds=20,
 )
 
 
@@ -175,6 +187,12 @@ async def run_database(database: str | None, sizes: Sizes, seed: int) -> dict[st
         "flood",
         lambda: flood.run(sizes.flood, background=sizes.flood_background, database=database),
     )
+    await _attempt(
+        f"{name}: encryption at rest, {sizes.encryption_rounds} rounds",
+        results,
+        "encryption",
+        lambda: encryption.run(sizes.encryption_rounds, database=database),
+    )
     ours = (results["burst"], results["chaos"])
     if any("error" in side for side in ours):
         results["baseline"] = {"error": "this bot's burst or chaos run failed"}
@@ -259,6 +277,26 @@ def _triage_checks() -> list[tuple[str, str, Check]]:
         ("triage: p99 per reply (rules)", f"<= {TRIAGE_P99_MS:g} ms", triage_p99),
         ("triage: rules and dictionaries loaded (off the event loop)", "-", triage_load),
         ("triage: memory added", f"<= +{TRIAGE_RSS_INCREASE_MB:g} MB", triage_rss),
+    ]
+
+
+def _encryption_checks() -> list[tuple[str, str, Check]]:
+    """The rows of the encryption cost benchmark."""
+
+    def slowdown(label: str) -> Check:
+        def check(r: dict[str, Any]) -> tuple[str, bool | None]:
+            pct = _get(r, "encryption", f"{label}_slowdown_pct")
+            if pct is None:
+                return "-", None
+            median = _get(r, "encryption", f"{label}_p50_ms")
+            return f"{pct:+g}% (p50 {_num(median)} ms)", pct <= encryption.TARGET_SLOWDOWN_PCT
+
+        return check
+
+    target = f"<= +{encryption.TARGET_SLOWDOWN_PCT:g}%"
+    return [
+        ("encryption: triage to alert, slower by", target, slowdown("triage_to_alert")),
+        ("encryption: booking, slower by", target, slowdown("booking")),
     ]
 
 
@@ -441,6 +479,7 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
         ),
         *_triage_checks(),
         *_flood_checks(sizes),
+        *_encryption_checks(),
         ("baseline: lost silently, ours vs APS", "ours fewer", versus_loss),
         ("baseline: burst elapsed, ours vs APS", "not slower", versus_burst),
     ]

@@ -1,0 +1,271 @@
+"""``encryption``: what encrypting names, words and payloads costs the two paths it touches.
+
+Both paths run in this process through the application's own use cases on a real database
+(SQLite file, or PostgreSQL with ``--database``), timed one operation at a time:
+
+- **triage to alert**: a client writes words of crisis (``checkin_replies.record_text``:
+  the reply stored, triaged, a flag and its alert written), then the dispatcher claims and
+  renders everything that became due (the alert and the client's crisis answer) for a
+  notifier that renders and records instead of calling Telegram;
+- **booking**: ``/book <name> <day> <time>`` (``booking.book_by_name``: the practitioner's
+  clients matched by name in the application, the session and its reminders written).
+
+Each runs ``--rounds`` times with the real data keys and with a cipher that leaves values
+as they are, taking turns so that drift in the machine falls on both; each mode has its
+own practice of ``--clients`` clients, so no value is read in the other mode. The figures
+are medians and 90th percentiles of each mode's timings, and ``*_slowdown_pct`` compares
+the medians (target: at most 10%).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import time as clock_time
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import messages
+from benchmarks.common import (
+    database_kind,
+    engine_for,
+    now,
+    percentile,
+    progress,
+    rounded,
+    scratch_database,
+    workspace,
+)
+from bot.clock import SystemClock
+from bot.db.encrypted import ValueCipher, use_data_keys
+from bot.db.uow import make_uow_factory
+from bot.domain.booking import BookingRequest
+from bot.domain.models import (
+    Appointment,
+    AppointmentStatus,
+    CheckIn,
+    CheckInState,
+    CheckInStep,
+    Client,
+    ClientStatus,
+    Practitioner,
+)
+from bot.domain.timing import QuietHours
+from bot.encryption import KeyRing, new_key
+from bot.ports import Clock, OutgoingMessage, SentMessage, UnitOfWorkFactory
+from bot.services import booking, checkin_replies
+from bot.services.dispatcher import Dispatcher
+from bot.services.policy import Policy
+from bot.triage_rules import load_lexicon
+
+TARGET_SLOWDOWN_PCT = 10.0
+CRISIS_WORDS = "my neck is much worse and I want to kill myself tonight"
+TIMEZONE = "Europe/Berlin"
+PRACTITIONER_BASE = 9_100_000_000
+CLIENT_BASE = 9_200_000_000
+
+
+class PlainValues:
+    """A cipher that stores values as they are: the cost of everything but encryption."""
+
+    def encrypt(self, plain: str, purpose: str) -> str:
+        """``plain`` itself."""
+        return plain
+
+    def decrypt(self, value: str, purpose: str) -> str:
+        """``value`` itself."""
+        return value
+
+
+class RenderingNotifier:
+    """Renders each message as Telegram's would be, and sends nothing."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        """Render ``message`` and count it."""
+        messages.render(message.text.key, locale, **message.text.params)
+        self.sent += 1
+        return SentMessage(chat_id, self.sent)
+
+
+@dataclass(frozen=True, slots=True)
+class Practice:
+    """One mode's practice: its practitioner's Telegram id and their clients' ids."""
+
+    practitioner_telegram_id: int
+    client_telegram_ids: list[int]
+
+
+async def _seed(uow_factory: UnitOfWorkFactory, mode: int, clients: int) -> Practice:
+    """A practitioner with ``clients`` clients, each with a sent check-in to answer."""
+    at = now()
+    practitioner_id = PRACTITIONER_BASE + mode
+    telegram_ids = [CLIENT_BASE + mode * 100_000 + n for n in range(clients)]
+    async with uow_factory() as uow:
+        practitioner = await uow.practitioners.add(
+            Practitioner(
+                id=0,
+                telegram_user_id=practitioner_id,
+                display_name=f"Practitioner {mode}",
+                timezone=TIMEZONE,
+                created_at=at - timedelta(days=60),
+            )
+        )
+        for n, telegram_id in enumerate(telegram_ids):
+            client = await uow.clients.add(
+                Client(
+                    id=0,
+                    practitioner_id=practitioner.id,
+                    full_name=f"Client{mode} Surname{n:04d}",
+                    status=ClientStatus.ACTIVE,
+                    timezone=TIMEZONE,
+                    locale="en",
+                    telegram_user_id=telegram_id,
+                    consented_at=at - timedelta(days=30),
+                    created_at=at - timedelta(days=30),
+                )
+            )
+            session = await uow.appointments.add(
+                Appointment(
+                    id=0,
+                    practitioner_id=practitioner.id,
+                    client_id=client.id,
+                    starts_at=at - timedelta(days=1),
+                    duration_minutes=60,
+                    status=AppointmentStatus.COMPLETED,
+                    created_at=at - timedelta(days=8),
+                )
+            )
+            await uow.checkins.add(
+                CheckIn(
+                    id=0,
+                    client_id=client.id,
+                    appointment_id=session.id,
+                    day=1,
+                    due_at=at - timedelta(hours=1),
+                    state=CheckInState.SENT,
+                    step=CheckInStep.TEXT,
+                    created_at=at - timedelta(days=1),
+                )
+            )
+        await uow.commit()
+    return Practice(practitioner_id, telegram_ids)
+
+
+async def _triage_to_alert(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    policy: Policy,
+    dispatcher: Dispatcher,
+    *,
+    client: int,
+    n: int,
+) -> None:
+    await checkin_replies.record_text(
+        uow_factory, clock, policy, actor=client, message_id=10_000 + n, text=CRISIS_WORDS
+    )
+    while await dispatcher.dispatch_due():
+        pass
+
+
+async def _timed(operation: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await operation()
+    return (time.perf_counter() - started) * 1000
+
+
+async def run(
+    rounds: int = 200, clients: int = 100, *, database: str | None = None
+) -> dict[str, Any]:
+    """Run the benchmark and return its JSON fields."""
+    if rounds < 1 or clients < 1:
+        raise ValueError("--rounds and --clients must be at least 1")
+    kind = database_kind(database)
+    clock = SystemClock()
+    quiet = QuietHours(clock_time(0, 0), clock_time(0, 0))  # never quiet: alerts go at once
+    policy = Policy(
+        quiet=quiet,
+        reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
+        invite_ttl=timedelta(days=7),
+        default_timezone=TIMEZONE,
+    )
+    ciphers: dict[str, ValueCipher] = {
+        "encrypted": KeyRing.parse(new_key(clock.now())),
+        "plain": PlainValues(),
+    }
+    load_lexicon("en")  # loaded once at start-up in the bot too
+    with workspace("encryption") as workdir:
+        async with (
+            scratch_database(database, workdir, "encryption") as db,
+            engine_for(db) as engine,
+        ):
+            uow_factory = make_uow_factory(engine)
+            practices: dict[str, Practice] = {}
+            for mode, (name, cipher) in enumerate(ciphers.items()):
+                use_data_keys(cipher)
+                practices[name] = await _seed(uow_factory, mode, clients)
+            progress(f"encryption: {rounds} rounds, {clients} clients per mode, on {kind}")
+            notifier = RenderingNotifier()
+            dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=quiet)
+            timings: dict[str, dict[str, list[float]]] = {
+                name: {"triage": [], "booking": []} for name in ciphers
+            }
+            first_day = clock.now().date() + timedelta(days=30)
+            for n in range(rounds):
+                order = list(ciphers) if n % 2 == 0 else list(reversed(ciphers))
+                for name in order:
+                    use_data_keys(ciphers[name])
+                    practice = practices[name]
+                    client = practice.client_telegram_ids[n % clients]
+                    request = BookingRequest(
+                        client_query=f"Surname{n % clients:04d}",
+                        day=first_day + timedelta(days=n // 8),
+                        at=clock_time(9 + n % 8, 0),
+                        minutes=60,
+                    )
+                    triage_to_alert = partial(
+                        _triage_to_alert, uow_factory, clock, policy, dispatcher, client=client, n=n
+                    )
+                    book = partial(
+                        booking.book_by_name,
+                        uow_factory,
+                        clock,
+                        policy,
+                        actor=practice.practitioner_telegram_id,
+                        request=request,
+                    )
+                    timings[name]["triage"].append(await _timed(triage_to_alert))
+                    timings[name]["booking"].append(await _timed(book))
+    return _report(kind, rounds, clients, timings)
+
+
+def _report(
+    kind: str, rounds: int, clients: int, timings: dict[str, dict[str, list[float]]]
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "benchmark": "encryption",
+        "database": kind,
+        "rounds": rounds,
+        "clients": clients,
+    }
+    for path, label in (("triage", "triage_to_alert"), ("booking", "booking")):
+        plain = statistics.median(timings["plain"][path])
+        encrypted = statistics.median(timings["encrypted"][path])
+        result |= {
+            f"{label}_plain_p50_ms": rounded(plain),
+            f"{label}_p50_ms": rounded(encrypted),
+            f"{label}_plain_p90_ms": rounded(percentile(timings["plain"][path], 90)),
+            f"{label}_p90_ms": rounded(percentile(timings["encrypted"][path], 90)),
+            f"{label}_slowdown_pct": rounded((encrypted / plain - 1) * 100, 1),
+        }
+    result["target_slowdown_pct"] = TARGET_SLOWDOWN_PCT
+    result["target_met"] = all(
+        result[f"{label}_slowdown_pct"] <= TARGET_SLOWDOWN_PCT
+        for label in ("triage_to_alert", "booking")
+    )
+    return result
