@@ -108,9 +108,7 @@ class KeyRing:
             raise DataKeyError(f"data key {key_id!r} is needed and not given (DATA_KEY)")
         try:
             raw = _b64decode(body)
-            plain = cipher.decrypt(
-                raw[:NONCE_BYTES], raw[NONCE_BYTES:], purpose.encode("utf-8")
-            )
+            plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], purpose.encode("utf-8"))
         except (InvalidTag, binascii.Error, ValueError):
             raise DecryptionError(f"a value does not decrypt with key {key_id!r}") from None
         return plain.decode("utf-8")

@@ -175,6 +175,10 @@ class AuditRepository(Protocol):
         the client's ``telegram_id``, the subject, the detail), keeping the fact; how many."""
         ...
 
+    async def about_client(self, client_id: int) -> Sequence[AuditEntry]:
+        """Every entry about one client, oldest first."""
+        ...
+
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
         """The newest entries first."""
         ...
@@ -196,6 +200,10 @@ class AppointmentRepository(Protocol):
         self, practitioner_id: int, start: datetime, end: datetime
     ) -> Sequence[Appointment]:
         """Sessions starting at or after ``start`` and before ``end``, earliest first."""
+        ...
+
+    async def for_client(self, client_id: int) -> Sequence[Appointment]:
+        """Every session of one client, earliest first."""
         ...
 
     async def for_client_between(
@@ -336,6 +344,10 @@ class OutboxRepository(Protocol):
         """
         ...
 
+    async def about_client(self, client_id: int) -> Sequence[OutboxMessage]:
+        """Every message to one client or carrying their name or words, oldest first."""
+        ...
+
     async def count_by_state(self) -> dict[OutboxState, int]:
         """How many rows are in each state; every state is present, zeros included."""
         ...
@@ -398,6 +410,10 @@ class FlagRepository(Protocol):
     async def update(self, flag: Flag) -> Flag: ...
     async def open_for_practitioner(self, practitioner_id: int) -> Sequence[Flag]:
         """A practitioner's open flags, oldest first."""
+        ...
+
+    async def for_client(self, client_id: int) -> Sequence[Flag]:
+        """Every flag raised on one client's words, oldest first."""
         ...
 
     async def for_checkin(self, checkin_id: int) -> Sequence[Flag]:

@@ -39,6 +39,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("start", basics.start, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("help", basics.help_command, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("privacy", basics.privacy, filters=_PRIVATE_MESSAGE))
+    app.add_handler(CommandHandler("mydata", privacy.mydata, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("stop", privacy.stop, filters=_PRIVATE_MESSAGE))
     app.add_handler(CommandHandler("erase", privacy.erase, filters=_PRIVATE_MESSAGE))
     app.add_handler(CallbackQueryHandler(privacy.erase_answer, pattern=r"^erase:(yes|no)$"))

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
+from telegram import InlineKeyboardMarkup, InputFile, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
@@ -110,6 +110,31 @@ def send_in_chat(
         )
 
     lanes_of(context.application).submit(chat_id, send, urgent=urgent)
+
+
+def send_document_in_chat(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    document: bytes,
+    filename: str,
+    caption_html: str,
+) -> None:
+    """Hand a file for the update's chat to its lane (held back while the sender floods)."""
+    chat = update.effective_chat
+    if chat is None or is_quiet(update, context):
+        return
+    bot = context.bot
+    chat_id = chat.id
+
+    async def send() -> object:
+        return await bot.send_document(
+            chat_id,
+            InputFile(document, filename=filename),
+            caption=caption_html,
+            parse_mode=ParseMode.HTML,
+        )
+
+    lanes_of(context.application).submit(chat_id, send)
 
 
 async def reply(

@@ -1,13 +1,25 @@
-"""/stop and /erase: a client's control over messages and data."""
+"""/mydata, /stop and /erase: a client's control over messages and data."""
 
 from __future__ import annotations
+
+import json
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.ports import Button, OutgoingMessage, Text
-from bot.services import privacy
-from handlers.common import acknowledge, answer, reply, runtime
+import messages
+from bot.ports import Button, OutgoingMessage, Text, when
+from bot.services import client_copy, privacy
+from handlers.common import (
+    acknowledge,
+    answer,
+    locale_of,
+    reply,
+    runtime,
+    send_document_in_chat,
+)
+
+COPY_FILE_NAME = "stillpoint-my-data.json"
 
 ERASE_CONFIRM = "erase:yes"
 ERASE_CANCEL = "erase:no"
@@ -15,6 +27,22 @@ ERASE_BUTTONS = (
     Button(Text("erase.confirm_button"), ERASE_CONFIRM),
     Button(Text("erase.cancel_button"), ERASE_CANCEL),
 )
+
+
+async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the client a JSON file of everything kept about them."""
+    user = update.effective_user
+    if user is None:
+        return
+    rt = runtime(context)
+    copy = await client_copy.client_copy(rt.uow, rt.clock, user.id)
+    if copy is None:
+        await reply(update, context, "mydata.nothing")
+        return
+    document = json.dumps(copy.content, ensure_ascii=False, indent=2).encode("utf-8")
+    day = when(rt.clock.now(), copy.timezone, "date")
+    caption = messages.render("mydata.caption", locale_of(update), day=day)
+    send_document_in_chat(update, context, document, COPY_FILE_NAME, caption)
 
 
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -310,6 +310,14 @@ class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
         )
         return len((await self._session.scalars(statement)).all())
 
+    async def about_client(self, client_id: int) -> Sequence[AuditEntry]:
+        """Every entry about one client, oldest first."""
+        return await self._list(
+            select(AuditRow)
+            .where(AuditRow.client_id == client_id)
+            .order_by(AuditRow.at, AuditRow.id)
+        )
+
     async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
         """The latest ``limit`` entries, newest first."""
         return await self._list(
@@ -370,6 +378,14 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
                 AppointmentRow.starts_at >= require_aware(start, "start"),
                 AppointmentRow.starts_at < require_aware(end, "end"),
             )
+            .order_by(AppointmentRow.starts_at, AppointmentRow.id)
+        )
+
+    async def for_client(self, client_id: int) -> Sequence[Appointment]:
+        """Every session of one client, earliest first."""
+        return await self._list(
+            select(AppointmentRow)
+            .where(AppointmentRow.client_id == client_id)
             .order_by(AppointmentRow.starts_at, AppointmentRow.id)
         )
 
@@ -718,6 +734,14 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         )
         return moved[0] if moved else None
 
+    async def about_client(self, client_id: int) -> Sequence[OutboxMessage]:
+        """Every message to one client or carrying their name or words, oldest first."""
+        return await self._list(
+            select(OutboxRow)
+            .where(or_(OutboxRow.client_id == client_id, OutboxRow.about_client_id == client_id))
+            .order_by(OutboxRow.due_at, OutboxRow.id)
+        )
+
     async def count_by_state(self) -> dict[OutboxState, int]:
         """How many rows are in each state; every state is present, zeros included."""
         counts = dict.fromkeys(OutboxState, 0)
@@ -956,6 +980,14 @@ class SqlFlagRepository(_Repository[FlagRow, Flag]):
         return await self._list(
             select(FlagRow)
             .where(FlagRow.practitioner_id == practitioner_id, FlagRow.state == FlagState.OPEN)
+            .order_by(FlagRow.created_at, FlagRow.id)
+        )
+
+    async def for_client(self, client_id: int) -> Sequence[Flag]:
+        """Every flag raised on one client's words, oldest first."""
+        return await self._list(
+            select(FlagRow)
+            .where(FlagRow.client_id == client_id)
             .order_by(FlagRow.created_at, FlagRow.id)
         )
 

@@ -15,7 +15,17 @@ class Role(enum.StrEnum):
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("start", "help", "privacy"),
-    Role.CLIENT: ("next", "timezone", "pause", "resume", "help", "privacy", "stop", "erase"),
+    Role.CLIENT: (
+        "next",
+        "timezone",
+        "pause",
+        "resume",
+        "help",
+        "privacy",
+        "mydata",
+        "stop",
+        "erase",
+    ),
     Role.PRACTITIONER: (
         "today",
         "upcoming",

@@ -120,6 +120,13 @@ class SandboxClient:
         data = await self._call("GET", f"/sandbox/users/{user_id}/messages?after={after}")
         return list(data["messages"])
 
+    async def file(self, file_id: str) -> bytes:
+        """The bytes of a file the bot sent (or a user's), by its ``file_id``."""
+        response = await self._http.request("GET", f"/sandbox/files/{file_id}")
+        if response.status_code >= 400:
+            raise SandboxError(response.status_code, response.text)
+        return response.content
+
     async def chat_messages(self, chat_id: int, after: int = 0) -> list[dict[str, Any]]:
         """Any chat's messages after message ``after``."""
         data = await self._call("GET", f"/sandbox/chats/{chat_id}/messages?after={after}")

@@ -18,6 +18,9 @@ Requests of the contract:
 - ``POST /sandbox/faults`` ``{"method", "error_code": 400|403|429|500, "times",
   "retry_after"?, "user_id"?, "description"?}`` → ``{"ok": true}``
 - ``GET /sandbox/stats`` → ``{"calls", "errors_returned", "delivered"}``
+- a listed message that carries a file also has ``kind`` ``photo``/``document``,
+  ``file_id`` and ``file_name`` (if it has one); ``GET /sandbox/files/{file_id}`` → the
+  file's bytes as the bot sent them, with their content type; 404 for an unknown id
 
 Extensions:
 
@@ -55,12 +58,13 @@ from bot.sandbox import user_actions
 from bot.sandbox.bot_api import canonical_method
 from bot.sandbox.errors import ControlError
 from bot.sandbox.faults import FAULT_CODES, Fault
-from bot.sandbox.models import Chat
+from bot.sandbox.models import Chat, StoredFile
 from bot.sandbox.state import SandboxState
 from bot.sandbox.stats import Stats
 
 logger = logging.getLogger(__name__)
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _integer(value: Any, name: str, *, minimum: int | None = None) -> int:
@@ -161,6 +165,7 @@ class ControlApi:
             web.delete("/sandbox/stats", self.reset_stats),
             web.get("/sandbox/commands", self.commands),
             web.get("/sandbox/callbacks/{callback_id}", self.callback),
+            web.get("/sandbox/files/{file_id}", self.file),
         ]
 
     async def info(self, request: web.Request) -> web.Response:
@@ -339,9 +344,25 @@ class ControlApi:
         """GET /sandbox/commands."""
         return web.json_response({"commands": self.state.commands.listing()})
 
+    async def file(self, request: web.Request) -> web.Response:
+        """GET /sandbox/files/{file_id}: the bytes as sent, with their content type."""
+        stored = self.state.files.get(request.match_info["file_id"])
+        if stored is None:
+            raise ControlError(404, "no such file")
+        return web.Response(body=stored.data, content_type=_content_type(stored))
+
     async def callback(self, request: web.Request) -> web.Response:
         """GET /sandbox/callbacks/{callback_query_id}."""
         record = self.state.callbacks.get(request.match_info["callback_id"])
         if record is None:
             raise ControlError(404, "no such callback query")
         return web.json_response(record.to_json())
+
+
+def _content_type(stored: StoredFile) -> str:
+    """The type the sender gave, else what the bytes are (a photo: PNG or JPEG)."""
+    if stored.mime_type:
+        return stored.mime_type
+    if stored.kind == "photo":
+        return "image/png" if stored.data.startswith(_PNG_SIGNATURE) else "image/jpeg"
+    return "application/octet-stream"

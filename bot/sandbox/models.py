@@ -212,6 +212,11 @@ class StoredMessage:
             "reply_to": self.reply_to.message_id if self.reply_to is not None else None,
             "forwarded": self.forward_origin is not None,
         }
+        if self.media:
+            shown_file = self.media[-1]  # for a photo, its largest size
+            listing["file_id"] = shown_file.file_id
+            if shown_file.file_name is not None:
+                listing["file_name"] = shown_file.file_name
         if not self.from_bot:
             listing["user_id"] = self.sender.id
         if self.other_markup is not None:

@@ -48,7 +48,7 @@ POLICY = Policy(
 async def _plant(uow_factory: UnitOfWorkFactory, clock: FixedClock, bot: Bot) -> None:
     """The client joins, is booked, answers a check-in (and edits it), writes words of
     crisis; the practitioner replies, opens History, acknowledges; the client cancels a
-    session; a morning list goes out."""
+    session and asks for a copy of their data; a morning list goes out."""
     [link] = await bot.send(PRACTITIONER, f"/newclient {NAME} Marlowe")
     token = re.search(r"start=([A-Za-z0-9_-]+)", link)
     assert token is not None, link
@@ -93,6 +93,7 @@ async def _plant(uow_factory: UnitOfWorkFactory, clock: FixedClock, bot: Bot) ->
     await bot.press(PRACTITIONER, callbacks.flag(flag.id, FlagAction.ACKNOWLEDGE))
     [session] = upcoming
     await bot.press(CLIENT, callbacks.session(session.id, session.starts_at, SessionAction.CANCEL))
+    await bot.send(CLIENT, "/mydata")  # the copy is on the record, with whose it was
     clock.current = NOW + timedelta(hours=1)
     await morning_list.morning_lists(uow_factory, clock, POLICY)
 

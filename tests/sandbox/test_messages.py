@@ -18,6 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.sandbox import SandboxClient, SandboxServer
+from bot.sandbox.client import SandboxError
 from bot.sandbox.media import tiny_png
 
 
@@ -337,6 +338,21 @@ async def test_send_document(bot: Bot, client: SandboxClient, user: int) -> None
     with pytest.raises(BadRequest, match=r"^File must be non-empty$"):
         await bot.send_document(user, b"", filename="empty.txt")
     assert (await client.messages(user, after=1))[0]["kind"] == "document"
+
+
+async def test_the_control_api_returns_the_bytes_the_bot_sent(
+    bot: Bot, client: SandboxClient, user: int
+) -> None:
+    await bot.send_document(user, b'{"a": 1}', filename="copy.json")
+    await bot.send_photo(user, tiny_png(40, 30))
+    *_, document, photo = await client.messages(user)
+    assert (document["kind"], document["file_name"]) == ("document", "copy.json")
+    assert await client.file(document["file_id"]) == b'{"a": 1}'
+    assert photo["kind"] == "photo"
+    assert "file_name" not in photo
+    assert await client.file(photo["file_id"]) == tiny_png(40, 30)
+    with pytest.raises(SandboxError, match="404"):
+        await client.file("no-such-file")
 
 
 async def test_get_file_downloads_the_bytes(bot: Bot, user: int) -> None:
