@@ -19,6 +19,7 @@ the medians (target: at most 10%).
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -28,31 +29,23 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 import messages
 from benchmarks.common import (
     database_kind,
     engine_for,
-    now,
     percentile,
     progress,
     rounded,
     scratch_database,
     workspace,
 )
+from benchmarks.practice_seed import seed_clients
 from bot.clock import SystemClock
 from bot.db.encrypted import ValueCipher, use_data_keys
 from bot.db.uow import make_uow_factory
 from bot.domain.booking import BookingRequest
-from bot.domain.models import (
-    Appointment,
-    AppointmentStatus,
-    CheckIn,
-    CheckInState,
-    CheckInStep,
-    Client,
-    ClientStatus,
-    Practitioner,
-)
 from bot.domain.timing import QuietHours
 from bot.encryption import KeyRing, new_key
 from bot.ports import Clock, OutgoingMessage, SentMessage, UnitOfWorkFactory
@@ -64,8 +57,7 @@ from bot.triage_rules import load_lexicon
 TARGET_SLOWDOWN_PCT = 10.0
 CRISIS_WORDS = "my neck is much worse and I want to kill myself tonight"
 TIMEZONE = "Europe/Berlin"
-PRACTITIONER_BASE = 9_100_000_000
-CLIENT_BASE = 9_200_000_000
+TELEGRAM_ID_BASE = 9_100_000_000
 
 
 class PlainValues:
@@ -101,60 +93,17 @@ class Practice:
     client_telegram_ids: list[int]
 
 
-async def _seed(uow_factory: UnitOfWorkFactory, mode: int, clients: int) -> Practice:
+async def _seed(engine: AsyncEngine, mode: int, clients: int) -> Practice:
     """A practitioner with ``clients`` clients, each with a sent check-in to answer."""
-    at = now()
-    practitioner_id = PRACTITIONER_BASE + mode
-    telegram_ids = [CLIENT_BASE + mode * 100_000 + n for n in range(clients)]
-    async with uow_factory() as uow:
-        practitioner = await uow.practitioners.add(
-            Practitioner(
-                id=0,
-                telegram_user_id=practitioner_id,
-                display_name=f"Practitioner {mode}",
-                timezone=TIMEZONE,
-                created_at=at - timedelta(days=60),
-            )
-        )
-        for n, telegram_id in enumerate(telegram_ids):
-            client = await uow.clients.add(
-                Client(
-                    id=0,
-                    practitioner_id=practitioner.id,
-                    full_name=f"Client{mode} Surname{n:04d}",
-                    status=ClientStatus.ACTIVE,
-                    timezone=TIMEZONE,
-                    locale="en",
-                    telegram_user_id=telegram_id,
-                    consented_at=at - timedelta(days=30),
-                    created_at=at - timedelta(days=30),
-                )
-            )
-            session = await uow.appointments.add(
-                Appointment(
-                    id=0,
-                    practitioner_id=practitioner.id,
-                    client_id=client.id,
-                    starts_at=at - timedelta(days=1),
-                    duration_minutes=60,
-                    status=AppointmentStatus.COMPLETED,
-                    created_at=at - timedelta(days=8),
-                )
-            )
-            await uow.checkins.add(
-                CheckIn(
-                    id=0,
-                    client_id=client.id,
-                    appointment_id=session.id,
-                    day=1,
-                    due_at=at - timedelta(hours=1),
-                    state=CheckInState.SENT,
-                    step=CheckInStep.TEXT,
-                    created_at=at - timedelta(days=1),
-                )
-            )
-        await uow.commit()
-    return Practice(practitioner_id, telegram_ids)
+    telegram_ids = itertools.count(TELEGRAM_ID_BASE + mode * 100_000)
+    seeded = await seed_clients(
+        engine,
+        lambda _name: next(telegram_ids),
+        clients,
+        1,
+        name_of=lambda n: f"Client{mode} Surname{n:04d}",
+    )
+    return Practice(seeded[0].practitioner_chat, [client.user_id for client in seeded])
 
 
 async def _triage_to_alert(
@@ -171,6 +120,20 @@ async def _triage_to_alert(
     )
     while await dispatcher.dispatch_due():
         pass
+
+
+async def _book(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    policy: Policy,
+    practitioner: int,
+    request: BookingRequest,
+) -> None:
+    answer = await booking.book_by_name(
+        uow_factory, clock, policy, actor=practitioner, request=request
+    )
+    if answer.text.key != "booking.booked":  # a pick list or a refusal is another path
+        raise RuntimeError(f"/book {request.client_query} answered {answer.text.key}")
 
 
 async def _timed(operation: Callable[[], Awaitable[object]]) -> float:
@@ -208,7 +171,7 @@ async def run(
             practices: dict[str, Practice] = {}
             for mode, (name, cipher) in enumerate(ciphers.items()):
                 use_data_keys(cipher)
-                practices[name] = await _seed(uow_factory, mode, clients)
+                practices[name] = await _seed(engine, mode, clients)
             progress(f"encryption: {rounds} rounds, {clients} clients per mode, on {kind}")
             notifier = RenderingNotifier()
             dispatcher = Dispatcher(uow_factory, notifier, clock, quiet=quiet)
@@ -232,16 +195,18 @@ async def run(
                         _triage_to_alert, uow_factory, clock, policy, dispatcher, client=client, n=n
                     )
                     book = partial(
-                        booking.book_by_name,
+                        _book,
                         uow_factory,
                         clock,
                         policy,
-                        actor=practice.practitioner_telegram_id,
-                        request=request,
+                        practice.practitioner_telegram_id,
+                        request,
                     )
                     timings[name]["triage"].append(await _timed(triage_to_alert))
                     timings[name]["booking"].append(await _timed(book))
-    return _report(kind, rounds, clients, timings)
+            if notifier.sent < 2 * rounds:  # each reply's urgent alert, in both modes
+                raise RuntimeError(f"{2 * rounds} alerts expected, {notifier.sent} rendered")
+    return _report(kind, rounds, clients, timings) | {"alerts_rendered": notifier.sent}
 
 
 def _report(

@@ -28,6 +28,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert
@@ -260,7 +261,7 @@ async def run(
             # One more client, last, writes first: the bot answers once it has loaded
             # its triage rules, and the run measures a bot that is up and running.
             clients = await seed_clients(
-                engine, server, 1 + 2 * OTHERS + 4 * CRISES + 1, PRACTITIONERS
+                engine, partial(start_chat, server), 1 + 2 * OTHERS + 4 * CRISES + 1, PRACTITIONERS
             )
             flooder, rest, probe = clients[0], clients[1:-1], clients[-1]
             busy_chat = flooder.practitioner_chat

@@ -8,7 +8,7 @@ its table), and the emulator's chats are opened as if each user had sent /start.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -55,12 +55,19 @@ def start_chat(server: SandboxServer, name: str) -> int:
 
 
 async def seed_clients(
-    engine: AsyncEngine, server: SandboxServer, messages: int, practitioners: int
+    engine: AsyncEngine,
+    open_chat: Callable[[str], int],
+    messages: int,
+    practitioners: int,
+    *,
+    name_of: Callable[[int], str] = lambda n: f"Client {n + 1}",
 ) -> list[SeededClient]:
     """Practitioners and their clients, each client with a completed session and a sent
-    check-in, written through the application's unit of work."""
+    check-in, written through the application's unit of work. ``open_chat(name)`` gives
+    each person's Telegram id (``partial(start_chat, server)`` for an emulator's user);
+    ``name_of(n)`` the n-th client's name."""
     at = now()
-    practitioner_chats = [start_chat(server, f"Practitioner {p + 1}") for p in range(practitioners)]
+    practitioner_chats = [open_chat(f"Practitioner {p + 1}") for p in range(practitioners)]
     seeded: list[SeededClient] = []
     async with make_uow_factory(engine)() as uow:
         stored = [
@@ -78,8 +85,8 @@ async def seed_clients(
         ]
         for n in range(messages):
             practitioner = stored[n % practitioners]
-            name = f"Client {n + 1}"
-            user_id = start_chat(server, name)
+            name = name_of(n)
+            user_id = open_chat(name)
             client = await uow.clients.add(
                 Client(
                     id=0,

@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from benchmarks.common import (
@@ -130,7 +131,9 @@ async def run(
             engine_for(db) as engine,
             emulator(limits=True) as server,
         ):
-            seeded = await seed_clients(engine, server, messages, practitioners)
+            seeded = await seed_clients(
+                engine, partial(start_chat, server), messages, practitioners
+            )
             others = [start_chat(server, f"Other {n + 1}") for n in range(background)]
             progress(
                 f"triage-latency: {messages} clients of {practitioners} practitioner(s), "
