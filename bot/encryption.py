@@ -56,7 +56,7 @@ def new_key(now: datetime) -> str:
 class KeyRing:
     """The data keys a process knows, and which one encrypts."""
 
-    keys: Mapping[str, bytes]
+    keys: Mapping[str, bytes] = field(repr=False)  # never in a log line or a traceback
     current: str
     _ciphers: Mapping[str, AESGCM] = field(init=False, repr=False, compare=False)
 

@@ -80,3 +80,15 @@ def test_the_image_installs_the_packages_and_runs_the_bot() -> None:
     assert "pip install ." in dockerfile
     assert 'CMD ["stillpoint", "run"]' in dockerfile
     assert "USER stillpoint" in dockerfile
+
+
+def test_the_data_key_file_lives_in_its_own_volume_the_bot_may_write(
+    compose: dict[str, Any],
+) -> None:
+    bot = compose["services"]["bot"]
+    volume, mount = bot["volumes"][0].split(":", 1)
+    assert volume in compose["volumes"]
+    assert volume != compose["services"]["db"]["volumes"][0].split(":", 1)[0]
+    assert bot["environment"]["DATA_KEY_FILE"] == "${DATA_KEY_FILE-/keys/stillpoint.key}"
+    assert mount == "/keys"
+    assert "install -d -o stillpoint -m 700 /keys" in (ROOT / "Dockerfile").read_text()

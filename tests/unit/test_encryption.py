@@ -85,6 +85,15 @@ def test_a_refusal_never_shows_the_key() -> None:
     assert secret not in str(refused.value)
 
 
+def test_a_key_ring_shown_in_a_log_line_shows_no_key() -> None:
+    key = new_key(NOW)
+    ring = KeyRing.parse(key)
+    shown = f"{ring!r} {ring}"
+    assert key.partition(":")[0] in shown
+    assert key.partition(":")[2] not in shown
+    assert str(ring.keys[ring.current]) not in shown
+
+
 def test_the_same_key_id_twice_is_refused() -> None:
     key = new_key(NOW)
     with pytest.raises(DataKeyError, match="twice"):
