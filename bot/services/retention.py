@@ -59,6 +59,5 @@ async def apply_retention(
         await uow.commit()
     if payloads or answers:
         await uow_factory.purge_freed()
-    if payloads or answers:
         _log.info("retention: %d message text(s) and %d answer(s) cleared", payloads, answers)
     return Cleared(payloads, answers)
