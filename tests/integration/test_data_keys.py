@@ -16,6 +16,8 @@ from bot.db.encrypted import ENCRYPTED_COLUMNS, use_data_keys
 from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
 from bot.encryption import KeyRing
+from bot.launch import running_sandbox
+from bot.settings import load_settings
 from tests.conftest import TEST_DATA_KEY
 from tests.integration import records
 
@@ -246,3 +248,42 @@ def test_rotation_re_encrypts_everything_and_frees_the_old_key(
     assert run("migrate") == 0
     assert run("keys", "rotate") == 0
     assert "Re-encrypted 0 values" in capsys.readouterr().out
+
+
+async def test_the_sandbox_keeps_a_database_file_readable_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATA_KEY")
+    database = tmp_path / "sandbox.sqlite3"
+    url = f"sqlite+aiosqlite:///{database}"
+    async with (
+        running_sandbox(load_settings(None), database_url=url) as sandbox,
+        sandbox.runtime.uow() as uow,
+    ):
+        [practitioner] = await uow.practitioners.list_all()
+        await uow.clients.add(records.client(practitioner.id, full_name=NAME))
+        await uow.commit()
+    key_file = database.with_name("sandbox.sqlite3.key")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    async with (
+        running_sandbox(load_settings(None), database_url=url) as sandbox,
+        sandbox.runtime.uow() as uow,
+    ):
+        [client] = await uow.clients.for_practitioner(practitioner.id)
+    assert client.full_name == NAME
+
+
+async def test_the_sandbox_on_its_own_temporary_database_needs_no_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DATA_KEY")
+    async with running_sandbox(load_settings(None)) as sandbox:
+        async with sandbox.runtime.uow() as uow:
+            [practitioner] = await uow.practitioners.list_all()
+            client = await uow.clients.add(records.client(practitioner.id, full_name=NAME))
+            await uow.commit()
+        async with sandbox.runtime.uow() as uow:
+            assert (await uow.clients.get(client.id)) == client
+    # No key file was left behind in the working folder (the fixture made it the cwd).
+    assert not any(tmp_path.glob("*.key"))  # noqa: ASYNC240
