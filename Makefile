@@ -53,7 +53,7 @@ second-opinion: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
 
-# Benchmarks: every one with the issue's sizes on SQLite and on PostgreSQL
+# Benchmarks: every one at its target sizes on SQLite and on PostgreSQL
 # (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server; skipped if it is
 # not there). Prints a table, then the results as one JSON line. Takes about 20 minutes.
 .PHONY: bench

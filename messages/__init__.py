@@ -3,6 +3,11 @@
 Catalog texts are Telegram HTML written by us; values passed in are escaped, so a
 client's words always show literally.
 
+A text that depends on a number is a table of CLDR plural categories (``one``, ``other``,
+and for other languages ``few``, ``many``...) under its key; the ``count`` parameter picks
+the form by the language's own plural rules (Babel's CLDR data), ``other`` when the
+language's category is not written.
+
 A value made by ``bot.ports.when`` (a plain dict ``{"$datetime": iso, "tz": zone, "style":
 style}``, so it keeps in an outbox row as JSON) is formatted here, with Babel's CLDR data,
 in the language of the text and the time zone it names. This package imports nothing from
@@ -62,7 +67,7 @@ def render(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     ``bot.ports.when`` is formatted first (see ``format_moment``), then escaped like any
     other value. Raises ``ValueError`` for a missing parameter or a malformed moment.
     """
-    template, used = _lookup(key, locale)
+    template, used = _lookup(key, locale, params.get("count"))
     values = {name: _escape(_localize(value, used)) for name, value in params.items()}
     missing = placeholders(template) - values.keys()
     if missing:
@@ -72,7 +77,7 @@ def render(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
 
 def render_plain(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     """Render a text shown without parse mode, such as a button label: nothing is escaped."""
-    template, used = _lookup(key, locale)
+    template, used = _lookup(key, locale, params.get("count"))
     return template.format_map(
         {name: str(_localize(v, used, html=False)) for name, v in params.items()}
     )
@@ -241,21 +246,39 @@ def _escape(value: Any) -> str:
     return html.escape(str(value), quote=False)
 
 
-def _lookup(key: str, locale: str) -> tuple[str, str]:
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+
+
+def _lookup(key: str, locale: str, count: Any = None) -> tuple[str, str]:
     """The text of ``key`` and the locale it came from (the default one if ``locale`` lacks it).
 
     Dates in the text are formatted in that same locale, so a fallback text never mixes
-    two languages.
+    two languages. A plural text takes the form ``count`` needs in that locale.
     """
     texts = _load(locale) if locale in available_locales() else {}
-    if key in texts:
-        return texts[key], locale
-    fallback = _load(DEFAULT_LOCALE)
-    if key not in fallback:
+    found = _text(texts, key, locale, count)
+    if found is not None:
+        return found, locale
+    fallback = _text(_load(DEFAULT_LOCALE), key, DEFAULT_LOCALE, count)
+    if fallback is None:
         raise MissingMessageError(key)
     if texts:
         _log.warning("message %s missing in locale %s; using %s", key, locale, DEFAULT_LOCALE)
-    return fallback[key], DEFAULT_LOCALE
+    return fallback, DEFAULT_LOCALE
+
+
+def _text(texts: Mapping[str, str], key: str, locale: str, count: Any) -> str | None:
+    if key in texts:
+        return texts[key]
+    if f"{key}.other" not in texts:
+        return None
+    if not isinstance(count, int) or isinstance(count, bool):
+        # ValueError, as for any other missing or malformed parameter of a text.
+        raise ValueError(  # noqa: TRY004
+            f"message {key!r} has plural forms and needs a whole number count"
+        )
+    category = _babel_locale(locale).plural_form(count)
+    return texts.get(f"{key}.{category}", texts[f"{key}.other"])
 
 
 @cache

@@ -51,6 +51,35 @@ def test_an_unknown_key_is_an_error() -> None:
         render("no.such.key")
 
 
+@pytest.mark.parametrize(
+    ("locale", "count", "expected"),
+    [
+        ("en", 1, "sending a message to one of your clients"),
+        ("en", 0, "sending 0 messages"),
+        ("en", 2, "sending 2 messages"),
+        ("de", 1, "beim Senden einer Nachricht"),
+        ("de", 21, "beim Senden von 21 Nachrichten"),
+    ],
+)
+def test_a_count_takes_the_plural_form_its_language_needs(
+    locale: str, count: int, expected: str
+) -> None:
+    assert expected in render("delivery.uncertain_notice", locale, count=count)
+
+
+def test_a_plural_text_needs_a_whole_number() -> None:
+    with pytest.raises(ValueError, match="whole number count"):
+        render("delivery.uncertain_notice", "en")
+    with pytest.raises(ValueError, match="whole number count"):
+        render("delivery.uncertain_notice", "en", count="3")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_text_leaves_the_plural_to_the_reader(locale: str) -> None:
+    bracketed = re.compile(r"\w\((?:s|n|en|e|es)\)")
+    assert [key for key, text in messages.catalog(locale).items() if bracketed.search(text)] == []
+
+
 def test_unknown_locales_fall_back_to_the_default() -> None:
     kept = {"answers_kept": "24 months", "texts_kept": "30 days"}
     assert render("privacy.text", "xx", **kept) == render(
