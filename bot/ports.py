@@ -292,13 +292,6 @@ class OutboxRepository(Protocol):
         """
         ...
 
-    async def mark_skipped(self, message_id: int, reason: str) -> bool:
-        """Record a ``sending`` row found stale or unsendable as ``skipped_stale``; else ``False``.
-
-        ``skip_expired`` handles pending rows; this is for one already claimed.
-        """
-        ...
-
     async def recover_in_flight(
         self, reason: str, *, claimed_before: datetime | None = None
     ) -> list[OutboxMessage]:

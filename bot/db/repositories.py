@@ -639,12 +639,6 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             last_error=reason,
         )
 
-    async def mark_skipped(self, message_id: int, reason: str) -> bool:
-        """Mark a ``sending`` row found stale or unsendable ``skipped_stale``."""
-        return await self._record_outcome(
-            message_id, state=OutboxState.SKIPPED_STALE, last_error=reason
-        )
-
     async def recover_in_flight(
         self, reason: str, *, claimed_before: datetime | None = None
     ) -> list[OutboxMessage]:

@@ -5,6 +5,8 @@ The Telegram adapter turns transport errors into these; nothing above it sees Te
 
 from __future__ import annotations
 
+import enum
+
 
 class DeliveryError(Exception):
     """A message could not be sent."""
@@ -32,3 +34,14 @@ class TemporaryFailure(DeliveryError):
 
 class OutcomeUnknown(DeliveryError):
     """The request may or may not have arrived (a read timeout). Never resend blindly."""
+
+
+class SendOutcome(enum.StrEnum):
+    """What became of one message the dispatcher took, as counted and logged."""
+
+    SENT = "sent"
+    SENT_UNRECORDED = "sent_unrecorded"  # delivered; the row had changed meanwhile
+    RETRY = "retry"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"  # a send that may or may not have arrived: never resent
+    SKIPPED_STALE = "skipped_stale"  # expired before it could be sent

@@ -20,6 +20,7 @@ from bot.domain.delivery import (
     OutcomeUnknown,
     RateLimited,
     RecipientUnreachable,
+    SendOutcome,
     TemporaryFailure,
 )
 from bot.domain.delivery_rules import RetryPolicy
@@ -86,7 +87,7 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._sending_to: Counter[int] = Counter()  # chats with a send in flight here
         self._stopping = False
-        self.outcomes: Counter[str] = Counter()
+        self.outcomes: Counter[SendOutcome] = Counter()
 
     @property
     def clock(self) -> Clock:
@@ -132,7 +133,7 @@ class Dispatcher:
                 )
             await uow.commit()
         for row in stranded:
-            self._log_outcome("uncertain", row, CRASH_REASON)
+            self._log_outcome(SendOutcome.UNCERTAIN, row, CRASH_REASON)
         return stranded
 
     async def next_attempt_at(self) -> datetime | None:
@@ -203,7 +204,7 @@ class Dispatcher:
         async with self._uow() as uow:
             now = self._clock.now()
             for row in await uow.outbox.skip_expired(now):
-                self._log_outcome("skipped_stale", row, "expired before it could be sent")
+                self._log_outcome(SendOutcome.SKIPPED_STALE, row, "expired before it could be sent")
             if budget is None:
                 batch = await uow.outbox.claim_due(now, limit)
             else:
@@ -230,22 +231,28 @@ class Dispatcher:
             sent = await self._notifier.send(row.chat_id, message, locale)
         except RateLimited as error:
             asked = timedelta(seconds=error.retry_after)
-            await self._record(row, "retry", str(error), retry_at=self._clock.now() + asked)
+            await self._record(
+                row, SendOutcome.RETRY, str(error), retry_at=self._clock.now() + asked
+            )
         except RecipientUnreachable as error:
             await self._recipient_unreachable(row, str(error))
         except MessageRejected as error:
-            await self._record(row, "failed", str(error))
+            await self._record(row, SendOutcome.FAILED, str(error))
         except TemporaryFailure as error:
             wait = self._retry.wait_after(row.attempts)
             if wait is None:
-                await self._record(row, "failed", f"gave up after {row.attempts} tries: {error}")
+                await self._record(
+                    row, SendOutcome.FAILED, f"gave up after {row.attempts} tries: {error}"
+                )
             else:
-                await self._record(row, "retry", str(error), retry_at=self._clock.now() + wait)
+                await self._record(
+                    row, SendOutcome.RETRY, str(error), retry_at=self._clock.now() + wait
+                )
         except OutcomeUnknown as error:
-            await self._record(row, "uncertain", str(error))
+            await self._record(row, SendOutcome.UNCERTAIN, str(error))
         except Exception as error:  # a row that cannot even be read must not stop the rest
             _log.exception("delivery of message %s failed unexpectedly", row.id)
-            await self._record(row, "failed", f"unexpected error: {type(error).__name__}")
+            await self._record(row, SendOutcome.FAILED, f"unexpected error: {type(error).__name__}")
         else:
             now = self._clock.now()
             lateness = max(0, int((now - row.due_at).total_seconds() * 1000))
@@ -256,28 +263,32 @@ class Dispatcher:
                 )
 
             changed = await self._store(row, sent_now)
-            self._log_outcome("sent" if changed else "sent_unrecorded", row, f"{lateness} ms late")
+            outcome = SendOutcome.SENT if changed else SendOutcome.SENT_UNRECORDED
+            self._log_outcome(outcome, row, f"{lateness} ms late")
 
     async def _record(
-        self, row: OutboxMessage, outcome: str, reason: str, *, retry_at: datetime | None = None
+        self,
+        row: OutboxMessage,
+        outcome: SendOutcome,
+        reason: str,
+        *,
+        retry_at: datetime | None = None,
     ) -> None:
         """Store one outcome in a commit of its own."""
 
         async def write(uow: UnitOfWork) -> bool:
             match outcome:
-                case "retry" if retry_at is not None:
+                case SendOutcome.RETRY if retry_at is not None:
                     return await uow.outbox.retry_later(
                         row.id, next_attempt_at=retry_at, reason=reason
                     )
-                case "failed":
+                case SendOutcome.FAILED:
                     failed = await uow.outbox.mark_failed(row.id, reason)
                     if failed:
                         await self._pass_alert_on(uow, row)
                     return failed
-                case "uncertain":
+                case SendOutcome.UNCERTAIN:
                     return await uow.outbox.mark_uncertain(row.id, reason)
-                case "skipped_stale":
-                    return await uow.outbox.mark_skipped(row.id, reason)
             raise ValueError(f"no such outcome: {outcome}")
 
         await self._store(row, write)
@@ -328,7 +339,7 @@ class Dispatcher:
             return cancelled
 
         cancelled = await self._store(row, write)
-        self._log_outcome("failed", row, f"{reason}; {cancelled} pending cancelled")
+        self._log_outcome(SendOutcome.FAILED, row, f"{reason}; {cancelled} pending cancelled")
 
     async def _pass_alert_on(self, uow: UnitOfWork, row: OutboxMessage) -> None:
         await alert_undelivered(
@@ -394,7 +405,7 @@ class Dispatcher:
             about_client_id=about_client_id,
         )
 
-    def _log_outcome(self, outcome: str, row: OutboxMessage, detail: str) -> None:
+    def _log_outcome(self, outcome: SendOutcome, row: OutboxMessage, detail: str) -> None:
         self.outcomes[outcome] += 1
         _log.info(
             "delivery outcome=%s message=%s kind=%s chat=%s attempts=%s: %s",

@@ -410,10 +410,6 @@ OUTCOMES: dict[str, tuple[Outcome, OutboxState]] = {
         ),
         OutboxState.PENDING,
     ),
-    "mark_skipped": (
-        lambda outbox, message_id: outbox.mark_skipped(message_id, "session has begun"),
-        OutboxState.SKIPPED_STALE,
-    ),
 }
 
 
@@ -476,7 +472,6 @@ async def test_mark_sent_stores_when_and_how_late(uow_factory: UnitOfWorkFactory
     [
         ("mark_failed", OutboxState.FAILED),
         ("mark_uncertain", OutboxState.UNCERTAIN),
-        ("mark_skipped", OutboxState.SKIPPED_STALE),
     ],
 )
 async def test_a_final_outcome_keeps_its_reason(
