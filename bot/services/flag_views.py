@@ -14,6 +14,7 @@ from bot.domain import callbacks
 from bot.domain.aftercare import BODY_AREAS, CHANGES
 from bot.domain.callbacks import FlagAction
 from bot.domain.models import CheckIn, Client, Flag, Reply, TriageLevel
+from bot.domain.triage import level_rank
 from bot.ports import Button, Text, embed, when
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -29,13 +30,6 @@ LIST_REASONS = 2
 REASON_LIMIT = 120
 """Reasons come from triage rules, not from clients; they are still bounded, so that a
 long list cannot push an alert past Telegram's limit."""
-
-_RANK = {TriageLevel.NONE: 0, TriageLevel.CONCERN: 1, TriageLevel.URGENT: 2}
-
-
-def rank(level: TriageLevel) -> int:
-    """How serious ``level`` is: ``none`` 0, ``concern`` 1, ``urgent`` 2."""
-    return _RANK[level]
 
 
 def utf16_units(text: str) -> int:
@@ -229,7 +223,7 @@ def history_entry(checkin: CheckIn, replies: Sequence[Reply], timezone: str) -> 
     change = next((r.comparison for r in reversed(replies) if r.comparison), None)
     areas = next((r.body_areas for r in reversed(replies) if r.body_areas), ())
     words = next((r.text for r in reversed(replies) if r.text and r.text.strip()), None)
-    level = max((r.triage_level for r in replies), key=rank)
+    level = max((r.triage_level for r in replies), key=level_rank)
     facts = [score_fact(score, None), change_fact(change), areas_fact(areas)]
     lines = [fact for fact in facts if fact is not None]
     if words:

@@ -30,6 +30,7 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
+from bot.domain.triage import level_rank
 from bot.ports import (
     Clock,
     OutgoingMessage,
@@ -109,7 +110,7 @@ async def raise_flag(
         for f in await uow.flags.open_for_practitioner(practitioner.id)
         if f.client_id == client.id and f.checkin_id == checkin_id
     ]
-    covering = [f for f in standing if flag_views.rank(f.level) >= flag_views.rank(level)]
+    covering = [f for f in standing if level_rank(f.level) >= level_rank(level)]
     if covering:
         if words and reply.id != covering[-1].reply_id:
             # The flag was raised by a tap; the words that followed must reach them too.
