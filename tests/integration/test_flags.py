@@ -728,7 +728,7 @@ async def test_history_shows_the_last_due_checkins_with_their_answers(practice: 
         await uow.commit()
     answer = await flags.history(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     html = shown(answer)
-    assert "the last 2 check-in(s)" in html
+    assert "the last 2 check-ins, newest first" in html
     assert "Discomfort: <b>7</b>/10" in html
     assert "Compared with before the session: <b>worse</b>" in html
     assert "Body areas: neck, head &amp; jaw" in html
@@ -1001,7 +1001,7 @@ async def test_buttons_through_the_bot(practice: Practice, bot: Bot) -> None:
     [again] = await bot.press(PRACTITIONER, callbacks.flag(flag.id, FlagAction.ACKNOWLEDGE))
     assert "already acknowledged" in again
     [history] = await bot.press(PRACTITIONER, callbacks.flag(flag.id, FlagAction.HISTORY))
-    assert "check-in(s)" in history
+    assert "the last check-in" in history
     [refused] = await bot.press(OTHER_PRACTITIONER, callbacks.flag(flag.id, FlagAction.HISTORY))
     assert refused == messages.render("access.not_found")
     # The alert itself is never edited away.
