@@ -22,7 +22,7 @@ from bot.db.migrate import ensure_schema_current, upgrade
 from bot.db.uow import make_uow_factory
 from bot.db.url import is_sqlite
 from bot.ports import Clock, Notifier, UnitOfWorkFactory
-from bot.runtime import Runtime
+from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
 from bot.services import practitioners
 from bot.services.dispatcher import Dispatcher
 from bot.services.pacing import Limits, Pacer
@@ -36,7 +36,7 @@ from bot.telegram.rate_limiter import PacedRateLimiter
 from bot.telegram.retention_jobs import start_retention_job
 from bot.telegram.session_jobs import start_session_jobs
 from bot.telegram.update_lanes import PerSenderUpdateProcessor
-from handlers.common import RULES_READY_KEY, RUNTIME_KEY, lanes_of
+from handlers.common import lanes_of
 
 _log = logging.getLogger(__name__)
 

@@ -42,12 +42,11 @@ from bot.domain.timing import CheckInSchedule, format_duration
 from bot.encryption import KeyRing
 from bot.logging_setup import configure_logging
 from bot.ports import Clock, UnitOfWorkFactory
-from bot.runtime import Runtime
+from bot.runtime import RUNTIME_KEY, Runtime
 from bot.sandbox.server import SandboxServer
 from bot.services import practitioners, privacy
 from bot.services.delivery_report import delivery_report
 from bot.settings import Settings
-from handlers.common import RUNTIME_KEY
 
 _log = logging.getLogger(__name__)
 

@@ -12,6 +12,10 @@ from bot.ports import Clock, UnitOfWorkFactory
 from bot.services.policy import Policy
 from bot.settings import Settings
 
+# Where the composition root leaves what handlers reach through ``bot_data``.
+RUNTIME_KEY = "runtime"
+RULES_READY_KEY = "triage_rules_ready"
+
 
 @dataclass(frozen=True)
 class Runtime:

@@ -19,7 +19,7 @@ import messages
 from bot.domain.flood import Pace
 from bot.domain.roles import Role
 from bot.ports import Button, OutgoingMessage
-from bot.runtime import Runtime
+from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
 from bot.services.access import Refused
 from bot.services.identity import role_of
 from bot.telegram.chat_lanes import ChatLanes
@@ -28,9 +28,7 @@ from bot.telegram.keyboards import inline_keyboard
 _log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]*>")
 
-RUNTIME_KEY = "runtime"
 LANES_KEY = "chat_lanes"
-RULES_READY_KEY = "triage_rules_ready"
 
 
 def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:

@@ -39,7 +39,7 @@ from bot.clock import MovableClock
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
-from bot.runtime import Runtime
+from bot.runtime import RUNTIME_KEY, Runtime
 from bot.sandbox import user_actions
 from bot.sandbox.bot_api import METHODS, canonical_method
 from bot.sandbox.errors import ApiError
@@ -56,7 +56,7 @@ from bot.services.dispatcher import Dispatcher
 from bot.settings import load_settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY
 from bot.telegram.notifier import TelegramNotifier
-from handlers.common import RUNTIME_KEY, lanes_of
+from handlers.common import lanes_of
 from tests.handlers.offline import LocalRequest, application_over
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

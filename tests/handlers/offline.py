@@ -12,8 +12,8 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
 import handlers
-from bot.runtime import Runtime
-from handlers.common import RUNTIME_KEY, lanes_of
+from bot.runtime import RUNTIME_KEY, Runtime
+from handlers.common import lanes_of
 
 BOT_USER = {
     "id": 7000,

@@ -4,7 +4,7 @@ import logging
 import pytest
 
 import messages
-from handlers.common import RUNTIME_KEY
+from bot.runtime import RUNTIME_KEY
 from tests.handlers.conftest import GUEST_ID, Harness
 
 GROUP = {"id": -100123, "type": "supergroup", "title": "Practice team"}

@@ -9,8 +9,8 @@ import pytest
 
 import messages
 from bot.ports import Text
+from bot.runtime import RUNTIME_KEY
 from bot.services.access import Refused
-from handlers.common import RUNTIME_KEY
 from handlers.errors import OperatorAlerts, operator_alerts
 from handlers.privacy import ERASE_CONFIRM
 from tests.handlers.conftest import GUEST_ID, Harness

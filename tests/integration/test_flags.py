@@ -45,7 +45,7 @@ from bot.domain.models import (
 )
 from bot.domain.timing import QuietHours
 from bot.ports import OutgoingMessage, SentMessage, UnitOfWorkFactory
-from bot.runtime import Runtime
+from bot.runtime import RUNTIME_KEY, Runtime
 from bot.sandbox.text import message_text, utf16_length
 from bot.services import flag_replies, flags, morning_list, privacy
 from bot.services.access import Refused
@@ -54,7 +54,6 @@ from bot.services.outbox import decode
 from bot.services.policy import Policy
 from bot.settings import load_settings
 from bot.telegram import flag_jobs
-from handlers.common import RUNTIME_KEY
 from tests.fakes import FixedClock
 from tests.handlers.offline import BOT_USER, OfflineRequest, offline_application, process
 from tests.integration import records
