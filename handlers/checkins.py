@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 from bot.domain import callbacks
 from bot.services import checkin_conversation, checkin_prompts, checkin_replies, checkin_views
 from handlers import fallbacks
-from handlers.common import answer, answer_call, runtime
+from handlers.common import answer, answer_call, runtime, sender_id
 
 MEDIA = (
     "photo",
@@ -28,11 +28,6 @@ MEDIA = (
     "contact",
 )
 """What a non-text message is called in the audit log (its content is never kept)."""
-
-
-def _actor(update: Update) -> int:
-    user = update.effective_user
-    return user.id if user else 0
 
 
 def _keyboard_data(message: object) -> list[str]:
@@ -59,7 +54,7 @@ async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         update,
         context,
         checkin_conversation.press_checkin(
-            rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press, ticked=ticked
+            rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press, ticked=ticked
         ),
     )
 
@@ -74,7 +69,7 @@ async def keep_checkins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await answer_call(
         update,
         context,
-        checkin_prompts.answer_keep_checkins(rt.uow, rt.clock, actor=_actor(update), keep=keep),
+        checkin_prompts.answer_keep_checkins(rt.uow, rt.clock, actor=sender_id(update), keep=keep),
     )
 
 
@@ -95,7 +90,7 @@ async def _words(
             rt.uow,
             rt.clock,
             rt.policy,
-            actor=_actor(update),
+            actor=sender_id(update),
             message_id=message.message_id,
             text=text,
             edited=edited,
@@ -129,7 +124,7 @@ async def client_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     kind = next((name for name in MEDIA if getattr(message, name, None)), "other")
     reply = await checkin_replies.record_not_text(
-        rt.uow, rt.clock, actor=_actor(update), message_id=message.message_id, kind=kind
+        rt.uow, rt.clock, actor=sender_id(update), message_id=message.message_id, kind=kind
     )
     if reply is None:
         await fallbacks.not_text(update, context)

@@ -25,12 +25,8 @@ from handlers.common import (
     command_args,
     locale_of,
     runtime,
+    sender_id,
 )
-
-
-def _actor(update: Update) -> int:
-    user = update.effective_user
-    return user.id if user else 0
 
 
 async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:
@@ -39,7 +35,7 @@ async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE, t
     await answer(
         update,
         context,
-        await invites.consent_request(rt.uow, rt.clock, actor=_actor(update), token=token),
+        await invites.consent_request(rt.uow, rt.clock, actor=sender_id(update), token=token),
     )
 
 
@@ -55,14 +51,14 @@ async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         rt.uow,
         rt.clock,
         rt.policy,
-        actor=_actor(update),
+        actor=sender_id(update),
         token=token,
         agreed=agreed,
         locale=locale_of(update),
     )
     await answer(update, context, outcome.answer)
     if outcome.joined is not None:
-        await set_chat_menu(context.bot, _actor(update), Role.CLIENT, outcome.joined.locale)
+        await set_chat_menu(context.bot, sender_id(update), Role.CLIENT, outcome.joined.locale)
 
 
 async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -77,7 +73,7 @@ async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         else session_changes.session_press
     )
     await answer_call(
-        update, context, service(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press)
+        update, context, service(rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press)
     )
 
 
@@ -85,7 +81,7 @@ async def next_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """``/next``: the client's next session."""
     rt = runtime(context)
     await answer_call(
-        update, context, client_sessions.next_session(rt.uow, rt.clock, actor=_actor(update))
+        update, context, client_sessions.next_session(rt.uow, rt.clock, actor=sender_id(update))
     )
 
 
@@ -93,10 +89,10 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/timezone [zone or city]``: show or change the client's time zone."""
     rt, text = runtime(context), " ".join(command_args(context))
     if not text:
-        call = client_settings.show_timezone(rt.uow, rt.clock, actor=_actor(update))
+        call = client_settings.show_timezone(rt.uow, rt.clock, actor=sender_id(update))
     else:
         call = client_settings.set_timezone(
-            rt.uow, rt.clock, rt.policy, actor=_actor(update), text=text
+            rt.uow, rt.clock, rt.policy, actor=sender_id(update), text=text
         )
     await answer_call(update, context, call)
 
@@ -107,7 +103,9 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        client_settings.set_paused(rt.uow, rt.clock, rt.policy, actor=_actor(update), paused=True),
+        client_settings.set_paused(
+            rt.uow, rt.clock, rt.policy, actor=sender_id(update), paused=True
+        ),
     )
 
 
@@ -117,7 +115,9 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        client_settings.set_paused(rt.uow, rt.clock, rt.policy, actor=_actor(update), paused=False),
+        client_settings.set_paused(
+            rt.uow, rt.clock, rt.policy, actor=sender_id(update), paused=False
+        ),
     )
 
 

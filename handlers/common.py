@@ -31,6 +31,13 @@ _TAG = re.compile(r"<[^>]*>")
 LANES_KEY = "chat_lanes"
 
 
+def sender_id(update: Update) -> int:
+    """The Telegram id of who sent the update; 0 (nobody, refused by every use case) if
+    Telegram named no one."""
+    user = update.effective_user
+    return user.id if user else 0
+
+
 def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
     """The runtime the composition root placed in ``bot_data``."""
     value = context.bot_data[RUNTIME_KEY]

@@ -22,6 +22,7 @@ from handlers.common import (
     locale_of,
     runtime,
     send_in_chat,
+    sender_id,
 )
 
 _PRESSES = {
@@ -31,15 +32,10 @@ _PRESSES = {
 }
 
 
-def _actor(update: Update) -> int:
-    user = update.effective_user
-    return user.id if user else 0
-
-
 async def open_flags(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/flags``: the open flags, oldest first, each with its buttons."""
     rt = runtime(context)
-    await answer_call(update, context, flags.open_flags(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(update, context, flags.open_flags(rt.uow, rt.clock, actor=sender_id(update)))
 
 
 async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -50,7 +46,9 @@ async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     flag_id, action = press
     rt = runtime(context)
     await _answer_below(
-        update, context, _PRESSES[action](rt.uow, rt.clock, actor=_actor(update), flag_id=flag_id)
+        update,
+        context,
+        _PRESSES[action](rt.uow, rt.clock, actor=sender_id(update), flag_id=flag_id),
     )
 
 
@@ -66,7 +64,7 @@ async def reply_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             rt.uow,
             rt.clock,
             rt.policy,
-            actor=_actor(update),
+            actor=sender_id(update),
             text=message.text,
             message_id=message.message_id,
         )

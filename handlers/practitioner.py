@@ -11,12 +11,7 @@ from bot.domain.booking import BookingInputError
 from bot.ports import OutgoingMessage, Text
 from bot.services import booking, calendar, invites, session_changes, session_lists
 from handlers import fallbacks
-from handlers.common import answer, answer_call, command_args, runtime
-
-
-def _actor(update: Update) -> int:
-    user = update.effective_user
-    return user.id if user else 0
+from handlers.common import answer, answer_call, command_args, runtime, sender_id
 
 
 async def new_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -26,7 +21,7 @@ async def new_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     async def call() -> OutgoingMessage:
         name = " ".join(command_args(context))
         new = await invites.create(
-            rt.uow, rt.clock, rt.policy, actor=_actor(update), full_name=name
+            rt.uow, rt.clock, rt.policy, actor=sender_id(update), full_name=name
         )
         return invites.invite_answer(new, context.bot.username)
 
@@ -36,7 +31,9 @@ async def new_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def open_invites(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/invites``: links not used yet, each with Revoke."""
     rt = runtime(context)
-    await answer_call(update, context, invites.open_invites(rt.uow, rt.clock, actor=_actor(update)))
+    await answer_call(
+        update, context, invites.open_invites(rt.uow, rt.clock, actor=sender_id(update))
+    )
 
 
 async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -46,7 +43,9 @@ async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     rt = runtime(context)
     await answer_call(
-        update, context, invites.revoke(rt.uow, rt.clock, actor=_actor(update), invite_id=invite_id)
+        update,
+        context,
+        invites.revoke(rt.uow, rt.clock, actor=sender_id(update), invite_id=invite_id),
     )
 
 
@@ -55,7 +54,7 @@ async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt, args = runtime(context), command_args(context)
     if not args:
         await answer_call(
-            update, context, booking.start_guided(rt.uow, rt.clock, actor=_actor(update))
+            update, context, booking.start_guided(rt.uow, rt.clock, actor=sender_id(update))
         )
         return
     try:
@@ -66,7 +65,7 @@ async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        booking.book_by_name(rt.uow, rt.clock, rt.policy, actor=_actor(update), request=request),
+        booking.book_by_name(rt.uow, rt.clock, rt.policy, actor=sender_id(update), request=request),
     )
 
 
@@ -79,7 +78,7 @@ async def book_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        booking.guided_step(rt.uow, rt.clock, rt.policy, actor=_actor(update), press=press),
+        booking.guided_step(rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press),
     )
 
 
@@ -95,7 +94,7 @@ async def reschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         update,
         context,
         session_changes.move_by_name(
-            rt.uow, rt.clock, rt.policy, actor=_actor(update), query=query, day=day, at=at
+            rt.uow, rt.clock, rt.policy, actor=sender_id(update), query=query, day=day, at=at
         ),
     )
 
@@ -109,7 +108,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        session_changes.cancel_by_name(rt.uow, rt.clock, actor=_actor(update), query=query),
+        session_changes.cancel_by_name(rt.uow, rt.clock, actor=sender_id(update), query=query),
     )
 
 
@@ -117,7 +116,7 @@ async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/today``: today's sessions."""
     rt = runtime(context)
     await answer_call(
-        update, context, session_lists.sessions_today(rt.uow, rt.clock, actor=_actor(update))
+        update, context, session_lists.sessions_today(rt.uow, rt.clock, actor=sender_id(update))
     )
 
 
@@ -125,7 +124,7 @@ async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/upcoming``: the next two weeks."""
     rt = runtime(context)
     await answer_call(
-        update, context, session_lists.sessions_upcoming(rt.uow, rt.clock, actor=_actor(update))
+        update, context, session_lists.sessions_upcoming(rt.uow, rt.clock, actor=sender_id(update))
     )
 
 
@@ -133,7 +132,7 @@ async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/clients``: every client, their state and next session, a page at a time."""
     rt = runtime(context)
     await answer_call(
-        update, context, session_lists.client_list(rt.uow, rt.clock, actor=_actor(update))
+        update, context, session_lists.client_list(rt.uow, rt.clock, actor=sender_id(update))
     )
 
 
@@ -147,5 +146,5 @@ async def list_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        session_lists.list_page(rt.uow, rt.clock, actor=_actor(update), name=name, page=page),
+        session_lists.list_page(rt.uow, rt.clock, actor=sender_id(update), name=name, page=page),
     )
