@@ -63,6 +63,10 @@ TELEGRAM_ID_BASE = 9_100_000_000
 class PlainValues:
     """A cipher that stores values as they are: the cost of everything but encryption."""
 
+    def key_ids(self) -> tuple[str, ...]:
+        """No keys."""
+        return ()
+
     def encrypt(self, plain: str, purpose: str) -> str:
         """``plain`` itself."""
         return plain

@@ -2,9 +2,10 @@
 
 In order: ``DATA_KEY`` (the key ring itself), ``DATA_KEY_FILE`` (a file holding it), or,
 for an SQLite database file, the key file beside it (``<database>.key``). A key file that
-does not exist yet is created (readable by its owner only) when the database holds no
-encrypted data, and the operator is told to back it up. The sandbox on a throwaway
-database uses a throwaway key. PostgreSQL needs ``DATA_KEY`` or ``DATA_KEY_FILE``.
+does not exist yet is created (readable by its owner only, written through to the disk)
+when the database holds no encrypted data, and the operator is told to back it up. The
+sandbox on its own temporary database uses a throwaway key. PostgreSQL needs
+``DATA_KEY`` or ``DATA_KEY_FILE``.
 """
 
 from __future__ import annotations
@@ -47,19 +48,19 @@ class DataKeySetupError(Exception):
 async def load_data_keys(
     settings: Settings, database_url: str, clock: Clock, *, throwaway: bool = False
 ) -> KeyRing:
-    """Find (or, for a new SQLite database, create) the data keys and load them.
+    """Find (or, for a database without encrypted data, create) the data keys; load them.
 
-    ``throwaway``: no key is configured and the database is a temporary one (the
-    sandbox's), so a key that lives only in this process will do.
+    ``throwaway``: the database is a temporary one (the sandbox's own), so a key that
+    lives only in this process serves, whatever the settings name.
     """
-    if settings.data_key is not None and settings.data_key_file is not None:
+    if throwaway:
+        ring = KeyRing.parse(new_key(clock.now()))
+    elif settings.data_key is not None and settings.data_key_file is not None:
         raise DataKeySetupError("set DATA_KEY or DATA_KEY_FILE, not both")
-    if settings.data_key is not None:
+    elif settings.data_key is not None:
         ring = _parse(settings.data_key.get_secret_value(), "DATA_KEY")
     elif settings.data_key_file is not None:
         ring = await _from_file(settings.data_key_file, database_url, clock)
-    elif throwaway:
-        ring = KeyRing.parse(new_key(clock.now()))
     elif (database := sqlite_path(database_url)) is not None:
         ring = await _from_file(key_file_beside(database), database_url, clock)
     else:
@@ -188,6 +189,14 @@ def _create_key_file(path: Path, entry: str) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(entry + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        # The file's name, too, must survive a power cut before data depends on it.
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
     except OSError as error:
         raise DataKeySetupError(f"cannot create the data key file {path}: {error}") from None
     _log.warning(

@@ -90,6 +90,10 @@ class KeyRing:
         first = entries[0].partition(":")[0]
         return cls(MappingProxyType(keys), first)
 
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of every key in the ring, the current one first."""
+        return (self.current, *(key_id for key_id in self.keys if key_id != self.current))
+
     def encrypt(self, plain: str, purpose: str) -> str:
         """``plain`` encrypted with the current key, bound to ``purpose``."""
         nonce = secrets.token_bytes(NONCE_BYTES)

@@ -36,10 +36,9 @@ from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
 from bot.db.migrate import ensure_schema_current, head_revision
 from bot.db.uow import make_uow_factory
-from bot.db.url import sqlite_path
 from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, format_duration
-from bot.encryption import KeyRing
+from bot.encryption import DataKeyError, DecryptionError, KeyRing
 from bot.logging_setup import configure_logging
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import RUNTIME_KEY, Runtime
@@ -159,7 +158,13 @@ async def keys_rotate(settings: Settings, batch: int) -> int:
     configure_logging("WARNING")
     clock = SystemClock()
     async with _current_engine(settings, clock, writes_encrypted=True) as (engine, ring):
-        done = await rotate_data_keys(engine, ring, clock, batch=batch)
+        try:
+            done = await rotate_data_keys(engine, ring, clock, batch=batch)
+        except (DataKeyError, DecryptionError) as error:
+            raise StartupError(
+                f"the rotation stopped ({error}); what it re-encrypted stays so, and running "
+                "it again goes on from there"
+            ) from None
     print(f"Re-encrypted {done.reencrypted} values with data key {done.current}.")  # noqa: T201
     if done.retired:
         print(  # noqa: T201
@@ -242,12 +247,9 @@ async def running_sandbox(
             sandbox_settings = settings.model_copy(
                 update={"database_url": url, "practitioner_ids": practitioners}
             )
-            throwaway = database_url is None or sqlite_path(url) is None
-            if database_url is not None and throwaway and not _has_data_key(settings):
-                _log.warning(
-                    "the sandbox encrypts client data in this database with a throwaway key; "
-                    "set DATA_KEY to read it again after a restart"
-                )
+            # Its own temporary database needs no key that outlives it; a database given
+            # keeps its data, so its key comes from the settings (or the file beside it).
+            throwaway = database_url is None
             async with _guarded_database(
                 settings, url, server.clock, migrate=True, throwaway=throwaway
             ) as uow:
@@ -280,10 +282,6 @@ async def demo(settings: Settings) -> int:
     configure_logging("WARNING")
     async with running_sandbox(settings) as sb:
         return await play(sb.url)
-
-
-def _has_data_key(settings: Settings) -> bool:
-    return settings.data_key is not None or settings.data_key_file is not None
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from bot.services import client_copy, privacy
 from handlers.common import (
     acknowledge,
     answer,
+    is_quiet,
     locale_of,
     reply,
     runtime,
@@ -32,8 +33,8 @@ ERASE_BUTTONS = (
 async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the client a JSON file of everything kept about them."""
     user = update.effective_user
-    if user is None:
-        return
+    if user is None or is_quiet(update, context):
+        return  # a flooding sender gets nothing, so no copy is made (nor recorded as sent)
     rt = runtime(context)
     copy = await client_copy.client_copy(rt.uow, rt.clock, user.id)
     if copy is None:

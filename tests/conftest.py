@@ -66,6 +66,13 @@ def pytest_configure(config: pytest.Config) -> None:
     use_data_keys(KeyRing.parse(TEST_DATA_KEY))
 
 
+@pytest.fixture(autouse=True)
+def suite_data_key() -> None:
+    """Every test starts with the suite's key loaded (a sandbox on its own database loads
+    a throwaway one, and a bot in another process reads the suite's from DATA_KEY)."""
+    use_data_keys(KeyRing.parse(TEST_DATA_KEY))
+
+
 def _postgres_admin_url() -> str:
     return normalize_database_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL)
 

@@ -5,8 +5,9 @@ The process's data keys (``bot/encryption.py``) are loaded once at start-up and 
 current key, bound to its table and column, and every value read is decrypted with the key
 it names. Matching on such a column happens in the application, never in SQL.
 
-A value not in the encrypted form (an empty payload written as a literal, say) is read as
-it is, so nothing stored before a key was set becomes unreadable.
+A value not in the encrypted form is read as it is (nothing written by the application is
+stored so; an upgrade written out as SQL, not run, would leave values so until
+``stillpoint keys rotate``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from bot.encryption import DataKeyError, key_id_of
 
 class ValueCipher(Protocol):
     """What encrypted columns need of a key ring (``bot.encryption.KeyRing``)."""
+
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of the keys it holds."""
+        ...
 
     def encrypt(self, plain: str, purpose: str) -> str:
         """``plain`` encrypted for ``purpose``."""

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal
+from bot.db.encrypted import ENCRYPTED_COLUMNS, data_keys, seal, unseal
 from bot.db.types import UTCDateTime
 from bot.encryption import PREFIX, DataKeyError, DecryptionError, key_id_of
 
@@ -78,6 +78,7 @@ def verify_keys(connection: Connection) -> None:
     ).all()
     missing: list[str] = []
     wrong: list[str] = []
+    known = data_keys().key_ids()
     for row in rows:
         try:
             if unseal(row.check_value, CHECK_PURPOSE) != CHECK_TEXT:
@@ -96,6 +97,13 @@ def verify_keys(connection: Connection) -> None:
         raise MissingDataKeyError(
             f"the data key named {_names(wrong)} is not the key this database's client "
             "data was encrypted with; restore the right one from your backup"
+        )
+    stray = _unknown_key_in_values(connection, known)
+    if stray is not None:
+        raise MissingDataKeyError(
+            f"the database holds client data encrypted with data key {stray!r}, which "
+            "DATA_KEY / DATA_KEY_FILE does not give (was it removed before every value "
+            "was rotated?); add it back to the key ring"
         )
 
 
@@ -116,6 +124,30 @@ def retire_unused_keys(connection: Connection, current: str, now: datetime) -> l
 def value_prefix(key_id: str) -> str:
     """How every value encrypted with ``key_id`` begins."""
     return f"{PREFIX}:{key_id}:"
+
+
+def _unknown_key_in_values(connection: Connection, known: Sequence[str]) -> str | None:
+    """The id of a key some stored value needs that is not in ``known``, if any.
+
+    One scan of each encrypted column: a value written by a process that still had a
+    key the registry calls retired is found here, at start-up, not at its first read.
+    """
+    prefixes = {f"p{n}": value_prefix(key_id) for n, key_id in enumerate(known)}
+    for table, column in ENCRYPTED_COLUMNS:
+        others = "".join(
+            f" AND substr({column}, 1, {len(prefix)}) != :{name}"
+            for name, prefix in prefixes.items()
+        )
+        found = connection.execute(
+            sa.text(
+                f"SELECT substr({column}, 1, 40) AS head FROM {table}"  # noqa: S608 -- names from ENCRYPTED_COLUMNS
+                f" WHERE substr({column}, 1, {len(PREFIX) + 1}) = '{PREFIX}:'{others} LIMIT 1"
+            ),
+            prefixes,
+        ).first()
+        if found is not None:
+            return key_id_of(found.head) or "?"
+    return None
 
 
 def _has_values_under(connection: Connection, key_id: str) -> bool:

@@ -2,8 +2,8 @@
 
 One JSON document, in the client's time zone: for each practitioner they are a client of,
 their profile and consent, sessions, check-ins, every answer with its words and how it
-was triaged, the flags raised on it, the messages sent to them or about them (what and
-when, not their wording, which is the bot's own), invites and the record of what was done.
+was triaged, the flags raised on it, the messages sent to them or about them (which text,
+what was filled into it, and when), invites and the record of what was done.
 Values come out of the database decrypted, and only this person's. Sending a copy is
 written to the audit log.
 """
@@ -137,6 +137,9 @@ async def _record(uow: UnitOfWork, client: Client) -> dict[str, Any]:
                 "due_at": _time(m.due_at, zone),
                 "state": str(m.state),
                 "sent_at": _time(m.sent_at, zone),
+                # Which text, and what was filled into it (their words and name in an
+                # alert, their practitioner's in a reply); empty once the text was cleared.
+                "content": {"text": m.template, "values": m.payload.get("params", {})},
             }
             for m in messages
         ],

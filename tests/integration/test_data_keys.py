@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
-from bot.db.encrypted import ENCRYPTED_COLUMNS, use_data_keys
+from bot.data_keys import register_data_key
+from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal, use_data_keys
 from bot.db.engine import create_engine
+from bot.db.key_registry import keys_in_use, retire_unused_keys, rewrite_batch, value_prefix
 from bot.db.uow import make_uow_factory
 from bot.encryption import KeyRing
 from bot.launch import running_sandbox
+from bot.ports import UnitOfWorkFactory
 from bot.settings import load_settings
 from tests.conftest import TEST_DATA_KEY
 from tests.integration import records
@@ -29,11 +33,9 @@ WORDS = "my shoulder aches after the session"
 
 
 @pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No developer's .env; the suite's key back in place afterwards."""
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer's .env is read."""
     monkeypatch.chdir(tmp_path)
-    yield
-    use_data_keys(KeyRing.parse(TEST_DATA_KEY))
 
 
 def run(*argv: str) -> int:
@@ -274,10 +276,12 @@ async def test_the_sandbox_keeps_a_database_file_readable_across_restarts(
     assert client.full_name == NAME
 
 
-async def test_the_sandbox_on_its_own_temporary_database_needs_no_key(
+async def test_the_sandbox_on_its_own_temporary_database_uses_a_throwaway_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("DATA_KEY")
+    key_file = tmp_path / "named.key"
+    monkeypatch.setenv("DATA_KEY_FILE", str(key_file))  # not made, nor read, for it
     async with running_sandbox(load_settings(None)) as sandbox:
         async with sandbox.runtime.uow() as uow:
             [practitioner] = await uow.practitioners.list_all()
@@ -285,5 +289,67 @@ async def test_the_sandbox_on_its_own_temporary_database_needs_no_key(
             await uow.commit()
         async with sandbox.runtime.uow() as uow:
             assert (await uow.clients.get(client.id)) == client
-    # No key file was left behind in the working folder (the fixture made it the cwd).
-    assert not any(tmp_path.glob("*.key"))  # noqa: ASYNC240
+    assert not key_file.exists()
+
+
+async def test_a_value_changed_during_a_rotation_keeps_the_change_and_its_key(
+    engine: AsyncEngine, uow_factory: UnitOfWorkFactory
+) -> None:
+    async with uow_factory() as uow:
+        practitioner = await uow.practitioners.add(records.practitioner())
+        client = await uow.clients.add(records.client(practitioner.id, full_name=NAME))
+        await uow.commit()
+    await register_data_key(engine)  # 'suite' has values here
+    old_only = KeyRing.parse(TEST_DATA_KEY)
+    use_data_keys(KeyRing.parse(f"{NEW_KEY},{TEST_DATA_KEY}"))
+    await register_data_key(engine)  # and now 'fresh'
+
+    def rotate_while_a_bot_with_the_old_key_renames(connection: Connection) -> int:
+        def reseal(value: str, purpose: str) -> str:
+            # Between the rotation's read and its write, a bot that has only the old key
+            # writes the name anew.
+            renamed = old_only.encrypt("Wren Q.", purpose)
+            connection.execute(text("UPDATE clients SET full_name = :name"), {"name": renamed})
+            return seal(unseal(value, purpose), purpose)
+
+        _, changed = rewrite_batch(
+            connection,
+            "clients",
+            "full_name",
+            reseal,
+            after=0,
+            limit=10,
+            skip_prefix=value_prefix("fresh"),
+        )
+        return changed
+
+    async with engine.begin() as connection:
+        changed = await connection.run_sync(rotate_while_a_bot_with_the_old_key_renames)
+        retired = await connection.run_sync(retire_unused_keys, "fresh", records.T0)
+        in_use = await connection.run_sync(keys_in_use)
+
+    assert changed == 0  # the rotation did not write over the bot's change
+    async with uow_factory() as uow:
+        stored = await uow.clients.get(client.id)
+    assert stored is not None
+    assert stored.full_name == "Wren Q."
+    assert retired == []  # a value still needs the old key, so it stays in use
+    assert set(in_use) == {"suite", "fresh"}
+
+
+def test_a_value_under_a_key_the_ring_lacks_stops_the_start(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_KEY", NEW_KEY)
+    assert run("migrate") == 0  # only 'fresh' is recorded as in use
+    use_data_keys(KeyRing.parse(TEST_DATA_KEY))  # a bot forgotten with the old key writes
+    plant_a_client(database_url)
+    capsys.readouterr()
+
+    assert run("migrate") == 1
+
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1, said
+    assert "client data encrypted with data key 'suite', which DATA_KEY" in said
+    assert "add it back to the key ring" in said

@@ -22,7 +22,6 @@ from alembic import op
 
 from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal
 from bot.db.key_registry import register_current_key, rewrite_batch
-from bot.encryption import key_id_of
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -61,9 +60,9 @@ def upgrade() -> None:
             "-- 0007: stored values are encrypted only by an online upgrade (stillpoint migrate)"
         )
         return
-    encrypted = _rewrite_all(
-        lambda value, purpose: value if key_id_of(value) else seal(value, purpose)
-    )
+    # Nothing is encrypted before this step (and it is one transaction), so every value
+    # is plain text, even one that happens to look like an encrypted value.
+    encrypted = _rewrite_all(seal)
     if encrypted:
         register_current_key(op.get_bind())
 
