@@ -45,7 +45,7 @@ from benchmarks.common import (
 from bot.app import build_dispatcher
 from bot.clock import SystemClock
 from bot.db.uow import make_uow_factory
-from bot.ports import OutgoingMessage, SentMessage
+from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.settings import load_settings
 
 UNPACED_RUN = (sys.executable, "-m", "benchmarks.unpaced_bot")

@@ -46,9 +46,10 @@ from bot.clock import SystemClock
 from bot.db.encrypted import ValueCipher, use_data_keys
 from bot.db.uow import make_uow_factory
 from bot.domain.booking import BookingRequest
+from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
 from bot.encryption import KeyRing, new_key
-from bot.ports import Clock, OutgoingMessage, SentMessage, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWorkFactory
 from bot.services import booking, checkin_replies
 from bot.services.dispatcher import Dispatcher
 from bot.services.policy import Policy

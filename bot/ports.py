@@ -7,8 +7,7 @@ writes the whole record over the stored one. Repositories never commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -26,6 +25,7 @@ from bot.domain.models import (
     Practitioner,
     Reply,
 )
+from bot.domain.outgoing import OutgoingMessage, SentMessage
 
 
 class Clock(Protocol):
@@ -34,58 +34,6 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Return the current time, timezone-aware, in UTC."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A catalog message key and its parameters; the adapter renders it in the reader's locale."""
-
-    key: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-def when(at: datetime, timezone: str, style: str = "datetime") -> dict[str, str]:
-    """A ``Text`` parameter for a moment shown in ``timezone``, formatted for the reader.
-
-    ``style`` is ``datetime``, ``date``, ``short_date``, ``short_datetime`` or ``time``.
-    It is plain JSON, so it keeps in an outbox row; ``messages`` formats it in the
-    reader's language.
-    """
-    return {"$datetime": at.isoformat(), "tz": timezone, "style": style}
-
-
-def embed(text: Text) -> dict[str, Any]:
-    """A ``Text`` parameter that is itself a catalog text, rendered in the same language."""
-    return {"$text": text.key, "params": dict(text.params)}
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    """One inline keyboard button: a label, and either ``callback_data`` or ``url``."""
-
-    label: Text
-    callback_data: str | None = None
-    url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    """A message to send: its text, its buttons (rows), whether it arrives silently, and
-    whether it is urgent (crisis resources: it goes before anything else queued for the
-    chat, and flood control never holds it back)."""
-
-    text: Text
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    silent: bool = False
-    urgent: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    """What Telegram answered for a sent message."""
-
-    chat_id: int
-    message_id: int
 
 
 class Notifier(Protocol):

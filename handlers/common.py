@@ -17,8 +17,8 @@ from telegram.ext import Application, ContextTypes
 
 import messages
 from bot.domain.flood import Pace
+from bot.domain.outgoing import Button, OutgoingMessage
 from bot.domain.roles import Role
-from bot.ports import Button, OutgoingMessage
 from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
 from bot.services.access import Refused
 from bot.services.identity import role_of

@@ -10,7 +10,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 import messages
 from bot.domain import callbacks
 from bot.domain.callbacks import FlagAction
-from bot.ports import OutgoingMessage
+from bot.domain.outgoing import OutgoingMessage
 from bot.services import flag_replies, flags
 from bot.services.access import Refused
 from bot.telegram.keyboards import inline_keyboard

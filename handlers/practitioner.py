@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot.domain import booking as booking_input
 from bot.domain import callbacks
 from bot.domain.booking import BookingInputError
-from bot.ports import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Text
 from bot.services import booking, calendar, invites, session_changes, session_lists
 from handlers import fallbacks
 from handlers.common import answer, answer_call, command_args, runtime, sender_id

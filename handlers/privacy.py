@@ -8,7 +8,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 import messages
-from bot.ports import Button, OutgoingMessage, Text, when
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import when
 from bot.services import client_copy, privacy
 from handlers.common import (
     acknowledge,

@@ -8,7 +8,7 @@ and for other languages ``few``, ``many``...) under its key; the ``count`` param
 the form by the language's own plural rules (Babel's CLDR data), ``other`` when the
 language's category is not written.
 
-A value made by ``bot.ports.when`` (a plain dict ``{"$datetime": iso, "tz": zone, "style":
+A value made by ``bot.domain.text_params.when`` (a plain dict ``{"$datetime": iso, "tz": zone, "style":
 style}``, so it keeps in an outbox row as JSON) is formatted here, with Babel's CLDR data,
 in the language of the text and the time zone it names. This package imports nothing from
 ``bot``: the shape of that dict is the contract.
@@ -64,7 +64,7 @@ def render(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     """Render the message ``key`` in ``locale`` (falling back to the default locale).
 
     Parameters are HTML-escaped unless wrapped in ``Markup``. A moment made by
-    ``bot.ports.when`` is formatted first (see ``format_moment``), then escaped like any
+    ``bot.domain.text_params.when`` is formatted first (see ``format_moment``), then escaped like any
     other value. Raises ``ValueError`` for a missing parameter or a malformed moment.
     """
     template, used = _lookup(key, locale, params.get("count"))
@@ -113,7 +113,7 @@ _WIDENED_FIELDS = {"E": "E", "c": "E", "M": "M", "L": "M"}
 
 
 def format_moment(value: Mapping[str, Any], locale: str = DEFAULT_LOCALE) -> str:
-    """Format a ``bot.ports.when`` value in ``locale`` and its own time zone.
+    """Format a ``bot.domain.text_params.when`` value in ``locale`` and its own time zone.
 
     Styles, for 2026-11-24 09:00 UTC in Europe/Berlin: ``datetime`` "Tuesday 24 November
     at 10:00" (de "Dienstag, 24. November um 10:00"), ``date`` "Tuesday 24 November",
@@ -152,7 +152,7 @@ def format_moment(value: Mapping[str, Any], locale: str = DEFAULT_LOCALE) -> str
 def _localize(value: Any, locale: str, *, html: bool = True) -> Any:
     """Format what needs the reader's language: a moment, an embedded text, a list of lines.
 
-    An embedded text (``bot.ports.embed``) is rendered in ``locale`` and, in HTML, is
+    An embedded text (``bot.domain.text_params.embed``) is rendered in ``locale`` and, in HTML, is
     already safe; a list becomes its items' texts, one per line.
     """
     if isinstance(value, Mapping) and "$datetime" in value:

@@ -12,7 +12,8 @@ from collections import Counter
 from typing import Any
 
 from bot.domain.models import Appointment, Client, Practitioner
-from bot.ports import Clock, Text, UnitOfWork
+from bot.domain.outgoing import Text
+from bot.ports import Clock, UnitOfWork
 
 _log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ import re
 from datetime import datetime
 
 from bot.domain.models import FlagState, OutboxKind, OutboxMessage
+from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.timing import QuietHours
-from bot.ports import OutgoingMessage, Text, UnitOfWork
+from bot.ports import UnitOfWork
 from bot.services import flag_views
 from bot.services.flags import PRIORITY, escalation_prefix
 from bot.services.outbox import Delivery, schedule

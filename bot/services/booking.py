@@ -13,15 +13,9 @@ from bot.domain import booking, callbacks
 from bot.domain.booking import BookingInputError, BookingRequest
 from bot.domain.callbacks import BookPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, ClientStatus, Practitioner
-from bot.ports import (
-    Button,
-    Clock,
-    OutgoingMessage,
-    Text,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    when,
-)
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, own_client, require_practitioner
 from bot.services.calendar import (
     LIST_BUTTONS,

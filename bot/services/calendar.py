@@ -10,14 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.domain import booking
 from bot.domain.booking import BookingInputError
 from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
-from bot.ports import (
-    Button,
-    OutgoingMessage,
-    Text,
-    UnitOfWork,
-    embed,
-    when,
-)
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import embed, when
+from bot.ports import UnitOfWork
 from bot.services.access import Refused
 
 LONGEST_SESSION = timedelta(minutes=booking.MAX_MINUTES)

@@ -32,7 +32,8 @@ from bot.domain.models import (
     OutboxKind,
     Reply,
 )
-from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import checkin_views
 from bot.services.access import Refused, refuse
 from bot.services.checkin_replies import (

@@ -16,7 +16,8 @@ from datetime import timedelta
 
 from bot.domain.aftercare import UNANSWERED_BEFORE_ASKING, unanswered_streak
 from bot.domain.models import Client, ClientStatus, OutboxKind
-from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import checkin_views
 from bot.services.access import Refused
 from bot.services.outbox import Delivery, schedule

@@ -34,8 +34,9 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
+from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.triage import TriageResult, level_rank, triage
-from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import checkin_views, reachability
 from bot.services.checkin_schedule import dedup_key
 from bot.services.flags import raise_flag

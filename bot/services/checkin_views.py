@@ -19,7 +19,8 @@ from bot.domain import callbacks
 from bot.domain.aftercare import BODY_AREAS, CHANGES, STEP_ORDER, Snooze
 from bot.domain.callbacks import CheckInAction
 from bot.domain.models import CheckInStep
-from bot.ports import Button, OutgoingMessage, Text, embed, when
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import embed, when
 from bot.services.policy import CrisisLine
 
 SCORES = range(11)

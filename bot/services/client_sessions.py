@@ -12,7 +12,9 @@ from datetime import timedelta
 from bot.domain import callbacks
 from bot.domain.callbacks import SessionAction, SessionPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, ClientStatus
-from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory, when
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.text_params import when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, clients_appointment, refuse
 from bot.services.calendar import OPEN_STATUSES
 from bot.services.outbox import notify_practitioner

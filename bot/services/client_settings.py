@@ -8,7 +8,9 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from bot.domain.models import AppointmentStatus, Client, ClientStatus, OutboxKind
-from bot.ports import Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory, when
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.text_params import when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused
 from bot.services.checkin_schedule import resume_checkins
 from bot.services.policy import Policy

@@ -25,8 +25,9 @@ from bot.domain.delivery import (
 )
 from bot.domain.delivery_rules import RetryPolicy
 from bot.domain.models import ClientStatus, OutboxMessage
+from bot.domain.outgoing import Text
 from bot.domain.timing import QuietHours
-from bot.ports import Clock, Notifier, Text, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from bot.services.alert_escalation import alert_undelivered
 from bot.services.outbox import decode, notify_practitioner
 from bot.services.pacing import SendBudget

@@ -21,14 +21,9 @@ from bot.domain.models import (
     Practitioner,
     TriageLevel,
 )
-from bot.ports import (
-    Clock,
-    OutgoingMessage,
-    Text,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    when,
-)
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.text_params import when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import flag_views
 from bot.services.access import Refused, require_practitioner
 from bot.services.flags import own_flag

@@ -14,8 +14,9 @@ from bot.domain import callbacks
 from bot.domain.aftercare import BODY_AREAS, CHANGES
 from bot.domain.callbacks import FlagAction
 from bot.domain.models import CheckIn, Client, Flag, Reply, TriageLevel
+from bot.domain.outgoing import Button, Text
+from bot.domain.text_params import embed, when
 from bot.domain.triage import level_rank
-from bot.ports import Button, Text, embed, when
 
 Rows = tuple[tuple[Button, ...], ...]
 

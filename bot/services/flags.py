@@ -30,16 +30,10 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.text_params import embed, when
 from bot.domain.triage import level_rank
-from bot.ports import (
-    Clock,
-    OutgoingMessage,
-    Text,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    embed,
-    when,
-)
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import flag_views
 from bot.services.access import refuse, require_practitioner
 from bot.services.outbox import Delivery, schedule

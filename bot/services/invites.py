@@ -13,7 +13,9 @@ from bot.domain import callbacks
 from bot.domain.invites import InviteStatus, hash_token, looks_like_token, new_token, status_of
 from bot.domain.models import Client, ClientStatus, Invite, Practitioner
 from bot.domain.names import tidy_name
-from bot.ports import Button, Clock, OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory, when
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, own_client, refuse, require_practitioner
 from bot.services.outbox import notify_practitioner
 from bot.services.policy import Policy

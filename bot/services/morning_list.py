@@ -11,15 +11,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.models import AppointmentStatus, OutboxKind, Practitioner
-from bot.ports import (
-    Clock,
-    OutgoingMessage,
-    Text,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    embed,
-    when,
-)
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.text_params import embed, when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import flag_views
 from bot.services.calendar import local_day_bounds
 from bot.services.flags import flag_list

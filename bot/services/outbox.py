@@ -12,8 +12,9 @@ from typing import Any
 
 from bot.domain.delivery_rules import place
 from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
+from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.timing import QuietHours
-from bot.ports import Button, OutgoingMessage, Text, UnitOfWork
+from bot.ports import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

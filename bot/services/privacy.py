@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from bot.domain.models import Client, ClientStatus
+from bot.domain.outgoing import Text
 from bot.domain.timing import QuietHours
-from bot.ports import Clock, Text, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.outbox import notify_practitioner
 
 

@@ -14,7 +14,8 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from bot.domain.models import AppointmentStatus, Client, ClientStatus
-from bot.ports import Clock, Text, UnitOfWork, UnitOfWorkFactory
+from bot.domain.outgoing import Text
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.checkin_schedule import resume_checkins
 from bot.services.outbox import notify_practitioner
 from bot.services.policy import Policy

@@ -18,7 +18,9 @@ from bot.domain.models import (
     OutboxMessage,
     Practitioner,
 )
-from bot.ports import OutgoingMessage, Text, UnitOfWork, embed, when
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.text_params import embed, when
+from bot.ports import UnitOfWork
 from bot.services.outbox import Delivery, schedule
 from bot.services.policy import Policy
 from bot.services.views import SessionParties, client_session_buttons, practitioner_name

@@ -12,16 +12,9 @@ from bot.domain import booking, callbacks
 from bot.domain.booking import BookingInputError
 from bot.domain.callbacks import SessionAction, SessionPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
-from bot.ports import (
-    Button,
-    Clock,
-    OutgoingMessage,
-    Text,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    embed,
-    when,
-)
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import embed, when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, own_appointment, own_client, refuse, require_practitioner
 from bot.services.calendar import (
     LIST_BUTTONS,

@@ -10,16 +10,9 @@ from typing import Any, Generic, TypeVar
 from bot.domain import callbacks
 from bot.domain.callbacks import ListName, SessionAction
 from bot.domain.models import Appointment, AppointmentStatus, ClientStatus, Practitioner
-from bot.ports import (
-    Button,
-    Clock,
-    OutgoingMessage,
-    Text,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    embed,
-    when,
-)
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import embed, when
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import require_practitioner
 from bot.services.calendar import (
     OPEN_STATUSES,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from bot.domain import callbacks
 from bot.domain.callbacks import SessionAction
 from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
-from bot.ports import Button, Text, embed, when
+from bot.domain.outgoing import Button, Text
+from bot.domain.text_params import embed, when
 
 Rows = tuple[tuple[Button, ...], ...]
 

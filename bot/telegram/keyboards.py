@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 import messages
-from bot.ports import Button
+from bot.domain.outgoing import Button
 
 MAX_CALLBACK_DATA_BYTES = 64
 

@@ -11,7 +11,7 @@ from telegram.ext import ExtBot
 
 import messages
 from bot.domain.delivery import MessageRejected
-from bot.ports import OutgoingMessage, SentMessage
+from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.telegram.errors import to_delivery_error
 from bot.telegram.keyboards import inline_keyboard
 

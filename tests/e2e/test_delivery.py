@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
+from bot.domain.outgoing import OutgoingMessage, Text
 from bot.launch import RunningSandbox, running_sandbox
-from bot.ports import OutgoingMessage, Text
 from bot.sandbox.client import SandboxClient
 from bot.services.outbox import Delivery, schedule
 from bot.settings import load_settings

@@ -18,8 +18,9 @@ from bot.db.encrypted import ENCRYPTED_COLUMNS, use_data_keys
 from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
 from bot.domain.models import Client, OutboxKind, OutboxState, Reply
+from bot.domain.outgoing import OutgoingMessage, Text
 from bot.encryption import KeyRing
-from bot.ports import OutgoingMessage, Text, UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
 from bot.services.outbox import Delivery, schedule

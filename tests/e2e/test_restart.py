@@ -15,7 +15,8 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
 from bot.domain.models import OutboxKind, OutboxState
-from bot.ports import OutgoingMessage, Text, UnitOfWorkFactory
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.ports import UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
 from bot.services.outbox import Delivery, schedule

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import messages
-from bot.ports import Text
+from bot.domain.outgoing import Text
 from bot.runtime import RUNTIME_KEY
 from bot.services.access import Refused
 from handlers.errors import OperatorAlerts, operator_alerts

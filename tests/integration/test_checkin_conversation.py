@@ -38,8 +38,9 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
+from bot.domain.outgoing import OutgoingMessage
 from bot.domain.timing import QuietHours
-from bot.ports import OutgoingMessage, UnitOfWorkFactory
+from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.services import checkin_prompts, checkin_views
 from bot.services.access import Refused

@@ -24,8 +24,9 @@ from bot.domain.delivery import (
 )
 from bot.domain.delivery_rules import RetryPolicy
 from bot.domain.models import ClientStatus, OutboxKind, OutboxMessage, OutboxState
+from bot.domain.outgoing import OutgoingMessage, SentMessage, Text
 from bot.domain.timing import QuietHours
-from bot.ports import OutgoingMessage, SentMessage, Text, UnitOfWorkFactory
+from bot.ports import UnitOfWorkFactory
 from bot.services.delivery_report import delivery_report
 from bot.services.dispatcher import SENDS_AT_ONCE, Dispatcher
 from bot.services.outbox import Delivery, reschedule, schedule

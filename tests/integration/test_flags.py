@@ -43,8 +43,9 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
+from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
-from bot.ports import OutgoingMessage, SentMessage, UnitOfWorkFactory
+from bot.ports import UnitOfWorkFactory
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.sandbox.text import message_text, utf16_length
 from bot.services import flag_replies, flags, morning_list, privacy

@@ -19,7 +19,8 @@ from bot.db.models import Base, InviteRow
 from bot.domain import callbacks
 from bot.domain.callbacks import BookPress, ListName, SessionAction
 from bot.domain.models import AppointmentStatus, ClientStatus, Invite, OutboxKind, OutboxState
-from bot.ports import OutgoingMessage, UnitOfWorkFactory
+from bot.domain.outgoing import OutgoingMessage
+from bot.ports import UnitOfWorkFactory
 from bot.sandbox.text import message_text, utf16_length
 from bot.services import booking, client_settings, invites, session_lists
 from bot.services.access import STRANGER_REFUSALS

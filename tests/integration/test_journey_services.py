@@ -35,8 +35,10 @@ from bot.domain.models import (
     OutboxState,
     Practitioner,
 )
+from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.text_params import when
 from bot.domain.timing import QuietHours
-from bot.ports import OutgoingMessage, Text, UnitOfWorkFactory, when
+from bot.ports import UnitOfWorkFactory
 from bot.services import booking, client_sessions, client_settings, session_changes
 from bot.services.access import Refused
 from bot.services.calendar import input_problem

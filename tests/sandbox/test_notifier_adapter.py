@@ -10,7 +10,7 @@ from bot.domain.delivery import (
     RecipientUnreachable,
     TemporaryFailure,
 )
-from bot.ports import Button, OutgoingMessage, Text
+from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.sandbox import SandboxClient
 from bot.sandbox.text import message_text
 from bot.telegram.notifier import TelegramNotifier

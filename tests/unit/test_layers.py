@@ -63,3 +63,18 @@ def test_only_the_clock_adapter_reads_the_time() -> None:
             if "datetime.now(" in source or "datetime.utcnow(" in source:
                 calls.append(str(path.relative_to(ROOT)))
     assert calls == []
+
+
+def test_the_ports_module_holds_protocols_only() -> None:
+    """Value types live in bot/domain (outgoing.py, text_params.py), not beside the ports."""
+    tree = ast.parse((ROOT / "bot" / "ports.py").read_text())
+    not_protocols = [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        or (
+            isinstance(node, ast.ClassDef)
+            and not any(isinstance(b, ast.Name) and b.id == "Protocol" for b in node.bases)
+        )
+    ]
+    assert not_protocols == []

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import messages
-from bot.ports import Text, embed, when
+from bot.domain.outgoing import Text
+from bot.domain.text_params import embed, when
 from bot.sandbox.errors import ApiError
 from bot.sandbox.text import message_text, utf16_length
 from messages import Markup, MissingMessageError, render
@@ -182,7 +183,7 @@ def test_german_speakers_get_german() -> None:
     assert render("privacy.text", german, **kept).startswith("<b>Deine")
 
 
-# Moments (``bot.ports.when``): formatted with CLDR data in the reader's language and zone.
+# Moments (``bot.domain.text_params.when``): formatted with CLDR data in the reader's language and zone.
 
 NOV_24_09Z = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
