@@ -8,10 +8,10 @@ and for other languages ``few``, ``many``...) under its key; the ``count`` param
 the form by the language's own plural rules (Babel's CLDR data), ``other`` when the
 language's category is not written.
 
-A value made by ``bot.domain.text_params.when`` (a plain dict ``{"$datetime": iso, "tz": zone, "style":
-style}``, so it keeps in an outbox row as JSON) is formatted here, with Babel's CLDR data,
-in the language of the text and the time zone it names. This package imports nothing from
-``bot``: the shape of that dict is the contract.
+A value made by ``bot.domain.text_params.when`` (a plain dict ``{"$datetime": iso, "tz":
+zone, "style": style}``, so it keeps in an outbox row as JSON) is formatted here, with
+Babel's CLDR data, in the language of the text and the time zone it names. This package
+imports nothing from ``bot``: the shape of that dict is the contract.
 """
 
 from __future__ import annotations
@@ -64,8 +64,9 @@ def render(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     """Render the message ``key`` in ``locale`` (falling back to the default locale).
 
     Parameters are HTML-escaped unless wrapped in ``Markup``. A moment made by
-    ``bot.domain.text_params.when`` is formatted first (see ``format_moment``), then escaped like any
-    other value. Raises ``ValueError`` for a missing parameter or a malformed moment.
+    ``bot.domain.text_params.when`` is formatted first (see ``format_moment``), then
+    escaped like any other value. Raises ``ValueError`` for a missing parameter or a
+    malformed moment.
     """
     template, used = _lookup(key, locale, params.get("count"))
     values = {name: _escape(_localize(value, used)) for name, value in params.items()}

@@ -183,7 +183,8 @@ def test_german_speakers_get_german() -> None:
     assert render("privacy.text", german, **kept).startswith("<b>Deine")
 
 
-# Moments (``bot.domain.text_params.when``): formatted with CLDR data in the reader's language and zone.
+# Moments (``bot.domain.text_params.when``): formatted with CLDR data in the reader's
+# language and zone.
 
 NOV_24_09Z = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
