@@ -53,6 +53,7 @@ from bot.ports import Clock, UnitOfWorkFactory
 from bot.services import booking, checkin_replies
 from bot.services.dispatcher import Dispatcher
 from bot.services.policy import Policy
+from bot.triage_data import LoadedTriage
 from bot.triage_rules import load_lexicon
 
 TARGET_SLOWDOWN_PCT = 10.0
@@ -161,6 +162,7 @@ async def run(
         reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
         invite_ttl=timedelta(days=7),
         default_timezone=TIMEZONE,
+        triage=LoadedTriage(),
     )
     ciphers: dict[str, ValueCipher] = {
         "encrypted": KeyRing.parse(new_key(clock.now())),

@@ -11,6 +11,7 @@ from bot.domain.flood import Budget, FloodGuard
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.services.policy import Policy
 from bot.settings import Settings
+from bot.triage_data import LoadedTriage
 
 # Where the composition root leaves what handlers reach through ``bot_data``.
 RUNTIME_KEY = "runtime"
@@ -34,6 +35,7 @@ class Runtime:
             reminder_offsets=self.settings.reminder_offsets,
             invite_ttl=timedelta(days=self.settings.invite_ttl_days),
             default_timezone=self.settings.default_timezone,
+            triage=LoadedTriage(),
             checkins=self.settings.checkin_schedule,
             checkin_max_age=self.settings.checkin_max_age,
             backup_contact_chat_id=self.settings.backup_contact_chat_id,

@@ -236,7 +236,7 @@ async def _next(
         raise Refused(STALE)
     if checkin.step is CheckInStep.DONE:
         replies = await uow.replies.for_checkin(checkin.id)
-        reactions = reactions_in(replies, writer.client.locale)
+        reactions = reactions_in(replies, writer.client.locale, policy.triage)
         return closing(writer, replies, policy, reactions)
     question = checkin_views.question(checkin.id, checkin.step)
     if logged is not None and logged.flag is not None:

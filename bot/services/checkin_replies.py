@@ -40,10 +40,8 @@ from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services import checkin_views, reachability
 from bot.services.checkin_schedule import dedup_key
 from bot.services.flags import raise_flag
-from bot.services.policy import Policy
+from bot.services.policy import Policy, TriageData
 from bot.services.views import practitioner_name
-from bot.triage_rules import load_lexicon
-from bot.triage_second_opinion import second_opinion
 
 _log = logging.getLogger(__name__)
 
@@ -148,10 +146,10 @@ async def log_reply(
         reply.text,
         score,
         previous_scores,
-        load_lexicon(client.locale),
+        policy.triage.lexicon(client.locale),
         change=change,
         previous_changes=[c for _, c in before],
-        second_opinion=second_opinion(),
+        second_opinion=policy.triage.second_opinion(),
     )
     stored = await uow.replies.add(
         dataclasses.replace(reply, triage_level=result.level, triage_reasons=result.reasons)
@@ -194,9 +192,9 @@ def worst_level(replies: Sequence[Reply]) -> TriageLevel:
     return max((r.triage_level for r in replies), key=level_rank, default=TriageLevel.NONE)
 
 
-def reactions_in(replies: Sequence[Reply], locale: str) -> list[str]:
+def reactions_in(replies: Sequence[Reply], locale: str, data: TriageData) -> list[str]:
     """The healing reactions the words among ``replies`` mention, in order."""
-    lexicon = load_lexicon(locale)
+    lexicon = data.lexicon(locale)
     found: list[str] = []
     for reply in replies:
         if reply.text:
@@ -347,7 +345,7 @@ def _answer_again(writer: Writer, policy: Policy, reply: Reply) -> OutgoingMessa
         return crisis_answer(writer, policy)
     if reply.triage_level is TriageLevel.CONCERN:
         return checkin_views.passed_on(practitioner_name(writer.practitioner))
-    return checkin_views.noted(reactions_in([reply], writer.client.locale))
+    return checkin_views.noted(reactions_in([reply], writer.client.locale, policy.triage))
 
 
 async def _stopped_words(
@@ -364,10 +362,9 @@ async def _stopped_words(
     stored and alert their practitioner all the same (safety comes before the stop), and
     the client gets the crisis resources. The caller commits."""
     client = clients[0]
-    lexicon = load_lexicon(client.locale)
-    if triage(text, None, (), lexicon, second_opinion=second_opinion()).level is not (
-        TriageLevel.URGENT
-    ):
+    lexicon = policy.triage.lexicon(client.locale)
+    opinion = policy.triage.second_opinion()
+    if triage(text, None, (), lexicon, second_opinion=opinion).level is not (TriageLevel.URGENT):
         return None if edited else OutgoingMessage(Text("checkin.client_stopped"))
     writer = None
     for stopped in clients:
@@ -394,7 +391,8 @@ async def _stopped_words(
 def crisis_fallback(policy: Policy, text: str, language_code: str | None) -> OutgoingMessage | None:
     """Crisis resources for words of crisis when they could not be logged (the database
     failed): the operator's default zone stands for the country. ``None`` otherwise."""
-    result = triage(text, None, (), load_lexicon(language_code), second_opinion=second_opinion())
+    lexicon = policy.triage.lexicon(language_code)
+    result = triage(text, None, (), lexicon, second_opinion=policy.triage.second_opinion())
     if result.level is not TriageLevel.URGENT:
         return None
     return checkin_views.crisis(policy.crisis.for_timezone(policy.default_timezone), None)

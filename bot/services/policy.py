@@ -8,6 +8,8 @@ from typing import Protocol
 
 from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time
+from bot.domain.triage import SecondOpinion
+from bot.domain.triage_lexicon import Lexicon
 
 DEFAULT_CHECKINS = CheckInSchedule((1, 3, 7), time(10, 0))
 
@@ -22,6 +24,20 @@ class CrisisLine:
     helpline: str | None = None
     number: str | None = None
     url: str | None = None
+
+
+class TriageData(Protocol):
+    """What triage reads: each locale's rules and the second opinion, loaded once by the
+    composition root (``bot.triage_data.LoadedTriage``), never by a use case."""
+
+    def lexicon(self, locale: str | None) -> Lexicon:
+        """The compiled rules of ``locale``, any language code (English for an unknown
+        one or none)."""
+        ...
+
+    def second_opinion(self) -> SecondOpinion | None:
+        """The trained second opinion, or ``None`` where there is none."""
+        ...
 
 
 class CrisisDirectory(Protocol):
@@ -47,12 +63,14 @@ NO_CRISIS_DIRECTORY = NoCrisisDirectory()
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Quiet hours, reminder and check-in defaults, invite lifetime, the default zone,
-    who backs up an unacknowledged urgent flag, and the crisis resources per country."""
+    what triage reads, who backs up an unacknowledged urgent flag, and the crisis
+    resources per country."""
 
     quiet: QuietHours
     reminder_offsets: tuple[timedelta, ...]
     invite_ttl: timedelta
     default_timezone: str
+    triage: TriageData
     checkins: CheckInSchedule = DEFAULT_CHECKINS
     checkin_max_age: timedelta = timedelta(hours=12)
     backup_contact_chat_id: int | None = None

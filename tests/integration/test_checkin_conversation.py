@@ -48,6 +48,7 @@ from bot.services.checkin_conversation import press_checkin, snooze_key
 from bot.services.checkin_replies import record_not_text, record_text
 from bot.services.policy import Policy
 from bot.settings import load_settings
+from bot.triage_data import LoadedTriage
 from messages import render, render_plain
 from tests.fakes import FixedClock
 from tests.handlers.offline import Call, OfflineRequest, offline_application, process
@@ -60,6 +61,7 @@ POLICY = Policy(
     reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
     invite_ttl=timedelta(days=7),
     default_timezone="UTC",
+    triage=LoadedTriage(),
     crisis=load_crisis_table(),
 )
 PRACTITIONER = 7_200_000_001

@@ -27,6 +27,7 @@ from bot.services.checkin_schedule import (
     resume_checkins,
 )
 from bot.services.policy import Policy
+from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
 from tests.integration import records
 
@@ -35,6 +36,7 @@ POLICY = Policy(
     reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
     invite_ttl=timedelta(days=7),
     default_timezone="UTC",
+    triage=LoadedTriage(),
     checkins=CheckInSchedule((1, 3, 7), time(10, 0)),
     checkin_max_age=timedelta(hours=12),
 )

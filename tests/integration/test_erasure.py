@@ -25,6 +25,7 @@ from bot.services import morning_list, privacy
 from bot.services.dispatcher import Dispatcher
 from bot.services.policy import Policy
 from bot.settings import load_settings
+from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
 from tests.handlers.offline import offline_application
 from tests.integration import records
@@ -42,6 +43,7 @@ POLICY = Policy(
     reminder_offsets=(timedelta(hours=24),),
     invite_ttl=timedelta(days=7),
     default_timezone="UTC",
+    triage=LoadedTriage(),
 )
 
 

@@ -55,6 +55,7 @@ from bot.services.outbox import decode
 from bot.services.policy import Policy
 from bot.settings import load_settings
 from bot.telegram import flag_jobs
+from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
 from tests.handlers.offline import BOT_USER, OfflineRequest, offline_application, process
 from tests.integration import records
@@ -78,6 +79,7 @@ def policy(backup: int | None = None) -> Policy:
         reminder_offsets=(timedelta(hours=24),),
         invite_ttl=timedelta(days=7),
         default_timezone="UTC",
+        triage=LoadedTriage(),
         backup_contact_chat_id=backup,
     )
 

@@ -43,6 +43,7 @@ from bot.services import booking, client_sessions, client_settings, session_chan
 from bot.services.access import Refused
 from bot.services.calendar import input_problem
 from bot.services.policy import Policy
+from bot.triage_data import LoadedTriage
 from messages import render_plain
 from tests.fakes import FixedClock
 from tests.integration import records
@@ -53,6 +54,7 @@ POLICY = Policy(
     reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
     invite_ttl=timedelta(days=7),
     default_timezone="UTC",
+    triage=LoadedTriage(),
 )
 PRACTITIONER = 7_100_000_001
 OTHER_PRACTITIONER = 7_100_000_002

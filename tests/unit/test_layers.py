@@ -43,6 +43,27 @@ def test_services_stay_independent_of_adapters(forbidden: str) -> None:
     assert offenders == []
 
 
+# Modules that read files: the composition root loads their data and hands it down.
+LOADERS = [
+    "bot.triage_rules",
+    "bot.triage_second_opinion",
+    "bot.triage_dictionary",
+    "bot.crisis",
+    "bot.triage_data",
+    "bot.settings",
+]
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_services_load_nothing_themselves(loader: str) -> None:
+    offenders = [
+        (path.name, module)
+        for path, module in imported_modules("bot/services")
+        if module == loader or module.startswith(f"{loader}.")
+    ]
+    assert offenders == []
+
+
 @pytest.mark.parametrize("forbidden", ["sqlalchemy", "bot.db"])
 def test_handlers_reach_the_database_only_through_services(forbidden: str) -> None:
     offenders = [
