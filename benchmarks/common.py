@@ -174,7 +174,7 @@ def outbox_row(chat_id: int, due_at: datetime, key: str, created_at: datetime) -
         "chat_id": chat_id,
         "kind": OutboxKind.FLAG_ALERT,
         "template": BENCH_TEMPLATE,
-        "payload": {"params": {}, "buttons": [], "locale": "en"},
+        "payload": {"params": {}, "buttons": []},
         "due_at": due_at,
         "dedup_key": key,
         "state": OutboxState.PENDING,

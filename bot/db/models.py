@@ -203,6 +203,7 @@ class OutboxRow(Base):
     about_client_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # The payload is cleared once the row is done (sent, failed, cancelled...).
     forget_after_send: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    locale: Mapped[str] = mapped_column(String(16), nullable=False, server_default="en")
 
 
 class CheckInRow(Base):

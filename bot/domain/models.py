@@ -186,6 +186,8 @@ class OutboxMessage:
     """The client whose name or words a message to someone else carries (an alert)."""
     forget_after_send: bool = False
     """Clear the payload once the message is done (an erasure notice, a morning list)."""
+    locale: str = "en"
+    """The reader's language, which the message is rendered in when it is sent."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,7 +207,7 @@ async def _message_to_client(
                 chat_id=chat_id,
                 kind=OutboxKind.NOTICE,
                 template=message.text.key,
-                payload=encode(message, client.locale),
+                payload=encode(message),
                 due_at=now,
                 dedup_key=dedup_key,
                 state=OutboxState.PENDING,
@@ -215,6 +215,7 @@ async def _message_to_client(
                 client_id=client.id,
                 practitioner_id=practitioner.id,
                 created_at=now,
+                locale=client.locale,
             )
         )
     return await schedule(

@@ -54,7 +54,7 @@ async def schedule(
             chat_id=delivery.chat_id,
             kind=delivery.kind,
             template=delivery.message.text.key,
-            payload=encode(delivery.message, delivery.locale),
+            payload=encode(delivery.message),
             due_at=placement.due_at,
             dedup_key=delivery.dedup_key,
             state=OutboxState.PENDING,
@@ -67,6 +67,7 @@ async def schedule(
             created_at=now,
             about_client_id=delivery.about_client_id,
             forget_after_send=delivery.forget_after_send,
+            locale=delivery.locale,
         )
     )
 
@@ -88,8 +89,8 @@ async def reschedule(
     )
 
 
-def encode(message: OutgoingMessage, locale: str) -> dict[str, Any]:
-    """The JSON payload of a row: parameters, buttons and the reader's locale."""
+def encode(message: OutgoingMessage) -> dict[str, Any]:
+    """The JSON payload of a row: the text's parameters and the buttons."""
     return {
         "params": dict(message.text.params),
         "buttons": [
@@ -104,7 +105,6 @@ def encode(message: OutgoingMessage, locale: str) -> dict[str, Any]:
             ]
             for row in message.buttons
         ],
-        "locale": locale,
     }
 
 
@@ -128,7 +128,7 @@ def decode(row: OutboxMessage) -> tuple[OutgoingMessage, str]:
         row.silent,
         urgent=row.kind is OutboxKind.FLAG_ALERT,  # a practitioner's alert never waits
     )
-    return message, str(payload.get("locale", "en"))
+    return message, row.locale
 
 
 async def notify_practitioner(

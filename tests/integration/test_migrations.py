@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from bot.db.encrypted import seal, unseal
 from bot.db.engine import create_engine, create_migration_engine
 from bot.db.migrate import alembic_config, current_revision, downgrade, upgrade
 from bot.db.models import Base
@@ -219,7 +220,48 @@ async def test_0007_encrypts_what_is_stored_and_its_downgrade_decrypts_it(
         async with engine.connect() as connection:
             plain = (await connection.execute(stored)).one()
         assert (plain.full_name, plain.text) == (name, words)
-        assert json.loads(plain.payload) == {"name": "Ilsabet"}
+        # 0008's downgrade, on the way, put the reader's language back into the payload.
+        assert json.loads(plain.payload) == {"name": "Ilsabet", "locale": "en"}
+    finally:
+        await engine.dispose()
+
+
+async def test_0008_moves_the_readers_language_out_of_the_payload_and_back(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    await upgrade(url, "0007")
+    at = sa.bindparam("at", type_=UTCDateTime())
+    insert = sa.text(
+        "INSERT INTO outbox (chat_id, kind, template, payload, due_at, dedup_key, state, "
+        "next_attempt_at, attempts, silent) VALUES (1, 'reminder', 'stop.done', :payload, "
+        ":at, :key, 'pending', :at, 0, false)"
+    ).bindparams(at)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for key, payload in (("de", {"params": {}, "locale": "de"}), ("old", {"params": {}})):
+                sealed = seal(json.dumps(payload), "outbox.payload")
+                await connection.execute(insert, {"payload": sealed, "at": records.T0, "key": key})
+
+        await upgrade(url, "0008")
+
+        locales = sa.text("SELECT dedup_key, locale FROM outbox ORDER BY dedup_key")
+        async with engine.connect() as connection:
+            assert (await connection.execute(locales)).all() == [("de", "de"), ("old", "en")]
+
+        await downgrade(url, "0007")
+        await engine.dispose()
+
+        payloads = sa.text("SELECT dedup_key, payload FROM outbox ORDER BY dedup_key")
+        async with engine.connect() as connection:
+            stored = (await connection.execute(payloads)).all()
+        assert [
+            (key, json.loads(unseal(value, "outbox.payload"))["locale"]) for key, value in stored
+        ] == [
+            ("de", "de"),
+            ("old", "en"),
+        ]
     finally:
         await engine.dispose()
 
