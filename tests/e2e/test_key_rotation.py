@@ -26,8 +26,8 @@ from bot.sandbox.server import SandboxServer
 from bot.services.outbox import Delivery, schedule
 from bot.settings import load_settings
 from tests.conftest import TEST_DATA_KEY
+from tests.e2e import support
 from tests.e2e.conftest import stillpoint, stillpoint_env
-from tests.e2e.test_restart import _received, _until
 from tests.integration import records
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +36,6 @@ MESSAGES = 150
 CLIENTS = 40
 NEW_KEY = "fresh:" + "RnJlc2gga2V5IGZvciB0aGUgcm90YXRpb24gdGVzdHM"
 TEXT = Text("stop.done")
-DONE = (OutboxState.SENT, OutboxState.UNCERTAIN, OutboxState.FAILED)
 
 
 async def test_rotating_while_the_bot_sends_loses_nothing(
@@ -60,7 +59,7 @@ async def test_rotating_while_the_bot_sends_loses_nothing(
         }
         bot = stillpoint("run", cwd=tmp_path, **env)
         try:
-            await _until(lambda: _delivered(sandbox, users), at_least=10)
+            await support.until(lambda: support.delivered(sandbox, users), at_least=10)
             rotation = await asyncio.to_thread(
                 subprocess.run,
                 [sys.executable, "-m", "bot", "keys", "rotate", "--batch", "5"],
@@ -71,12 +70,12 @@ async def test_rotating_while_the_bot_sends_loses_nothing(
                 timeout=120,
                 check=False,
             )
-            delivered_during_rotation = await _delivered(sandbox, users)
-            await _until(lambda: _done_rows(uow), at_least=MESSAGES, within_s=60)
+            delivered_during_rotation = await support.delivered(sandbox, users)
+            await support.until(lambda: support.finished_rows(uow), at_least=MESSAGES, within_s=60)
         finally:
             bot.terminate()
             await asyncio.to_thread(bot.communicate, timeout=30)
-        received = await _received(sandbox, users)
+        received = await support.received(sandbox, users)
 
     try:
         assert rotation.returncode == 0, rotation.stderr
@@ -126,13 +125,3 @@ async def _plant_under_the_old_key(uow: UnitOfWorkFactory, users: list[int]) -> 
 
 async def _replies(unit: UnitOfWork, client_id: int) -> list[Reply]:
     return list(await unit.replies.for_client(client_id))
-
-
-async def _delivered(sandbox: SandboxClient, users: list[int]) -> int:
-    return sum((await _received(sandbox, users)).values())
-
-
-async def _done_rows(uow: UnitOfWorkFactory) -> int:
-    async with uow() as unit:
-        counts = await unit.outbox.count_by_state()
-    return sum(counts[state] for state in DONE)

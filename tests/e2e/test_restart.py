@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,11 @@ from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
 from bot.domain.models import OutboxKind, OutboxState
 from bot.domain.outgoing import OutgoingMessage, Text
-from bot.ports import UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
 from bot.services.outbox import Delivery, schedule
 from bot.settings import load_settings
+from tests.e2e import support
 from tests.e2e.conftest import stillpoint
 
 pytestmark = pytest.mark.e2e
@@ -55,17 +54,17 @@ async def test_a_killed_bot_resumes_without_duplicates_or_silent_losses(tmp_path
             "DATABASE_URL": database,
         }
         bot = stillpoint("run", cwd=tmp_path, **env)
-        await _until(lambda: _delivered(sandbox, users), at_least=10)
+        await support.until(lambda: support.delivered(sandbox, users), at_least=10)
         bot.send_signal(signal.SIGKILL)
         await asyncio.to_thread(bot.wait, 10)
 
         restarted = stillpoint("run", cwd=tmp_path, **env)
         try:
-            await _until(lambda: _final_rows(uow), at_least=MESSAGES, within_s=60)
+            await support.until(lambda: support.finished_rows(uow), at_least=MESSAGES, within_s=60)
         finally:
             restarted.send_signal(signal.SIGTERM)
             await asyncio.to_thread(restarted.communicate, timeout=30)
-        received = await _received(sandbox, users)
+        received = await support.received(sandbox, users)
 
     async with uow() as unit:
         rows = {
@@ -82,36 +81,3 @@ async def test_a_killed_bot_resumes_without_duplicates_or_silent_losses(tmp_path
         if row.state is OutboxState.SENT:
             assert received[chat] == 1, "a row marked sent really arrived"
     assert sum(received.values()) >= states[OutboxState.SENT]
-
-
-async def _received(sandbox: SandboxClient, users: list[int]) -> Counter[int]:
-    shown = "Done: I won't send you any more messages"
-    counts: Counter[int] = Counter()
-    for user in users:
-        messages = await sandbox.messages(user)
-        counts[user] = sum(
-            1 for m in messages if m["from"] == "bot" and m["text"].startswith(shown)
-        )
-    return counts
-
-
-async def _delivered(sandbox: SandboxClient, users: list[int]) -> int:
-    return sum((await _received(sandbox, users)).values())
-
-
-async def _final_rows(uow: UnitOfWorkFactory) -> int:
-    async with uow() as unit:
-        counts = await unit.outbox.count_by_state()
-    return sum(
-        counts[state] for state in (OutboxState.SENT, OutboxState.UNCERTAIN, OutboxState.FAILED)
-    )
-
-
-async def _until(
-    measure: Callable[[], Awaitable[int]], *, at_least: int, within_s: float = 30
-) -> None:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while (value := await measure()) < at_least:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"waited {within_s:g} s for {at_least}; got {value}")
-        await asyncio.sleep(0.1)

@@ -53,7 +53,7 @@ from messages import render, render_plain
 from tests.fakes import FixedClock
 from tests.handlers.offline import Call, OfflineRequest, offline_application, process
 from tests.integration import records
-from tests.integration.test_journey_services import button_data, outbox_rows, refusals
+from tests.integration.journey_support import button_data, outbox_rows, refusals
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
 POLICY = Policy(

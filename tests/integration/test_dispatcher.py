@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
 from bot.domain.delivery import (
-    DeliveryError,
     MessageRejected,
     OutcomeUnknown,
     RateLimited,
@@ -34,23 +32,10 @@ from bot.services.pacing import Limits, Pacer
 from tests.fakes import FixedClock
 from tests.integration import records
 from tests.integration.records import T0
+from tests.integration.support import ScriptedNotifier
 from tests.integration.tcp_proxy import TcpProxy
 
 QUIET = QuietHours(time(23), time(6))
-
-
-class ScriptedNotifier:
-    """Answers each chat with the scripted errors first, then success."""
-
-    def __init__(self) -> None:
-        self.script: dict[int, list[DeliveryError]] = defaultdict(list)
-        self.sent: list[tuple[int, OutgoingMessage, str]] = []
-
-    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
-        if self.script[chat_id]:
-            raise self.script[chat_id].pop(0)
-        self.sent.append((chat_id, message, locale))
-        return SentMessage(chat_id, 500 + len(self.sent))
 
 
 @pytest.fixture

@@ -29,8 +29,7 @@ from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
 from tests.handlers.offline import offline_application
 from tests.integration import records
-from tests.integration.test_dispatcher import ScriptedNotifier
-from tests.integration.test_flags import Bot
+from tests.integration.support import Bot, ScriptedNotifier
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PRACTITIONER = 7_300_000_001

@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from telegram import Update
-from telegram.ext import Application
 
 import messages
 from bot.db.mapping import to_domain
@@ -57,8 +55,9 @@ from bot.settings import load_settings
 from bot.telegram import flag_jobs
 from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
-from tests.handlers.offline import BOT_USER, OfflineRequest, offline_application, process
+from tests.handlers.offline import BOT_USER, offline_application
 from tests.integration import records
+from tests.integration.support import Bot
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
 LATE_EVENING = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 23:30 in Berlin: quiet hours
@@ -899,54 +898,6 @@ async def test_no_morning_list_outside_the_morning_or_with_nothing_to_list(
 
 
 # --- through the handlers ---------------------------------------------------------------------
-
-
-class Bot:
-    """The real application with an offline Bot API, on this test's database."""
-
-    def __init__(self, app: Application, request: OfflineRequest) -> None:  # type: ignore[type-arg]
-        self.app = app
-        self.request = request
-        self._ids = iter(range(1, 10_000))
-
-    def _user(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": "U", "language_code": "en"}
-
-    async def send(self, user_id: int, text: str) -> list[str]:
-        message = {
-            "message_id": next(self._ids),
-            "date": 1_767_000_000,
-            "chat": {"id": user_id, "type": "private", "first_name": "U"},
-            "from": self._user(user_id),
-            "text": text,
-        }
-        if text.startswith("/"):
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": len(text.split(maxsplit=1)[0])}
-            ]
-        return await self.feed({"message": message})
-
-    async def press(self, user_id: int, data: str) -> list[str]:
-        query = {
-            "id": str(next(self._ids)),
-            "from": self._user(user_id),
-            "chat_instance": "ci",
-            "data": data,
-            "message": {
-                "message_id": 999,
-                "date": 1_767_000_000,
-                "chat": {"id": user_id, "type": "private", "first_name": "U"},
-                "from": {"id": 7000, "is_bot": True, "first_name": "Stillpoint"},
-                "text": "the alert",
-            },
-        }
-        return await self.feed({"callback_query": query})
-
-    async def feed(self, payload: dict[str, Any]) -> list[str]:
-        before = len(self.request.calls)
-        update = Update.de_json({"update_id": next(self._ids), **payload}, self.app.bot)
-        await process(self.app, update)
-        return [c.params["text"] for c in self.request.calls[before:] if c.method == "sendMessage"]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 of other people's records (each audited), nothing more for a client who sent /stop, the
 practitioner's lists, and a client's own settings.
 
-Helpers and the practice set-up are shared with ``test_journey_services.py``.
+Helpers and the practice set-up come from ``journey_support.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bot.services.invites import ConsentOutcome, NewInvite
 from bot.services.privacy import stop_messages
 from tests.fakes import FixedClock
 from tests.integration import records
-from tests.integration.test_journey_services import (
+from tests.integration.journey_support import (
     BERLIN,
     CANCELLED,
     CLIENT,

@@ -99,3 +99,12 @@ def test_the_ports_module_holds_protocols_only() -> None:
         )
     ]
     assert not_protocols == []
+
+
+def test_test_modules_share_helpers_through_support_modules_only() -> None:
+    offenders = [
+        (path.name, module)
+        for path, module in imported_modules("tests")
+        if module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_")
+    ]
+    assert offenders == []
