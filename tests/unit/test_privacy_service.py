@@ -41,7 +41,7 @@ async def test_stop_marks_the_client_and_tells_the_practitioner_in_one_commit() 
     assert notice.kind is OutboxKind.NOTICE
     assert notice.template == "stop.practitioner_notice"
     assert notice.payload["params"] == {"client": "Client <One>"}
-    assert notice.payload["locale"] == "de"
+    assert notice.locale == "de"
     assert [e.action for e in db.audit.entries] == ["client.stopped"]
     assert db.commits == 1
 
