@@ -52,8 +52,7 @@ async def sender_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Rol
     if user is None:
         return Role.GUEST
     rt = runtime(context)
-    async with rt.uow() as uow:
-        return await role_of(uow, user.id, rt.settings.practitioner_ids)
+    return await role_of(rt.uow, user.id, rt.settings.practitioner_ids)
 
 
 async def rules_loaded(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

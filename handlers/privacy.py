@@ -62,8 +62,7 @@ async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None:
         return
-    async with runtime(context).uow() as uow:
-        kept = await privacy.has_data(uow, user.id)
+    kept = await privacy.has_data(runtime(context).uow, user.id)
     if not kept:
         await reply(update, context, "erase.nothing")
         return

@@ -29,9 +29,10 @@ async def stop_messages(
     return stopped
 
 
-async def has_data(uow: UnitOfWork, telegram_id: int) -> bool:
+async def has_data(uow_factory: UnitOfWorkFactory, telegram_id: int) -> bool:
     """Whether anything is kept about this Telegram user as a client."""
-    return bool(await uow.clients.by_telegram_id(telegram_id))
+    async with uow_factory() as uow:
+        return bool(await uow.clients.by_telegram_id(telegram_id))
 
 
 async def erase(

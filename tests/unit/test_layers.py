@@ -108,3 +108,13 @@ def test_test_modules_share_helpers_through_support_modules_only() -> None:
         if module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_")
     ]
     assert offenders == []
+
+
+def test_handlers_open_no_units_of_work() -> None:
+    """A handler calls one use case, which opens its own unit of work."""
+    opening = [
+        path.name
+        for path in sorted((ROOT / "handlers").rglob("*.py"))
+        if "uow()" in path.read_text()
+    ]
+    assert opening == []
