@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from telegram import Update
 from telegram.ext import Application
@@ -39,6 +40,7 @@ from bot.clock import MovableClock
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
+from bot.ports import UnitOfWorkFactory
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.sandbox import user_actions
 from bot.sandbox.bot_api import METHODS, canonical_method
@@ -53,7 +55,7 @@ from bot.services.checkin_schedule import (
     pause_silent,
 )
 from bot.services.dispatcher import Dispatcher
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY
 from bot.telegram.notifier import TelegramNotifier
 from handlers.common import lanes_of
@@ -147,8 +149,12 @@ class Fuzzer:
     """One world: the emulator, the bot on a database, the users, and a random source."""
 
     def __init__(
-        self, app: Application, state: SandboxState, clock: MovableClock, rng: random.Random
-    ) -> None:  # type: ignore[type-arg]
+        self,
+        app: Application,  # type: ignore[type-arg]
+        state: SandboxState,
+        clock: MovableClock,
+        rng: random.Random,
+    ) -> None:
         self.app = app
         self.state = state
         self.clock = clock
@@ -282,8 +288,12 @@ class Fuzzer:
         if not with_buttons:
             return
         message = self.rng.choice(with_buttons[-8:])
-        datas = [b.get("callback_data") for row in message.inline_keyboard or [] for b in row]
-        datas = [d for d in datas if d]
+        datas: list[str] = [
+            data
+            for row in message.inline_keyboard or []
+            for button in row
+            if (data := button.get("callback_data"))
+        ]
         if not datas:
             return
         data = self._mutate(self.rng.choice(datas))
@@ -428,9 +438,16 @@ async def fuzz(
     # Invite tokens from the seed too, so that a finding comes back with the same seed.
     tokens = random.Random(seed)
     alphabet = string.ascii_letters + string.digits + "_-"
-    fresh_token = invite_service.new_token
-    invite_service.new_token = lambda: "".join(tokens.choice(alphabet) for _ in range(32))
-    with tempfile.TemporaryDirectory() as folder:
+
+    def seeded_token() -> str:
+        return "".join(tokens.choice(alphabet) for _ in range(32))
+
+    # The invite service calls the name it imported (bot.domain.invites.new_token), so
+    # that is the name to replace, for this run only.
+    with (
+        mock.patch.object(invite_service, "new_token", seeded_token),
+        tempfile.TemporaryDirectory() as folder,
+    ):
         url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'fuzz.db'}"
         await upgrade(url)
         engine = create_engine(url)
@@ -465,12 +482,17 @@ async def fuzz(
             report.seconds = time.monotonic() - started
         finally:
             logging.getLogger().removeHandler(errors)
-            invite_service.new_token = fresh_token
             await engine.dispose()
     return report
 
 
-def _application(state, report, settings, clock, uow) -> Application:  # type: ignore[no-untyped-def,type-arg]
+def _application(
+    state: SandboxState,
+    report: FuzzReport,
+    settings: Settings,
+    clock: MovableClock,
+    uow: UnitOfWorkFactory,
+) -> Application:  # type: ignore[type-arg]
     from bot.app import build_dispatcher  # noqa: PLC0415
 
     request = EmulatorRequest(state, report.bad_requests)

@@ -33,14 +33,16 @@ async def _started_user(client: SandboxClient) -> int:
 
 async def _settled(sandbox: RunningSandbox, row_id: int) -> OutboxMessage:
     """The row once its outcome is stored: Telegram shows a message before the bot records it."""
+    state: OutboxState | None = None
     for _ in range(100):
         async with sandbox.runtime.uow() as uow:
             row = await uow.outbox.get(row_id)
         assert row is not None
         if row.state not in (OutboxState.PENDING, OutboxState.SENDING):
             return row
+        state = row.state
         await asyncio.sleep(0.05)
-    raise AssertionError(f"message {row_id} is still {row.state} after 5 s")
+    raise AssertionError(f"message {row_id} is still {state} after 5 s")
 
 
 async def _schedule(sandbox: RunningSandbox, chat_id: int, key: str, due_in: timedelta) -> int:

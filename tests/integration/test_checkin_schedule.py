@@ -46,12 +46,15 @@ AFTER_SESSION = SESSION_START + timedelta(minutes=61)
 NO_SHOW, SHOW = SessionAction.NO_SHOW, SessionAction.SHOW
 
 
-async def _session(uow_factory: UnitOfWorkFactory, **client_changes: object) -> tuple[int, int]:
-    """A practitioner, a client in Berlin, and a 60-minute session at SESSION_START."""
+async def _session(
+    uow_factory: UnitOfWorkFactory, *, checkins_paused: bool = False
+) -> tuple[int, int]:
+    """A practitioner, a client in Berlin (check-ins paused if asked), and a 60-minute
+    session at SESSION_START."""
     async with uow_factory() as uow:
         practitioner, client = await records.practitioner_and_client(uow)
-        if client_changes:
-            client = await uow.clients.update(dataclasses.replace(client, **client_changes))
+        if checkins_paused:
+            client = await uow.clients.update(dataclasses.replace(client, checkins_paused=True))
         appointment = await uow.appointments.add(
             records.appointment(practitioner.id, client.id, starts_at=SESSION_START)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -18,6 +19,7 @@ from bot.domain.delivery import (
     OutcomeUnknown,
     RateLimited,
     RecipientUnreachable,
+    SendOutcome,
     TemporaryFailure,
 )
 from bot.domain.delivery_rules import RetryPolicy
@@ -57,7 +59,7 @@ def dispatcher(
 
 
 async def add(uow_factory: UnitOfWorkFactory, key: str, **changes: object) -> OutboxMessage:
-    values: dict[str, object] = {"dedup_key": key, "chat_id": 9000, "payload": {"locale": "en"}}
+    values: dict[str, Any] = {"dedup_key": key, "chat_id": 9000, "payload": {"locale": "en"}}
     async with uow_factory() as uow:
         row = await uow.outbox.add(records.outbox_message(**(values | changes)))
         await uow.commit()
@@ -285,7 +287,7 @@ async def test_a_client_erased_while_their_message_was_sending(
 
     quiet_dispatcher = Dispatcher(uow_factory, EraseOnSend(), clock, quiet=QUIET)
     assert await quiet_dispatcher.dispatch_due() == 1
-    assert quiet_dispatcher.outcomes["sent_unrecorded"] == 1
+    assert quiet_dispatcher.outcomes[SendOutcome.SENT_UNRECORDED] == 1
     async with uow_factory() as uow:
         assert await uow.outbox.get(row.id) is None
 

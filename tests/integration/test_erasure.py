@@ -122,7 +122,7 @@ async def _send_everything_due(uow_factory: UnitOfWorkFactory, clock: FixedClock
 
 async def _found(engine: AsyncEngine, needles: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """Every (table, column, needle) where a stored value holds a needle."""
-    hits = []
+    hits: list[tuple[str, str, str]] = []
     async with AsyncSession(engine) as session:
         for table in Base.metadata.sorted_tables:
             for row in (await session.execute(select(table))).mappings():
@@ -134,7 +134,7 @@ async def _found(engine: AsyncEngine, needles: tuple[str, ...]) -> list[tuple[st
 
 async def _found_as_stored(engine: AsyncEngine, needles: tuple[str, ...]) -> list[str]:
     """Every ``table.column`` whose raw stored value (not decrypted) holds a needle."""
-    hits = []
+    hits: list[str] = []
     async with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
             rows = await connection.execute(text(f"SELECT * FROM {table.name}"))  # noqa: S608

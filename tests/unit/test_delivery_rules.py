@@ -13,8 +13,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NIGHT = QuietHours.parse("21:00-08:00")
 
 
-def berlin(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+def berlin(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN)
 
 
 def placed(local: datetime, **kwargs: object) -> Placement:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.pipeline import Pipeline
 
 from bot.domain.models import TriageLevel
 from bot.domain.triage import explanation, level_rank, triage
@@ -45,17 +46,17 @@ def test_char_grams_fold_case_accents_and_compatibility_forms() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_pipeline() -> object:
+def small_pipeline() -> Pipeline:
     lines = corpus_lines("en")[::4]
     return _pipeline().fit([line.text for line in lines], [
         f"{line.expected.value}:{line.category}" for line in lines
     ])  # fmt: skip
 
 
-def test_the_bots_inference_gives_what_the_trained_model_gives(small_pipeline: object) -> None:
-    model = to_model(small_pipeline, "en", 0.5, 0.5)  # type: ignore[arg-type]
+def test_the_bots_inference_gives_what_the_trained_model_gives(small_pipeline: Pipeline) -> None:
+    model = to_model(small_pipeline, "en", 0.5, 0.5)
     texts = [line.text for line in corpus_lines("en")[1::7]] + ["", "ok", "🙂", "zzzz qqq"]
-    expected = small_pipeline.predict_proba(texts)  # type: ignore[attr-defined]
+    expected = small_pipeline.predict_proba(texts)
     for text, row in zip(texts, expected, strict=True):
         ours = model.probabilities(text)
         assert max(abs(a - b) for a, b in zip(ours, row, strict=True)) < 1e-5, text
@@ -66,9 +67,9 @@ QUANTISATION_DRIFT = 0.02
 
 
 def test_a_model_written_and_read_back_judges_the_same(
-    small_pipeline: object, tmp_path: Path
+    small_pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    model = to_model(small_pipeline, "en", 0.41, 0.62)  # type: ignore[arg-type]
+    model = to_model(small_pipeline, "en", 0.41, 0.62)
     path = tmp_path / "en.opinion.gz"
     write_model(model, path, {"lines": 1})
     again = read_model(path)
