@@ -45,7 +45,7 @@ from benchmarks.practice_seed import seed_clients
 from bot.clock import SystemClock
 from bot.db.encrypted import ValueCipher, use_data_keys
 from bot.db.uow import make_uow_factory
-from bot.domain.booking import BookingRequest
+from bot.domain.booking_input import BookingRequest
 from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
 from bot.encryption import KeyRing, new_key

@@ -5,9 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.domain import booking as booking_input
-from bot.domain import callbacks
-from bot.domain.booking import BookingInputError
+from bot.domain import booking_input, callbacks
+from bot.domain.booking_input import BookingInputError
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.services import booking, calendar, invites, session_changes, session_lists
 from handlers import fallbacks

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, time
 
-from bot.domain import booking, callbacks
-from bot.domain.booking import BookingInputError, BookingRequest
+from bot.domain import booking_input, callbacks
+from bot.domain.booking_input import BookingInputError, BookingRequest
 from bot.domain.callbacks import BookPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, ClientStatus, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
@@ -60,15 +60,15 @@ async def book_by_name(
     async with uow_factory() as uow:
         practitioner = await require_practitioner(uow, clock, actor, "appointment.book")
         clients = await uow.clients.for_practitioner(practitioner.id)
-        matches = booking.match_by_name(request.client_query, clients, lambda c: c.full_name)
+        matches = booking_input.match_by_name(request.client_query, clients, lambda c: c.full_name)
         if len(matches) != 1:
             return _pick_client(
                 matches,
                 request.client_query,
                 lambda client: callbacks.book(
                     client.id,
-                    booking.day_code(request.day),
-                    booking.time_code(request.at),
+                    booking_input.day_code(request.day),
+                    booking_input.time_code(request.at),
                     request.minutes,
                 ),
             )
@@ -93,7 +93,7 @@ async def book(
     client_id: int,
     day: date,
     at: time,
-    minutes: int = booking.DEFAULT_MINUTES,
+    minutes: int = booking_input.DEFAULT_MINUTES,
 ) -> OutgoingMessage:
     """Book a session for one of the practitioner's own clients, at a local time."""
     async with uow_factory() as uow:
@@ -117,9 +117,9 @@ async def _book(
     client = await own_client(uow, clock, practitioner, client_id, "appointment.book")
     if client.status is not ClientStatus.ACTIVE:
         raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
-    if not booking.MIN_MINUTES <= minutes <= booking.MAX_MINUTES:
+    if not booking_input.MIN_MINUTES <= minutes <= booking_input.MAX_MINUTES:
         raise input_problem(
-            BookingInputError(booking.InputProblem.BAD_DURATION, value=str(minutes))
+            BookingInputError(booking_input.InputProblem.BAD_DURATION, value=str(minutes))
         )
     now = clock.now()
     starts_at = start_at(day, at, practitioner.timezone, now)
@@ -179,8 +179,8 @@ async def guided_step(
 ) -> OutgoingMessage:
     """The next step of the guided booking: days, then free times, then the booking."""
     try:
-        day = booking.parse_day_code(press.day_code) if press.day_code else None
-        at = booking.parse_time_code(press.time_code) if press.time_code else None
+        day = booking_input.parse_day_code(press.day_code) if press.day_code else None
+        at = booking_input.parse_time_code(press.time_code) if press.time_code else None
     except BookingInputError as error:
         raise input_problem(error) from None
     async with uow_factory() as uow:
@@ -189,7 +189,7 @@ async def guided_step(
         if client.status is not ClientStatus.ACTIVE:
             raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
         if day is not None and at is not None:
-            minutes = press.minutes or booking.DEFAULT_MINUTES
+            minutes = press.minutes or booking_input.DEFAULT_MINUTES
             return await _book(
                 uow,
                 clock,
@@ -213,10 +213,10 @@ async def guided_step(
             practitioner,
             now=now,
             day=day,
-            minutes=booking.DEFAULT_MINUTES,
+            minutes=booking_input.DEFAULT_MINUTES,
             prompt=Text(
                 "booking.pick_time",
                 {"client": client.full_name, "day": day_param(day, practitioner)},
             ),
-            data_for=lambda code: callbacks.book(client.id, booking.day_code(day), code),
+            data_for=lambda code: callbacks.book(client.id, booking_input.day_code(day), code),
         )

@@ -7,15 +7,15 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain import booking
-from bot.domain.booking import BookingInputError
+from bot.domain import booking_input
+from bot.domain.booking_input import BookingInputError
 from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.ports import UnitOfWork
 from bot.services.access import Refused
 
-LONGEST_SESSION = timedelta(minutes=booking.MAX_MINUTES)
+LONGEST_SESSION = timedelta(minutes=booking_input.MAX_MINUTES)
 
 
 OPEN_STATUSES = frozenset(
@@ -28,14 +28,14 @@ LIST_BUTTONS = 30
 
 def input_problem(error: BookingInputError) -> Refused:
     """A kind refusal explaining what is wrong with a date, a time or a duration."""
-    params = {"min": booking.MIN_MINUTES, "max": booking.MAX_MINUTES, **error.params}
+    params = {"min": booking_input.MIN_MINUTES, "max": booking_input.MAX_MINUTES, **error.params}
     return Refused(Text(f"booking_input.{error.problem}", params))
 
 
 def start_at(day: date, at: time, timezone: str, now: datetime) -> datetime:
     try:
-        starts_at = booking.local_to_utc(day, at, timezone)
-        booking.require_bookable(starts_at, now)
+        starts_at = booking_input.local_to_utc(day, at, timezone)
+        booking_input.require_bookable(starts_at, now)
     except BookingInputError as error:
         raise input_problem(error) from None
     return starts_at
@@ -118,9 +118,9 @@ def day_picker(
                     )
                 },
             ),
-            data_for(booking.day_code(day)),
+            data_for(booking_input.day_code(day)),
         )
-        for day in booking.bookable_days(today)
+        for day in booking_input.bookable_days(today)
     ]
     return OutgoingMessage(
         prompt, tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
@@ -139,7 +139,7 @@ async def time_picker(
     exclude: int = 0,
 ) -> OutgoingMessage:
     try:
-        booking.require_bookable_day(day, now)
+        booking_input.require_bookable_day(day, now)
     except BookingInputError as error:
         raise input_problem(error) from None
     zone = practitioner.timezone
@@ -150,15 +150,16 @@ async def time_picker(
             uow, practitioner, day_start, day_start + timedelta(days=1), exclude=exclude
         )
     ]
-    slots = booking.free_slots(day, zone, now=now, busy=taken, minutes=minutes)
+    slots = booking_input.free_slots(day, zone, now=now, busy=taken, minutes=minutes)
     if not slots:
         return OutgoingMessage(Text("booking.no_free_time", {"day": day_param(day, practitioner)}))
     buttons = [
         Button(
             Text(
-                "button.time", {"time": when(booking.local_to_utc(day, slot, zone), zone, "time")}
+                "button.time",
+                {"time": when(booking_input.local_to_utc(day, slot, zone), zone, "time")},
             ),
-            data_for(booking.time_code(slot)),
+            data_for(booking_input.time_code(slot)),
         )
         for slot in slots
     ]

@@ -8,8 +8,8 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 
-from bot.domain import booking, callbacks
-from bot.domain.booking import BookingInputError
+from bot.domain import booking_input, callbacks
+from bot.domain.booking_input import BookingInputError
 from bot.domain.callbacks import SessionAction, SessionPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
@@ -96,14 +96,16 @@ async def session_press(
                         appointment.id,
                         appointment.starts_at,
                         SessionAction.MOVE_TO,
-                        booking.day_code(day) + code,
+                        booking_input.day_code(day) + code,
                     ),
                     exclude=appointment.id,
                 )
             case SessionAction.MOVE_TO:
                 day, at = _parse_codes(press.argument)
                 if at is None:
-                    raise input_problem(BookingInputError(booking.InputProblem.BAD_TIME, value=""))
+                    raise input_problem(
+                        BookingInputError(booking_input.InputProblem.BAD_TIME, value="")
+                    )
                 return await _move(
                     uow,
                     clock,
@@ -135,8 +137,8 @@ async def session_press(
 
 def _parse_codes(argument: str) -> tuple[date, time | None]:
     try:
-        day = booking.parse_day_code(argument[:8])
-        at = booking.parse_time_code(argument[8:]) if len(argument) > 8 else None
+        day = booking_input.parse_day_code(argument[:8])
+        at = booking_input.parse_time_code(argument[8:]) if len(argument) > 8 else None
     except BookingInputError as error:
         raise input_problem(error) from None
     return day, at
@@ -281,7 +283,7 @@ async def _session_of(
 ) -> tuple[Client, Appointment] | list[tuple[Client, Appointment]]:
     """The one client ``query`` names and their next session, or the candidates to pick from."""
     clients = await uow.clients.for_practitioner(practitioner.id)
-    matches = booking.match_by_name(query, clients, lambda c: c.full_name)
+    matches = booking_input.match_by_name(query, clients, lambda c: c.full_name)
     if len(matches) == 1:
         found = await sessions_ahead(uow, matches, now)
         if not found:
@@ -342,7 +344,7 @@ async def move_by_name(
                 day=day,
                 at=at,
             )
-    code = booking.day_code(day) + booking.time_code(at)
+    code = booking_input.day_code(day) + booking_input.time_code(at)
     return _pick_session(
         found,
         query,

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import callbacks
-from bot.domain.booking import BookingInputError, parse_book_args
+from bot.domain.booking_input import BookingInputError, parse_book_args
 from bot.domain.callbacks import BookPress, SessionAction
 from bot.domain.models import (
     AppointmentStatus,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.domain.booking import (
+from bot.domain.booking_input import (
     DEFAULT_MINUTES,
     MAX_MINUTES,
     MIN_MINUTES,

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import booking, callbacks
+from bot.domain import booking_input, callbacks
 from bot.domain.callbacks import (
     BookPress,
     CheckInAction,
@@ -100,7 +100,7 @@ def test_session_buttons_round_trip(
     st.one_of(st.none(), st.integers(15, 480)),
 )
 def test_booking_steps_round_trip(client_id: int, day: Any, at: Any, minutes: int | None) -> None:
-    day_code, time_code = booking.day_code(day), booking.time_code(at)
+    day_code, time_code = booking_input.day_code(day), booking_input.time_code(at)
     data = callbacks.book(client_id, day_code, time_code, minutes)
     assert len(data.encode()) <= 64
     assert callbacks.parse_book(data) == BookPress(client_id, day_code, time_code, minutes)

@@ -16,7 +16,7 @@ import pytest
 
 import messages
 from bot.domain.aftercare import BODY_AREAS, CHANGES, Snooze
-from bot.domain.booking import InputProblem
+from bot.domain.booking_input import InputProblem
 from bot.domain.invites import InviteStatus
 from bot.domain.models import AppointmentStatus, ClientStatus, TriageLevel
 from bot.domain.roles import COMMANDS, Role
