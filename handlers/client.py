@@ -68,9 +68,9 @@ async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     rt = runtime(context)
     service = (
-        client_sessions.press_session
+        client_sessions.client_press
         if press.action in CLIENT_ACTIONS
-        else session_changes.session_press
+        else session_changes.practitioner_press
     )
     await answer_call(
         update, context, service(rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press)

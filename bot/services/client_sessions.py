@@ -31,7 +31,7 @@ from bot.services.views import (
 NEXT_HORIZON = timedelta(days=366)
 
 
-async def press_session(
+async def client_press(
     uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, press: SessionPress
 ) -> OutgoingMessage:
     """Confirm, Reschedule, Cancel (asked, then confirmed) or Keep, on the caller's session."""

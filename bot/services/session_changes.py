@@ -39,7 +39,7 @@ from bot.services.views import (
 )
 
 
-async def session_press(
+async def practitioner_press(
     uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, press: SessionPress
 ) -> OutgoingMessage:
     """A practitioner's press on a session: its card, move (day, time) or cancel."""

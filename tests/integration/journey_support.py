@@ -263,7 +263,7 @@ async def client_press(
     press = SessionPress(
         appointment.id, callbacks.session_version(starts_at or appointment.starts_at), action
     )
-    return await client_sessions.press_session(
+    return await client_sessions.client_press(
         practice.uow, practice.clock, POLICY, actor=actor, press=press
     )
 
@@ -280,7 +280,7 @@ async def practitioner_press(
         callbacks.session(appointment.id, appointment.starts_at, action, argument)
     )
     assert press is not None
-    return await session_changes.session_press(
+    return await session_changes.practitioner_press(
         practice.uow, practice.clock, POLICY, actor=actor, press=press
     )
 

@@ -264,19 +264,19 @@ async def test_the_practitioner_marks_a_no_show_from_the_session_card(
     def press(action: SessionAction) -> SessionPress:
         return SessionPress(appointment_id, callbacks.session_version(SESSION_START), action)
 
-    early = await session_changes.session_press(
+    early = await session_changes.practitioner_press(
         uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
     )
     assert early.text.key == "booking.not_ended_yet"
     await complete_ended_sessions(uow_factory, clock, POLICY)
-    card = await session_changes.session_press(
+    card = await session_changes.practitioner_press(
         uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(SHOW)
     )
     assert [b.callback_data for row in card.buttons for b in row] == [
         callbacks.session(appointment_id, SESSION_START, NO_SHOW)
     ]
 
-    marked = await session_changes.session_press(
+    marked = await session_changes.practitioner_press(
         uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
     )
 

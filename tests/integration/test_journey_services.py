@@ -338,7 +338,7 @@ async def test_confirm_replaces_the_reminders_and_tells_the_practitioner_once(
     assert confirm is not None
     assert confirm.action is SessionAction.CONFIRM
 
-    answer = await client_sessions.press_session(
+    answer = await client_sessions.client_press(
         practice.uow, practice.clock, POLICY, actor=CLIENT, press=confirm
     )
 
@@ -537,7 +537,7 @@ async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
     assert yes is not None
     assert yes.action is SessionAction.PRACTITIONER_CANCEL
 
-    answer = await session_changes.session_press(
+    answer = await session_changes.practitioner_press(
         practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=yes
     )
 
