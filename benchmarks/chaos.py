@@ -47,7 +47,7 @@ from benchmarks.common import (
     wait_until,
     workspace,
 )
-from bot.db.models import OutboxRow
+from bot.db.tables import OutboxRow
 from bot.domain.models import OutboxState
 from bot.sandbox.server import SandboxServer
 from bot.services.dispatcher import SENDS_AT_ONCE

@@ -32,7 +32,7 @@ from bot.clock import SystemClock
 from bot.db.encrypted import use_data_keys
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
-from bot.db.models import OutboxRow
+from bot.db.tables import OutboxRow
 from bot.db.url import is_sqlite, normalize_database_url
 from bot.domain.models import OutboxKind, OutboxState
 from bot.encryption import KeyRing, new_key

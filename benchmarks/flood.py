@@ -62,13 +62,13 @@ from benchmarks.practice_seed import (
     seed_clients,
     start_chat,
 )
-from bot.db.models import OutboxRow
+from bot.db.tables import OutboxRow
 from bot.db.uow import make_uow_factory
 from bot.domain import callbacks
 from bot.domain.callbacks import CheckInAction
 from bot.domain.models import OutboxKind
 from bot.sandbox import user_actions
-from bot.sandbox.models import StoredMessage
+from bot.sandbox.records import StoredMessage
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import CallbackRecord
 from bot.sandbox.text import user_text

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.common import now, outbox_row
-from bot.db.models import OutboxRow
+from bot.db.tables import OutboxRow
 from bot.db.uow import make_uow_factory
 from bot.domain.models import (
     Appointment,
@@ -29,7 +29,7 @@ from bot.domain.models import (
     OutboxKind,
     Practitioner,
 )
-from bot.sandbox.models import StoredMessage
+from bot.sandbox.records import StoredMessage
 from bot.sandbox.server import SandboxServer
 
 TIMEZONE = "Europe/Berlin"

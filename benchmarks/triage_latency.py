@@ -54,7 +54,7 @@ from benchmarks.practice_seed import (
     start_chat,
 )
 from bot.sandbox import user_actions
-from bot.sandbox.models import StoredMessage
+from bot.sandbox.records import StoredMessage
 from bot.sandbox.server import SandboxServer
 
 DEFAULT_MESSAGES = 40

@@ -42,7 +42,7 @@ from bot.db.encrypted import use_data_keys
 from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseUnavailableError
 from bot.db.migrate import upgrade
-from bot.db.models import Base
+from bot.db.tables import Base
 from bot.db.uow import make_uow_factory
 from bot.db.url import normalize_database_url
 from bot.encryption import KeyRing

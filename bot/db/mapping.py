@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-    from bot.db.models import Base
+    from bot.db.tables import Base
 
 D = TypeVar("D", bound="DataclassInstance")
 

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.errors import RecordNotFoundError
 from bot.db.mapping import require_aware, row_values, to_domain
-from bot.db.models import (
+from bot.db.tables import (
     AppointmentRow,
     AuditRow,
     Base,

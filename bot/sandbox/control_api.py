@@ -58,7 +58,7 @@ from bot.sandbox import user_actions
 from bot.sandbox.bot_api import canonical_method
 from bot.sandbox.errors import ControlError
 from bot.sandbox.faults import FAULT_CODES, Fault
-from bot.sandbox.models import Chat, StoredFile
+from bot.sandbox.records import Chat, StoredFile
 from bot.sandbox.state import SandboxState
 from bot.sandbox.stats import Stats
 

@@ -8,8 +8,8 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from bot.sandbox.errors import ApiError, bad_request
-from bot.sandbox.models import MediaKind, StoredFile
 from bot.sandbox.params import Params, UploadedFile
+from bot.sandbox.records import MediaKind, StoredFile
 from bot.sandbox.state import SandboxState
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024

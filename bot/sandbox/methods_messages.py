@@ -8,8 +8,8 @@ from typing import Any
 from bot.sandbox.errors import NOT_MODIFIED, bad_request, too_many_requests
 from bot.sandbox.keyboards import Markup, parse_reply_markup
 from bot.sandbox.media import input_file
-from bot.sandbox.models import Chat, MediaKind, StoredMessage, timestamp
 from bot.sandbox.params import ApiMethod, Params
+from bot.sandbox.records import Chat, MediaKind, StoredMessage, timestamp
 from bot.sandbox.state import SandboxState
 from bot.sandbox.text import caption_text, message_text
 

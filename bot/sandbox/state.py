@@ -26,7 +26,7 @@ from bot.sandbox.errors import (
 )
 from bot.sandbox.faults import FaultInjector
 from bot.sandbox.limits import FloodControl
-from bot.sandbox.models import Chat, MediaKind, StoredFile, StoredMessage, User, timestamp
+from bot.sandbox.records import Chat, MediaKind, StoredFile, StoredMessage, User, timestamp
 from bot.sandbox.stats import Stats
 from bot.sandbox.updates import UpdateQueue
 

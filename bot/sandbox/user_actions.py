@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.sandbox.errors import ControlError
 from bot.sandbox.media import user_media
-from bot.sandbox.models import Chat, MediaKind, StoredMessage, User, timestamp
+from bot.sandbox.records import Chat, MediaKind, StoredMessage, User, timestamp
 from bot.sandbox.state import CallbackRecord, SandboxState
 from bot.sandbox.text import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, FormattedText, user_text
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.mapping import to_domain
-from bot.db.models import OutboxRow
+from bot.db.tables import OutboxRow
 from bot.domain import callbacks
 from bot.domain.booking_input import BookingRequest
 from bot.domain.callbacks import SessionAction, SessionPress

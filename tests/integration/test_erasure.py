@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.db.models import Base
+from bot.db.tables import Base
 from bot.domain import callbacks
 from bot.domain.callbacks import FlagAction, SessionAction
 from bot.domain.models import AppointmentStatus, CheckInState, CheckInStep

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import messages
 from bot.db.mapping import to_domain
-from bot.db.models import OutboxRow
+from bot.db.tables import OutboxRow
 from bot.domain import callbacks
 from bot.domain.callbacks import FlagAction
 from bot.domain.delivery import MessageRejected, RecipientUnreachable

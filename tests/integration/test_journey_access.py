@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.models import Base, InviteRow
+from bot.db.tables import Base, InviteRow
 from bot.domain import callbacks
 from bot.domain.callbacks import BookPress, ListName, SessionAction
 from bot.domain.models import AppointmentStatus, ClientStatus, Invite, OutboxKind, OutboxState

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from bot.db.encrypted import seal, unseal
 from bot.db.engine import create_engine, create_migration_engine
 from bot.db.migrate import alembic_config, current_revision, downgrade, upgrade
-from bot.db.models import Base
+from bot.db.tables import Base
 from bot.db.types import UTCDateTime
 from bot.db.uow import make_uow_factory
 from tests.integration import records

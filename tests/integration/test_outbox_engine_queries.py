@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine
 from bot.db.mapping import row_values
-from bot.db.models import OutboxRow
 from bot.db.repositories import EXPIRED_REASON
+from bot.db.tables import OutboxRow
 from bot.db.types import UTCDateTime
 from bot.db.uow import make_uow_factory
 from bot.domain.models import OutboxMessage, OutboxState

@@ -18,7 +18,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from bot.db.engine import create_migration_engine
-from bot.db.models import Base
+from bot.db.tables import Base
 from bot.db.types import StrEnumType, UTCDateTime
 from bot.db.url import is_sqlite
 

@@ -7,42 +7,42 @@ from dataclasses import fields
 import pytest
 from sqlalchemy import BigInteger
 
-from bot.db import models
+from bot.db import tables
 from bot.db.types import UTCDateTime
 from bot.domain import models as domain
 
 PAIRS = [
-    (models.PractitionerRow, domain.Practitioner),
-    (models.ClientRow, domain.Client),
-    (models.InviteRow, domain.Invite),
-    (models.AppointmentRow, domain.Appointment),
-    (models.OutboxRow, domain.OutboxMessage),
-    (models.CheckInRow, domain.CheckIn),
-    (models.ReplyRow, domain.Reply),
-    (models.FlagRow, domain.Flag),
-    (models.AuditRow, domain.AuditEntry),
+    (tables.PractitionerRow, domain.Practitioner),
+    (tables.ClientRow, domain.Client),
+    (tables.InviteRow, domain.Invite),
+    (tables.AppointmentRow, domain.Appointment),
+    (tables.OutboxRow, domain.OutboxMessage),
+    (tables.CheckInRow, domain.CheckIn),
+    (tables.ReplyRow, domain.Reply),
+    (tables.FlagRow, domain.Flag),
+    (tables.AuditRow, domain.AuditEntry),
 ]
 
 
 # Tables of the storage itself, which no repository turns into a domain record.
-STORAGE_TABLES = {models.DataKeyRow.__tablename__}
+STORAGE_TABLES = {tables.DataKeyRow.__tablename__}
 
 
 def test_every_table_is_covered() -> None:
-    assert {row.__tablename__ for row, _ in PAIRS} == set(models.Base.metadata.tables) - (
+    assert {row.__tablename__ for row, _ in PAIRS} == set(tables.Base.metadata.tables) - (
         STORAGE_TABLES
     )
 
 
 @pytest.mark.parametrize(("row", "record"), PAIRS, ids=lambda value: value.__name__)
-def test_columns_match_the_record_fields(row: type[models.Base], record: type) -> None:
+def test_columns_match_the_record_fields(row: type[tables.Base], record: type) -> None:
     """Repositories copy rows to records by name, so the names must match one for one."""
     assert {column.key for column in row.__table__.columns} == {f.name for f in fields(record)}
 
 
-@pytest.mark.parametrize("table", sorted(models.Base.metadata.tables))
+@pytest.mark.parametrize("table", sorted(tables.Base.metadata.tables))
 def test_times_are_utc_and_telegram_ids_are_64_bit(table: str) -> None:
-    for column in models.Base.metadata.tables[table].columns:
+    for column in tables.Base.metadata.tables[table].columns:
         if column.name.endswith("_at"):
             assert isinstance(column.type, UTCDateTime), column
         if "telegram" in column.name or column.name == "chat_id":
