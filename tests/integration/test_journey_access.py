@@ -51,7 +51,6 @@ from tests.integration.journey_support import (
     client_press,
     later,
     notices_to,
-    open_practice,
     outbox_rows,
     practitioner_press,
     refusals,
@@ -63,18 +62,6 @@ from tests.integration.journey_support import (
 )
 
 NEWCOMER = 8_100_000_500  # the Telegram user who opens the second client's invite
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
-async def practice(
-    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, clock: FixedClock
-) -> Practice:
-    return await open_practice(uow_factory, engine, clock)
 
 
 async def new_invite(

@@ -13,7 +13,6 @@ import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import callbacks
 from bot.domain.booking_input import BookingInputError, parse_book_args
@@ -25,11 +24,9 @@ from bot.domain.models import (
 )
 from bot.domain.outgoing import OutgoingMessage
 from bot.domain.text_params import when
-from bot.ports import UnitOfWorkFactory
 from bot.services import booking, client_sessions, client_settings, session_changes
 from bot.services.calendar import input_problem
 from messages import render_plain
-from tests.fakes import FixedClock
 from tests.integration.journey_support import (
     BERLIN,
     CANCELLED,
@@ -58,7 +55,6 @@ from tests.integration.journey_support import (
     later,
     move_to_monday,
     notices_to,
-    open_practice,
     outbox_rows,
     payload_data,
     practitioner_press,
@@ -69,19 +65,6 @@ from tests.integration.journey_support import (
     sessions_of,
     shown,
 )
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
-async def practice(
-    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, clock: FixedClock
-) -> Practice:
-    return await open_practice(uow_factory, engine, clock)
-
 
 # --- booking ------------------------------------------------------------------------------------
 
