@@ -21,9 +21,10 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal, use_data_keys
+from bot.db.encrypted import seal, unseal, use_data_keys
 from bot.db.engine import check_database, create_engine
 from bot.db.key_registry import (
+    ENCRYPTED_COLUMNS,
     keys_in_use,
     register_current_key,
     retire_unused_keys,

@@ -7,7 +7,7 @@ import html as html_text
 import logging
 import re
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, MaybeInaccessibleMessage, Message, Update
@@ -22,7 +22,7 @@ from bot.domain.roles import Role
 from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
 from bot.services.access import Refused
 from bot.services.identity import role_of
-from bot.telegram.chat_lanes import ChatLanes
+from bot.telegram.chat_lanes import ChatLanes, Send
 from bot.telegram.keyboards import inline_keyboard
 
 _log = logging.getLogger(__name__)
@@ -102,18 +102,14 @@ def send_in_chat(
 ) -> None:
     """Hand a message for the update's chat to its lane; held back while the sender is
     flooding, unless ``urgent``."""
-    chat = update.effective_chat
-    if chat is None or (not urgent and is_quiet(update, context)):
-        return
     bot = context.bot
-    chat_id = chat.id
 
-    async def send() -> object:
-        return await bot.send_message(
+    def send(chat_id: int) -> Send:
+        return lambda: bot.send_message(
             chat_id, html, parse_mode=ParseMode.HTML, reply_markup=keyboard
         )
 
-    lanes_of(context.application).submit(chat_id, send, urgent=urgent)
+    _submit(update, context, send, urgent=urgent)
 
 
 def send_document_in_chat(
@@ -124,21 +120,32 @@ def send_document_in_chat(
     caption_html: str,
 ) -> None:
     """Hand a file for the update's chat to its lane (held back while the sender floods)."""
-    chat = update.effective_chat
-    if chat is None or is_quiet(update, context):
-        return
     bot = context.bot
-    chat_id = chat.id
 
-    async def send() -> object:
-        return await bot.send_document(
+    def send(chat_id: int) -> Send:
+        return lambda: bot.send_document(
             chat_id,
             InputFile(document, filename=filename),
             caption=caption_html,
             parse_mode=ParseMode.HTML,
         )
 
-    lanes_of(context.application).submit(chat_id, send)
+    _submit(update, context, send, urgent=False)
+
+
+def _submit(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    send_to: Callable[[int], Send],
+    *,
+    urgent: bool,
+) -> None:
+    """Queue ``send_to(chat_id)`` on the update's chat lane, unless the sender floods
+    and it is not urgent."""
+    chat = update.effective_chat
+    if chat is None or (not urgent and is_quiet(update, context)):
+        return
+    lanes_of(context.application).submit(chat.id, send_to(chat.id), urgent=urgent)
 
 
 async def reply(

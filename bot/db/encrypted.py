@@ -109,11 +109,3 @@ class EncryptedJSON(TypeDecorator[dict[str, Any]]):
             return None
         parsed: dict[str, Any] = json.loads(unseal(value, self.purpose))
         return parsed
-
-
-ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("clients", "full_name"),
-    ("replies", "text"),
-    ("outbox", "payload"),
-)
-"""Every encrypted column as ``(table, column)``; its purpose is ``table.column``."""

@@ -13,9 +13,19 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.db.encrypted import ENCRYPTED_COLUMNS, data_keys, seal, unseal
+from bot.db.encrypted import EncryptedJSON, EncryptedText, data_keys, seal, unseal
+from bot.db.tables import Base
 from bot.db.types import UTCDateTime
 from bot.encryption import PREFIX, DataKeyError, DecryptionError, key_id_of
+
+ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (table.name, column.name)
+    for table in Base.metadata.sorted_tables
+    for column in table.columns
+    if isinstance(column.type, EncryptedText | EncryptedJSON)
+)
+"""Every encrypted column of the schema as ``(table, column)``; its purpose is
+``table.column``."""
 
 CHECK_TEXT = "stillpoint data key check"
 CHECK_PURPOSE = "data_keys.check_value"

@@ -14,8 +14,9 @@ from sqlalchemy import text
 
 from bot.clock import SystemClock
 from bot.data_keys import register_data_key
-from bot.db.encrypted import ENCRYPTED_COLUMNS, use_data_keys
+from bot.db.encrypted import use_data_keys
 from bot.db.engine import create_engine
+from bot.db.key_registry import ENCRYPTED_COLUMNS
 from bot.db.uow import make_uow_factory
 from bot.domain.models import Client, OutboxKind, OutboxState, Reply
 from bot.domain.outgoing import OutgoingMessage, Text

@@ -14,9 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
 from bot.data_keys import register_data_key
-from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal, use_data_keys
+from bot.db.encrypted import seal, unseal, use_data_keys
 from bot.db.engine import create_engine
-from bot.db.key_registry import keys_in_use, retire_unused_keys, rewrite_batch, value_prefix
+from bot.db.key_registry import (
+    ENCRYPTED_COLUMNS,
+    keys_in_use,
+    retire_unused_keys,
+    rewrite_batch,
+    value_prefix,
+)
 from bot.db.uow import make_uow_factory
 from bot.encryption import KeyRing
 from bot.launch import running_sandbox

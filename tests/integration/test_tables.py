@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import BigInteger
 
 from bot.db import tables
+from bot.db.encrypted import EncryptedJSON, EncryptedText
+from bot.db.key_registry import ENCRYPTED_COLUMNS
 from bot.db.types import UTCDateTime
 from bot.domain import models as domain
 
@@ -47,3 +49,17 @@ def test_times_are_utc_and_telegram_ids_are_64_bit(table: str) -> None:
             assert isinstance(column.type, UTCDateTime), column
         if "telegram" in column.name or column.name == "chat_id":
             assert isinstance(column.type, BigInteger), column
+
+
+def test_each_encrypted_column_is_bound_to_its_own_table_and_name() -> None:
+    """Rotation re-encrypts a value for ``table.column``: a type given another purpose
+    would make every value of its column unreadable after a rotation."""
+    assert ENCRYPTED_COLUMNS == (
+        ("clients", "full_name"),
+        ("outbox", "payload"),
+        ("replies", "text"),
+    )
+    for table, column in ENCRYPTED_COLUMNS:
+        kind = tables.Base.metadata.tables[table].columns[column].type
+        assert isinstance(kind, EncryptedText | EncryptedJSON)
+        assert kind.purpose == f"{table}.{column}"

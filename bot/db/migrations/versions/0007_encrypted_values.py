@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from bot.db.encrypted import ENCRYPTED_COLUMNS, seal, unseal
+from bot.db.encrypted import seal, unseal
 from bot.db.key_registry import register_current_key, rewrite_batch
 
 revision: str = "0007"
@@ -29,6 +29,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BATCH = 500
+# The columns this revision encrypts (fixed here: a later revision adds its own).
+ENCRYPTED_COLUMNS = (("clients", "full_name"), ("replies", "text"), ("outbox", "payload"))
 TIME = sa.DateTime(timezone=True)
 
 
