@@ -50,7 +50,7 @@ from benchmarks.common import (
 from bot.db.tables import OutboxRow
 from bot.domain.models import OutboxState
 from bot.sandbox.server import SandboxServer
-from bot.services.dispatcher import SENDS_AT_ONCE
+from bot.services.delivery.dispatcher import SENDS_AT_ONCE
 
 KILL_AFTER_SEND_S = (0.0, 2.5)  # how long after its first delivery a bot is killed
 FIRST_SEND_PATIENCE_S = 30.0  # a bot that sends nothing by then is killed all the same

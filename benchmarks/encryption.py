@@ -3,7 +3,7 @@
 Both paths run in this process through the application's own use cases on a real database
 (SQLite file, or PostgreSQL with ``--database``), timed one operation at a time:
 
-- **triage to alert**: a client writes words of crisis (``checkin_replies.record_text``:
+- **triage to alert**: a client writes words of crisis (``replies.record_text``:
   the reply stored, triaged, a flag and its alert written), then the dispatcher claims and
   renders everything that became due (the alert and the client's crisis answer) for a
   notifier that renders and records instead of calling Telegram;
@@ -50,9 +50,10 @@ from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
 from bot.encryption import KeyRing, new_key
 from bot.ports import Clock, UnitOfWorkFactory
-from bot.services import booking, checkin_replies
-from bot.services.dispatcher import Dispatcher
+from bot.services.checkins import replies
+from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.policy import Policy
+from bot.services.sessions import booking
 from bot.triage_data import LoadedTriage
 from bot.triage_rules import load_lexicon
 
@@ -121,7 +122,7 @@ async def _triage_to_alert(
     client: int,
     n: int,
 ) -> None:
-    await checkin_replies.record_text(
+    await replies.record_text(
         uow_factory, clock, policy, actor=client, message_id=10_000 + n, text=CRISIS_WORDS
     )
     while await dispatcher.dispatch_due():

@@ -57,8 +57,8 @@ from bot.app import build_dispatcher
 from bot.clock import SystemClock
 from bot.db.uow import make_uow_factory
 from bot.domain.outgoing import OutgoingMessage, SentMessage
-from bot.services.dispatcher import Dispatcher
-from bot.services.pacing import Pacer
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.pacing import Pacer
 from bot.settings import load_settings
 
 SMALL = 1_000

@@ -15,7 +15,7 @@ from telegram.ext import Application
 
 from bot import cli, launch
 from bot.app import build_application
-from bot.services.pacing import Limits, Pacer
+from bot.services.delivery.pacing import Limits, Pacer
 from bot.telegram.rate_limiter import PacedRateLimiter
 
 UNLIMITED = Limits(

@@ -23,9 +23,9 @@ from bot.db.uow import make_uow_factory
 from bot.db.url import is_sqlite
 from bot.ports import Clock, Notifier, UnitOfWorkFactory
 from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
-from bot.services import practitioners
-from bot.services.dispatcher import Dispatcher
-from bot.services.pacing import Limits, Pacer
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.pacing import Limits, Pacer
+from bot.services.practice import practitioners
 from bot.settings import Settings
 from bot.telegram.alert_chats import check_alert_chats
 from bot.telegram.delivery_jobs import DISPATCHER_KEY, start_delivery

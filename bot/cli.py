@@ -18,7 +18,7 @@ from bot.domain.timing import CheckInSchedule, parse_clock_time, parse_duration
 from bot.domain.triage import CHANGES, explanation, triage
 from bot.domain.triage_lexicon import Lexicon
 from bot.encryption import new_key
-from bot.services.practitioners import (
+from bot.services.practice.practitioners import (
     InvalidRegistrationError,
     check_name,
     check_reminder_offsets,

@@ -43,8 +43,9 @@ from bot.logging_setup import configure_logging
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.sandbox.server import SandboxServer
-from bot.services import practitioners, privacy
-from bot.services.delivery_report import delivery_report
+from bot.services.delivery.report import delivery_report
+from bot.services.practice import practitioners
+from bot.services.privacy import rights
 from bot.settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ async def erase(settings: Settings, client_id: int) -> int:
     configure_logging("WARNING")
     clock = SystemClock()
     async with _current_database(settings, clock, writes_encrypted=True) as uow_factory:
-        erased = await privacy.erase_client(uow_factory, clock, settings.quiet_hours, client_id)
+        erased = await rights.erase_client(uow_factory, clock, settings.quiet_hours, client_id)
     if erased is None:
         print(f"stillpoint: there is no client {client_id}", file=sys.stderr)  # noqa: T201
         return 1

@@ -7,8 +7,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.domain.roles import Role
-from bot.services import practitioners
 from bot.services.identity import has_stopped
+from bot.services.practice import practitioners
 from bot.telegram.menus import set_chat_menu
 from handlers import client
 from handlers.common import locale_of, reply, runtime, sender_role

@@ -11,7 +11,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import callbacks
-from bot.services import checkin_conversation, checkin_prompts, checkin_replies, checkin_views
+from bot.services.checkins import conversation, prompts, replies, views
 from handlers import fallbacks
 from handlers.common import answer, answer_call, runtime, sender_id
 
@@ -49,11 +49,11 @@ async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if press is None or query is None:
         return
     rt = runtime(context)
-    ticked = checkin_views.ticked_areas(press.checkin_id, _keyboard_data(query.message))
+    ticked = views.ticked_areas(press.checkin_id, _keyboard_data(query.message))
     await answer_call(
         update,
         context,
-        checkin_conversation.press_checkin(
+        conversation.press_checkin(
             rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press, ticked=ticked
         ),
     )
@@ -69,7 +69,7 @@ async def keep_checkins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await answer_call(
         update,
         context,
-        checkin_prompts.answer_keep_checkins(rt.uow, rt.clock, actor=sender_id(update), keep=keep),
+        prompts.answer_keep_checkins(rt.uow, rt.clock, actor=sender_id(update), keep=keep),
     )
 
 
@@ -86,7 +86,7 @@ async def _words(
     rt = runtime(context)
     edited = update.edited_message is not None
     try:
-        reply = await checkin_replies.record_text(
+        reply = await replies.record_text(
             rt.uow,
             rt.clock,
             rt.policy,
@@ -108,7 +108,7 @@ async def _crisis_anyway(update: Update, context: ContextTypes.DEFAULT_TYPE, tex
     """Words of crisis that could not be logged still get the crisis resources."""
     user = update.effective_user
     language = user.language_code if user else None
-    fallback = checkin_replies.crisis_fallback(runtime(context).policy, text, language)
+    fallback = replies.crisis_fallback(runtime(context).policy, text, language)
     if fallback is not None:
         await answer(update, context, fallback)
 
@@ -123,7 +123,7 @@ async def client_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _words(update, context, message, message.caption)
         return
     kind = next((name for name in MEDIA if getattr(message, name, None)), "other")
-    reply = await checkin_replies.record_not_text(
+    reply = await replies.record_not_text(
         rt.uow, rt.clock, actor=sender_id(update), message_id=message.message_id, kind=kind
     )
     if reply is None:

@@ -9,13 +9,9 @@ from telegram.ext import ContextTypes
 from bot.domain import callbacks
 from bot.domain.callbacks import CLIENT_ACTIONS
 from bot.domain.roles import Role
-from bot.services import (
-    client_sessions,
-    client_settings,
-    invites,
-    reachability,
-    session_changes,
-)
+from bot.services.delivery import reachability
+from bot.services.practice import client_settings, invites
+from bot.services.sessions import changes, client_actions
 from bot.telegram.menus import set_chat_menu
 from handlers import fallbacks
 from handlers.common import (
@@ -68,9 +64,9 @@ async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     rt = runtime(context)
     service = (
-        client_sessions.client_press
+        client_actions.client_press
         if press.action in CLIENT_ACTIONS
-        else session_changes.practitioner_press
+        else changes.practitioner_press
     )
     await answer_call(
         update, context, service(rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press)
@@ -81,7 +77,7 @@ async def next_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """``/next``: the client's next session."""
     rt = runtime(context)
     await answer_call(
-        update, context, client_sessions.next_session(rt.uow, rt.clock, actor=sender_id(update))
+        update, context, client_actions.next_session(rt.uow, rt.clock, actor=sender_id(update))
     )
 
 
@@ -123,7 +119,7 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Telegram says a user blocked or unblocked the bot; on unblocking, a client who had
-    become unreachable is restored (``bot.services.reachability``)."""
+    become unreachable is restored (``bot.services.delivery.reachability``)."""
     change = update.my_chat_member
     if change is None or change.chat.type != "private":
         return

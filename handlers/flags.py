@@ -11,8 +11,8 @@ import messages
 from bot.domain import callbacks
 from bot.domain.callbacks import FlagAction
 from bot.domain.outgoing import OutgoingMessage
-from bot.services import flag_replies, flags
 from bot.services.access import Refused
+from bot.services.flags import lifecycle, replies
 from bot.telegram.keyboards import inline_keyboard
 from handlers import fallbacks
 from handlers.common import (
@@ -26,16 +26,18 @@ from handlers.common import (
 )
 
 _PRESSES = {
-    FlagAction.ACKNOWLEDGE: flags.acknowledge,
-    FlagAction.REPLY: flag_replies.ask_reply,
-    FlagAction.HISTORY: flags.history,
+    FlagAction.ACKNOWLEDGE: lifecycle.acknowledge,
+    FlagAction.REPLY: replies.ask_reply,
+    FlagAction.HISTORY: lifecycle.history,
 }
 
 
 async def open_flags(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/flags``: the open flags, oldest first, each with its buttons."""
     rt = runtime(context)
-    await answer_call(update, context, flags.open_flags(rt.uow, rt.clock, actor=sender_id(update)))
+    await answer_call(
+        update, context, lifecycle.open_flags(rt.uow, rt.clock, actor=sender_id(update))
+    )
 
 
 async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -60,7 +62,7 @@ async def reply_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     rt = runtime(context)
     try:
-        result = await flag_replies.deliver_reply(
+        result = await replies.deliver_reply(
             rt.uow,
             rt.clock,
             rt.policy,

@@ -8,7 +8,9 @@ from telegram.ext import ContextTypes
 from bot.domain import booking_input, callbacks
 from bot.domain.booking_input import BookingInputError
 from bot.domain.outgoing import OutgoingMessage, Text
-from bot.services import booking, calendar, invites, session_changes, session_lists
+from bot.services.practice import invites
+from bot.services.sessions import booking, calendar, changes
+from bot.services.sessions import lists as session_lists
 from handlers import fallbacks
 from handlers.common import answer, answer_call, command_args, runtime, sender_id
 
@@ -92,7 +94,7 @@ async def reschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await answer_call(
         update,
         context,
-        session_changes.move_by_name(
+        changes.move_by_name(
             rt.uow, rt.clock, rt.policy, actor=sender_id(update), query=query, day=day, at=at
         ),
     )
@@ -107,7 +109,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        session_changes.cancel_by_name(rt.uow, rt.clock, actor=sender_id(update), query=query),
+        changes.cancel_by_name(rt.uow, rt.clock, actor=sender_id(update), query=query),
     )
 
 

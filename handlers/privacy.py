@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 import messages
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import when
-from bot.services import client_copy, privacy
+from bot.services.privacy import client_copy, rights
 from handlers.common import (
     acknowledge,
     answer,
@@ -53,7 +53,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None:
         return
     rt = runtime(context)
-    stopped = await privacy.stop_messages(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
+    stopped = await rights.stop_messages(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
     await reply(update, context, "stop.done" if stopped else "stop.nothing")
 
 
@@ -62,7 +62,7 @@ async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None:
         return
-    kept = await privacy.has_data(runtime(context).uow, user.id)
+    kept = await rights.has_data(runtime(context).uow, user.id)
     if not kept:
         await reply(update, context, "erase.nothing")
         return
@@ -78,6 +78,6 @@ async def erase_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     key = "erase.kept"
     if query.data == ERASE_CONFIRM:
         rt = runtime(context)
-        erased = await privacy.erase(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
+        erased = await rights.erase(rt.uow, rt.clock, rt.settings.quiet_hours, user.id)
         key = "erase.done" if erased else "erase.nothing"
     await answer(update, context, OutgoingMessage(Text(key)))

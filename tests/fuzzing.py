@@ -47,14 +47,14 @@ from bot.sandbox.bot_api import METHODS, canonical_method
 from bot.sandbox.errors import ApiError
 from bot.sandbox.params import Params
 from bot.sandbox.state import SandboxState
-from bot.services import invites as invite_service
-from bot.services import morning_list, practitioners
-from bot.services.checkin_schedule import (
+from bot.services.checkins.schedule import (
     complete_ended_sessions,
     follow_sent_checkins,
     pause_silent,
 )
-from bot.services.dispatcher import Dispatcher
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.practice import invites as invite_service
+from bot.services.practice import morning_list, practitioners
 from bot.settings import Settings, load_settings
 from bot.telegram.delivery_jobs import DISPATCHER_KEY
 from bot.telegram.notifier import TelegramNotifier

@@ -11,7 +11,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.clock import MovableClock
 from bot.ports import Clock
-from bot.services.dispatcher import Dispatcher
+from bot.services.delivery.dispatcher import Dispatcher
 from bot.telegram.rate_limiter import PacedRateLimiter
 
 DISPATCHER_KEY = "dispatcher"

@@ -12,7 +12,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from bot.runtime import Runtime
-from bot.services import morning_list
+from bot.services.practice import morning_list
 from bot.telegram.runtime_jobs import job_runtime, start_runtime_job
 
 MORNING_JOB_ID = "flags-morning"

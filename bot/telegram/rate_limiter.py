@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.services.pacing import Pacer
+from bot.services.delivery.pacing import Pacer
 from bot.telegram.errors import retry_after_seconds
 
 _log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """The retention job: every hour, clear message texts and answers kept long enough
-(``bot.services.retention``). It keeps no state: each pass clears what is due by then."""
+(``bot.services.privacy.retention``). It keeps no state: each pass clears what is due by then."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 from telegram.ext import Application, ContextTypes
 
 from bot.runtime import Runtime
-from bot.services.retention import Retention, apply_retention
+from bot.services.privacy.retention import Retention, apply_retention
 from bot.telegram.runtime_jobs import job_runtime, start_runtime_job
 
 RETENTION_JOB_ID = "retention"

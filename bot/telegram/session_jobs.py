@@ -11,7 +11,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from bot.runtime import Runtime
-from bot.services.checkin_schedule import (
+from bot.services.checkins.schedule import (
     complete_ended_sessions,
     follow_sent_checkins,
     pause_silent,

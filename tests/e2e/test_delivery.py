@@ -12,7 +12,7 @@ from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.launch import RunningSandbox, running_sandbox
 from bot.sandbox.client import SandboxClient
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
 from bot.settings import load_settings
 
 pytestmark = pytest.mark.e2e

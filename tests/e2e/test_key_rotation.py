@@ -24,7 +24,7 @@ from bot.encryption import KeyRing
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
 from bot.settings import load_settings
 from tests.conftest import TEST_DATA_KEY
 from tests.e2e import support

@@ -17,7 +17,7 @@ from bot.domain.models import OutboxKind, OutboxState
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
 from bot.settings import load_settings
 from tests.e2e import support
 from tests.e2e.conftest import stillpoint

@@ -1,5 +1,5 @@
 import messages
-from bot.services.practitioners import ensure_configured
+from bot.services.practice.practitioners import ensure_configured
 from tests.fakes import FixedClock
 from tests.handlers.conftest import GUEST_ID, PRACTITIONER_ID, Harness
 

@@ -31,9 +31,10 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
-from bot.services import booking, client_sessions, session_changes
 from bot.services.access import Refused
 from bot.services.policy import Policy
+from bot.services.sessions import booking, client_actions
+from bot.services.sessions import changes as session_changes
 from bot.triage_data import LoadedTriage
 from messages import render_plain
 from tests.fakes import FixedClock
@@ -263,7 +264,7 @@ async def client_press(
     press = SessionPress(
         appointment.id, callbacks.session_version(starts_at or appointment.starts_at), action
     )
-    return await client_sessions.client_press(
+    return await client_actions.client_press(
         practice.uow, practice.clock, POLICY, actor=actor, press=press
     )
 

@@ -42,10 +42,10 @@ from bot.domain.outgoing import OutgoingMessage
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
-from bot.services import checkin_prompts, checkin_views
 from bot.services.access import Refused
-from bot.services.checkin_conversation import press_checkin, snooze_key
-from bot.services.checkin_replies import record_not_text, record_text
+from bot.services.checkins import prompts, views
+from bot.services.checkins.conversation import press_checkin, snooze_key
+from bot.services.checkins.replies import record_not_text, record_text
 from bot.services.policy import Policy
 from bot.settings import load_settings
 from bot.triage_data import LoadedTriage
@@ -232,7 +232,7 @@ async def test_a_calm_check_in_goes_step_by_step_and_ends_with_the_matching_note
     assert areas.text.key == "checkin.areas_question"
     neck = BODY_AREAS.index("neck")
     ticked_once = await press(world, checkin, CheckInAction.AREA, neck)
-    ticked = checkin_views.ticked_areas(checkin.id, picker_data(ticked_once))
+    ticked = views.ticked_areas(checkin.id, picker_data(ticked_once))
     assert ticked == {neck}
     assert "✓ Neck" in [
         render_plain(b.label.key, "en", **b.label.params) for r in ticked_once.buttons for b in r
@@ -240,10 +240,10 @@ async def test_a_calm_check_in_goes_step_by_step_and_ends_with_the_matching_note
     both = await press(
         world, checkin, CheckInAction.AREA, BODY_AREAS.index("emotions"), ticked=ticked
     )
-    ticked = checkin_views.ticked_areas(checkin.id, picker_data(both))
-    untick = checkin_views.TICKED + neck
+    ticked = views.ticked_areas(checkin.id, picker_data(both))
+    untick = views.TICKED + neck
     only_emotions = await press(world, checkin, CheckInAction.AREA, untick, ticked=ticked)
-    ticked = checkin_views.ticked_areas(checkin.id, picker_data(only_emotions))
+    ticked = views.ticked_areas(checkin.id, picker_data(only_emotions))
     assert ticked == {BODY_AREAS.index("emotions")}
     words = await press(world, checkin, CheckInAction.AREAS_DONE, ticked=ticked)
     assert words.text.key == "checkin.text_question"
@@ -282,7 +282,7 @@ async def test_every_step_can_be_skipped_and_the_thanks_has_the_general_note(
     checkin = await add_checkin(world)
     keys = []
     for step in (CheckInStep.SCORE, CheckInStep.CHANGE, CheckInStep.AREAS, CheckInStep.TEXT):
-        answer = await press(world, checkin, CheckInAction.SKIP, checkin_views.step_index(step))
+        answer = await press(world, checkin, CheckInAction.SKIP, views.step_index(step))
         keys.append(answer.text.key)
     assert keys == [
         "checkin.change_question",
@@ -392,15 +392,13 @@ async def test_a_worrying_score_is_passed_on_and_the_conversation_goes_on(
     assert answer.text.key == "checkin.note_then"
     assert "First Practitioner" in shown(answer)
     assert render_plain("checkin.change_question", "en") in shown(answer)
-    assert button_data(answer) == button_data(checkin_views.change_question(checkin.id))
+    assert button_data(answer) == button_data(views.change_question(checkin.id))
     [flag] = await flags_of(world)
     assert flag.level is TriageLevel.CONCERN
     # The next answers add nothing new: no second flag, and the end says it was passed on.
     await press(world, checkin, CheckInAction.CHANGE, 2)
-    await press(world, checkin, CheckInAction.SKIP, checkin_views.step_index(CheckInStep.AREAS))
-    end = await press(
-        world, checkin, CheckInAction.SKIP, checkin_views.step_index(CheckInStep.TEXT)
-    )
+    await press(world, checkin, CheckInAction.SKIP, views.step_index(CheckInStep.AREAS))
+    end = await press(world, checkin, CheckInAction.SKIP, views.step_index(CheckInStep.TEXT))
     assert end.text.key == "checkin.passed_on"
     assert len(await flags_of(world)) == 1
 
@@ -620,7 +618,7 @@ async def test_a_press_for_a_step_no_longer_current_is_refused(
 ) -> None:
     world = await open_aftercare(uow_factory, engine)
     checkin = await add_checkin(world)
-    score_skip = checkin_views.step_index(CheckInStep.SCORE)
+    score_skip = views.step_index(CheckInStep.SCORE)
     await press(world, checkin, CheckInAction.SKIP, score_skip)
     assert await refused_key(press(world, checkin, CheckInAction.SKIP, score_skip)) == (
         "checkin.step_passed"
@@ -750,7 +748,7 @@ async def test_later_offers_choices_and_a_snooze_asks_the_current_step_again(
             }
             for b in row
         ]
-        for row in checkin_views.change_question(checkin.id).buttons
+        for row in views.change_question(checkin.id).buttons
     ]
     assert (rows[1].chat_id, rows[1].client_id, rows[1].expires_at) == (
         CLIENT,
@@ -785,7 +783,7 @@ async def ask(world: Aftercare) -> None:
     async with world.uow() as uow:
         client = await uow.clients.get(world.client.id)
         assert client is not None
-        await checkin_prompts.ask_keep_or_stop(uow, world.clock, POLICY, client)
+        await prompts.ask_keep_or_stop(uow, world.clock, POLICY, client)
         await uow.commit()
 
 
@@ -844,9 +842,7 @@ async def test_no_pauses_check_ins_and_cancels_the_queued_ones(
         )
         await uow.commit()
 
-    answer = await checkin_prompts.answer_keep_checkins(
-        world.uow, world.clock, actor=CLIENT, keep=False
-    )
+    answer = await prompts.answer_keep_checkins(world.uow, world.clock, actor=CLIENT, keep=False)
 
     assert answer.text.key == "checkin.keep_no"
     client = await client_now(world)
@@ -862,9 +858,7 @@ async def test_yes_keeps_them_and_an_answer_counts_as_yes(
     world = await open_aftercare(uow_factory, engine)
     checkins = await unanswered_checkins(world, 4)
     await ask(world)
-    answer = await checkin_prompts.answer_keep_checkins(
-        world.uow, world.clock, actor=CLIENT, keep=True
-    )
+    answer = await prompts.answer_keep_checkins(world.uow, world.clock, actor=CLIENT, keep=True)
     assert answer.text.key == "checkin.keep_yes"
     client = await client_now(world)
     assert (client.checkins_paused, client.checkin_prompt_at) == (False, None)
@@ -885,7 +879,7 @@ async def test_silence_after_the_question_pauses_check_ins_after_three_days(
 
     async def pause_silent() -> list[Client]:
         async with world.uow() as uow:
-            paused = await checkin_prompts.pause_silent_clients(uow, world.clock, POLICY)
+            paused = await prompts.pause_silent_clients(uow, world.clock, POLICY)
             await uow.commit()
         return paused
 
@@ -978,7 +972,7 @@ async def test_a_press_edits_the_check_in_in_place_and_media_gets_a_kind_ask(
 ) -> None:
     world = await open_aftercare(uow_factory, engine)
     checkin = await add_checkin(world, step=CheckInStep.AREAS)
-    picker = checkin_views.areas_question(checkin.id, {0})
+    picker = views.areas_question(checkin.id, {0})
     keyboard = [
         [{"text": "area", "callback_data": b.callback_data} for b in row] for row in picker.buttons
     ]

@@ -18,8 +18,7 @@ from bot.domain.models import (
 )
 from bot.domain.timing import CheckInSchedule, QuietHours
 from bot.ports import UnitOfWorkFactory
-from bot.services import session_changes
-from bot.services.checkin_schedule import (
+from bot.services.checkins.schedule import (
     cancel_checkins,
     complete_ended_sessions,
     dedup_key,
@@ -27,6 +26,7 @@ from bot.services.checkin_schedule import (
     resume_checkins,
 )
 from bot.services.policy import Policy
+from bot.services.sessions import changes
 from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
 from tests.integration import records
@@ -264,19 +264,19 @@ async def test_the_practitioner_marks_a_no_show_from_the_session_card(
     def press(action: SessionAction) -> SessionPress:
         return SessionPress(appointment_id, callbacks.session_version(SESSION_START), action)
 
-    early = await session_changes.practitioner_press(
+    early = await changes.practitioner_press(
         uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
     )
     assert early.text.key == "booking.not_ended_yet"
     await complete_ended_sessions(uow_factory, clock, POLICY)
-    card = await session_changes.practitioner_press(
+    card = await changes.practitioner_press(
         uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(SHOW)
     )
     assert [b.callback_data for row in card.buttons for b in row] == [
         callbacks.session(appointment_id, SESSION_START, NO_SHOW)
     ]
 
-    marked = await session_changes.practitioner_press(
+    marked = await changes.practitioner_press(
         uow_factory, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
     )
 

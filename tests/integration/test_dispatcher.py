@@ -27,10 +27,10 @@ from bot.domain.models import ClientStatus, OutboxKind, OutboxMessage, OutboxSta
 from bot.domain.outgoing import OutgoingMessage, SentMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
-from bot.services.delivery_report import delivery_report
-from bot.services.dispatcher import SENDS_AT_ONCE, Dispatcher
-from bot.services.outbox import Delivery, reschedule, schedule
-from bot.services.pacing import Limits, Pacer
+from bot.services.delivery.dispatcher import SENDS_AT_ONCE, Dispatcher
+from bot.services.delivery.outbox import Delivery, reschedule, schedule
+from bot.services.delivery.pacing import Limits, Pacer
+from bot.services.delivery.report import delivery_report
 from tests.fakes import FixedClock
 from tests.integration import records
 from tests.integration.records import T0

@@ -21,9 +21,10 @@ from bot.domain.models import AppointmentStatus, CheckInState, CheckInStep
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
-from bot.services import morning_list, privacy
-from bot.services.dispatcher import Dispatcher
+from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.policy import Policy
+from bot.services.practice import morning_list
+from bot.services.privacy import rights
 from bot.settings import load_settings
 from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
@@ -220,7 +221,7 @@ async def test_a_morning_list_waiting_to_go_loses_an_erased_client(
     clock = FixedClock(morning)
     await morning_list.morning_lists(uow_factory, clock, POLICY)
     assert {t for t, _, n in await _found(engine, (NAME,)) if n == NAME} == {"clients", "outbox"}
-    await privacy.erase(uow_factory, clock, QUIET, CLIENT)
+    await rights.erase(uow_factory, clock, QUIET, CLIENT)
     # Only the notice that tells the practitioner still names them, until it is sent.
     assert [t for t, _, _ in await _found(engine, (NAME,))] == ["outbox"]
     await _send_everything_due(uow_factory, clock)

@@ -46,11 +46,13 @@ from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.sandbox.text import message_text, utf16_length
-from bot.services import flag_replies, flags, morning_list, privacy
 from bot.services.access import Refused
-from bot.services.dispatcher import Dispatcher
-from bot.services.outbox import decode
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.outbox import decode
+from bot.services.flags import lifecycle, replies
 from bot.services.policy import Policy
+from bot.services.practice import morning_list
+from bot.services.privacy import rights
 from bot.settings import load_settings
 from bot.telegram import flag_jobs
 from bot.triage_data import LoadedTriage
@@ -160,7 +162,7 @@ async def raise_(
     checkin_id: int | None = THE_CHECKIN,
 ) -> Flag | None:
     async with practice.uow() as uow:
-        flag = await flags.raise_flag(
+        flag = await lifecycle.raise_flag(
             uow,
             practice.clock,
             policy(backup),
@@ -234,7 +236,7 @@ async def test_a_concern_is_stored_and_alerted_at_once_even_in_quiet_hours(
     assert alert.chat_id == PRACTITIONER
     assert alert.due_at == LATE_EVENING  # never held by quiet hours
     assert alert.silent is False
-    assert alert.priority == flags.PRIORITY[TriageLevel.CONCERN]
+    assert alert.priority == lifecycle.PRIORITY[TriageLevel.CONCERN]
     assert alert.dedup_key == f"flag:{flag.id}:alert"
     # An alert is about the client, not to them: their /stop must not cancel it.
     assert alert.client_id is None
@@ -318,7 +320,7 @@ async def test_another_checkin_or_an_acknowledged_flag_does_not_block_a_new_one(
     first = await raise_(practice)
     assert first is not None
     assert await raise_(practice, checkin_id=None) is not None  # free text, no check-in
-    await flags.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=first.id)
+    await lifecycle.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=first.id)
     assert await raise_(practice) is not None
 
 
@@ -338,7 +340,7 @@ async def test_an_urgent_flag_without_backup_is_repeated_after_15_minutes(
     assert again.kind is OutboxKind.FLAG_ALERT
     assert again.chat_id == PRACTITIONER
     assert again.due_at == NOW + timedelta(minutes=15)
-    assert again.priority == flags.PRIORITY[TriageLevel.URGENT] == 100
+    assert again.priority == lifecycle.PRIORITY[TriageLevel.URGENT] == 100
     assert "Still not acknowledged after 15 minutes" in rendered(again)
     assert "&lt;b&gt;worse" in rendered(again)
     assert callbacks.flag(flag.id, FlagAction.ACKNOWLEDGE) in button_data(decode(again)[0])
@@ -478,7 +480,7 @@ async def test_acknowledge_closes_the_flag_and_cancels_the_escalations(practice:
     flag = await raise_(practice, TriageLevel.URGENT, backup=BACKUP)
     assert flag is not None
     practice.clock.current = NOW + timedelta(minutes=4)
-    answer = await flags.acknowledge(
+    answer = await lifecycle.acknowledge(
         practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
     )
     assert "Acknowledged at 10:04" in shown(answer)
@@ -501,10 +503,10 @@ async def test_acknowledge_closes_the_flag_and_cancels_the_escalations(practice:
 async def test_a_second_acknowledge_changes_nothing_and_says_when(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flags.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await lifecycle.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     before = await audit(practice)
     practice.clock.current = NOW + timedelta(hours=2)
-    again = await flags.acknowledge(
+    again = await lifecycle.acknowledge(
         practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
     )
     assert again.text.key == "flag.already_acknowledged"
@@ -517,7 +519,7 @@ async def test_another_practitioner_cannot_acknowledge_and_is_audited(practice: 
     flag = await raise_(practice, TriageLevel.URGENT)
     assert flag is not None
     with pytest.raises(Refused) as refused:
-        await flags.acknowledge(
+        await lifecycle.acknowledge(
             practice.uow, practice.clock, actor=OTHER_PRACTITIONER, flag_id=flag.id
         )
     assert refused.value.answer.key == "access.not_found"
@@ -530,7 +532,7 @@ async def test_another_practitioner_cannot_acknowledge_and_is_audited(practice: 
     assert entry.detail == {"action": "flag.acknowledge", "reason": "not their flag"}
 
 
-@pytest.mark.parametrize("press", [flags.acknowledge, flag_replies.ask_reply, flags.history])
+@pytest.mark.parametrize("press", [lifecycle.acknowledge, replies.ask_reply, lifecycle.history])
 async def test_forged_presses_are_refused(practice: Practice, press: Any) -> None:
     flag = await raise_(practice)
     assert flag is not None
@@ -551,7 +553,7 @@ async def test_forged_presses_are_refused(practice: Practice, press: Any) -> Non
 
 
 async def reply_with(practice: Practice, text: str, message_id: int = 11) -> OutgoingMessage | None:
-    return await flag_replies.deliver_reply(
+    return await replies.deliver_reply(
         practice.uow,
         practice.clock,
         policy(),
@@ -564,7 +566,7 @@ async def reply_with(practice: Practice, text: str, message_id: int = 11) -> Out
 async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice) -> None:
     flag = await raise_(practice, TriageLevel.URGENT)
     assert flag is not None
-    prompt = await flag_replies.ask_reply(
+    prompt = await replies.ask_reply(
         practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
     )
     assert "Write your message to <b>Sample &lt;i&gt;Client&lt;/i&gt;</b>" in shown(prompt)
@@ -576,7 +578,7 @@ async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice)
     assert row.kind is OutboxKind.NOTICE
     assert row.chat_id == CLIENT
     assert row.client_id == practice.client.id
-    assert row.priority == flag_replies.REPLY_PRIORITY
+    assert row.priority == replies.REPLY_PRIORITY
     assert row.due_at == NOW + timedelta(minutes=3)
     html = rendered(row)
     assert "A message from First &lt;Practitioner&gt;" in html
@@ -594,7 +596,7 @@ async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice)
 async def test_text_without_a_pending_reply_is_left_alone(practice: Practice) -> None:
     assert await reply_with(practice, "hello") is None
     assert (
-        await flag_replies.deliver_reply(
+        await replies.deliver_reply(
             practice.uow, practice.clock, policy(), actor=GUEST, text="hi", message_id=1
         )
         is None
@@ -605,17 +607,17 @@ async def test_text_without_a_pending_reply_is_left_alone(practice: Practice) ->
 async def test_a_pending_reply_lapses_after_its_window(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
-    practice.clock.current = NOW + flag_replies.REPLY_WINDOW + timedelta(seconds=1)
+    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    practice.clock.current = NOW + replies.REPLY_WINDOW + timedelta(seconds=1)
     assert await reply_with(practice, "too late") is None
 
 
 async def test_a_pending_reply_belongs_to_the_practitioner_who_pressed(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     assert (
-        await flag_replies.deliver_reply(
+        await replies.deliver_reply(
             practice.uow,
             practice.clock,
             policy(),
@@ -632,7 +634,7 @@ async def test_a_reply_to_a_concern_waits_for_the_clients_quiet_hours(practice: 
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.CONCERN)
     assert flag is not None
-    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     queued = await reply_with(practice, "Sleep well, we talk tomorrow")
     assert queued is not None
     assert queued.text.key == "flag.reply_queued"
@@ -645,7 +647,7 @@ async def test_a_reply_to_an_urgent_flag_goes_at_once_at_night(practice: Practic
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.URGENT)
     assert flag is not None
-    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     sent = await reply_with(practice, "Calling you now")
     assert sent is not None
     assert sent.text.key == "flag.reply_sent"
@@ -657,9 +659,9 @@ async def test_acknowledge_does_not_cancel_a_queued_reply(practice: Practice) ->
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.CONCERN)
     assert flag is not None
-    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     await reply_with(practice, "Tomorrow morning then")
-    await flags.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await lifecycle.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     [row] = await by_key(practice.engine, "flag-reply:")
     assert row.state is OutboxState.PENDING
 
@@ -667,8 +669,8 @@ async def test_acknowledge_does_not_cancel_a_queued_reply(practice: Practice) ->
 async def test_a_too_long_reply_is_refused_and_stays_pending(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
-    too_long = await reply_with(practice, "a" * (flag_replies.REPLY_LIMIT + 1))
+    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    too_long = await reply_with(practice, "a" * (replies.REPLY_LIMIT + 1))
     assert too_long is not None
     assert too_long.text.key == "flag.reply_too_long"
     assert await by_key(practice.engine, "flag-reply:") == []
@@ -689,7 +691,7 @@ async def test_no_reply_to_a_client_who_cannot_get_it(
 ) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await flag_replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     async with practice.uow() as uow:  # the client stops after Reply was pressed
         await uow.clients.update(dataclasses.replace(practice.client, status=status))
         await uow.commit()
@@ -698,7 +700,7 @@ async def test_no_reply_to_a_client_who_cannot_get_it(
     assert answer.text.key == key
     assert await by_key(practice.engine, "flag-reply:") == []
     assert await reply_with(practice, "another text", message_id=12) is None  # closed
-    asked = await flag_replies.ask_reply(
+    asked = await replies.ask_reply(
         practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
     )
     assert asked.text.key == key
@@ -727,7 +729,9 @@ async def test_history_shows_the_last_due_checkins_with_their_answers(practice: 
             )
         )
         await uow.commit()
-    answer = await flags.history(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    answer = await lifecycle.history(
+        practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
+    )
     html = shown(answer)
     assert "the last 2 check-ins, newest first" in html
     assert "Discomfort: <b>7</b>/10" in html
@@ -760,7 +764,7 @@ async def test_history_shortens_long_words(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
     html = shown(
-        await flags.history(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+        await lifecycle.history(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     )
     assert "(shortened)" in html
     assert "long " * 60 not in html
@@ -771,7 +775,9 @@ async def test_history_without_checkins_says_so(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
     practice.clock.current = NOW - timedelta(hours=2)  # before the check-in was due
-    answer = await flags.history(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    answer = await lifecycle.history(
+        practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id
+    )
     assert answer.text.key == "flag.history_none"
 
 
@@ -780,7 +786,7 @@ async def test_history_without_checkins_says_so(practice: Practice) -> None:
 
 async def test_flags_lists_open_flags_oldest_first_with_buttons(practice: Practice) -> None:
     assert (
-        await flags.open_flags(practice.uow, practice.clock, actor=PRACTITIONER)
+        await lifecycle.open_flags(practice.uow, practice.clock, actor=PRACTITIONER)
     ).text.key == "flag.none_open"
     first = await raise_(practice)
     practice.clock.current = NOW + timedelta(hours=1)
@@ -790,8 +796,8 @@ async def test_flags_lists_open_flags_oldest_first_with_buttons(practice: Practi
     assert first
     assert second
     assert third
-    await flags.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=third.id)
-    answer = await flags.open_flags(practice.uow, practice.clock, actor=PRACTITIONER)
+    await lifecycle.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=third.id)
+    answer = await lifecycle.open_flags(practice.uow, practice.clock, actor=PRACTITIONER)
     html = shown(answer)
     assert "<b>Open flags</b> (2)" in html
     assert html.index("1. 🟠 Concern") < html.index("2. 🔴 Urgent")
@@ -804,20 +810,20 @@ async def test_flags_lists_open_flags_oldest_first_with_buttons(practice: Practi
         callbacks.flag(second.id, FlagAction.HISTORY),
     ]
     message_text(html, "HTML")
-    other = await flags.open_flags(practice.uow, practice.clock, actor=OTHER_PRACTITIONER)
+    other = await lifecycle.open_flags(practice.uow, practice.clock, actor=OTHER_PRACTITIONER)
     assert other.text.key == "flag.none_open"
     with pytest.raises(Refused):
-        await flags.open_flags(practice.uow, practice.clock, actor=CLIENT)
+        await lifecycle.open_flags(practice.uow, practice.clock, actor=CLIENT)
 
 
 async def test_a_long_list_fits_one_message(practice: Practice) -> None:
-    for n in range(flags.LIST_LIMIT + 5):
+    for n in range(lifecycle.LIST_LIMIT + 5):
         assert await raise_(practice, checkin_id=1000 + n, reasons=("x" * 300,) * 5)
-    answer = await flags.open_flags(practice.uow, practice.clock, actor=PRACTITIONER)
+    answer = await lifecycle.open_flags(practice.uow, practice.clock, actor=PRACTITIONER)
     text = message_text(shown(answer), "HTML").text
     assert utf16_length(text) <= 4096
     assert "and 5 more" in text
-    assert len(answer.buttons) == flags.LIST_LIMIT
+    assert len(answer.buttons) == lifecycle.LIST_LIMIT
 
 
 # --- the morning list ---------------------------------------------------------------------------
@@ -856,8 +862,8 @@ async def test_a_flag_open_a_day_is_in_the_morning_list_once(practice: Practice)
     assert len(await morning(practice, MORNING + timedelta(minutes=30))) == 1
     assert len(await morning(practice, MORNING + timedelta(hours=2))) == 1
     assert len(await morning(practice, MORNING + timedelta(days=1))) == 2
-    await flags.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=old.id)
-    await flags.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await lifecycle.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=old.id)
+    await lifecycle.acknowledge(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
     assert len(await morning(practice, MORNING + timedelta(days=2))) == 2  # nothing open
 
 
@@ -988,7 +994,7 @@ async def test_erasing_the_client_cancels_alerts_that_would_quote_them(practice:
     flag = await raise_(practice, TriageLevel.URGENT, backup=OTHER_PRACTITIONER)
     assert flag is not None
 
-    await privacy.erase(practice.uow, practice.clock, policy().quiet, CLIENT)
+    await rights.erase(practice.uow, practice.clock, policy().quiet, CLIENT)
 
     rows = await outbox_rows(practice.engine)
     pending = [r for r in rows if r.state is OutboxState.PENDING]
@@ -1014,7 +1020,7 @@ async def test_a_reply_pending_for_a_client_who_erased_goes_to_nobody_else(
         await uow.commit()
     await bot.press(PRACTITIONER, callbacks.flag(first.id, FlagAction.REPLY))
     await bot.press(PRACTITIONER, callbacks.flag(second.id, FlagAction.REPLY))
-    await privacy.erase(practice.uow, practice.clock, policy().quiet, OTHER_CLIENT)
+    await rights.erase(practice.uow, practice.clock, policy().quiet, OTHER_CLIENT)
     answer = await bot.send(PRACTITIONER, "I am here for you")
     assert answer == [messages.render("input.free_text")]
     assert await by_key(practice.engine, "flag-reply:") == []

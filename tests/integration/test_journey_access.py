@@ -22,10 +22,12 @@ from bot.domain.models import AppointmentStatus, ClientStatus, Invite, OutboxKin
 from bot.domain.outgoing import OutgoingMessage
 from bot.ports import UnitOfWorkFactory
 from bot.sandbox.text import message_text, utf16_length
-from bot.services import booking, client_settings, invites, session_lists
 from bot.services.access import STRANGER_REFUSALS
-from bot.services.invites import ConsentOutcome, NewInvite
-from bot.services.privacy import stop_messages
+from bot.services.practice import client_settings, invites
+from bot.services.practice.invites import ConsentOutcome, NewInvite
+from bot.services.privacy.rights import stop_messages
+from bot.services.sessions import booking
+from bot.services.sessions import lists as session_lists
 from tests.fakes import FixedClock
 from tests.integration import records
 from tests.integration.journey_support import (

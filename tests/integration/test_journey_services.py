@@ -24,8 +24,10 @@ from bot.domain.models import (
 )
 from bot.domain.outgoing import OutgoingMessage
 from bot.domain.text_params import when
-from bot.services import booking, client_sessions, client_settings, session_changes
-from bot.services.calendar import input_problem
+from bot.services.practice import client_settings
+from bot.services.sessions import booking, client_actions
+from bot.services.sessions import changes as session_changes
+from bot.services.sessions.calendar import input_problem
 from messages import render_plain
 from tests.integration.journey_support import (
     BERLIN,
@@ -321,7 +323,7 @@ async def test_confirm_replaces_the_reminders_and_tells_the_practitioner_once(
     assert confirm is not None
     assert confirm.action is SessionAction.CONFIRM
 
-    answer = await client_sessions.client_press(
+    answer = await client_actions.client_press(
         practice.uow, practice.clock, POLICY, actor=CLIENT, press=confirm
     )
 
@@ -425,8 +427,8 @@ async def test_next_shows_the_clients_next_open_session(practice: Practice) -> N
     await add_session(practice.uow, practice.client, NOW + timedelta(days=1), status=CANCELLED)
     appointment = await book(practice)
 
-    answer = await client_sessions.next_session(practice.uow, practice.clock, actor=CLIENT)
-    nothing = await client_sessions.next_session(practice.uow, practice.clock, actor=GUEST)
+    answer = await client_actions.next_session(practice.uow, practice.clock, actor=CLIENT)
+    nothing = await client_actions.next_session(practice.uow, practice.clock, actor=GUEST)
 
     assert (answer.text.key, answer.text.params["when"]) == (
         "next.open",

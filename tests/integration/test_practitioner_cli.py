@@ -16,7 +16,7 @@ from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
 from bot.domain.models import AuditEntry, Client, ClientStatus, Practitioner
 from bot.ports import UnitOfWorkFactory
-from bot.services.practitioners import ensure_configured, register, remember_name
+from bot.services.practice.practitioners import ensure_configured, register, remember_name
 from tests.fakes import FixedClock
 from tests.integration.records import BIG_TELEGRAM_ID, T0
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import UnitOfWorkFactory
-from bot.services.practitioners import ensure_configured
+from bot.services.practice.practitioners import ensure_configured
 from tests.fakes import FixedClock
 from tests.integration import records
 from tests.integration.records import T0

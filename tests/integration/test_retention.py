@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.models import OutboxState
 from bot.ports import UnitOfWorkFactory
-from bot.services.retention import Retention, apply_retention, months_before
+from bot.services.privacy.retention import Retention, apply_retention, months_before
 from tests.fakes import FixedClock
 from tests.integration import records
 

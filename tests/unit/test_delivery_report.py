@@ -1,6 +1,6 @@
 import pytest
 
-from bot.services.delivery_report import percentile
+from bot.services.delivery.report import percentile
 
 
 @pytest.mark.parametrize(

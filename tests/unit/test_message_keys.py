@@ -20,7 +20,7 @@ from bot.domain.booking_input import InputProblem
 from bot.domain.invites import InviteStatus
 from bot.domain.models import AppointmentStatus, ClientStatus, TriageLevel
 from bot.domain.roles import COMMANDS, Role
-from bot.services.checkin_views import HEALING_REACTIONS
+from bot.services.checkins.views import HEALING_REACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN_SESSIONS = {

@@ -148,7 +148,7 @@ SAMPLE_VALUES = {
     "where": embed(Text("reminder.where", {"location": "Room <1> & 2"})),
     "location": "Room <1> & 2",
     "text": "Mars/Olympus <b>",
-    # flags (bot/services/flag_views.py)
+    # flags (bot/services/flags/views.py)
     "level": embed(Text("flag.level_urgent")),
     "reason": "self-harm <b>language</b> & more",
     "score": 7,

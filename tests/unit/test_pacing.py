@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.services.pacing import Limits, Pacer, SlidingWindow
+from bot.services.delivery.pacing import Limits, Pacer, SlidingWindow
 from bot.telegram.rate_limiter import PacedRateLimiter
 
 

@@ -722,7 +722,13 @@ def test_triage_never_raises_and_is_deterministic(
 @settings(max_examples=100, deadline=None)
 @given(text=ANY_TEXT)
 def test_self_harm_in_its_own_sentence_is_urgent_whatever_surrounds_it(text: str) -> None:
-    assert judge(f"{text}\nI want to die.\n{text}").level is URGENT
+    """Only words after it that take it back ("JK") lower it, and never below a concern."""
+    assert judge(f"{text}\nI want to die.").level is URGENT
+    result = judge(f"{text}\nI want to die.\n{text}")
+    if any(finding.context.retracted for finding in result.findings):
+        assert result.level is CONCERN
+    else:
+        assert result.level is URGENT
 
 
 @pytest.mark.parametrize("after", ["\n?no", ".?no", "\n? no thanks"])

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from bot.domain.models import AppointmentStatus, Client, ClientStatus
 from bot.domain.outgoing import Text
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services.checkin_schedule import resume_checkins
-from bot.services.outbox import notify_practitioner
+from bot.services.checkins.schedule import resume_checkins
+from bot.services.delivery.outbox import notify_practitioner
 from bot.services.policy import Policy
-from bot.services.reminders import schedule_reminders
-from bot.services.views import SessionParties
+from bot.services.sessions.reminders import schedule_reminders
+from bot.services.sessions.views import SessionParties
 
 REMINDER_HORIZON = timedelta(days=366)
 """Sessions this far ahead get their reminders queued again."""

@@ -17,9 +17,9 @@ from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, own_client, refuse, require_practitioner
-from bot.services.outbox import notify_practitioner
+from bot.services.delivery.outbox import notify_practitioner
 from bot.services.policy import Policy
-from bot.services.views import practitioner_name
+from bot.services.sessions.views import practitioner_name
 
 MAX_NAME_LENGTH = 100
 

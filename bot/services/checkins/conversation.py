@@ -34,9 +34,9 @@ from bot.domain.models import (
 )
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import checkin_views
 from bot.services.access import Refused, refuse
-from bot.services.checkin_replies import (
+from bot.services.checkins import views
+from bot.services.checkins.replies import (
     Logged,
     Writer,
     closing,
@@ -44,9 +44,9 @@ from bot.services.checkin_replies import (
     log_reply,
     reactions_in,
 )
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
 from bot.services.policy import Policy
-from bot.services.views import practitioner_name
+from bot.services.sessions.views import practitioner_name
 
 _ANSWERS = {
     CheckInAction.SCORE: CheckInStep.SCORE,
@@ -72,7 +72,7 @@ async def press_checkin(
 ) -> OutgoingMessage:
     """A press under a check-in: an answer, Skip, Later, a snooze choice or an area toggle.
 
-    ``ticked`` are the body areas ticked on the pressed message (``checkin_views.ticked_areas``
+    ``ticked`` are the body areas ticked on the pressed message (``views.ticked_areas``
     reads them from its buttons). Raises ``Refused`` as described in the module's notes.
     """
     async with uow_factory() as uow:
@@ -89,7 +89,7 @@ async def press_checkin(
             raise Refused(Text("checkin.finished"))
         match press.action:
             case CheckInAction.LATER:
-                return checkin_views.later_question(checkin.id)
+                return views.later_question(checkin.id)
             case CheckInAction.SNOOZE:
                 return await _snooze(uow, clock, policy, writer, press.argument)
             case CheckInAction.AREA:
@@ -133,14 +133,14 @@ async def _pressed(uow: UnitOfWork, clock: Clock, actor: int, press: CheckInPres
 def _toggle(writer: Writer, argument: int | None, ticked: Collection[int]) -> OutgoingMessage:
     """Tick or untick a body area; nothing is stored until Done."""
     checkin = writer.checkin
-    toggle = checkin_views.area_toggle(argument)
+    toggle = views.area_toggle(argument)
     if checkin is None or toggle is None:
         raise Refused(STALE)
     if checkin.step is not CheckInStep.AREAS:
         raise Refused(Text("checkin.step_passed"))
     index, tick = toggle
     now_ticked = (set(ticked) | {index}) if tick else (set(ticked) - {index})
-    return checkin_views.areas_question(checkin.id, now_ticked)
+    return views.areas_question(checkin.id, now_ticked)
 
 
 async def _skip(
@@ -204,7 +204,7 @@ def _tapped(
         checkin_id=checkin.id if checkin else None,
     )
     match press.action:
-        case CheckInAction.SCORE if argument is not None and argument in checkin_views.SCORES:
+        case CheckInAction.SCORE if argument is not None and argument in views.SCORES:
             return dataclasses.replace(reply, score=argument)
         case CheckInAction.CHANGE if argument is not None and 0 <= argument < len(CHANGES):
             return dataclasses.replace(reply, comparison=CHANGES[argument])
@@ -238,10 +238,10 @@ async def _next(
         replies = await uow.replies.for_checkin(checkin.id)
         reactions = reactions_in(replies, writer.client.locale, policy.triage)
         return closing(writer, replies, policy, reactions)
-    question = checkin_views.question(checkin.id, checkin.step)
+    question = views.question(checkin.id, checkin.step)
     if logged is not None and logged.flag is not None:
-        note = checkin_views.passed_on_note(practitioner_name(writer.practitioner))
-        return checkin_views.with_note(note, question)
+        note = views.passed_on_note(practitioner_name(writer.practitioner))
+        return views.with_note(note, question)
     return question
 
 
@@ -250,13 +250,13 @@ async def _snooze(
 ) -> OutgoingMessage:
     """Ask again later: the current step's question goes in the outbox for then."""
     checkin, client = writer.checkin, writer.client
-    if checkin is None or argument is None or not 0 <= argument < len(checkin_views.SNOOZES):
+    if checkin is None or argument is None or not 0 <= argument < len(views.SNOOZES):
         raise Refused(STALE)
     if client.telegram_user_id is None:  # pragma: no cover -- an active client has joined
         raise Refused(STALE)
     now = clock.now()
     at = snooze_until(
-        checkin_views.SNOOZES[argument],
+        views.SNOOZES[argument],
         now,
         client.timezone,
         policy.checkins_for(writer.practitioner).at,
@@ -272,7 +272,7 @@ async def _snooze(
         Delivery(
             chat_id=client.telegram_user_id,
             kind=OutboxKind.CHECKIN,
-            message=checkin_views.question(checkin.id, checkin.step),
+            message=views.question(checkin.id, checkin.step),
             locale=client.locale,
             due_at=at,
             dedup_key=snooze_key(checkin.id, snoozes),
@@ -296,4 +296,4 @@ async def _snooze(
         client_id=client.id,
     )
     await uow.commit()
-    return checkin_views.snoozed(row.due_at, client.timezone)
+    return views.snoozed(row.due_at, client.timezone)

@@ -16,11 +16,11 @@ from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, clients_appointment, refuse
-from bot.services.calendar import OPEN_STATUSES
-from bot.services.outbox import notify_practitioner
+from bot.services.delivery.outbox import notify_practitioner
 from bot.services.policy import Policy
-from bot.services.reminders import cancel_reminders, refresh_reminders
-from bot.services.views import (
+from bot.services.sessions.calendar import OPEN_STATUSES
+from bot.services.sessions.reminders import cancel_reminders, refresh_reminders
+from bot.services.sessions.views import (
     SessionParties,
     client_session_buttons,
     practitioner_name,

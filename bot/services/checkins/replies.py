@@ -37,11 +37,12 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.triage import TriageResult, level_rank, triage
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import checkin_views, reachability
-from bot.services.checkin_schedule import dedup_key
-from bot.services.flags import raise_flag
+from bot.services.checkins import views
+from bot.services.checkins.schedule import dedup_key
+from bot.services.delivery import reachability
+from bot.services.flags.lifecycle import raise_flag
 from bot.services.policy import Policy, TriageData
-from bot.services.views import practitioner_name
+from bot.services.sessions.views import practitioner_name
 
 _log = logging.getLogger(__name__)
 
@@ -210,15 +211,15 @@ def closing(
         case TriageLevel.URGENT:
             return crisis_answer(writer, policy)
         case TriageLevel.CONCERN:
-            return checkin_views.passed_on(practitioner_name(writer.practitioner))
+            return views.passed_on(practitioner_name(writer.practitioner))
         case _:
-            return checkin_views.thanks(reactions)
+            return views.thanks(reactions)
 
 
 def crisis_answer(writer: Writer, policy: Policy) -> OutgoingMessage:
     """Crisis resources for the client's country; their practitioner has been alerted."""
     line = policy.crisis.for_timezone(writer.client.timezone)
-    return checkin_views.crisis(line, practitioner_name(writer.practitioner))
+    return views.crisis(line, practitioner_name(writer.practitioner))
 
 
 # --- words, edits and other messages ------------------------------------------------------------
@@ -319,12 +320,12 @@ async def _words_answer(
     if level is TriageLevel.URGENT:
         return crisis_answer(writer, policy)
     if level is TriageLevel.CONCERN:
-        return checkin_views.passed_on(practitioner_name(writer.practitioner))
+        return views.passed_on(practitioner_name(writer.practitioner))
     if checkin is None:
         return OutgoingMessage(Text("input.free_text"))
     if checkin.step is CheckInStep.DONE:
-        return checkin_views.noted(logged.result.reactions)
-    return checkin_views.noted_during_question()
+        return views.noted(logged.result.reactions)
+    return views.noted_during_question()
 
 
 def _edit_answer(
@@ -336,7 +337,7 @@ def _edit_answer(
         return None
     if level is TriageLevel.URGENT:
         return crisis_answer(writer, policy)
-    return checkin_views.passed_on(practitioner_name(writer.practitioner))
+    return views.passed_on(practitioner_name(writer.practitioner))
 
 
 def _answer_again(writer: Writer, policy: Policy, reply: Reply) -> OutgoingMessage:
@@ -344,8 +345,8 @@ def _answer_again(writer: Writer, policy: Policy, reply: Reply) -> OutgoingMessa
     if reply.triage_level is TriageLevel.URGENT:
         return crisis_answer(writer, policy)
     if reply.triage_level is TriageLevel.CONCERN:
-        return checkin_views.passed_on(practitioner_name(writer.practitioner))
-    return checkin_views.noted(reactions_in([reply], writer.client.locale, policy.triage))
+        return views.passed_on(practitioner_name(writer.practitioner))
+    return views.noted(reactions_in([reply], writer.client.locale, policy.triage))
 
 
 async def _stopped_words(
@@ -384,7 +385,7 @@ async def _stopped_words(
         )
         await log_reply(uow, clock, policy, writer, reply)
     if writer is None:
-        return checkin_views.crisis(policy.crisis.for_timezone(client.timezone), None)
+        return views.crisis(policy.crisis.for_timezone(client.timezone), None)
     return crisis_answer(writer, policy)
 
 
@@ -395,7 +396,7 @@ def crisis_fallback(policy: Policy, text: str, language_code: str | None) -> Out
     result = triage(text, None, (), lexicon, second_opinion=policy.triage.second_opinion())
     if result.level is not TriageLevel.URGENT:
         return None
-    return checkin_views.crisis(policy.crisis.for_timezone(policy.default_timezone), None)
+    return views.crisis(policy.crisis.for_timezone(policy.default_timezone), None)
 
 
 async def record_not_text(

@@ -28,9 +28,9 @@ from bot.domain.models import ClientStatus, OutboxMessage
 from bot.domain.outgoing import Text
 from bot.domain.timing import QuietHours
 from bot.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
-from bot.services.alert_escalation import alert_undelivered
-from bot.services.outbox import decode, notify_practitioner
-from bot.services.pacing import SendBudget
+from bot.services.delivery.outbox import decode, notify_practitioner
+from bot.services.delivery.pacing import SendBudget
+from bot.services.flags.escalation import alert_undelivered
 
 _log = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ class Dispatcher:
 
     async def _recipient_unreachable(self, row: OutboxMessage, reason: str) -> None:
         """Blocked or never started: fail the row; for a client, stop their messages (they
-        come back when the client does, ``bot.services.reachability``) and tell their
+        come back when the client does, ``bot.services.delivery.reachability``) and tell their
         practitioner once. Any other chat (a practitioner's, the backup contact's) keeps
         what is pending for it: an alert is never cancelled because one send failed."""
 

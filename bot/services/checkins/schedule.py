@@ -22,11 +22,11 @@ from bot.domain.models import (
     OutboxState,
 )
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services.checkin_prompts import ask_keep_or_stop, pause_silent_clients
-from bot.services.checkin_views import score_question
-from bot.services.outbox import Delivery, schedule
+from bot.services.checkins.prompts import ask_keep_or_stop, pause_silent_clients
+from bot.services.checkins.views import score_question
+from bot.services.delivery.outbox import Delivery, schedule
 from bot.services.policy import Policy
-from bot.services.views import SessionParties
+from bot.services.sessions.views import SessionParties
 
 _log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ it. The alert is an outbox row of kind ``FLAG_ALERT``, which quiet hours never h
 urgent flag also gets, in the same transaction, a repeat alert after 15 minutes and (if
 the operator named one) an alert to a backup contact after 30; acknowledging cancels
 both. A concern left open for a day shows up again in the practitioner's morning list
-(``bot.services.morning_list``); the Reply button is ``bot.services.flag_replies``.
+(``bot.services.practice.morning_list``); the Reply button is ``bot.services.flags.replies``.
 
 Alert rows carry the practitioner's id but no client id on purpose: a client's ``/stop``
 (or a blocked bot) cancels what is pending *for the client*, and must never silence an
@@ -34,9 +34,9 @@ from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.domain.triage import level_rank
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import flag_views
 from bot.services.access import refuse, require_practitioner
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.flags import views
 from bot.services.policy import Policy
 
 _log = logging.getLogger(__name__)
@@ -63,10 +63,10 @@ async def _more_words(
     alerts: _Alerts, client: Client, flag: Flag, reply: Reply, words: str
 ) -> None:
     """Send the practitioner the client's words about a flag that is already open."""
-    alert = flag_views.alert_text(
+    alert = views.alert_text(
         client, flag.level, flag.reasons, score=None, previous_score=None, change=None, words=words
     )
-    message = OutgoingMessage(alert, flag_views.flag_buttons(flag.id))
+    message = OutgoingMessage(alert, views.flag_buttons(flag.id))
     await alerts.add(message, f"{escalation_prefix(flag.id)}words:{reply.id}", alerts.now)
 
 
@@ -127,7 +127,7 @@ async def raise_flag(
             checkin_id=checkin_id,
         )
     )
-    alert = flag_views.alert_text(
+    alert = views.alert_text(
         client,
         level,
         reasons,
@@ -136,18 +136,18 @@ async def raise_flag(
         change=change,
         words=words,
     )
-    buttons = flag_views.flag_buttons(flag.id)
+    buttons = views.flag_buttons(flag.id)
     prefix = escalation_prefix(flag.id)
     alerts = _Alerts(uow, policy, practitioner, level, now, client.id)
     await alerts.add(OutgoingMessage(alert, buttons), f"{prefix}alert", now)
     escalations = []
     if level is TriageLevel.URGENT:
-        again = flag_views.again_text(alert, int(ALERT_AGAIN_AFTER.total_seconds() // 60))
+        again = views.again_text(alert, int(ALERT_AGAIN_AFTER.total_seconds() // 60))
         await alerts.add(OutgoingMessage(again, buttons), f"{prefix}again", now + ALERT_AGAIN_AFTER)
         escalations.append("again")
         backup = policy.backup_contact_chat_id
         if backup is not None and backup != practitioner.telegram_user_id:
-            text = flag_views.backup_text(
+            text = views.backup_text(
                 practitioner.display_name,
                 client,
                 level,
@@ -259,7 +259,7 @@ async def acknowledge(
         practitioner = await require_practitioner(uow, clock, actor, "flag.acknowledge")
         await uow.practitioners.lock(practitioner.id)  # two presses at once: one acknowledges
         flag, client = await own_flag(uow, clock, practitioner, flag_id, "flag.acknowledge")
-        buttons = flag_views.flag_buttons(flag.id, acknowledged=True)
+        buttons = views.flag_buttons(flag.id, acknowledged=True)
         if flag.state is FlagState.ACKNOWLEDGED and flag.acknowledged_at is not None:
             return OutgoingMessage(
                 Text(
@@ -296,7 +296,7 @@ async def acknowledge(
             "flag.acknowledged",
             {
                 "client": client.full_name,
-                "level": flag_views.level_text(flag.level),
+                "level": views.level_text(flag.level),
                 "when": when(now, practitioner.timezone, "time"),
             },
         ),
@@ -315,7 +315,7 @@ async def history(
         recent = await uow.checkins.for_client(client.id, limit=HISTORY_CHECKINS * 4)
         due = [c for c in recent if c.due_at <= now][:HISTORY_CHECKINS]
         entries = [
-            flag_views.history_entry(c, await uow.replies.for_checkin(c.id), practitioner.timezone)
+            views.history_entry(c, await uow.replies.for_checkin(c.id), practitioner.timezone)
             for c in due
         ]
         await uow.audit.record(
@@ -328,7 +328,7 @@ async def history(
             client_id=client.id,
         )
         await uow.commit()
-    buttons = flag_views.flag_buttons(flag.id, acknowledged=flag.state is FlagState.ACKNOWLEDGED)
+    buttons = views.flag_buttons(flag.id, acknowledged=flag.state is FlagState.ACKNOWLEDGED)
     if not entries:
         return OutgoingMessage(Text("flag.history_none", {"client": client.full_name}), buttons)
     return OutgoingMessage(
@@ -345,7 +345,7 @@ async def history(
 
 async def flag_list(
     uow: UnitOfWork, practitioner: Practitioner, flags: Sequence[Flag]
-) -> tuple[list[dict[str, object]], flag_views.Rows]:
+) -> tuple[list[dict[str, object]], views.Rows]:
     """Numbered lines and button rows for up to ``LIST_LIMIT`` flags (oldest first)."""
     lines: list[dict[str, object]] = []
     rows = []
@@ -356,8 +356,8 @@ async def flag_list(
         if client is None:
             continue
         number = len(lines) + 1
-        lines.append(flag_views.flag_line(number, flag, client, practitioner.timezone))
-        rows.append(flag_views.numbered_buttons(number, flag, client))
+        lines.append(views.flag_line(number, flag, client, practitioner.timezone))
+        rows.append(views.numbered_buttons(number, flag, client))
     if len(flags) > len(lines):
         lines.append(embed(Text("flag.more_flags", {"count": len(flags) - len(lines)})))
     return lines, tuple(rows)

@@ -16,7 +16,9 @@ from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, own_appointment, own_client, refuse, require_practitioner
-from bot.services.calendar import (
+from bot.services.checkins.schedule import cancel_checkins
+from bot.services.policy import Policy
+from bot.services.sessions.calendar import (
     LIST_BUTTONS,
     OPEN_STATUSES,
     day_param,
@@ -28,10 +30,8 @@ from bot.services.calendar import (
     their_time,
     time_picker,
 )
-from bot.services.checkin_schedule import cancel_checkins
-from bot.services.policy import Policy
-from bot.services.reminders import announce, cancel_reminders, tell_client
-from bot.services.views import (
+from bot.services.sessions.reminders import announce, cancel_reminders, tell_client
+from bot.services.sessions.views import (
     SessionParties,
     practitioner_session_buttons,
     session_button,

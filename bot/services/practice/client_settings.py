@@ -12,10 +12,10 @@ from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused
-from bot.services.checkin_schedule import resume_checkins
+from bot.services.checkins.schedule import resume_checkins
 from bot.services.policy import Policy
-from bot.services.reminders import refresh_reminders
-from bot.services.views import SessionParties
+from bot.services.sessions.reminders import refresh_reminders
+from bot.services.sessions.views import SessionParties
 
 REMINDER_HORIZON = timedelta(days=366)
 

@@ -18,9 +18,9 @@ from bot.domain.models import FlagState, OutboxKind, OutboxMessage
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWork
-from bot.services import flag_views
-from bot.services.flags import PRIORITY, escalation_prefix
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.flags import views
+from bot.services.flags.lifecycle import PRIORITY, escalation_prefix
 
 _log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ async def alert_undelivered(
     if practitioner is None or client is None:
         return []
     texts = {
-        "backup": flag_views.undelivered_text(
+        "backup": views.undelivered_text(
             practitioner.display_name, client, flag.level, flag.reasons
         ),
         "operator": Text("operator.alert_undelivered", {"practitioner": practitioner.display_name}),

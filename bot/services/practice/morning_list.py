@@ -14,12 +14,12 @@ from bot.domain.models import AppointmentStatus, OutboxKind, Practitioner
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import flag_views
-from bot.services.calendar import local_day_bounds
-from bot.services.flags import flag_list
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.flags import views
+from bot.services.flags.lifecycle import flag_list
 from bot.services.policy import Policy
-from bot.services.views import session_line
+from bot.services.sessions.calendar import local_day_bounds
+from bot.services.sessions.views import session_line
 
 _log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ async def _morning_list(
             if client is not None:
                 lines.append(embed(session_line(appointment, client, practitioner.timezone)))
         sections.append(embed(Text("morning.sessions", {"count": len(sessions), "lines": lines})))
-    rows: flag_views.Rows = ()
+    rows: views.Rows = ()
     if still_open:
         lines, rows = await flag_list(uow, practitioner, still_open)
         sections.append(embed(Text("morning.flags", {"count": len(still_open), "lines": lines})))

@@ -14,12 +14,12 @@ from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import require_practitioner
-from bot.services.calendar import (
+from bot.services.sessions.calendar import (
     OPEN_STATUSES,
     local_day_bounds,
     sessions_ahead,
 )
-from bot.services.views import (
+from bot.services.sessions.views import (
     session_line,
 )
 

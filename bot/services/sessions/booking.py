@@ -17,7 +17,8 @@ from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, own_client, require_practitioner
-from bot.services.calendar import (
+from bot.services.policy import Policy
+from bot.services.sessions.calendar import (
     LIST_BUTTONS,
     day_param,
     day_picker,
@@ -27,9 +28,8 @@ from bot.services.calendar import (
     their_time,
     time_picker,
 )
-from bot.services.policy import Policy
-from bot.services.reminders import announce
-from bot.services.views import (
+from bot.services.sessions.reminders import announce
+from bot.services.sessions.views import (
     SessionParties,
     practitioner_session_buttons,
 )

@@ -18,9 +18,9 @@ from bot.domain.aftercare import UNANSWERED_BEFORE_ASKING, unanswered_streak
 from bot.domain.models import Client, ClientStatus, OutboxKind
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import checkin_views
 from bot.services.access import Refused
-from bot.services.outbox import Delivery, schedule
+from bot.services.checkins import views
+from bot.services.delivery.outbox import Delivery, schedule
 from bot.services.policy import Policy
 
 ANSWER_GRACE = timedelta(hours=12)
@@ -62,7 +62,7 @@ async def ask_keep_or_stop(uow: UnitOfWork, clock: Clock, policy: Policy, client
         Delivery(
             chat_id=client.telegram_user_id,
             kind=OutboxKind.CHECKIN,  # /pause and /stop call it off with the check-ins
-            message=checkin_views.keep_question(),
+            message=views.keep_question(),
             locale=client.locale,
             due_at=now,
             dedup_key=keep_question_key(client, int(now.timestamp())),

@@ -21,9 +21,9 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.ports import UnitOfWork
-from bot.services.outbox import Delivery, schedule
+from bot.services.delivery.outbox import Delivery, schedule
 from bot.services.policy import Policy
-from bot.services.views import SessionParties, client_session_buttons, practitioner_name
+from bot.services.sessions.views import SessionParties, client_session_buttons, practitioner_name
 
 
 def _chat_of(client: Client) -> int | None:

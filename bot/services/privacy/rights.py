@@ -8,7 +8,7 @@ from bot.domain.models import Client, ClientStatus
 from bot.domain.outgoing import Text
 from bot.domain.timing import QuietHours
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services.outbox import notify_practitioner
+from bot.services.delivery.outbox import notify_practitioner
 
 
 async def stop_messages(

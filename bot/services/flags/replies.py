@@ -24,12 +24,12 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services import flag_views
 from bot.services.access import Refused, require_practitioner
-from bot.services.flags import own_flag
-from bot.services.outbox import Delivery, encode, schedule
+from bot.services.delivery.outbox import Delivery, encode, schedule
+from bot.services.flags import views
+from bot.services.flags.lifecycle import own_flag
 from bot.services.policy import Policy
-from bot.services.views import practitioner_name
+from bot.services.sessions.views import practitioner_name
 
 _log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ async def deliver_reply(
         flag_id = await _pending_reply(uow, actor, now)
         if flag_id is None:
             return None
-        if flag_views.utf16_units(text) > REPLY_LIMIT:
+        if views.utf16_units(text) > REPLY_LIMIT:
             return OutgoingMessage(Text("flag.reply_too_long", {"limit": REPLY_LIMIT}))
         flag = await uow.flags.get(flag_id)
         client = None if flag is None else await uow.clients.get(flag.client_id)

@@ -1,0 +1,1 @@
+"""A client's rights: stopping messages, erasure, their own copy, and retention."""
