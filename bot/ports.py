@@ -18,6 +18,7 @@ from bot.domain.models import (
     CheckIn,
     Client,
     Flag,
+    FollowUp,
     Invite,
     OutboxKind,
     OutboxMessage,
@@ -176,7 +177,7 @@ class OutboxRepository(Protocol):
 
     Times go in and come out timezone-aware (UTC out); nothing here reads a clock or
     commits. A state change only touches rows in the state it leaves (``pending`` for
-    claims, cancellations and reschedules; ``sending`` for outcomes), so a row changed
+    claims and cancellations; ``sending`` for outcomes), so a row changed
     meanwhile by another process or a cancellation is left alone.
     """
 
@@ -225,8 +226,19 @@ class OutboxRepository(Protocol):
         """Record a ``sending`` row as ``sent``; ``False`` (no change) if it was not ``sending``."""
         ...
 
-    async def mark_failed(self, message_id: int, reason: str) -> bool:
-        """Record a ``sending`` row as permanently ``failed`` with ``reason``; else ``False``."""
+    async def mark_failed(
+        self, message_id: int, reason: str, *, follow_up: FollowUp | None = None
+    ) -> bool:
+        """Record a ``sending`` row as permanently ``failed`` with ``reason``, and what its
+        failure still leads to (``follow_up``); else ``False``."""
+        ...
+
+    async def awaiting_follow_up(self, limit: int) -> list[OutboxMessage]:
+        """Up to ``limit`` rows with a ``follow_up`` still to do, oldest first."""
+        ...
+
+    async def take_follow_up(self, message_id: int) -> bool:
+        """Clear the row's ``follow_up``; ``False`` if it had none (another pass took it)."""
         ...
 
     async def mark_uncertain(self, message_id: int, reason: str) -> bool:
@@ -269,20 +281,6 @@ class OutboxRepository(Protocol):
     ) -> int:
         """Cancel pending rows matching any given filter (at least one), of ``kinds`` only
         if given; return how many. A cancelled row frees its dedup key for a new row."""
-        ...
-
-    async def reschedule(
-        self,
-        dedup_key: str,
-        *,
-        due_at: datetime,
-        expires_at: datetime | None,
-        silent: bool = False,
-    ) -> OutboxMessage | None:
-        """Give a pending row a new ``due_at`` (and next attempt), ``expires_at`` and ``silent``.
-
-        Returns the updated row, or ``None`` if no pending row has ``dedup_key``.
-        """
         ...
 
     async def about_client(self, client_id: int) -> Sequence[OutboxMessage]:

@@ -41,6 +41,7 @@ from bot.domain.models import (
     Client,
     Flag,
     FlagState,
+    FollowUp,
     Invite,
     OutboxKind,
     OutboxMessage,
@@ -535,8 +536,23 @@ class FakeOutbox(_Table[OutboxMessage]):
             lateness_ms=lateness_ms,
         )
 
-    async def mark_failed(self, message_id: int, reason: str) -> bool:
-        return self._record_outcome(message_id, state=OutboxState.FAILED, last_error=reason)
+    async def mark_failed(
+        self, message_id: int, reason: str, *, follow_up: FollowUp | None = None
+    ) -> bool:
+        return self._record_outcome(
+            message_id, state=OutboxState.FAILED, last_error=reason, follow_up=follow_up
+        )
+
+    async def awaiting_follow_up(self, limit: int) -> list[OutboxMessage]:
+        waiting = sorted(m.id for m in self.rows.values() if m.follow_up is not None)
+        return [self._copy(self.rows[message_id]) for message_id in waiting[:limit]]
+
+    async def take_follow_up(self, message_id: int) -> bool:
+        message = self.rows.get(message_id)
+        if message is None or message.follow_up is None:
+            return False
+        self._change([message_id], follow_up=None)
+        return True
 
     async def mark_uncertain(self, message_id: int, reason: str) -> bool:
         return self._record_outcome(message_id, state=OutboxState.UNCERTAIN, last_error=reason)
@@ -627,26 +643,6 @@ class FakeOutbox(_Table[OutboxMessage]):
                 )
             )
         return len(cancelled)
-
-    async def reschedule(
-        self,
-        dedup_key: str,
-        *,
-        due_at: datetime,
-        expires_at: datetime | None,
-        silent: bool = False,
-    ) -> OutboxMessage | None:
-        due = _utc(due_at, "due_at")
-        expires = None if expires_at is None else _utc(expires_at, "expires_at")
-        waiting = [
-            m.id
-            for m in self.rows.values()
-            if m.dedup_key == dedup_key and m.state is OutboxState.PENDING
-        ]
-        moved = self._change(
-            waiting, due_at=due, next_attempt_at=due, expires_at=expires, silent=silent
-        )
-        return moved[0] if moved else None
 
     async def about_client(self, client_id: int) -> Sequence[OutboxMessage]:
         return self._select(

@@ -54,6 +54,7 @@ from bot.domain.models import (
     Client,
     Flag,
     FlagState,
+    FollowUp,
     Invite,
     OutboxKind,
     OutboxMessage,
@@ -616,9 +617,34 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             lateness_ms=lateness_ms,
         )
 
-    async def mark_failed(self, message_id: int, reason: str) -> bool:
+    async def mark_failed(
+        self, message_id: int, reason: str, *, follow_up: FollowUp | None = None
+    ) -> bool:
         """Mark a ``sending`` row permanently ``failed``; ``False`` if it was not ``sending``."""
-        return await self._record_outcome(message_id, state=OutboxState.FAILED, last_error=reason)
+        return await self._record_outcome(
+            message_id, state=OutboxState.FAILED, last_error=reason, follow_up=follow_up
+        )
+
+    async def awaiting_follow_up(self, limit: int) -> list[OutboxMessage]:
+        """Up to ``limit`` rows whose failure still has consequences to draw, oldest first."""
+        return list(
+            await self._list(
+                select(OutboxRow)
+                .where(OutboxRow.follow_up.is_not(None))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+        )
+
+    async def take_follow_up(self, message_id: int) -> bool:
+        """Clear the row's follow-up; ``False`` if it had none (another pass took it)."""
+        table = _table(OutboxRow)
+        result = await self._session.execute(
+            update(table)
+            .where(table.c.id == message_id, table.c.follow_up.is_not(None))
+            .values(follow_up=None)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def mark_uncertain(self, message_id: int, reason: str) -> bool:
         """Mark a ``sending`` row ``uncertain``; ``False`` if it was not ``sending``."""
@@ -705,28 +731,6 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             .returning(OutboxRow.id)
         )
         return len((await self._session.scalars(statement)).all())
-
-    async def reschedule(
-        self,
-        dedup_key: str,
-        *,
-        due_at: datetime,
-        expires_at: datetime | None,
-        silent: bool = False,
-    ) -> OutboxMessage | None:
-        """Move a still-pending row to ``due_at`` (and its next attempt with it).
-
-        Returns the row as updated, or ``None`` if no pending row has ``dedup_key``.
-        """
-        require_aware(due_at, "due_at")
-        if expires_at is not None:
-            require_aware(expires_at, "expires_at")
-        moved = await self._update_returning(
-            update(OutboxRow)
-            .where(OutboxRow.dedup_key == dedup_key, OutboxRow.state == OutboxState.PENDING)
-            .values(due_at=due_at, next_attempt_at=due_at, expires_at=expires_at, silent=silent)
-        )
-        return moved[0] if moved else None
 
     async def about_client(self, client_id: int) -> Sequence[OutboxMessage]:
         """Every message to one client or carrying their name or words, oldest first."""

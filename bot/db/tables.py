@@ -26,6 +26,7 @@ from sqlalchemy import (
     false,
     func,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.db.encrypted import EncryptedJSON, EncryptedText
@@ -36,6 +37,7 @@ from bot.domain.models import (
     CheckInStep,
     ClientStatus,
     FlagState,
+    FollowUp,
     OutboxKind,
     OutboxState,
     TriageLevel,
@@ -168,6 +170,13 @@ class OutboxRow(Base):
         # The claim query and the next wake-up: pending rows by next_attempt_at.
         Index(None, "state", "next_attempt_at"),
         Index(None, "state", "expires_at"),
+        # Failed sends whose consequences are still to be drawn: a handful at most.
+        Index(
+            None,
+            "follow_up",
+            sqlite_where=sql_text("follow_up IS NOT NULL"),
+            postgresql_where=sql_text("follow_up IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = _id()
@@ -204,6 +213,7 @@ class OutboxRow(Base):
     # The payload is cleared once the row is done (sent, failed, cancelled...).
     forget_after_send: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     locale: Mapped[str] = mapped_column(String(16), nullable=False, server_default="en")
+    follow_up: Mapped[FollowUp | None] = mapped_column(StrEnumType(FollowUp, 16))
 
 
 class CheckInRow(Base):

@@ -2,49 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.models import OutboxKind
+from bot.domain.models import OutboxKind, OutboxMessage
 from bot.domain.timing import QuietHours
 
 NEVER_DELAYED = frozenset({OutboxKind.FLAG_ALERT})
 """Kinds that go out at once, whatever the hour: a practitioner must hear of a concern."""
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """When a message should go out, and whether it arrives without a sound."""
+def place(row: OutboxMessage, *, timezone: str, quiet: QuietHours) -> OutboxMessage:
+    """The row moved out of the recipient's quiet hours.
 
-    due_at: datetime
-    silent: bool = False
-
-
-def place(
-    due_at: datetime,
-    *,
-    kind: OutboxKind,
-    timezone: str,
-    quiet: QuietHours,
-    deadline: datetime | None = None,
-) -> Placement:
-    """Move a routine message out of the recipient's quiet hours.
-
-    Inside quiet hours it waits for their end, local time; but if that would be at
-    or after ``deadline`` (a reminder for a session starting before then), it goes at
-    the planned time, silently. Alerts are never moved.
+    Inside quiet hours it waits for their end, local time; but if that would be at or
+    after the row's ``expires_at`` (a reminder for a session starting before then), it
+    goes at the planned time, silently. Alerts are never moved.
     """
-    if kind in NEVER_DELAYED:
-        return Placement(due_at)
+    if row.kind in NEVER_DELAYED:
+        return row
     zone = ZoneInfo(timezone)
-    local = due_at.astimezone(zone)
+    local = row.due_at.astimezone(zone)
     if not quiet.contains(local.time()):
-        return Placement(due_at)
+        return row
     end = quiet_end_after(local, quiet.end, zone)
-    if deadline is not None and end >= deadline:
-        return Placement(due_at, silent=True)
-    return Placement(end)
+    if row.expires_at is not None and end >= row.expires_at:
+        return replace(row, silent=True)
+    return replace(row, due_at=end)
 
 
 def quiet_end_after(local: datetime, end: time, zone: ZoneInfo) -> datetime:

@@ -53,6 +53,16 @@ class OutboxState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class FollowUp(enum.StrEnum):
+    """What a failed send still leads to, done in a pass of its own after it is recorded."""
+
+    UNREACHABLE = "unreachable"
+    """Telegram refused the chat (blocked, never started): a client's messages stop and
+    their practitioner hears; an alert goes on to the backup contact."""
+    UNDELIVERED = "undelivered"
+    """An alert failed for good: the backup contact gets it."""
+
+
 class CheckInState(enum.StrEnum):
     """States of one aftercare check-in."""
 
@@ -188,6 +198,8 @@ class OutboxMessage:
     """Clear the payload once the message is done (an erasure notice, a morning list)."""
     locale: str = "en"
     """The reader's language, which the message is rendered in when it is sent."""
+    follow_up: FollowUp | None = None
+    """What its failure still leads to, until that is done."""
 
 
 @dataclass(frozen=True, slots=True)

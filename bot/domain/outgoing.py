@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.domain.models import Client, Practitioner
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +49,39 @@ class SentMessage:
 
     chat_id: int
     message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a message goes to: their chat, the language and time zone it is read in, and
+    whose record it belongs to (``client_id``, ``practitioner_id``)."""
+
+    chat_id: int
+    locale: str
+    timezone: str
+    client_id: int | None = None
+    practitioner_id: int | None = None
+
+    @classmethod
+    def client(cls, client: Client) -> Recipient:
+        """A client, in their own chat; ``ValueError`` if they have not joined."""
+        if client.telegram_user_id is None:
+            raise ValueError(f"client {client.id} has no chat")
+        return cls(
+            client.telegram_user_id,
+            client.locale,
+            client.timezone,
+            client_id=client.id,
+            practitioner_id=client.practitioner_id,
+        )
+
+    @classmethod
+    def practitioner(cls, practitioner: Practitioner, *, chat_id: int | None = None) -> Recipient:
+        """A practitioner, in their own chat or in ``chat_id`` (their backup contact's, the
+        operator's), in their language and zone."""
+        return cls(
+            practitioner.telegram_user_id if chat_id is None else chat_id,
+            practitioner.locale,
+            practitioner.timezone,
+            practitioner_id=practitioner.id,
+        )

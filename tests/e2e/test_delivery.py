@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.launch import RunningSandbox, running_sandbox
 from bot.sandbox.client import SandboxClient
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.settings import load_settings
 
 pytestmark = pytest.mark.e2e
@@ -49,17 +49,16 @@ async def _schedule(sandbox: RunningSandbox, chat_id: int, key: str, due_in: tim
     runtime = sandbox.runtime
     now = runtime.clock.now()
     # An alert is never held back by quiet hours, so the hour the test runs at cannot matter.
-    delivery = Delivery(
-        chat_id,
-        OutboxKind.FLAG_ALERT,
-        OutgoingMessage(Text("stop.done")),
-        "en",
-        now + due_in,
-        key,
-    )
     async with runtime.uow() as uow:
         row = await schedule(
-            uow, delivery, timezone="UTC", quiet=runtime.settings.quiet_hours, now=now
+            uow,
+            OutgoingMessage(Text("stop.done")),
+            Recipient(chat_id, "en", "UTC"),
+            kind=OutboxKind.FLAG_ALERT,
+            dedup_key=key,
+            now=now,
+            quiet=runtime.settings.quiet_hours,
+            due_at=now + due_in,
         )
         await uow.commit()
     return row.id

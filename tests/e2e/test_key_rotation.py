@@ -19,12 +19,12 @@ from bot.db.engine import create_engine
 from bot.db.key_registry import ENCRYPTED_COLUMNS
 from bot.db.uow import make_uow_factory
 from bot.domain.models import Client, OutboxKind, OutboxState, Reply
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.encryption import KeyRing
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.settings import load_settings
 from tests.conftest import TEST_DATA_KEY
 from tests.e2e import support
@@ -116,10 +116,15 @@ async def _plant_under_the_old_key(uow: UnitOfWorkFactory, users: list[int]) -> 
             )
             clients.append(client)
         for user in users:
-            delivery = Delivery(
-                user, OutboxKind.FLAG_ALERT, OutgoingMessage(TEXT), "en", now, f"alert:{user}"
+            await schedule(
+                unit,
+                OutgoingMessage(TEXT),
+                Recipient(user, "en", "UTC"),
+                kind=OutboxKind.FLAG_ALERT,
+                dedup_key=f"alert:{user}",
+                now=now,
+                quiet=quiet,
             )
-            await schedule(unit, delivery, timezone="UTC", quiet=quiet, now=now)
         await unit.commit()
     return clients
 

@@ -14,10 +14,10 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
 from bot.domain.models import OutboxKind, OutboxState
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.settings import load_settings
 from tests.e2e import support
 from tests.e2e.conftest import stillpoint
@@ -42,10 +42,15 @@ async def test_a_killed_bot_resumes_without_duplicates_or_silent_losses(tmp_path
         quiet = load_settings(None).quiet_hours
         async with uow() as unit:
             for user in users:
-                delivery = Delivery(
-                    user, OutboxKind.FLAG_ALERT, OutgoingMessage(TEXT), "en", now, f"alert:{user}"
+                await schedule(
+                    unit,
+                    OutgoingMessage(TEXT),
+                    Recipient(user, "en", "UTC"),
+                    kind=OutboxKind.FLAG_ALERT,
+                    dedup_key=f"alert:{user}",
+                    now=now,
+                    quiet=quiet,
                 )
-                await schedule(unit, delivery, timezone="UTC", quiet=quiet, now=now)
             await unit.commit()
 
         env = {

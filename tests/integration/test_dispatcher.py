@@ -23,12 +23,12 @@ from bot.domain.delivery import (
     TemporaryFailure,
 )
 from bot.domain.delivery_rules import RetryPolicy
-from bot.domain.models import ClientStatus, OutboxKind, OutboxMessage, OutboxState
-from bot.domain.outgoing import OutgoingMessage, SentMessage, Text
+from bot.domain.models import ClientStatus, FollowUp, OutboxKind, OutboxMessage, OutboxState
+from bot.domain.outgoing import OutgoingMessage, Recipient, SentMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.services.delivery.dispatcher import SENDS_AT_ONCE, Dispatcher
-from bot.services.delivery.outbox import Delivery, reschedule, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.delivery.pacing import Limits, Pacer
 from bot.services.delivery.report import delivery_report
 from tests.fakes import FixedClock
@@ -105,17 +105,12 @@ async def test_the_message_is_rendered_from_its_row(
     async with uow_factory() as uow:
         await schedule(
             uow,
-            Delivery(
-                chat_id=9000,
-                kind=OutboxKind.NOTICE,
-                message=OutgoingMessage(Text("stop.practitioner_notice", {"client": "C"})),
-                locale="de",
-                due_at=T0,
-                dedup_key="notice",
-            ),
-            timezone="UTC",
-            quiet=QUIET,
+            OutgoingMessage(Text("stop.practitioner_notice", {"client": "C"})),
+            Recipient(9000, "de", "UTC"),
+            kind=OutboxKind.NOTICE,
+            dedup_key="notice",
             now=T0,
+            quiet=QUIET,
         )
         await uow.commit()
     await dispatcher.dispatch_due()
@@ -171,6 +166,36 @@ async def test_a_blocked_client_is_unreachable_and_their_practitioner_told_once(
     assert notice.chat_id == practitioner.telegram_user_id
     assert notice.template == "delivery.unreachable_notice"
     await dispatcher.dispatch_due()  # the notice goes out; nothing goes to the client
+    assert [c for c, _, _ in notifier.sent] == [practitioner.telegram_user_id]
+
+
+async def test_a_follow_up_a_crash_left_undone_is_done_by_the_next_pass(
+    uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
+) -> None:
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        await uow.commit()
+    assert client.telegram_user_id is not None
+    failed = await add(
+        uow_factory,
+        "r1",
+        chat_id=client.telegram_user_id,
+        client_id=client.id,
+        state=OutboxState.FAILED,
+        follow_up=FollowUp.UNREACHABLE,
+    )
+    async with uow_factory() as uow:
+        assert [row.id for row in await uow.outbox.awaiting_follow_up(10)] == [failed.id]
+
+    await dispatcher.dispatch_due()
+
+    assert (await state_of(uow_factory, failed)).follow_up is None
+    async with uow_factory() as uow:
+        stored = await uow.clients.get(client.id)
+        assert await uow.outbox.awaiting_follow_up(10) == []
+        assert await uow.outbox.take_follow_up(failed.id) is False
+    assert stored is not None
+    assert stored.status is ClientStatus.UNREACHABLE
     assert [c for c, _, _ in notifier.sent] == [practitioner.telegram_user_id]
 
 
@@ -299,8 +324,15 @@ async def test_quiet_hours_move_a_routine_message_and_not_an_alert(
     placed = {}
     async with uow_factory() as uow:
         for kind in (OutboxKind.CHECKIN, OutboxKind.FLAG_ALERT):
-            delivery = Delivery(9000, kind, OutgoingMessage(Text("stop.done")), "en", night, kind)
-            placed[kind] = await schedule(uow, delivery, timezone="UTC", quiet=QUIET, now=night)
+            placed[kind] = await schedule(
+                uow,
+                OutgoingMessage(Text("stop.done")),
+                Recipient(9000, "en", "UTC"),
+                kind=kind,
+                dedup_key=kind,
+                now=night,
+                quiet=QUIET,
+            )
         await uow.commit()
     assert placed[OutboxKind.CHECKIN].due_at == datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo)
     assert placed[OutboxKind.FLAG_ALERT].due_at == night
@@ -341,42 +373,6 @@ async def test_the_database_going_away_mid_burst_loses_nothing(
     assert sorted(chat for chat, _, _ in notifier.sent) == [row.chat_id for row in rows]
     for row in rows:
         assert (await state_of(uow_factory, row)).state is OutboxState.SENT
-
-
-async def test_a_rescheduled_message_keeps_out_of_quiet_hours(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    await add(uow_factory, "moved", due_at=T0, kind=OutboxKind.REMINDER)
-    night = datetime(2026, 3, 2, 23, 30, tzinfo=T0.tzinfo)
-    session = datetime(2026, 3, 3, 9, 0, tzinfo=T0.tzinfo)
-    async with uow_factory() as uow:
-        moved = await reschedule(
-            uow,
-            "moved",
-            kind=OutboxKind.REMINDER,
-            due_at=night,
-            expires_at=session,
-            timezone="UTC",
-            quiet=QUIET,
-        )
-        missing = await reschedule(
-            uow,
-            "no-such",
-            kind=OutboxKind.REMINDER,
-            due_at=night,
-            expires_at=None,
-            timezone="UTC",
-            quiet=QUIET,
-        )
-        await uow.commit()
-    assert moved is not None
-    assert (moved.due_at, moved.next_attempt_at, moved.expires_at, moved.silent) == (
-        datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo),
-        datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo),
-        session,
-        False,
-    )
-    assert missing is None
 
 
 async def test_with_several_processes_only_a_dead_peers_claims_are_recovered(

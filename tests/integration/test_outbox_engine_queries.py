@@ -641,37 +641,6 @@ async def test_cancel_pending_by_dedup_prefix(uow_factory: UnitOfWorkFactory) ->
     ]
 
 
-async def test_reschedule_moves_a_pending_row_only(uow_factory: UnitOfWorkFactory) -> None:
-    async with uow_factory() as uow:
-        waiting = await add(
-            uow, "waiting", expires_at=NOW + MINUTE, next_attempt_at=NOW + 10 * MINUTE
-        )
-        sending = await add(uow, "sending", state=OutboxState.SENDING)
-        await uow.commit()
-
-    new_due = NOW + timedelta(days=1)
-    async with uow_factory() as uow:
-        moved = await uow.outbox.reschedule(
-            "waiting", due_at=new_due.astimezone(INDIA), expires_at=new_due + 60 * MINUTE
-        )
-        assert await uow.outbox.reschedule("sending", due_at=new_due, expires_at=None) is None
-        assert await uow.outbox.reschedule("missing", due_at=new_due, expires_at=None) is None
-        await uow.commit()
-
-    assert moved == replace(
-        waiting, due_at=new_due, next_attempt_at=new_due, expires_at=new_due + 60 * MINUTE
-    )
-    assert moved.due_at.tzinfo is UTC
-    assert await stored(uow_factory, waiting.id) == moved
-    assert await stored(uow_factory, sending.id) == sending
-
-    async with uow_factory() as uow:
-        unbounded = await uow.outbox.reschedule("waiting", due_at=new_due, expires_at=None)
-        await uow.commit()
-    assert unbounded is not None
-    assert unbounded.expires_at is None
-
-
 # --- counts and lateness --------------------------------------------------------------
 
 
@@ -727,8 +696,6 @@ NAIVE_CALLS: dict[str, Callable[[OutboxRepository], Awaitable[object]]] = {
         1, sent_at=NAIVE, telegram_message_id=1, lateness_ms=0
     ),
     "retry_later": lambda outbox: outbox.retry_later(1, next_attempt_at=NAIVE, reason="x"),
-    "reschedule due_at": lambda outbox: outbox.reschedule("m", due_at=NAIVE, expires_at=None),
-    "reschedule expires_at": lambda outbox: outbox.reschedule("m", due_at=NOW, expires_at=NAIVE),
     "lateness_ms": lambda outbox: outbox.lateness_ms(NAIVE),
 }
 

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.delivery_rules import Placement, RetryPolicy, place, quiet_end_after
-from bot.domain.models import OutboxKind
+from bot.domain.delivery_rules import RetryPolicy, place, quiet_end_after
+from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
 from bot.domain.timing import QuietHours
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -17,58 +17,83 @@ def berlin(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=BERLIN)
 
 
-def placed(local: datetime, **kwargs: object) -> Placement:
-    options: dict[str, object] = {"kind": OutboxKind.CHECKIN, "timezone": "Europe/Berlin"}
-    return place(local.astimezone(UTC), quiet=NIGHT, **(options | kwargs))  # type: ignore[arg-type]
+def row(
+    due_at: datetime, kind: OutboxKind = OutboxKind.CHECKIN, deadline: datetime | None = None
+) -> OutboxMessage:
+    return OutboxMessage(
+        id=1,
+        chat_id=9000,
+        kind=kind,
+        template="stop.done",
+        payload={},
+        due_at=due_at.astimezone(UTC),
+        dedup_key="m",
+        state=OutboxState.PENDING,
+        expires_at=deadline,
+    )
+
+
+def placed(
+    local: datetime,
+    *,
+    kind: OutboxKind = OutboxKind.CHECKIN,
+    deadline: datetime | None = None,
+    timezone: str = "Europe/Berlin",
+) -> tuple[datetime, bool]:
+    """When the row goes, and whether silently."""
+    result = place(row(local, kind, deadline), timezone=timezone, quiet=NIGHT)
+    return result.due_at, result.silent
 
 
 def test_daytime_messages_go_as_planned() -> None:
-    assert placed(berlin(2026, 5, 4, 10, 0)) == Placement(berlin(2026, 5, 4, 10, 0))
+    assert placed(berlin(2026, 5, 4, 10, 0)) == (berlin(2026, 5, 4, 10, 0), False)
 
 
 def test_a_late_evening_message_waits_for_the_morning() -> None:
-    assert placed(berlin(2026, 5, 4, 23, 15)) == Placement(berlin(2026, 5, 5, 8, 0))
+    assert placed(berlin(2026, 5, 4, 23, 15)) == (berlin(2026, 5, 5, 8, 0), False)
 
 
 def test_an_early_morning_message_waits_for_eight() -> None:
-    assert placed(berlin(2026, 5, 4, 3, 0)) == Placement(berlin(2026, 5, 4, 8, 0))
+    assert placed(berlin(2026, 5, 4, 3, 0)) == (berlin(2026, 5, 4, 8, 0), False)
 
 
 def test_the_quiet_end_itself_is_not_quiet() -> None:
-    assert placed(berlin(2026, 5, 4, 8, 0)) == Placement(berlin(2026, 5, 4, 8, 0))
+    assert placed(berlin(2026, 5, 4, 8, 0)) == (berlin(2026, 5, 4, 8, 0), False)
 
 
 def test_a_reminder_that_would_be_too_late_goes_silently_on_time() -> None:
     session = berlin(2026, 5, 5, 7, 30)
     planned = berlin(2026, 5, 5, 5, 30)
-    assert placed(planned, kind=OutboxKind.REMINDER, deadline=session.astimezone(UTC)) == Placement(
-        planned, silent=True
+    assert placed(planned, kind=OutboxKind.REMINDER, deadline=session.astimezone(UTC)) == (
+        planned,
+        True,
     )
 
 
 def test_alerts_are_never_delayed() -> None:
-    assert placed(berlin(2026, 5, 4, 3, 0), kind=OutboxKind.FLAG_ALERT) == Placement(
-        berlin(2026, 5, 4, 3, 0)
+    assert placed(berlin(2026, 5, 4, 3, 0), kind=OutboxKind.FLAG_ALERT) == (
+        berlin(2026, 5, 4, 3, 0),
+        False,
     )
 
 
 def test_the_recipients_zone_decides() -> None:
     # 22:00 in Berlin is 13:00 in Honolulu: daytime there.
     planned = berlin(2026, 5, 4, 22, 0)
-    assert placed(planned, timezone="Pacific/Honolulu") == Placement(planned)
+    assert placed(planned, timezone="Pacific/Honolulu") == (planned, False)
 
 
 def test_spring_forward_night_ends_at_eight_summer_time() -> None:
     # Clocks jump from 02:00 to 03:00 on 29 March 2026 in Berlin.
-    result = placed(berlin(2026, 3, 28, 22, 0))
-    assert result.due_at.astimezone(BERLIN) == berlin(2026, 3, 29, 8, 0)
-    assert result.due_at == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    due_at, _ = placed(berlin(2026, 3, 28, 22, 0))
+    assert due_at.astimezone(BERLIN) == berlin(2026, 3, 29, 8, 0)
+    assert due_at == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
 
 
 def test_fall_back_night_ends_at_eight_winter_time() -> None:
     # Clocks go from 03:00 back to 02:00 on 25 October 2026 in Berlin.
-    result = placed(berlin(2026, 10, 24, 22, 0))
-    assert result.due_at == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+    due_at, _ = placed(berlin(2026, 10, 24, 22, 0))
+    assert due_at == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
 
 
 def test_a_quiet_end_inside_the_gap_moves_to_the_change() -> None:
@@ -97,7 +122,7 @@ def test_a_moved_message_lands_at_the_quiet_end_never_earlier(
     if start == end:
         return
     quiet = QuietHours(start, end)
-    result = place(due, kind=OutboxKind.CHECKIN, timezone=zone, quiet=quiet)
+    result = place(row(due), timezone=zone, quiet=quiet)
     assert not result.silent
     assert result.due_at >= due
     assert result.due_at - due <= timedelta(days=1, hours=1)
@@ -109,7 +134,7 @@ def test_a_moved_message_lands_at_the_quiet_end_never_earlier(
 @given(INSTANTS, ZONES)
 def test_a_deadline_never_makes_a_message_late(due: datetime, zone: str) -> None:
     deadline = due + timedelta(hours=1)
-    result = place(due, kind=OutboxKind.REMINDER, timezone=zone, quiet=NIGHT, deadline=deadline)
+    result = place(row(due, OutboxKind.REMINDER, deadline), timezone=zone, quiet=NIGHT)
     assert result.due_at < deadline
 
 

@@ -32,7 +32,7 @@ from bot.domain.models import (
     OutboxKind,
     Reply,
 )
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, refuse
 from bot.services.checkins import views
@@ -44,7 +44,7 @@ from bot.services.checkins.replies import (
     log_reply,
     reactions_in,
 )
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
 from bot.services.sessions.views import practitioner_name
 
@@ -269,21 +269,15 @@ async def _snooze(
     )
     row = await schedule(
         uow,
-        Delivery(
-            chat_id=client.telegram_user_id,
-            kind=OutboxKind.CHECKIN,
-            message=views.question(checkin.id, checkin.step),
-            locale=client.locale,
-            due_at=at,
-            dedup_key=snooze_key(checkin.id, snoozes),
-            expires_at=at + policy.checkin_max_age,
-            client_id=client.id,
-            practitioner_id=client.practitioner_id,
-            appointment_id=checkin.appointment_id,
-        ),
-        timezone=client.timezone,
-        quiet=policy.quiet,
+        views.question(checkin.id, checkin.step),
+        Recipient.client(client),
+        kind=OutboxKind.CHECKIN,
+        dedup_key=snooze_key(checkin.id, snoozes),
         now=now,
+        quiet=policy.quiet,
+        due_at=at,
+        expires_at=at + policy.checkin_max_age,
+        appointment_id=checkin.appointment_id,
     )
     await uow.checkins.update(dataclasses.replace(checkin, snoozes=snoozes))
     await uow.audit.record(

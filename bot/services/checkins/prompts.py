@@ -16,11 +16,11 @@ from datetime import timedelta
 
 from bot.domain.aftercare import UNANSWERED_BEFORE_ASKING, unanswered_streak
 from bot.domain.models import Client, ClientStatus, OutboxKind
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused
 from bot.services.checkins import views
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
 
 ANSWER_GRACE = timedelta(hours=12)
@@ -59,19 +59,12 @@ async def ask_keep_or_stop(uow: UnitOfWork, clock: Clock, policy: Policy, client
         return
     await schedule(
         uow,
-        Delivery(
-            chat_id=client.telegram_user_id,
-            kind=OutboxKind.CHECKIN,  # /pause and /stop call it off with the check-ins
-            message=views.keep_question(),
-            locale=client.locale,
-            due_at=now,
-            dedup_key=keep_question_key(client, int(now.timestamp())),
-            client_id=client.id,
-            practitioner_id=client.practitioner_id,
-        ),
-        timezone=client.timezone,
-        quiet=policy.quiet,
+        views.keep_question(),
+        Recipient.client(client),
+        kind=OutboxKind.CHECKIN,  # /pause and /stop call it off with the check-ins
+        dedup_key=keep_question_key(client, int(now.timestamp())),
         now=now,
+        quiet=policy.quiet,
     )
     await uow.clients.update(dataclasses.replace(client, checkin_prompt_at=now))
     await uow.audit.record(
@@ -146,19 +139,12 @@ async def pause_silent_clients(uow: UnitOfWork, clock: Clock, policy: Policy) ->
             paused.append(await _pause(uow, client, "no answer to keep getting check-ins"))
             await schedule(
                 uow,
-                Delivery(
-                    chat_id=client.telegram_user_id,
-                    kind=OutboxKind.NOTICE,
-                    message=OutgoingMessage(Text("checkin.paused_silent")),
-                    locale=client.locale,
-                    due_at=now,
-                    dedup_key=f"checkins-paused:{client.id}:{int(asked.timestamp())}",
-                    client_id=client.id,
-                    practitioner_id=client.practitioner_id,
-                ),
-                timezone=client.timezone,
-                quiet=policy.quiet,
+                OutgoingMessage(Text("checkin.paused_silent")),
+                Recipient.client(client),
+                kind=OutboxKind.NOTICE,
+                dedup_key=f"checkins-paused:{client.id}:{int(asked.timestamp())}",
                 now=now,
+                quiet=policy.quiet,
             )
             await uow.audit.record(
                 now,

@@ -21,10 +21,11 @@ from bot.domain.models import (
     OutboxKind,
     OutboxState,
 )
+from bot.domain.outgoing import Recipient
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.checkins.prompts import ask_keep_or_stop, pause_silent_clients
 from bot.services.checkins.views import score_question
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
 from bot.services.sessions.views import SessionParties
 
@@ -63,21 +64,15 @@ async def queue_checkin(
         return False
     await schedule(
         uow,
-        Delivery(
-            chat_id=client.telegram_user_id,
-            kind=OutboxKind.CHECKIN,
-            message=score_question(checkin.id),
-            locale=client.locale,
-            due_at=checkin.due_at,
-            expires_at=expires_at,
-            dedup_key=dedup_key(checkin),
-            client_id=client.id,
-            practitioner_id=client.practitioner_id,
-            appointment_id=checkin.appointment_id,
-        ),
-        timezone=client.timezone,
-        quiet=policy.quiet,
+        score_question(checkin.id),
+        Recipient.client(client),
+        kind=OutboxKind.CHECKIN,
+        dedup_key=dedup_key(checkin),
         now=now,
+        quiet=policy.quiet,
+        due_at=checkin.due_at,
+        expires_at=expires_at,
+        appointment_id=checkin.appointment_id,
     )
     return True
 

@@ -8,7 +8,6 @@ and its outcome recorded in a commit of its own. Rows left ``sending`` by a cras
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -24,13 +23,13 @@ from bot.domain.delivery import (
     TemporaryFailure,
 )
 from bot.domain.delivery_rules import RetryPolicy
-from bot.domain.models import ClientStatus, OutboxMessage
+from bot.domain.models import FollowUp, OutboxKind, OutboxMessage
 from bot.domain.outgoing import Text
 from bot.domain.timing import QuietHours
 from bot.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
+from bot.services.delivery.follow_up import FollowUps
 from bot.services.delivery.outbox import decode, notify_practitioner
 from bot.services.delivery.pacing import SendBudget
-from bot.services.flags.escalation import alert_undelivered
 
 _log = logging.getLogger(__name__)
 
@@ -81,9 +80,11 @@ class Dispatcher:
         self._budget = budget
         self._claim_ahead = claim_ahead.total_seconds()
         self._store_patience = store_patience
-        # Who hears at once when an alert about a flag cannot reach its practitioner.
-        self._backup_chat_id = backup_chat_id
-        self._operator_chat_id = operator_chat_id
+        # What a failure leads to is done after it is stored, outside the send loop.
+        self._follow_ups = FollowUps(
+            uow, clock, quiet, backup_chat_id=backup_chat_id, operator_chat_id=operator_chat_id
+        )
+        self._follow_up_task: asyncio.Task[int] | None = None
         self._claim_lease = claim_lease
         self._lock = asyncio.Lock()
         self._sending_to: Counter[int] = Counter()  # chats with a send in flight here
@@ -125,11 +126,13 @@ class Dispatcher:
             )
             by_practitioner = Counter(r.practitioner_id for r in stranded if r.practitioner_id)
             for practitioner_id, count in by_practitioner.items():
-                await self._notice_practitioner(
+                await notify_practitioner(
                     uow,
                     practitioner_id,
                     Text("delivery.uncertain_notice", {"count": count}),
                     dedup_key=f"uncertain:{practitioner_id}:{min(r.id for r in stranded)}",
+                    now=self._clock.now(),
+                    quiet=self._quiet,
                     about_client_id=None,
                 )
             await uow.commit()
@@ -148,14 +151,34 @@ class Dispatcher:
         With a send budget (the bot's pacing), sends run side by side and more rows are
         claimed as earlier ones finish, so a message waiting for its own chat's limit (a
         second alert to one practitioner within a second) never holds up other chats.
-        Without one (tests, benchmarks), batch after batch.
+        Without one (tests, benchmarks), batch after batch. Then what failed sends lead to
+        (``FollowUps``), and what that schedules goes in the same pass.
         """
         async with self._lock:
             if self._claim_lease is not None:
                 await self.recover()  # a peer that died leaves claims behind
-            if self._budget is None:
-                return await self._dispatch_batches()
-            return await self._dispatch_paced()
+            handled = 0
+            while True:
+                if self._budget is None:
+                    handled += await self._dispatch_batches()
+                else:
+                    handled += await self._dispatch_paced()
+                if not await self._follow_up_now() or self._stopping:
+                    return handled
+
+    def _follow_up_soon(self) -> None:
+        """Start the follow-ups beside the send loop, so a failed alert's backup is not
+        held up by a queue of routine messages."""
+        if self._follow_up_task is None or self._follow_up_task.done():
+            self._follow_up_task = asyncio.create_task(self._follow_ups.run())
+
+    async def _follow_up_now(self) -> int:
+        """Wait for the follow-ups under way, then do any left (a crash's, a peer's)."""
+        done = 0
+        if self._follow_up_task is not None:
+            task, self._follow_up_task = self._follow_up_task, None
+            done += await task
+        return done + await self._follow_ups.run()
 
     async def _dispatch_batches(self) -> int:
         handled = 0
@@ -236,7 +259,9 @@ class Dispatcher:
                 row, SendOutcome.RETRY, str(error), retry_at=self._clock.now() + asked
             )
         except RecipientUnreachable as error:
-            await self._recipient_unreachable(row, str(error))
+            # Blocked or never started: a client's messages stop and their practitioner
+            # hears; an alert goes on to the backup contact (``FollowUps``).
+            await self._record(row, SendOutcome.FAILED, str(error), follow_up=FollowUp.UNREACHABLE)
         except MessageRejected as error:
             await self._record(row, SendOutcome.FAILED, str(error))
         except TemporaryFailure as error:
@@ -274,8 +299,16 @@ class Dispatcher:
         reason: str,
         *,
         retry_at: datetime | None = None,
+        follow_up: FollowUp | None = None,
     ) -> None:
-        """Store one outcome in a commit of its own."""
+        """Store one outcome in a commit of its own, with what a failure still leads to
+        (an alert that failed for good: its backup)."""
+        if (
+            outcome is SendOutcome.FAILED
+            and follow_up is None
+            and row.kind is OutboxKind.FLAG_ALERT
+        ):
+            follow_up = FollowUp.UNDELIVERED
 
         async def write(uow: UnitOfWork) -> bool:
             match outcome:
@@ -284,73 +317,15 @@ class Dispatcher:
                         row.id, next_attempt_at=retry_at, reason=reason
                     )
                 case SendOutcome.FAILED:
-                    failed = await uow.outbox.mark_failed(row.id, reason)
-                    if failed:
-                        await self._pass_alert_on(uow, row)
-                    return failed
+                    return await uow.outbox.mark_failed(row.id, reason, follow_up=follow_up)
                 case SendOutcome.UNCERTAIN:
                     return await uow.outbox.mark_uncertain(row.id, reason)
             raise ValueError(f"no such outcome: {outcome}")
 
-        await self._store(row, write)
+        stored = await self._store(row, write)
         self._log_outcome(outcome, row, reason)
-
-    async def _recipient_unreachable(self, row: OutboxMessage, reason: str) -> None:
-        """Blocked or never started: fail the row; for a client, stop their messages (they
-        come back when the client does, ``bot.services.delivery.reachability``) and tell their
-        practitioner once. Any other chat (a practitioner's, the backup contact's) keeps
-        what is pending for it: an alert is never cancelled because one send failed."""
-
-        async def write(uow: UnitOfWork) -> int:
-            await uow.outbox.mark_failed(row.id, reason)
-            clients = await uow.clients.by_telegram_id(row.chat_id)
-            if not clients:
-                _log.warning(
-                    "chat %s (not a client's) cannot be reached: %s; message %s failed, "
-                    "what else is pending for it stays",
-                    row.chat_id,
-                    reason,
-                    row.id,
-                )
-                await self._pass_alert_on(uow, row)
-                return 0
-            cancelled = await uow.outbox.cancel_pending(
-                chat_id=row.chat_id, reason="the recipient cannot be reached"
-            )
-            for client in clients:
-                if client.status in (ClientStatus.UNREACHABLE, ClientStatus.STOPPED):
-                    continue
-                await uow.clients.update(
-                    dataclasses.replace(client, status=ClientStatus.UNREACHABLE)
-                )
-                await uow.audit.record(
-                    self._clock.now(),
-                    "client.unreachable",
-                    subject_type="client",
-                    subject_id=client.id,
-                    client_id=client.id,
-                )
-                await self._notice_practitioner(
-                    uow,
-                    client.practitioner_id,
-                    Text("delivery.unreachable_notice", {"client": client.full_name}),
-                    dedup_key=f"unreachable:{client.id}",
-                    about_client_id=client.id,
-                )
-            return cancelled
-
-        cancelled = await self._store(row, write)
-        self._log_outcome(SendOutcome.FAILED, row, f"{reason}; {cancelled} pending cancelled")
-
-    async def _pass_alert_on(self, uow: UnitOfWork, row: OutboxMessage) -> None:
-        await alert_undelivered(
-            uow,
-            row,
-            now=self._clock.now(),
-            quiet=self._quiet,
-            backup_chat_id=self._backup_chat_id,
-            operator_chat_id=self._operator_chat_id,
-        )
+        if stored and follow_up is not None:
+            self._follow_up_soon()
 
     async def _store(
         self, row: OutboxMessage, write: Callable[[UnitOfWork], Awaitable[T]]
@@ -385,26 +360,6 @@ class Dispatcher:
                 )
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 5.0)
-
-    async def _notice_practitioner(
-        self,
-        uow: UnitOfWork,
-        practitioner_id: int,
-        text: Text,
-        *,
-        dedup_key: str,
-        about_client_id: int | None,
-    ) -> None:
-        now = self._clock.now()
-        await notify_practitioner(
-            uow,
-            practitioner_id,
-            text,
-            dedup_key=dedup_key,
-            now=now,
-            quiet=self._quiet,
-            about_client_id=about_client_id,
-        )
 
     def _log_outcome(self, outcome: SendOutcome, row: OutboxMessage, detail: str) -> None:
         self.outcomes[outcome] += 1

@@ -6,87 +6,60 @@ it is rendered in the reader's language when it is sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.domain.delivery_rules import place
 from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
-from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.outgoing import Button, OutgoingMessage, Recipient, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWork
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What a use case wants sent, to whom, when, and until when it still makes sense."""
-
-    chat_id: int
-    kind: OutboxKind
-    message: OutgoingMessage
-    locale: str
-    due_at: datetime
-    dedup_key: str
-    expires_at: datetime | None = None
-    priority: int = 0
-    client_id: int | None = None
-    practitioner_id: int | None = None
-    appointment_id: int | None = None
-    about_client_id: int | None = None
-    """The client whose name or words a message to someone else carries."""
-    forget_after_send: bool = False
-
-
 async def schedule(
-    uow: UnitOfWork, delivery: Delivery, *, timezone: str, quiet: QuietHours, now: datetime
-) -> OutboxMessage:
-    """Add the row (once per ``dedup_key``), moved out of the recipient's quiet hours."""
-    placement = place(
-        delivery.due_at,
-        kind=delivery.kind,
-        timezone=timezone,
-        quiet=quiet,
-        deadline=delivery.expires_at,
-    )
-    return await uow.outbox.add(
-        OutboxMessage(
-            id=0,
-            chat_id=delivery.chat_id,
-            kind=delivery.kind,
-            template=delivery.message.text.key,
-            payload=encode(delivery.message),
-            due_at=placement.due_at,
-            dedup_key=delivery.dedup_key,
-            state=OutboxState.PENDING,
-            expires_at=delivery.expires_at,
-            priority=delivery.priority,
-            silent=placement.silent or delivery.message.silent,
-            client_id=delivery.client_id,
-            practitioner_id=delivery.practitioner_id,
-            appointment_id=delivery.appointment_id,
-            created_at=now,
-            about_client_id=delivery.about_client_id,
-            forget_after_send=delivery.forget_after_send,
-            locale=delivery.locale,
-        )
-    )
-
-
-async def reschedule(
     uow: UnitOfWork,
-    dedup_key: str,
+    message: OutgoingMessage,
+    to: Recipient,
     *,
     kind: OutboxKind,
-    due_at: datetime,
-    expires_at: datetime | None,
-    timezone: str,
-    quiet: QuietHours,
-) -> OutboxMessage | None:
-    """Move a still-pending message, out of quiet hours again; ``None`` if none is pending."""
-    placement = place(due_at, kind=kind, timezone=timezone, quiet=quiet, deadline=expires_at)
-    return await uow.outbox.reschedule(
-        dedup_key, due_at=placement.due_at, expires_at=expires_at, silent=placement.silent
+    dedup_key: str,
+    now: datetime,
+    quiet: QuietHours | None,
+    due_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    priority: int = 0,
+    appointment_id: int | None = None,
+    about_client_id: int | None = None,
+    forget_after_send: bool = False,
+) -> OutboxMessage:
+    """Add the row (once per ``dedup_key``), due at ``due_at`` (default: now), moved out of
+    the recipient's ``quiet`` hours (``None``: it goes whatever the hour).
+
+    ``about_client_id`` names the client whose name or words a message to someone else
+    carries; ``forget_after_send`` empties the payload once it is done."""
+    row = OutboxMessage(
+        id=0,
+        chat_id=to.chat_id,
+        kind=kind,
+        template=message.text.key,
+        payload=encode(message),
+        due_at=now if due_at is None else due_at,
+        dedup_key=dedup_key,
+        state=OutboxState.PENDING,
+        expires_at=expires_at,
+        priority=priority,
+        silent=message.silent,
+        client_id=to.client_id,
+        practitioner_id=to.practitioner_id,
+        appointment_id=appointment_id,
+        created_at=now,
+        about_client_id=about_client_id,
+        forget_after_send=forget_after_send,
+        locale=to.locale,
     )
+    if quiet is not None:
+        row = place(row, timezone=to.timezone, quiet=quiet)
+    return await uow.outbox.add(row)
 
 
 def encode(message: OutgoingMessage) -> dict[str, Any]:
@@ -152,18 +125,12 @@ async def notify_practitioner(
         return None
     return await schedule(
         uow,
-        Delivery(
-            chat_id=practitioner.telegram_user_id,
-            kind=OutboxKind.NOTICE,
-            message=OutgoingMessage(text, buttons),
-            locale=practitioner.locale,
-            due_at=now,
-            dedup_key=dedup_key,
-            practitioner_id=practitioner.id,
-            about_client_id=about_client_id,
-            forget_after_send=forget_after_send,
-        ),
-        timezone=practitioner.timezone,
-        quiet=quiet,
+        OutgoingMessage(text, buttons),
+        Recipient.practitioner(practitioner),
+        kind=OutboxKind.NOTICE,
+        dedup_key=dedup_key,
         now=now,
+        quiet=quiet,
+        about_client_id=about_client_id,
+        forget_after_send=forget_after_send,
     )

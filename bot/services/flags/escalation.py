@@ -15,10 +15,10 @@ import re
 from datetime import datetime
 
 from bot.domain.models import FlagState, OutboxKind, OutboxMessage
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWork
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.flags.lifecycle import PRIORITY, escalation_prefix
 
@@ -60,20 +60,14 @@ async def alert_undelivered(
             continue
         await schedule(
             uow,
-            Delivery(
-                chat_id=chat_id,
-                kind=OutboxKind.FLAG_ALERT,
-                message=OutgoingMessage(texts[role]),
-                locale=practitioner.locale,
-                due_at=now,
-                dedup_key=f"{escalation_prefix(flag.id)}undelivered:{role}",
-                priority=PRIORITY[flag.level],
-                practitioner_id=practitioner.id,
-                about_client_id=flag.client_id,
-            ),
-            timezone=practitioner.timezone,
-            quiet=quiet,
+            OutgoingMessage(texts[role]),
+            Recipient.practitioner(practitioner, chat_id=chat_id),
+            kind=OutboxKind.FLAG_ALERT,
+            dedup_key=f"{escalation_prefix(flag.id)}undelivered:{role}",
             now=now,
+            quiet=quiet,
+            priority=PRIORITY[flag.level],
+            about_client_id=flag.client_id,
         )
         told.append(role)
     _log.warning(

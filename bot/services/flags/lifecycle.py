@@ -30,12 +30,12 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import embed, when
 from bot.domain.triage import level_rank
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import refuse, require_practitioner
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.policy import Policy
 
@@ -205,23 +205,17 @@ class _Alerts:
         *,
         chat_id: int | None = None,
     ) -> OutboxMessage:
-        practitioner = self.practitioner
         return await schedule(
             self.uow,
-            Delivery(
-                chat_id=practitioner.telegram_user_id if chat_id is None else chat_id,
-                kind=OutboxKind.FLAG_ALERT,
-                message=message,
-                locale=practitioner.locale,
-                due_at=due_at,
-                dedup_key=dedup_key,
-                priority=PRIORITY[self.level],
-                practitioner_id=practitioner.id,
-                about_client_id=self.client_id,
-            ),
-            timezone=practitioner.timezone,
-            quiet=self.policy.quiet,
+            message,
+            Recipient.practitioner(self.practitioner, chat_id=chat_id),
+            kind=OutboxKind.FLAG_ALERT,
+            dedup_key=dedup_key,
             now=self.now,
+            quiet=self.policy.quiet,
+            due_at=due_at,
+            priority=PRIORITY[self.level],
+            about_client_id=self.client_id,
         )
 
 

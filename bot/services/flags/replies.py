@@ -17,15 +17,14 @@ from bot.domain.models import (
     Flag,
     OutboxKind,
     OutboxMessage,
-    OutboxState,
     Practitioner,
     TriageLevel,
 )
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from bot.services.access import Refused, require_practitioner
-from bot.services.delivery.outbox import Delivery, encode, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.flags.lifecycle import own_flag
 from bot.services.policy import Policy
@@ -191,47 +190,17 @@ async def _message_to_client(
 
     Its key is outside ``escalation_prefix``: acknowledging the flag must not cancel it.
     """
-    chat_id = client.telegram_user_id
-    if chat_id is None:  # pragma: no cover -- checked by the caller
-        raise ValueError("the client has no chat")
-    message = OutgoingMessage(
-        Text("flag.message", {"practitioner": practitioner_name(practitioner), "words": text})
-    )
-    dedup_key = f"flag-reply:{flag.id}:{message_id}"
-    if flag.level is TriageLevel.URGENT:
-        # The client has just written words of crisis: their practitioner's answer is
-        # what they need, whatever the hour. Quiet hours are for routine messages.
-        return await uow.outbox.add(
-            OutboxMessage(
-                id=0,
-                chat_id=chat_id,
-                kind=OutboxKind.NOTICE,
-                template=message.text.key,
-                payload=encode(message),
-                due_at=now,
-                dedup_key=dedup_key,
-                state=OutboxState.PENDING,
-                priority=REPLY_PRIORITY,
-                client_id=client.id,
-                practitioner_id=practitioner.id,
-                created_at=now,
-                locale=client.locale,
-            )
-        )
     return await schedule(
         uow,
-        Delivery(
-            chat_id=chat_id,
-            kind=OutboxKind.NOTICE,
-            message=message,
-            locale=client.locale,
-            due_at=now,
-            dedup_key=dedup_key,
-            priority=REPLY_PRIORITY,
-            client_id=client.id,
-            practitioner_id=practitioner.id,
+        OutgoingMessage(
+            Text("flag.message", {"practitioner": practitioner_name(practitioner), "words": text})
         ),
-        timezone=client.timezone,
-        quiet=policy.quiet,
+        Recipient.client(client),
+        kind=OutboxKind.NOTICE,
+        dedup_key=f"flag-reply:{flag.id}:{message_id}",
         now=now,
+        # The client has just written words of crisis: their practitioner's answer is what
+        # they need, whatever the hour. Quiet hours are for routine messages.
+        quiet=None if flag.level is TriageLevel.URGENT else policy.quiet,
+        priority=REPLY_PRIORITY,
     )

@@ -11,10 +11,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.models import AppointmentStatus, OutboxKind, Practitioner
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import embed, when
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.flags.lifecycle import flag_list
 from bot.services.policy import Policy
@@ -61,21 +61,15 @@ async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Po
             _, day_end = local_day_bounds(now, practitioner.timezone)
             await schedule(
                 uow,
-                Delivery(
-                    chat_id=practitioner.telegram_user_id,
-                    kind=OutboxKind.NOTICE,
-                    message=message,
-                    locale=practitioner.locale,
-                    due_at=now,
-                    dedup_key=key,
-                    expires_at=day_end,  # a morning list is no use tomorrow
-                    practitioner_id=practitioner.id,
-                    # it names several clients: kept only until it is sent
-                    forget_after_send=True,
-                ),
-                timezone=practitioner.timezone,
-                quiet=policy.quiet,
+                message,
+                Recipient.practitioner(practitioner),
+                kind=OutboxKind.NOTICE,
+                dedup_key=key,
                 now=now,
+                quiet=policy.quiet,
+                expires_at=day_end,  # a morning list is no use tomorrow
+                # it names several clients: kept only until it is sent
+                forget_after_send=True,
             )
             await uow.commit()
         scheduled += 1

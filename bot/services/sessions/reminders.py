@@ -18,17 +18,17 @@ from bot.domain.models import (
     OutboxMessage,
     Practitioner,
 )
-from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import embed, when
 from bot.ports import UnitOfWork
-from bot.services.delivery.outbox import Delivery, schedule
+from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
 from bot.services.sessions.views import SessionParties, client_session_buttons, practitioner_name
 
 
-def _chat_of(client: Client) -> int | None:
-    """The client's chat, if they may get messages: joined, and not stopped or blocked."""
-    return client.telegram_user_id if client.status is ClientStatus.ACTIVE else None
+def _recipient(client: Client) -> Recipient | None:
+    """The client, if they may get messages: joined, and not stopped or blocked."""
+    return Recipient.client(client) if client.status is ClientStatus.ACTIVE else None
 
 
 def _where(practitioner: Practitioner) -> dict[str, object] | str:
@@ -42,8 +42,8 @@ async def schedule_reminders(
 ) -> list[OutboxMessage]:
     """Schedule the reminders still ahead of ``now``; none for a client who cannot get them."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
-    chat_id = _chat_of(client)
-    if chat_id is None or appointment.status is AppointmentStatus.CANCELLED:
+    recipient = _recipient(client)
+    if recipient is None or appointment.status is AppointmentStatus.CANCELLED:
         return []
     confirmed = appointment.status is AppointmentStatus.CONFIRMED
     version = callbacks.session_version(appointment.starts_at)
@@ -61,23 +61,22 @@ async def schedule_reminders(
                 "where": _where(practitioner),
             },
         )
-        delivery = Delivery(
-            chat_id=chat_id,
-            kind=OutboxKind.REMINDER,
-            message=OutgoingMessage(text, client_session_buttons(appointment)),
-            locale=client.locale,
-            due_at=due_at,
-            expires_at=appointment.starts_at,
-            dedup_key=(
-                f"reminder:{appointment.id}:{minutes}:{version}:{client.timezone}"
-                f":{'c' if confirmed else 'a'}"
-            ),
-            client_id=client.id,
-            practitioner_id=practitioner.id,
-            appointment_id=appointment.id,
-        )
         scheduled.append(
-            await schedule(uow, delivery, timezone=client.timezone, quiet=policy.quiet, now=now)
+            await schedule(
+                uow,
+                OutgoingMessage(text, client_session_buttons(appointment)),
+                recipient,
+                kind=OutboxKind.REMINDER,
+                dedup_key=(
+                    f"reminder:{appointment.id}:{minutes}:{version}:{client.timezone}"
+                    f":{'c' if confirmed else 'a'}"
+                ),
+                now=now,
+                quiet=policy.quiet,
+                due_at=due_at,
+                expires_at=appointment.starts_at,
+                appointment_id=appointment.id,
+            )
         )
     return scheduled
 
@@ -106,8 +105,8 @@ async def tell_client(
 ) -> OutboxMessage | None:
     """Tell the client the practitioner booked, moved or cancelled their session."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
-    chat_id = _chat_of(client)
-    if chat_id is None:
+    recipient = _recipient(client)
+    if recipient is None:
         return None
     cancelled = appointment.status is AppointmentStatus.CANCELLED
     message = OutgoingMessage(
@@ -120,23 +119,21 @@ async def tell_client(
         ),
         () if cancelled else client_session_buttons(appointment),
     )
-    delivery = Delivery(
-        chat_id=chat_id,
+    return await schedule(
+        uow,
+        message,
+        recipient,
         kind=OutboxKind.NOTICE,
-        message=message,
-        locale=client.locale,
-        due_at=now,
-        # A notice about a session is pointless once it has begun.
-        expires_at=appointment.starts_at,
         dedup_key=(
             f"session.{event}:{appointment.id}:{callbacks.session_version(appointment.starts_at)}"
             f":{int(now.timestamp())}"
         ),
-        client_id=client.id,
-        practitioner_id=practitioner.id,
+        now=now,
+        quiet=policy.quiet,
+        # A notice about a session is pointless once it has begun.
+        expires_at=appointment.starts_at,
         appointment_id=appointment.id,
     )
-    return await schedule(uow, delivery, timezone=client.timezone, quiet=policy.quiet, now=now)
 
 
 async def announce(
