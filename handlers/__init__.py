@@ -15,7 +15,17 @@ from telegram.ext import (
 
 from bot.domain import callbacks
 from bot.telegram.chat_lanes import ChatLanes
-from handlers import basics, checkins, client, fallbacks, flags, flood, practitioner, privacy
+from handlers import (
+    basics,
+    checkins,
+    client,
+    fallbacks,
+    flags,
+    flood,
+    practitioner,
+    privacy,
+    words,
+)
 from handlers.common import LANES_KEY, rules_loaded
 from handlers.errors import on_error
 
@@ -24,9 +34,6 @@ _PRIVATE_EDIT = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
 _RULES_LOADED = -3
 _FLOOD_GATE = -2
 """Every update is counted against its sender's budget first (``handlers.flood``)."""
-_BEFORE_THE_REST = -1
-"""A group that sees every update before group 0; a handler there that took the update
-stops it with ``ApplicationHandlerStop``, otherwise group 0 handles it as usual."""
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -72,23 +79,13 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     }
     for pattern, callback in buttons.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
-    # A practitioner's text after pressing Reply under a flag; other texts pass on.
-    app.add_handler(
-        MessageHandler(_PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND, flags.reply_text),
-        group=_BEFORE_THE_REST,
-    )
     app.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.COMMAND, fallbacks.unknown_command))
-    # Words (new or edited) and media, whose captions are words: a client's are logged
-    # against their check-in; anyone else's get the fallbacks' answers (free_text,
-    # not_text) from there.
-    words = filters.TEXT & ~filters.COMMAND
-    app.add_handler(
-        MessageHandler((_PRIVATE_MESSAGE | _PRIVATE_EDIT) & words, checkins.client_text)
-    )
+    # Words (new or edited) and media, whose captions are words: a practitioner's Reply
+    # to a flag, a client's answer; anyone else's get the fallbacks' answers from there.
+    text = filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler((_PRIVATE_MESSAGE | _PRIVATE_EDIT) & text, words.text))
     media = _PRIVATE_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL
-    app.add_handler(
-        MessageHandler(media | (_PRIVATE_EDIT & filters.CAPTION), checkins.client_media)
-    )
+    app.add_handler(MessageHandler(media | (_PRIVATE_EDIT & filters.CAPTION), words.media))
     app.add_handler(CallbackQueryHandler(fallbacks.stale_button))
     app.add_handler(ChatMemberHandler(client.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_error_handler(on_error)

@@ -7,11 +7,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.domain.roles import Role
-from bot.services.identity import has_stopped
 from bot.services.practice import practitioners
 from bot.telegram.menus import set_chat_menu
 from handlers import client
-from handlers.common import locale_of, reply, runtime, sender_role
+from handlers.common import actor_of, locale_of, reply, runtime
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -22,22 +21,23 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if context.args:
         await client.start_with_token(update, context, context.args[0])
         return
-    role = await sender_role(update, context)
+    actor = await actor_of(update, context)
+    role = actor.role
     if role is Role.PRACTITIONER:
         await practitioners.remember_name(runtime(context).uow, user.id, user.full_name)
     if role is not Role.GUEST:
         # A practitioner added while the bot runs, or a client, gets their own menu now.
         await set_chat_menu(context.bot, user.id, role, locale_of(update))
     key = f"start.{role}"
-    if role is Role.CLIENT and await has_stopped(runtime(context).uow, user.id):
+    if role is Role.CLIENT and actor.has_stopped:
         key = "start.client_stopped"  # promise nothing that will not come
     await reply(update, context, key, name=user.first_name)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List what this user can do."""
-    role = await sender_role(update, context)
-    await reply(update, context, f"help.{role}")
+    actor = await actor_of(update, context)
+    await reply(update, context, f"help.{actor.role}")
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,9 +1,5 @@
-"""The client's check-ins: presses under a check-in, words, edits, media, and the answer
-to "keep getting check-ins?".
-
-Words and media from someone who is not a client (or, for media, whose check-in is not
-waiting) go on to the general answers in ``handlers.fallbacks``.
-"""
+"""The client's check-ins: presses under a check-in and the answer to "keep getting
+check-ins?". Their words and media are ``handlers.words``."""
 
 from __future__ import annotations
 
@@ -11,23 +7,9 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import callbacks
-from bot.services.checkins import conversation, prompts, replies, views
+from bot.services.checkins import conversation, prompts, views
 from handlers import fallbacks
-from handlers.common import answer, answer_call, runtime, sender_id
-
-MEDIA = (
-    "photo",
-    "voice",
-    "video_note",
-    "video",
-    "audio",
-    "sticker",
-    "animation",
-    "document",
-    "location",
-    "contact",
-)
-"""What a non-text message is called in the audit log (its content is never kept)."""
+from handlers.common import answer_call, runtime, sender_id
 
 
 def _keyboard_data(message: object) -> list[str]:
@@ -71,62 +53,3 @@ async def keep_checkins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         context,
         prompts.answer_keep_checkins(rt.uow, rt.clock, actor=sender_id(update), keep=keep),
     )
-
-
-async def client_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A client's words (new or edited): logged, triaged and answered at once."""
-    message = update.effective_message
-    if message is not None:
-        await _words(update, context, message, message.text or "")
-
-
-async def _words(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, text: str
-) -> None:
-    rt = runtime(context)
-    edited = update.edited_message is not None
-    try:
-        reply = await replies.record_text(
-            rt.uow,
-            rt.clock,
-            rt.policy,
-            actor=sender_id(update),
-            message_id=message.message_id,
-            text=text,
-            edited=edited,
-        )
-    except Exception:
-        await _crisis_anyway(update, context, text)
-        raise
-    if reply is not None:
-        await answer(update, context, reply)
-    elif not edited:
-        await fallbacks.free_text(update, context)
-
-
-async def _crisis_anyway(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    """Words of crisis that could not be logged still get the crisis resources."""
-    user = update.effective_user
-    language = user.language_code if user else None
-    fallback = replies.crisis_fallback(runtime(context).policy, text, language)
-    if fallback is not None:
-        await answer(update, context, fallback)
-
-
-async def client_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo, voice note, sticker or file: its caption is read as words; without one,
-    during a check-in, a kind request for words."""
-    message, rt = update.effective_message, runtime(context)
-    if message is None:
-        return
-    if message.caption and message.caption.strip():
-        await _words(update, context, message, message.caption)
-        return
-    kind = next((name for name in MEDIA if getattr(message, name, None)), "other")
-    reply = await replies.record_not_text(
-        rt.uow, rt.clock, actor=sender_id(update), message_id=message.message_id, kind=kind
-    )
-    if reply is None:
-        await fallbacks.not_text(update, context)
-    else:
-        await answer(update, context, reply)

@@ -16,12 +16,12 @@ from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
 
 import messages
+from bot.domain.actor import Actor
 from bot.domain.flood import Pace
 from bot.domain.outgoing import Button, OutgoingMessage
-from bot.domain.roles import Role
 from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
 from bot.services.access import Refused
-from bot.services.identity import role_of
+from bot.services.identity import who
 from bot.telegram.chat_lanes import ChatLanes, Send
 from bot.telegram.keyboards import inline_keyboard
 
@@ -46,13 +46,11 @@ def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
     return value
 
 
-async def sender_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Role:
-    """Who sent this update: practitioner, client or guest."""
-    user = update.effective_user
-    if user is None:
-        return Role.GUEST
+async def actor_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Actor:
+    """Who sent this update, for an answer that depends only on who they are (a use case
+    that changes something finds its caller in its own unit of work)."""
     rt = runtime(context)
-    return await role_of(rt.uow, user.id, rt.settings.practitioner_ids)
+    return await who(rt.uow, sender_id(update), rt.settings.practitioner_ids)
 
 
 async def rules_loaded(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 import messages
 from bot.domain.roles import Role
-from handlers.common import acknowledge, locale_of, reply, sender_role
+from handlers.common import acknowledge, locale_of, reply
 
 MAX_TEXT_CHARS = 4096
 _log = logging.getLogger(__name__)
@@ -26,15 +26,14 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(update, context, "input.unknown_command", command=command)
 
 
-async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Words that answer nothing in particular."""
+async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE, role: Role) -> None:
+    """Words that answer nothing in particular, from someone with ``role``."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
     if len(message.text or "") > MAX_TEXT_CHARS:
         await reply(update, context, "input.too_long", limit=MAX_TEXT_CHARS)
         return
-    role = await sender_role(update, context)
     await reply(
         update, context, "input.free_text_guest" if role is Role.GUEST else "input.free_text"
     )

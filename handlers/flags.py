@@ -1,11 +1,12 @@
-"""The practitioner's flags: ``/flags``, the buttons under an alert, and the text of a Reply."""
+"""The practitioner's flags: ``/flags`` and the buttons under an alert (the text of a
+Reply is ``handlers.words``)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ContextTypes
 
 import messages
 from bot.domain import callbacks
@@ -17,7 +18,6 @@ from bot.telegram.keyboards import inline_keyboard
 from handlers import fallbacks
 from handlers.common import (
     acknowledge,
-    answer,
     answer_call,
     locale_of,
     runtime,
@@ -52,30 +52,6 @@ async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         context,
         _PRESSES[action](rt.uow, rt.clock, actor=sender_id(update), flag_id=flag_id),
     )
-
-
-async def reply_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A practitioner's text after pressing Reply goes to the client; any other text is left
-    to the handlers after this one (registered in an earlier group)."""
-    message = update.effective_message
-    if message is None or not message.text:
-        return
-    rt = runtime(context)
-    try:
-        result = await replies.deliver_reply(
-            rt.uow,
-            rt.clock,
-            rt.policy,
-            actor=sender_id(update),
-            text=message.text,
-            message_id=message.message_id,
-        )
-    except Refused as refusal:
-        result = OutgoingMessage(refusal.answer)
-    if result is None:
-        return
-    await answer(update, context, result)
-    raise ApplicationHandlerStop
 
 
 async def _answer_below(

@@ -18,7 +18,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 import messages
 from bot.domain.flood import Pace
 from bot.domain.roles import Role
-from handlers.common import locale_of, note_update, runtime, send_in_chat, sender_role
+from handlers.common import actor_of, locale_of, note_update, runtime, send_in_chat
 
 _log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if guard.is_ignored(user.id, time.monotonic()):
             raise ApplicationHandlerStop
         return
-    role = await sender_role(update, context)
+    role = (await actor_of(update, context)).role
     budget = guard.budget
     _log.warning(
         "user %s (%s) sent more than %s updates in %g s; replies held back for %g s",

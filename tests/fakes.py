@@ -880,7 +880,8 @@ class FakeFlags(_Table[Flag]):
 class FakeDatabase:
     """In-memory tables shared by every unit of work opened on it; a ``UnitOfWorkFactory``.
 
-    ``commits``, ``rollbacks`` and ``purges`` count what the code under test asked for.
+    ``opened`` (units of work), ``commits``, ``rollbacks`` and ``purges`` count what the
+    code under test asked for.
     ``clock`` stamps a ``created_at`` left empty (the database's own clock otherwise).
     """
 
@@ -897,8 +898,10 @@ class FakeDatabase:
         self.commits = 0
         self.rollbacks = 0
         self.purges = 0
+        self.opened = 0
 
     def __call__(self) -> FakeUnitOfWork:
+        self.opened += 1
         return FakeUnitOfWork(self)
 
     async def purge_freed(self) -> None:

@@ -45,7 +45,7 @@ from bot.runtime import Runtime
 from bot.services.access import Refused
 from bot.services.checkins import prompts, views
 from bot.services.checkins.conversation import press_checkin, snooze_key
-from bot.services.checkins.replies import record_not_text, record_text
+from bot.services.incoming import Words, receive_media, receive_words
 from bot.services.policy import Policy
 from bot.settings import load_settings
 from bot.triage_data import LoadedTriage
@@ -164,15 +164,27 @@ async def press(
 async def say(
     world: Aftercare, text: str, message_id: int, *, edited: bool = False, actor: int = CLIENT
 ) -> OutgoingMessage | None:
-    return await record_text(
+    heard = await receive_words(
         world.uow,
         world.clock,
         POLICY,
-        actor=actor,
-        message_id=message_id,
-        text=text,
-        edited=edited,
+        sender=actor,
+        named_practitioners=(),
+        words=Words(message_id, text, edited),
     )
+    return heard.answer
+
+
+async def show_media(world: Aftercare, message_id: int, kind: str) -> OutgoingMessage | None:
+    heard = await receive_media(
+        world.uow,
+        world.clock,
+        sender=CLIENT,
+        named_practitioners=(),
+        message_id=message_id,
+        kind=kind,
+    )
+    return heard.answer
 
 
 async def refused_key(call: object) -> str:
@@ -547,13 +559,10 @@ async def test_a_photo_during_a_check_in_gets_a_kind_ask_and_is_logged_without_c
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
     world = await open_aftercare(uow_factory, engine)
-    assert (
-        await record_not_text(world.uow, world.clock, actor=CLIENT, message_id=1, kind="photo")
-        is None
-    )
+    assert await show_media(world, 1, "photo") is None
     checkin = await add_checkin(world)
 
-    answer = await record_not_text(world.uow, world.clock, actor=CLIENT, message_id=2, kind="photo")
+    answer = await show_media(world, 2, "photo")
 
     assert answer is not None
     assert answer.text.key == "checkin.not_text"
@@ -570,10 +579,7 @@ async def test_a_photo_during_a_check_in_gets_a_kind_ask_and_is_logged_without_c
     async with world.uow() as uow:
         await uow.checkins.update(dataclasses.replace(checkin, step=CheckInStep.DONE))
         await uow.commit()
-    assert (
-        await record_not_text(world.uow, world.clock, actor=CLIENT, message_id=3, kind="voice")
-        is None
-    )
+    assert await show_media(world, 3, "voice") is None
 
 
 # --- presses that cannot count ------------------------------------------------------------------

@@ -50,6 +50,7 @@ from bot.services.access import Refused
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.outbox import decode
 from bot.services.flags import lifecycle, replies
+from bot.services.incoming import Words, receive_words
 from bot.services.policy import Policy
 from bot.services.practice import morning_list
 from bot.services.privacy import rights
@@ -552,15 +553,18 @@ async def test_forged_presses_are_refused(practice: Practice, press: Any) -> Non
 # --- Reply --------------------------------------------------------------------------------------
 
 
-async def reply_with(practice: Practice, text: str, message_id: int = 11) -> OutgoingMessage | None:
-    return await replies.deliver_reply(
+async def reply_with(
+    practice: Practice, text: str, message_id: int = 11, *, sender: int = PRACTITIONER
+) -> OutgoingMessage | None:
+    heard = await receive_words(
         practice.uow,
         practice.clock,
         policy(),
-        actor=PRACTITIONER,
-        text=text,
-        message_id=message_id,
+        sender=sender,
+        named_practitioners=(),
+        words=Words(message_id, text),
     )
+    return heard.answer
 
 
 async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice) -> None:
@@ -595,12 +599,7 @@ async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice)
 
 async def test_text_without_a_pending_reply_is_left_alone(practice: Practice) -> None:
     assert await reply_with(practice, "hello") is None
-    assert (
-        await replies.deliver_reply(
-            practice.uow, practice.clock, policy(), actor=GUEST, text="hi", message_id=1
-        )
-        is None
-    )
+    assert await reply_with(practice, "hi", 1, sender=GUEST) is None
     assert await outbox_rows(practice.engine) == []
 
 
@@ -616,17 +615,7 @@ async def test_a_pending_reply_belongs_to_the_practitioner_who_pressed(practice:
     flag = await raise_(practice)
     assert flag is not None
     await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
-    assert (
-        await replies.deliver_reply(
-            practice.uow,
-            practice.clock,
-            policy(),
-            actor=OTHER_PRACTITIONER,
-            text="not mine",
-            message_id=5,
-        )
-        is None
-    )
+    assert await reply_with(practice, "not mine", 5, sender=OTHER_PRACTITIONER) is None
     assert await by_key(practice.engine, "flag-reply:") == []
 
 

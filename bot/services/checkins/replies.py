@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.actor import Actor
 from bot.domain.models import (
     CheckIn,
     CheckInState,
@@ -36,7 +37,7 @@ from bot.domain.models import (
 )
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.triage import TriageResult, level_rank, triage
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.checkins import views
 from bot.services.checkins.schedule import dedup_key
 from bot.services.delivery import reachability
@@ -226,11 +227,11 @@ def crisis_answer(writer: Writer, policy: Policy) -> OutgoingMessage:
 
 
 async def record_text(
-    uow_factory: UnitOfWorkFactory,
+    uow: UnitOfWork,
     clock: Clock,
     policy: Policy,
+    actor: Actor,
     *,
-    actor: int,
     message_id: int,
     text: str,
     edited: bool = False,
@@ -241,49 +242,47 @@ async def record_text(
     ``None`` when the sender is not a client (the caller answers as for anyone), and for an
     edit that changes nothing worth saying (its new version is logged all the same).
     """
-    async with uow_factory() as uow:
-        found = await uow.clients.by_telegram_id(actor)
-        if not found:
-            return None
-        # A client who writes has unblocked the bot, if they had blocked it.
-        clients = [await reachability.restore(uow, policy, c, clock.now()) for c in found]
-        active = [c for c in clients if c.status is ClientStatus.ACTIVE]
-        if not active:
-            answer = await _stopped_words(
-                uow, clock, policy, clients, text=text, message_id=message_id, edited=edited
-            )
-            await uow.commit()
-            return answer
-        if not text.strip():
-            return None if edited else OutgoingMessage(Text("checkin.empty"))
-        versions = await _versions(uow, active, message_id)
-        writer = await _writer_of(uow, clock, active, versions)
-        if writer is None:
-            return None
-        if versions and not edited:
-            # The same message again (an update delivered twice, say after a crash): it is
-            # logged already, but its answer may never have gone out, so it goes again.
-            return _answer_again(writer, policy, versions[-1])
-        logged = await log_reply(
-            uow,
-            clock,
-            policy,
-            writer,
-            Reply(
-                id=0,
-                client_id=writer.client.id,
-                received_at=clock.now(),
-                checkin_id=writer.checkin.id if writer.checkin else None,
-                text=text,
-                telegram_message_id=message_id,
-                version=max((v.version for v in versions), default=0) + 1,
-            ),
+    if not actor.clients:
+        return None
+    # A client who writes has unblocked the bot, if they had blocked it.
+    clients = [await reachability.restore(uow, policy, c, clock.now()) for c in actor.clients]
+    active = [c for c in clients if c.status is ClientStatus.ACTIVE]
+    if not active:
+        answer = await _stopped_words(
+            uow, clock, policy, clients, text=text, message_id=message_id, edited=edited
         )
-        if versions:
-            answer = _edit_answer(writer, policy, logged, versions)
-        else:
-            answer = await _words_answer(uow, writer, policy, logged)
         await uow.commit()
+        return answer
+    if not text.strip():
+        return None if edited else OutgoingMessage(Text("checkin.empty"))
+    versions = await _versions(uow, active, message_id)
+    writer = await _writer_of(uow, clock, active, versions)
+    if writer is None:
+        return None
+    if versions and not edited:
+        # The same message again (an update delivered twice, say after a crash): it is
+        # logged already, but its answer may never have gone out, so it goes again.
+        return _answer_again(writer, policy, versions[-1])
+    logged = await log_reply(
+        uow,
+        clock,
+        policy,
+        writer,
+        Reply(
+            id=0,
+            client_id=writer.client.id,
+            received_at=clock.now(),
+            checkin_id=writer.checkin.id if writer.checkin else None,
+            text=text,
+            telegram_message_id=message_id,
+            version=max((v.version for v in versions), default=0) + 1,
+        ),
+    )
+    if versions:
+        answer = _edit_answer(writer, policy, logged, versions)
+    else:
+        answer = await _words_answer(uow, writer, policy, logged)
+    await uow.commit()
     return answer
 
 
@@ -400,29 +399,26 @@ def crisis_fallback(policy: Policy, text: str, language_code: str | None) -> Out
 
 
 async def record_not_text(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, message_id: int, kind: str
+    uow: UnitOfWork, clock: Clock, actor: Actor, *, message_id: int, kind: str
 ) -> OutgoingMessage | None:
     """A photo, voice note, sticker or file while a check-in waits for an answer: a kind
     request for words or a tap, and an audit entry without its content.
 
     ``None`` when no check-in of this client is waiting (the caller answers as for anyone).
     """
-    async with uow_factory() as uow:
-        active = [
-            c for c in await uow.clients.by_telegram_id(actor) if c.status is ClientStatus.ACTIVE
-        ]
-        writer = await _writer(uow, clock, active) if active else None
-        checkin = writer.checkin if writer else None
-        if writer is None or checkin is None or checkin.step is CheckInStep.DONE:
-            return None
-        await uow.audit.record(
-            clock.now(),
-            "checkin.not_text",
-            actor_telegram_id=actor,
-            subject_type="checkin",
-            subject_id=checkin.id,
-            detail={"client_id": writer.client.id, "kind": kind, "message_id": message_id},
-            client_id=writer.client.id,
-        )
-        await uow.commit()
+    active = actor.active_clients
+    writer = await _writer(uow, clock, active) if active else None
+    checkin = writer.checkin if writer else None
+    if writer is None or checkin is None or checkin.step is CheckInStep.DONE:
+        return None
+    await uow.audit.record(
+        clock.now(),
+        "checkin.not_text",
+        actor_telegram_id=actor.telegram_id,
+        subject_type="checkin",
+        subject_id=checkin.id,
+        detail={"client_id": writer.client.id, "kind": kind, "message_id": message_id},
+        client_id=writer.client.id,
+    )
+    await uow.commit()
     return OutgoingMessage(Text("checkin.not_text"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from bot.domain.actor import Actor
 from bot.domain.models import (
     Client,
     ClientStatus,
@@ -95,11 +96,11 @@ async def _pending_reply(uow: UnitOfWork, actor: int, now: datetime) -> int | No
 
 
 async def deliver_reply(
-    uow_factory: UnitOfWorkFactory,
+    uow: UnitOfWork,
     clock: Clock,
     policy: Policy,
+    actor: Actor,
     *,
-    actor: int,
     text: str,
     message_id: int,
 ) -> OutgoingMessage | None:
@@ -110,47 +111,46 @@ async def deliver_reply(
     once only). For an urgent flag it goes at once; otherwise the client's quiet hours
     hold it, and the confirmation says when it will arrive. The audit log gets ids only.
     """
-    async with uow_factory() as uow:
-        practitioner = await uow.practitioners.by_telegram_id(actor)
-        if practitioner is None:
-            return None
-        now = clock.now()
-        flag_id = await _pending_reply(uow, actor, now)
-        if flag_id is None:
-            return None
-        if views.utf16_units(text) > REPLY_LIMIT:
-            return OutgoingMessage(Text("flag.reply_too_long", {"limit": REPLY_LIMIT}))
-        flag = await uow.flags.get(flag_id)
-        client = None if flag is None else await uow.clients.get(flag.client_id)
-        if flag is None or client is None or flag.practitioner_id != practitioner.id:
-            await _end_reply(uow, now, actor, flag_id, "the flag is gone")
-            raise Refused(Text("access.not_found"))
-        problem = _reply_problem(client)
-        if problem is not None or client.telegram_user_id is None:
-            await _end_reply(uow, now, actor, flag_id, "the client cannot be reached")
-            return OutgoingMessage(
-                Text(problem or "flag.reply_client_unreachable", {"client": client.full_name})
-            )
-        row = await _message_to_client(
-            uow,
-            policy,
-            flag=flag,
-            client=client,
-            practitioner=practitioner,
-            text=text,
-            message_id=message_id,
-            now=now,
+    practitioner = actor.practitioner
+    if practitioner is None:
+        return None
+    now = clock.now()
+    flag_id = await _pending_reply(uow, actor.telegram_id, now)
+    if flag_id is None:
+        return None
+    if views.utf16_units(text) > REPLY_LIMIT:
+        return OutgoingMessage(Text("flag.reply_too_long", {"limit": REPLY_LIMIT}))
+    flag = await uow.flags.get(flag_id)
+    client = None if flag is None else await uow.clients.get(flag.client_id)
+    if flag is None or client is None or flag.practitioner_id != practitioner.id:
+        await _end_reply(uow, now, actor.telegram_id, flag_id, "the flag is gone")
+        raise Refused(Text("access.not_found"))
+    problem = _reply_problem(client)
+    if problem is not None or client.telegram_user_id is None:
+        await _end_reply(uow, now, actor.telegram_id, flag_id, "the client cannot be reached")
+        return OutgoingMessage(
+            Text(problem or "flag.reply_client_unreachable", {"client": client.full_name})
         )
-        await uow.audit.record(
-            now,
-            REPLY_SENT,
-            actor_telegram_id=actor,
-            subject_type="flag",
-            subject_id=flag.id,
-            detail={"client_id": client.id, "outbox_id": row.id},
-            client_id=client.id,
-        )
-        await uow.commit()
+    row = await _message_to_client(
+        uow,
+        policy,
+        flag=flag,
+        client=client,
+        practitioner=practitioner,
+        text=text,
+        message_id=message_id,
+        now=now,
+    )
+    await uow.audit.record(
+        now,
+        REPLY_SENT,
+        actor_telegram_id=actor.telegram_id,
+        subject_type="flag",
+        subject_id=flag.id,
+        detail={"client_id": client.id, "outbox_id": row.id},
+        client_id=client.id,
+    )
+    await uow.commit()
     _log.info("practitioner %s replied to flag %s (message %s)", practitioner.id, flag.id, row.id)
     if row.due_at > now:
         return OutgoingMessage(
