@@ -22,13 +22,13 @@ from bot.db.migrate import ensure_schema_current, upgrade
 from bot.db.uow import make_uow_factory
 from bot.db.url import is_sqlite
 from bot.ports import Clock, Notifier, UnitOfWorkFactory
-from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
+from bot.runtime import RULES_READY_KEY, Runtime, install, runtime_of
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.pacing import Limits, Pacer
 from bot.services.practice import practitioners
 from bot.settings import Settings
 from bot.telegram.alert_chats import check_alert_chats
-from bot.telegram.delivery_jobs import DISPATCHER_KEY, start_delivery
+from bot.telegram.delivery_jobs import start_delivery
 from bot.telegram.flag_jobs import start_flag_jobs
 from bot.telegram.menus import publish_menus
 from bot.telegram.notifier import TelegramNotifier
@@ -86,9 +86,8 @@ def build_application(
     if endpoint.base_file_url is not None:
         builder = builder.base_file_url(endpoint.base_file_url)
     application = builder.build()
-    notifier = TelegramNotifier(application.bot)
-    application.bot_data[RUNTIME_KEY] = Runtime(settings, clock, uow)
-    application.bot_data[DISPATCHER_KEY] = build_dispatcher(settings, uow, notifier, clock)
+    dispatcher = build_dispatcher(settings, uow, TelegramNotifier(application.bot), clock)
+    install(application, Runtime(settings, clock, uow, dispatcher))
     handlers.register(application)
     return application
 
@@ -139,7 +138,7 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     """Register configured practitioners, publish the command menus, check in the
     background that alerts can reach their chats, warm the triage rules up and recover
     what the last stop left in flight."""
-    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    runtime = runtime_of(application)
     settings = runtime.settings
     await practitioners.ensure_configured(
         runtime.uow,
@@ -167,8 +166,7 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     loop = asyncio.get_running_loop()
     warm_up = triage_second_opinion.warm_up
     application.bot_data[RULES_READY_KEY] = loop.run_in_executor(None, warm_up)
-    dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
-    stranded = await dispatcher.recover()
+    stranded = await runtime.sender.recover()
     if stranded:
         _log.warning(
             "%s message(s) were in flight at the last stop; marked uncertain", len(stranded)
@@ -184,11 +182,10 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
     async with application:
         await on_startup(application)
         await application.start()
-        runtime: Runtime = application.bot_data[RUNTIME_KEY]
-        start_delivery(application, runtime.clock)
-        start_session_jobs(application, runtime)
-        start_flag_jobs(application, runtime)
-        start_retention_job(application, runtime)
+        start_delivery(application)
+        start_session_jobs(application)
+        start_flag_jobs(application)
+        start_retention_job(application)
         try:
             await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             _log.info("bot @%s is running", application.bot.username)
@@ -197,8 +194,8 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
             _log.info("shutting down")
             if updater.running:
                 await updater.stop()
-            dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
-            dispatcher.stop_claiming()  # a chat's backlog must not keep the bot from stopping
+            # A chat's backlog must not keep the bot from stopping.
+            runtime_of(application).sender.stop_claiming()
             await application.stop()  # waits for the updates and the delivery pass under way
             try:
                 async with asyncio.timeout(REPLIES_GRACE_S):

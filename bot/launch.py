@@ -41,7 +41,7 @@ from bot.domain.timing import CheckInSchedule, format_duration
 from bot.encryption import DataKeyError, DecryptionError, KeyRing
 from bot.logging_setup import configure_logging
 from bot.ports import Clock, UnitOfWorkFactory
-from bot.runtime import RUNTIME_KEY, Runtime
+from bot.runtime import Runtime, runtime_of
 from bot.sandbox.server import SandboxServer
 from bot.services.delivery.report import delivery_report
 from bot.services.practice import practitioners
@@ -257,7 +257,7 @@ async def running_sandbox(
                 endpoint = TelegramEndpoint(server.bot_token, server.base_url)
                 application = build_application(sandbox_settings, server.clock, uow, endpoint)
                 async with polling(application):
-                    yield RunningSandbox(server, application.bot_data[RUNTIME_KEY])
+                    yield RunningSandbox(server, runtime_of(application))
     finally:
         await server.stop()
 

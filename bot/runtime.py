@@ -1,4 +1,5 @@
-"""What every handler and job may use, built once by the composition root."""
+"""What every handler and job may use, built once by the composition root and reached one
+way: ``runtime_of(application)``."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
+from telegram.ext import Application
+
 from bot.crisis import load_crisis_table
 from bot.domain.flood import Budget, FloodGuard
 from bot.ports import Clock, UnitOfWorkFactory
+from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.triage_data import LoadedTriage
 
-# Where the composition root leaves what handlers reach through ``bot_data``.
 RUNTIME_KEY = "runtime"
 RULES_READY_KEY = "triage_rules_ready"
 
@@ -21,11 +24,21 @@ RULES_READY_KEY = "triage_rules_ready"
 @dataclass(frozen=True)
 class Runtime:
     """Settings, the clock, the way to open a unit of work, the rules taken from settings,
-    and the count of what each user sends (flood control)."""
+    the count of what each user sends (flood control), and the dispatcher that sends the
+    outbox."""
 
     settings: Settings
     clock: Clock
     uow: UnitOfWorkFactory
+    dispatcher: Dispatcher | None = None
+    """``None`` where nothing is sent (an application fed updates by tests)."""
+
+    @property
+    def sender(self) -> Dispatcher:
+        """The dispatcher; ``RuntimeError`` for a runtime built without one."""
+        if self.dispatcher is None:
+            raise RuntimeError("this runtime has no dispatcher")
+        return self.dispatcher
 
     @cached_property
     def policy(self) -> Policy:
@@ -52,3 +65,16 @@ class Runtime:
                 quiet_s=self.settings.flood_quiet_s,
             )
         )
+
+
+def install(application: Application, runtime: Runtime) -> None:  # type: ignore[type-arg]
+    """Make ``runtime`` what the application's handlers and jobs use."""
+    application.bot_data[RUNTIME_KEY] = runtime
+
+
+def runtime_of(application: Application) -> Runtime:  # type: ignore[type-arg]
+    """The runtime the composition root installed."""
+    value = application.bot_data.get(RUNTIME_KEY)
+    if not isinstance(value, Runtime):
+        raise TypeError("the application has no Runtime installed")
+    return value

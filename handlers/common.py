@@ -19,7 +19,7 @@ import messages
 from bot.domain.actor import Actor
 from bot.domain.flood import Pace
 from bot.domain.outgoing import Button, OutgoingMessage
-from bot.runtime import RULES_READY_KEY, RUNTIME_KEY, Runtime
+from bot.runtime import RULES_READY_KEY, Runtime, runtime_of
 from bot.services.access import Refused
 from bot.services.identity import who
 from bot.telegram.chat_lanes import ChatLanes, Send
@@ -39,11 +39,8 @@ def sender_id(update: Update) -> int:
 
 
 def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
-    """The runtime the composition root placed in ``bot_data``."""
-    value = context.bot_data[RUNTIME_KEY]
-    if not isinstance(value, Runtime):
-        raise TypeError("bot_data holds no Runtime")
-    return value
+    """The runtime the composition root installed."""
+    return runtime_of(context.application)
 
 
 async def actor_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Actor:

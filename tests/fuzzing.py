@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -41,7 +42,7 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
 from bot.ports import UnitOfWorkFactory
-from bot.runtime import RUNTIME_KEY, Runtime
+from bot.runtime import Runtime, install, runtime_of
 from bot.sandbox import user_actions
 from bot.sandbox.bot_api import METHODS, canonical_method
 from bot.sandbox.errors import ApiError
@@ -56,7 +57,6 @@ from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.practice import invites as invite_service
 from bot.services.practice import morning_list, practitioners
 from bot.settings import Settings, load_settings
-from bot.telegram.delivery_jobs import DISPATCHER_KEY
 from bot.telegram.notifier import TelegramNotifier
 from handlers.common import lanes_of
 from tests.handlers.offline import LocalRequest, application_over
@@ -168,7 +168,7 @@ class Fuzzer:
         self.group: int | None = None
         self.tokens: list[str] = []
         self.names = ["Anna Client", "Bo", "Émile Zola", "x" * 200, "<i>tag</i>"]
-        self.dispatcher: Dispatcher = app.bot_data[DISPATCHER_KEY]
+        self.dispatcher: Dispatcher = runtime_of(app).sender
 
     @property
     def everyone(self) -> list[int]:
@@ -383,7 +383,7 @@ class Fuzzer:
     async def book_a_joined_client(self) -> None:
         """The practitioner books a client who has joined, soon, so that reminders,
         confirmations and check-ins come into play."""
-        rt: Runtime = self.app.bot_data[RUNTIME_KEY]
+        rt = runtime_of(self.app)
         async with rt.uow() as uow:
             practitioner = await uow.practitioners.by_telegram_id(self.practitioner)
             joined = (
@@ -406,7 +406,7 @@ class Fuzzer:
         """The clock moves; the bot's jobs run (sessions end, check-ins are planned and
         followed, morning lists go out) and what is due is sent."""
         self.clock.advance(timedelta(minutes=self.rng.choice([1, 30, 180, 60 * 24, 60 * 24 * 3])))
-        rt: Runtime = self.app.bot_data[RUNTIME_KEY]
+        rt = runtime_of(self.app)
         await complete_ended_sessions(rt.uow, rt.clock, rt.policy)
         await follow_sent_checkins(rt.uow, rt.clock, rt.policy)
         await pause_silent(rt.uow, rt.clock, rt.policy)
@@ -496,8 +496,10 @@ def _application(
     from bot.app import build_dispatcher  # noqa: PLC0415
 
     request = EmulatorRequest(state, report.bad_requests)
-    app = application_over(Runtime(settings, clock, uow), request, state.bot_token)
-    app.bot_data[DISPATCHER_KEY] = build_dispatcher(settings, uow, TelegramNotifier(app.bot), clock)
+    runtime = Runtime(settings, clock, uow)
+    app = application_over(runtime, request, state.bot_token)
+    dispatcher = build_dispatcher(settings, uow, TelegramNotifier(app.bot), clock)
+    install(app, dataclasses.replace(runtime, dispatcher=dispatcher))
     return app
 
 

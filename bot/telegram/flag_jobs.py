@@ -11,9 +11,9 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot.runtime import Runtime
+from bot.runtime import runtime_of
 from bot.services.practice import morning_list
-from bot.telegram.runtime_jobs import job_runtime, start_runtime_job
+from bot.telegram.runtime_jobs import start_job
 
 MORNING_JOB_ID = "flags-morning"
 MORNING_EVERY_SECONDS = 60.0
@@ -23,18 +23,17 @@ _log = logging.getLogger(__name__)
 
 async def morning_lists(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Schedule the morning lists that are due; a failure waits for the next run."""
-    runtime = job_runtime(context)
+    runtime = runtime_of(context.application)
     try:
         await morning_list.morning_lists(runtime.uow, runtime.clock, runtime.policy)
     except Exception as error:  # e.g. the database is away; the next run tries again
         _log.warning("morning lists not scheduled (%s: %s); retrying", type(error).__name__, error)
 
 
-def start_flag_jobs(application: Application, runtime: Runtime) -> None:  # type: ignore[type-arg]
+def start_flag_jobs(application: Application) -> None:  # type: ignore[type-arg]
     """Run the morning list job every minute; with a movable clock, also whenever it moves."""
-    start_runtime_job(
+    start_job(
         application,
-        runtime,
         morning_lists,
         job_id=MORNING_JOB_ID,
         every_seconds=MORNING_EVERY_SECONDS,

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-from bot.runtime import Runtime
+from bot.runtime import runtime_of
 from bot.services.privacy.retention import Retention, apply_retention
-from bot.telegram.runtime_jobs import job_runtime, start_runtime_job
+from bot.telegram.runtime_jobs import start_job
 
 RETENTION_JOB_ID = "retention"
 RETENTION_EVERY_SECONDS = 3600.0
@@ -20,7 +20,7 @@ _log = logging.getLogger(__name__)
 
 async def retention_pass(context: ContextTypes.DEFAULT_TYPE) -> None:
     """One pass; a failure waits for the next run."""
-    runtime = job_runtime(context)
+    runtime = runtime_of(context.application)
     settings = runtime.settings
     retention = Retention(
         outbox_keep=timedelta(days=settings.outbox_keep_days),
@@ -32,11 +32,10 @@ async def retention_pass(context: ContextTypes.DEFAULT_TYPE) -> None:
         _log.warning("retention pass failed (%s: %s); retrying", type(error).__name__, error)
 
 
-def start_retention_job(application: Application, runtime: Runtime) -> None:  # type: ignore[type-arg]
+def start_retention_job(application: Application) -> None:  # type: ignore[type-arg]
     """Run the retention pass every hour, the first a minute after start."""
-    start_runtime_job(
+    start_job(
         application,
-        runtime,
         retention_pass,
         job_id=RETENTION_JOB_ID,
         every_seconds=RETENTION_EVERY_SECONDS,

@@ -10,13 +10,13 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot.runtime import Runtime
+from bot.runtime import runtime_of
 from bot.services.checkins.schedule import (
     complete_ended_sessions,
     follow_sent_checkins,
     pause_silent,
 )
-from bot.telegram.runtime_jobs import job_runtime, start_runtime_job
+from bot.telegram.runtime_jobs import start_job
 
 SESSIONS_JOB_ID = "sessions-tick"
 SESSIONS_SECONDS = 5.0
@@ -27,7 +27,7 @@ _log = logging.getLogger(__name__)
 async def after_sessions(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Complete the sessions that have ended (planning their check-ins), follow the
     check-ins whose questions went out, and pause clients who stopped answering."""
-    runtime = job_runtime(context)
+    runtime = runtime_of(context.application)
     try:
         await complete_ended_sessions(runtime.uow, runtime.clock, runtime.policy)
         await follow_sent_checkins(runtime.uow, runtime.clock, runtime.policy)
@@ -36,11 +36,10 @@ async def after_sessions(context: ContextTypes.DEFAULT_TYPE) -> None:
         _log.warning("session pass stopped (%s: %s); retrying", type(error).__name__, error)
 
 
-def start_session_jobs(application: Application, runtime: Runtime) -> None:  # type: ignore[type-arg]
+def start_session_jobs(application: Application) -> None:  # type: ignore[type-arg]
     """Run ``after_sessions`` every few seconds, and at once whenever a movable clock moves."""
-    start_runtime_job(
+    start_job(
         application,
-        runtime,
         after_sessions,
         job_id=SESSIONS_JOB_ID,
         every_seconds=SESSIONS_SECONDS,

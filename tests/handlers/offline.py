@@ -12,7 +12,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
 import handlers
-from bot.runtime import RUNTIME_KEY, Runtime
+from bot.runtime import Runtime, install
 from handlers.common import lanes_of
 
 BOT_USER = {
@@ -125,7 +125,7 @@ def application_over(runtime: Runtime, request: LocalRequest, token: str) -> App
         .updater(None)
         .build()
     )
-    app.bot_data[RUNTIME_KEY] = runtime
+    install(app, runtime)
     handlers.register(app)
     return app
 

@@ -4,7 +4,7 @@ import logging
 import pytest
 
 import messages
-from bot.runtime import RUNTIME_KEY
+from bot.runtime import install, runtime_of
 from tests.handlers.conftest import GUEST_ID, Harness
 
 GROUP = {"id": -100123, "type": "supergroup", "title": "Practice team"}
@@ -101,9 +101,9 @@ async def test_a_failing_handler_is_logged_and_the_bot_goes_on(
 
 
 async def test_the_operator_hears_of_an_error_without_the_users_words(harness: Harness) -> None:
-    rt = harness.app.bot_data[RUNTIME_KEY]
+    rt = runtime_of(harness.app)
     settings = rt.settings.model_copy(update={"operator_chat_id": 4040})
-    harness.app.bot_data[RUNTIME_KEY] = dataclasses.replace(rt, settings=settings)
+    install(harness.app, dataclasses.replace(rt, settings=settings))
 
     def broken(*_args: object) -> None:
         raise RuntimeError("boom")

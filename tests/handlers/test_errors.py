@@ -9,7 +9,7 @@ import pytest
 
 import messages
 from bot.domain.outgoing import Text
-from bot.runtime import RUNTIME_KEY
+from bot.runtime import install, runtime_of
 from bot.services.access import Refused
 from handlers.errors import OperatorAlerts, operator_alerts
 from handlers.privacy import ERASE_CONFIRM
@@ -41,9 +41,9 @@ def _press(data: str, text: str = "Erase everything?") -> dict[str, Any]:
 
 
 def _with_operator(harness: Harness) -> None:
-    rt = harness.app.bot_data[RUNTIME_KEY]
+    rt = runtime_of(harness.app)
     settings = rt.settings.model_copy(update={"operator_chat_id": OPERATOR})
-    harness.app.bot_data[RUNTIME_KEY] = dataclasses.replace(rt, settings=settings)
+    install(harness.app, dataclasses.replace(rt, settings=settings))
 
 
 def _loud(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -44,7 +44,7 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
-from bot.runtime import RUNTIME_KEY, Runtime
+from bot.runtime import Runtime
 from bot.sandbox.text import message_text, utf16_length
 from bot.services.access import Refused
 from bot.services.delivery.dispatcher import Dispatcher
@@ -959,13 +959,12 @@ async def test_buttons_through_the_bot(practice: Practice, bot: Bot) -> None:
 async def test_the_morning_job_is_registered_once_and_runs_the_lists(
     practice: Practice, bot: Bot
 ) -> None:
-    runtime = bot.app.bot_data[RUNTIME_KEY]
     job_queue = bot.app.job_queue
     assert job_queue is not None
     await job_queue.start()
     try:
-        flag_jobs.start_flag_jobs(bot.app, runtime)
-        flag_jobs.start_flag_jobs(bot.app, runtime)  # a second start replaces, never doubles
+        flag_jobs.start_flag_jobs(bot.app)
+        flag_jobs.start_flag_jobs(bot.app)  # a second start replaces, never doubles
         [job] = job_queue.get_jobs_by_name(flag_jobs.MORNING_JOB_ID)
         assert job.job.id == flag_jobs.MORNING_JOB_ID
         assert job.job.max_instances == 1
@@ -975,7 +974,7 @@ async def test_the_morning_job_is_registered_once_and_runs_the_lists(
     practice.clock.current = NOW - timedelta(days=2)
     await raise_(practice)
     practice.clock.current = MORNING
-    await flag_jobs.morning_lists(SimpleNamespace(job=SimpleNamespace(data=runtime)))  # type: ignore[arg-type]
+    await flag_jobs.morning_lists(SimpleNamespace(application=bot.app))  # type: ignore[arg-type]
     assert len(await by_key(practice.engine, "morning:")) == 1
 
 
