@@ -1,0 +1,239 @@
+"""A practice for the flag tests, on the in-memory fakes: one practitioner in Berlin (and
+another), a joined client, a session two days ago with its answered day-1 check-in and a
+worrying reply; the steps that raise, answer and list flags; and ways to read back what
+was stored, from the fakes' own tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+import messages
+from bot.domain.models import (
+    AppointmentStatus,
+    AuditEntry,
+    CheckIn,
+    CheckInState,
+    Client,
+    Flag,
+    OutboxMessage,
+    Practitioner,
+    Reply,
+    TriageLevel,
+)
+from bot.domain.outgoing import OutgoingMessage, SentMessage
+from bot.domain.timing import QuietHours
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.delivery.outbox import decode
+from bot.services.flags import lifecycle
+from bot.services.incoming import Words, receive_words
+from bot.services.policy import Policy
+from bot.services.practice import morning_list
+from bot.triage_data import LoadedTriage
+from tests.fakes import FakeDatabase, FixedClock
+from tests.integration import records
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
+LATE_EVENING = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 23:30 in Berlin: quiet hours
+MORNING = datetime(2026, 12, 2, 7, 5, tzinfo=UTC)  # 08:05 in Berlin, the next day
+PRACTITIONER = 7_200_000_001
+OTHER_PRACTITIONER = 7_200_000_002
+CLIENT = 8_200_000_001
+OTHER_CLIENT = 8_200_000_002
+BACKUP = 7_200_000_999
+OPERATOR = 7_200_000_555
+GUEST = 8_200_000_777
+BERLIN = "Europe/Berlin"
+WORDS = "It got <b>worse</b> & I </blockquote> can't sleep"
+THE_CHECKIN = -1  # raise_(): the practice's day-1 check-in
+FLOOD_BUDGET = 5
+
+
+def policy(backup: int | None = None) -> Policy:
+    return Policy(
+        quiet=QuietHours(time(21, 0), time(8, 0)),
+        reminder_offsets=(timedelta(hours=24),),
+        invite_ttl=timedelta(days=7),
+        default_timezone="UTC",
+        triage=LoadedTriage(),
+        backup_contact_chat_id=backup,
+    )
+
+
+@dataclass
+class Practice:
+    """One practitioner in Berlin, a joined client, a session, its day-1 check-in and a reply."""
+
+    db: FakeDatabase
+    clock: FixedClock
+    practitioner: Practitioner
+    other: Practitioner
+    client: Client
+    checkin: CheckIn
+    reply: Reply
+
+
+async def open_practice() -> Practice:
+    """The practice on a new fake database, its clock at ``NOW``."""
+    db = FakeDatabase()
+    practitioner = await db.practitioners.add(
+        records.practitioner(PRACTITIONER, display_name="First <Practitioner>", created_at=NOW)
+    )
+    other = await db.practitioners.add(
+        records.practitioner(OTHER_PRACTITIONER, display_name="Other", created_at=NOW)
+    )
+    client = await db.clients.add(
+        records.client(
+            practitioner.id,
+            full_name="Sample <i>Client</i>",
+            telegram_user_id=CLIENT,
+            locale="en",
+            timezone=BERLIN,
+        )
+    )
+    appointment = await db.appointments.add(
+        records.appointment(
+            practitioner.id,
+            client.id,
+            starts_at=NOW - timedelta(days=2),
+            status=AppointmentStatus.COMPLETED,
+        )
+    )
+    checkin = await db.checkins.add(
+        records.checkin(
+            client.id,
+            appointment.id,
+            due_at=NOW - timedelta(hours=1),
+            state=CheckInState.ANSWERED,
+        )
+    )
+    reply = await db.replies.add(
+        records.reply(
+            client.id,
+            checkin_id=checkin.id,
+            received_at=NOW - timedelta(minutes=5),
+            score=7,
+            comparison="worse",
+            body_areas=("neck", "head_jaw"),
+            text=WORDS,
+            triage_level=TriageLevel.CONCERN,
+            triage_reasons=("discomfort up by 4 points",),
+        )
+    )
+    return Practice(db, FixedClock(NOW), practitioner, other, client, checkin, reply)
+
+
+async def raise_(
+    practice: Practice,
+    level: TriageLevel = TriageLevel.CONCERN,
+    *,
+    backup: int | None = None,
+    words: str | None = WORDS,
+    reasons: tuple[str, ...] = ("discomfort up by 4 points", "worse than before the session"),
+    checkin_id: int | None = THE_CHECKIN,
+) -> Flag | None:
+    """Raise a flag on the practice's reply (score 7, up from 3, worse), and commit."""
+    async with practice.db() as uow:
+        flag = await lifecycle.raise_flag(
+            uow,
+            practice.clock,
+            policy(backup),
+            client=practice.client,
+            practitioner=practice.practitioner,
+            reply=practice.reply,
+            checkin_id=practice.checkin.id if checkin_id == THE_CHECKIN else checkin_id,
+            level=level,
+            reasons=reasons,
+            score=7,
+            previous_score=3,
+            change="worse",
+            words=words,
+        )
+        await uow.commit()
+    return flag
+
+
+async def reply_with(
+    practice: Practice, text: str, message_id: int = 11, *, sender: int = PRACTITIONER
+) -> OutgoingMessage | None:
+    """A text from ``sender``, as the bot hears it; the answer it gets, if any."""
+    heard = await receive_words(
+        practice.db,
+        practice.clock,
+        policy(),
+        sender=sender,
+        named_practitioners=(),
+        words=Words(message_id, text),
+    )
+    return heard.answer
+
+
+async def morning(practice: Practice, at: datetime) -> list[OutboxMessage]:
+    """Run the morning lists at ``at``; every morning list scheduled so far."""
+    practice.clock.current = at
+    await morning_list.morning_lists(practice.db, practice.clock, policy())
+    return by_key(practice, "morning:")
+
+
+def outbox_rows(practice: Practice) -> list[OutboxMessage]:
+    """Every outbox row, oldest first."""
+    rows = practice.db.outbox.rows
+    return [rows[row_id] for row_id in sorted(rows)]
+
+
+def by_key(practice: Practice, prefix: str) -> list[OutboxMessage]:
+    return [r for r in outbox_rows(practice) if r.dedup_key.startswith(prefix)]
+
+
+async def stored_flag(practice: Practice, flag_id: int) -> Flag:
+    flag = await practice.db.flags.get(flag_id)
+    assert flag is not None
+    return flag
+
+
+def audit(practice: Practice) -> list[AuditEntry]:
+    """The audit log, oldest first."""
+    return list(practice.db.audit.entries)
+
+
+def rendered(row: OutboxMessage) -> str:
+    """A scheduled row as its reader will get it (HTML)."""
+    message, locale = decode(row)
+    return messages.render(message.text.key, locale, **message.text.params)
+
+
+def shown(message: OutgoingMessage, locale: str = "en") -> str:
+    return messages.render(message.text.key, locale, **message.text.params)
+
+
+def button_data(message: OutgoingMessage) -> list[str | None]:
+    return [button.callback_data for row in message.buttons for button in row]
+
+
+class RefusingPractitioner:
+    """Telegram refusing every send to one chat (the practitioner's) with ``failure``."""
+
+    def __init__(self, refused: int, failure: Exception) -> None:
+        self.refused = refused
+        self.failure = failure
+        self.sent: list[tuple[int, str]] = []
+
+    async def send(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        if chat_id == self.refused:
+            raise self.failure
+        self.sent.append(
+            (chat_id, messages.render(message.text.key, locale, **message.text.params))
+        )
+        return SentMessage(chat_id, len(self.sent))
+
+
+def escalating_dispatcher(practice: Practice, notifier: RefusingPractitioner) -> Dispatcher:
+    """The dispatcher with a backup contact and an operator chat to escalate to."""
+    return Dispatcher(
+        practice.db,
+        notifier,
+        practice.clock,
+        quiet=QuietHours(time(21, 0), time(8, 0)),
+        backup_chat_id=BACKUP,
+        operator_chat_id=OPERATOR,
+    )
