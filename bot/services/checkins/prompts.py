@@ -2,7 +2,7 @@
 
 "No" pauses check-ins (as ``/pause`` does); "Yes" goes on; silence for
 ``SILENCE_BEFORE_PAUSING`` after the question pauses them too, with a word to the client.
-Any answer to a check-in counts as "yes" (``checkin_replies.log_reply`` clears the
+Any answer to a check-in counts as "yes" (``checkins.replies.log_reply`` clears the
 question). ``/resume`` brings check-ins back in every case.
 
 This module imports nothing of the check-in schedule, so the schedule can call
