@@ -62,12 +62,12 @@ def policy(backup: int | None = None) -> Policy:
 
 @dataclass
 class Practice:
-    """One practitioner in Berlin, a joined client, a session, its day-1 check-in and a reply."""
+    """One practitioner in Berlin, a joined client, a session, its day-1 check-in and a reply
+    (and another practitioner, with no clients)."""
 
     db: FakeDatabase
     clock: FixedClock
     practitioner: Practitioner
-    other: Practitioner
     client: Client
     checkin: CheckIn
     reply: Reply
@@ -79,7 +79,7 @@ async def open_practice() -> Practice:
     practitioner = await db.practitioners.add(
         records.practitioner(PRACTITIONER, display_name="First <Practitioner>", created_at=NOW)
     )
-    other = await db.practitioners.add(
+    await db.practitioners.add(
         records.practitioner(OTHER_PRACTITIONER, display_name="Other", created_at=NOW)
     )
     client = await db.clients.add(
@@ -120,7 +120,7 @@ async def open_practice() -> Practice:
             triage_reasons=("discomfort up by 4 points",),
         )
     )
-    return Practice(db, FixedClock(NOW), practitioner, other, client, checkin, reply)
+    return Practice(db, FixedClock(NOW), practitioner, client, checkin, reply)
 
 
 async def raise_(
