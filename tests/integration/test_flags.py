@@ -9,6 +9,7 @@ the handlers) run on the in-memory fakes, in ``tests/unit/flags/``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -145,14 +146,16 @@ async def raise_(practice: Practice, level: TriageLevel = TriageLevel.CONCERN) -
             POLICY,
             client=practice.client,
             practitioner=practice.practitioner,
-            reply=practice.reply,
-            checkin_id=practice.checkin.id,
-            level=level,
-            reasons=("discomfort up by 4 points", "worse than before the session"),
+            reply=dataclasses.replace(
+                practice.reply,
+                checkin_id=practice.checkin.id,
+                text=WORDS,
+                triage_level=level,
+                triage_reasons=("discomfort up by 4 points", "worse than before the session"),
+            ),
             score=7,
             previous_score=3,
             change="worse",
-            words=WORDS,
         )
         await uow.commit()
     return flag

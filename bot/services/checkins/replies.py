@@ -163,13 +163,9 @@ async def log_reply(
         client=client,
         practitioner=writer.practitioner,
         reply=stored,
-        checkin_id=stored.checkin_id,
-        level=result.level,
-        reasons=result.reasons,
         score=score,
         previous_score=previous_scores[-1] if previous_scores else None,
         change=change,
-        words=stored.text,
     )
     now = clock.now()
     if checkin is not None and checkin.answered_at is None:

@@ -78,22 +78,22 @@ async def raise_flag(
     client: Client,
     practitioner: Practitioner,
     reply: Reply,
-    checkin_id: int | None,
-    level: TriageLevel,
-    reasons: Sequence[str],
     score: int | None,
     previous_score: int | None,
     change: str | None,
-    words: str | None,
 ) -> Flag | None:
-    """Store a flag for a worrying reply and schedule its alerts, in the caller's transaction.
+    """Store a flag for a worrying reply (stored, with its triage level and reasons) and
+    schedule its alerts, in the caller's transaction.
 
     Returns ``None`` for level ``none``, or when an open flag for the same client and
     check-in already stands at this level or higher (its practitioner then gets the new
-    words, if any, in an alert of their own); a higher level raises a new flag. ``words``
-    are quoted in the practitioner's alerts only; the audit log and the logs get ids and
-    levels. The caller commits.
+    words, if any, in an alert of their own); a higher level raises a new flag. The
+    reply's words are quoted in the practitioner's alerts only; the audit log and the logs
+    get ids and levels. ``score``, ``previous_score`` and ``change`` are the check-in's
+    answers the alert sums up. The caller commits.
     """
+    checkin_id, level, reasons = reply.checkin_id, reply.triage_level, reply.triage_reasons
+    words = reply.text
     if level is TriageLevel.NONE:
         return None
     # Two replies to one check-in at once must not raise two flags: their practitioner's

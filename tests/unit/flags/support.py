@@ -5,6 +5,7 @@ was stored, from the fakes' own tables."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -140,14 +141,16 @@ async def raise_(
             policy(backup),
             client=practice.client,
             practitioner=practice.practitioner,
-            reply=practice.reply,
-            checkin_id=practice.checkin.id if checkin_id == THE_CHECKIN else checkin_id,
-            level=level,
-            reasons=reasons,
+            reply=dataclasses.replace(
+                practice.reply,
+                checkin_id=practice.checkin.id if checkin_id == THE_CHECKIN else checkin_id,
+                text=words,
+                triage_level=level,
+                triage_reasons=reasons,
+            ),
             score=7,
             previous_score=3,
             change="worse",
-            words=words,
         )
         await uow.commit()
     return flag
