@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
 
 import messages
 from bot.domain.models import (
@@ -24,6 +25,7 @@ from bot.domain.models import (
 )
 from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
+from bot.ports import UnitOfWorkFactory
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.outbox import decode
 from bot.services.flags import lifecycle
@@ -73,59 +75,88 @@ class Practice:
     checkin: CheckIn
     reply: Reply
 
+    @property
+    def uow(self) -> UnitOfWorkFactory:
+        """The fake database, as the use cases open it."""
+        return self.db
+
+
+class Seeded(Protocol):
+    """What the steps below need of a practice, on the fakes or on a database."""
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+    @property
+    def clock(self) -> FixedClock: ...
+    @property
+    def practitioner(self) -> Practitioner: ...
+    @property
+    def client(self) -> Client: ...
+    @property
+    def checkin(self) -> CheckIn: ...
+    @property
+    def reply(self) -> Reply: ...
+
+
+async def seed(uow_factory: UnitOfWorkFactory) -> tuple[Practitioner, Client, CheckIn, Reply]:
+    """Store the practice's people, session, check-in and reply, in one unit of work."""
+    async with uow_factory() as uow:
+        practitioner = await uow.practitioners.add(
+            records.practitioner(PRACTITIONER, display_name="First <Practitioner>", created_at=NOW)
+        )
+        await uow.practitioners.add(
+            records.practitioner(OTHER_PRACTITIONER, display_name="Other", created_at=NOW)
+        )
+        client = await uow.clients.add(
+            records.client(
+                practitioner.id,
+                full_name="Sample <i>Client</i>",
+                telegram_user_id=CLIENT,
+                locale="en",
+                timezone=BERLIN,
+            )
+        )
+        appointment = await uow.appointments.add(
+            records.appointment(
+                practitioner.id,
+                client.id,
+                starts_at=NOW - timedelta(days=2),
+                status=AppointmentStatus.COMPLETED,
+            )
+        )
+        checkin = await uow.checkins.add(
+            records.checkin(
+                client.id,
+                appointment.id,
+                due_at=NOW - timedelta(hours=1),
+                state=CheckInState.ANSWERED,
+            )
+        )
+        reply = await uow.replies.add(
+            records.reply(
+                client.id,
+                checkin_id=checkin.id,
+                received_at=NOW - timedelta(minutes=5),
+                score=7,
+                comparison="worse",
+                body_areas=("neck", "head_jaw"),
+                text=WORDS,
+                triage_level=TriageLevel.CONCERN,
+                triage_reasons=("discomfort up by 4 points",),
+            )
+        )
+        await uow.commit()
+    return practitioner, client, checkin, reply
+
 
 async def open_practice() -> Practice:
     """The practice on a new fake database, its clock at ``NOW``."""
     db = FakeDatabase()
-    practitioner = await db.practitioners.add(
-        records.practitioner(PRACTITIONER, display_name="First <Practitioner>", created_at=NOW)
-    )
-    await db.practitioners.add(
-        records.practitioner(OTHER_PRACTITIONER, display_name="Other", created_at=NOW)
-    )
-    client = await db.clients.add(
-        records.client(
-            practitioner.id,
-            full_name="Sample <i>Client</i>",
-            telegram_user_id=CLIENT,
-            locale="en",
-            timezone=BERLIN,
-        )
-    )
-    appointment = await db.appointments.add(
-        records.appointment(
-            practitioner.id,
-            client.id,
-            starts_at=NOW - timedelta(days=2),
-            status=AppointmentStatus.COMPLETED,
-        )
-    )
-    checkin = await db.checkins.add(
-        records.checkin(
-            client.id,
-            appointment.id,
-            due_at=NOW - timedelta(hours=1),
-            state=CheckInState.ANSWERED,
-        )
-    )
-    reply = await db.replies.add(
-        records.reply(
-            client.id,
-            checkin_id=checkin.id,
-            received_at=NOW - timedelta(minutes=5),
-            score=7,
-            comparison="worse",
-            body_areas=("neck", "head_jaw"),
-            text=WORDS,
-            triage_level=TriageLevel.CONCERN,
-            triage_reasons=("discomfort up by 4 points",),
-        )
-    )
-    return Practice(db, FixedClock(NOW), practitioner, client, checkin, reply)
+    return Practice(db, FixedClock(NOW), *await seed(db))
 
 
 async def raise_(
-    practice: Practice,
+    practice: Seeded,
     level: TriageLevel = TriageLevel.CONCERN,
     *,
     backup: int | None = None,
@@ -134,7 +165,7 @@ async def raise_(
     checkin_id: int | None = THE_CHECKIN,
 ) -> Flag | None:
     """Raise a flag on the practice's reply (score 7, up from 3, worse), and commit."""
-    async with practice.db() as uow:
+    async with practice.uow() as uow:
         flag = await lifecycle.raise_flag(
             uow,
             practice.clock,
@@ -157,11 +188,11 @@ async def raise_(
 
 
 async def reply_with(
-    practice: Practice, text: str, message_id: int = 11, *, sender: int = PRACTITIONER
+    practice: Seeded, text: str, message_id: int = 11, *, sender: int = PRACTITIONER
 ) -> OutgoingMessage | None:
     """A text from ``sender``, as the bot hears it; the answer it gets, if any."""
     heard = await receive_words(
-        practice.db,
+        practice.uow,
         practice.clock,
         policy(),
         sender=sender,
