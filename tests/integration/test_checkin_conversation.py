@@ -8,29 +8,14 @@ in-memory fakes, in ``tests/unit/checkins/``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
-from bot.crisis import load_crisis_table
 from bot.domain.models import AppointmentStatus, CheckInState, CheckInStep
-from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.services.incoming import Words, receive_words
-from bot.services.policy import Policy
-from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
 from tests.integration import records
-
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
-POLICY = Policy(
-    quiet=QuietHours(time(21, 0), time(8, 0)),
-    reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
-    invite_ttl=timedelta(days=7),
-    default_timezone="UTC",
-    triage=LoadedTriage(),
-    crisis=load_crisis_table(),
-)
-PRACTITIONER = 7_200_000_001
-CLIENT = 8_200_000_001
+from tests.unit.checkins.support import CLIENT, NOW, POLICY, PRACTITIONER
 
 
 async def client_at_the_last_question(uow_factory: UnitOfWorkFactory) -> int:
