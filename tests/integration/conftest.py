@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import UnitOfWorkFactory
 from tests.fakes import FixedClock
-from tests.integration.journey_support import NOW, Practice, open_practice
+from tests.integration.journey_support import Practice, open_practice
+from tests.unit.services.support import NOW
 
 
 @pytest.fixture
 def clock() -> FixedClock:
-    """The journeys' clock, stopped at ``journey_support.NOW``."""
+    """The journeys' clock, stopped at ``tests/unit/services/support.NOW``."""
     return FixedClock(NOW)
 
 
