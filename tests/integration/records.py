@@ -1,8 +1,9 @@
-"""Domain records for database tests, with sensible defaults and fixed times."""
+"""Domain records for tests, with sensible defaults and fixed times, and the policy most
+tests follow."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.domain.models import (
@@ -22,7 +23,10 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
+from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWork
+from bot.services.policy import Policy
+from bot.triage_data import LoadedTriage
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 # Larger than 2**32: Telegram ids do not fit in a 32-bit column.
@@ -148,3 +152,17 @@ async def practitioner_and_client(
     """Add a practitioner and one client of theirs (not committed)."""
     stored = await uow.practitioners.add(practitioner(telegram_user_id))
     return stored, await uow.clients.add(client(stored.id))
+
+
+def policy(**changes: Any) -> Policy:
+    """The rules most tests follow: quiet from 21:00 to 08:00, reminders a day and two hours
+    ahead, invites valid a week, UTC by default, the shipped triage rules; ``changes``
+    override any of them."""
+    values: dict[str, Any] = {
+        "quiet": QuietHours(time(21, 0), time(8, 0)),
+        "reminder_offsets": (timedelta(hours=24), timedelta(hours=2)),
+        "invite_ttl": timedelta(days=7),
+        "default_timezone": "UTC",
+        "triage": LoadedTriage(),
+    }
+    return Policy(**(values | changes))

@@ -22,11 +22,9 @@ from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
 from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.policy import Policy
 from bot.services.practice import morning_list
 from bot.services.privacy import rights
 from bot.settings import load_settings
-from bot.triage_data import LoadedTriage
 from tests.fakes import FixedClock
 from tests.handlers.offline import offline_application
 from tests.integration import records
@@ -38,13 +36,7 @@ CLIENT = 8_300_000_457
 NAME = "Quxzwell"  # the client's name, as the practitioner types it
 WORDS = "zephyrquill"  # in everything the client writes
 QUIET = QuietHours(time(21, 0), time(8, 0))
-POLICY = Policy(
-    quiet=QUIET,
-    reminder_offsets=(timedelta(hours=24),),
-    invite_ttl=timedelta(days=7),
-    default_timezone="UTC",
-    triage=LoadedTriage(),
-)
+POLICY = records.policy(quiet=QUIET, reminder_offsets=(timedelta(hours=24),))
 
 
 async def _plant(uow_factory: UnitOfWorkFactory, clock: FixedClock, bot: Bot) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,27 +29,17 @@ from bot.domain.models import (
     Reply,
 )
 from bot.domain.outgoing import OutgoingMessage
-from bot.domain.timing import QuietHours
 from bot.services.access import Refused
 from bot.services.checkins import prompts
 from bot.services.checkins.conversation import press_checkin
 from bot.services.incoming import Words, receive_media, receive_words
-from bot.services.policy import Policy
-from bot.triage_data import LoadedTriage
 from messages import render_plain
 from tests.fakes import FakeDatabase, FixedClock
 from tests.handlers.offline import Call, OfflineRequest, process
 from tests.integration import records
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
-POLICY = Policy(
-    quiet=QuietHours(time(21, 0), time(8, 0)),
-    reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
-    invite_ttl=timedelta(days=7),
-    default_timezone="UTC",
-    triage=LoadedTriage(),
-    crisis=load_crisis_table(),
-)
+POLICY = records.policy(crisis=load_crisis_table())
 PRACTITIONER = 7_200_000_001
 CLIENT = 8_200_000_001
 OTHER_CLIENT = 8_200_000_002

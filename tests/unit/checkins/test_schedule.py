@@ -16,27 +16,19 @@ from bot.domain.models import (
     OutboxKind,
     OutboxState,
 )
-from bot.domain.timing import CheckInSchedule, QuietHours
+from bot.domain.timing import CheckInSchedule
 from bot.services.checkins.schedule import (
     cancel_checkins,
     complete_ended_sessions,
     dedup_key,
     resume_checkins,
 )
-from bot.services.policy import Policy
 from bot.services.sessions import changes
-from bot.triage_data import LoadedTriage
 from tests.fakes import FakeDatabase, FixedClock
 from tests.integration import records
 
-POLICY = Policy(
-    quiet=QuietHours(time(21, 0), time(8, 0)),
-    reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
-    invite_ttl=timedelta(days=7),
-    default_timezone="UTC",
-    triage=LoadedTriage(),
-    checkins=CheckInSchedule((1, 3, 7), time(10, 0)),
-    checkin_max_age=timedelta(hours=12),
+POLICY = records.policy(
+    checkins=CheckInSchedule((1, 3, 7), time(10, 0)), checkin_max_age=timedelta(hours=12)
 )
 # A Tuesday in winter: Berlin is UTC+1.
 SESSION_START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)

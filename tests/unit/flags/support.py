@@ -32,7 +32,6 @@ from bot.services.flags import lifecycle
 from bot.services.incoming import Words, receive_words
 from bot.services.policy import Policy
 from bot.services.practice import morning_list
-from bot.triage_data import LoadedTriage
 from tests.fakes import FakeDatabase, FixedClock
 from tests.integration import records
 
@@ -53,14 +52,7 @@ FLOOD_BUDGET = 5
 
 
 def policy(backup: int | None = None) -> Policy:
-    return Policy(
-        quiet=QuietHours(time(21, 0), time(8, 0)),
-        reminder_offsets=(timedelta(hours=24),),
-        invite_ttl=timedelta(days=7),
-        default_timezone="UTC",
-        triage=LoadedTriage(),
-        backup_contact_chat_id=backup,
-    )
+    return records.policy(reminder_offsets=(timedelta(hours=24),), backup_contact_chat_id=backup)
 
 
 @dataclass

@@ -35,27 +35,18 @@ from bot.domain.models import (
     Practitioner,
 )
 from bot.domain.outgoing import OutgoingMessage, Text
-from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.services.access import Refused
-from bot.services.policy import Policy
 from bot.services.practice import invites
 from bot.services.practice.invites import ConsentOutcome, NewInvite
 from bot.services.sessions import booking, client_actions
 from bot.services.sessions import changes as session_changes
-from bot.triage_data import LoadedTriage
 from messages import render_plain
 from tests.fakes import FakeDatabase, FakeUnitOfWork, FixedClock
 from tests.integration import records
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday: 10:00 in Berlin
-POLICY = Policy(
-    quiet=QuietHours(time(21, 0), time(8, 0)),
-    reminder_offsets=(timedelta(hours=24), timedelta(hours=2)),
-    invite_ttl=timedelta(days=7),
-    default_timezone="UTC",
-    triage=LoadedTriage(),
-)
+POLICY = records.policy()
 PRACTITIONER = 7_100_000_001
 OTHER_PRACTITIONER = 7_100_000_002
 CLIENT = 8_100_000_001
