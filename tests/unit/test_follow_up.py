@@ -46,6 +46,21 @@ async def _practice(db: FakeDatabase) -> tuple[Practitioner, Client]:
     return practitioner, client
 
 
+async def _urgent_flag(db: FakeDatabase, practitioner: Practitioner, client: Client) -> Flag:
+    return await db.flags.add(
+        Flag(
+            0,
+            1,
+            client.id,
+            practitioner.id,
+            TriageLevel.URGENT,
+            ("self-harm",),
+            FlagState.OPEN,
+            NOW,
+        )
+    )
+
+
 def _row(key: str, chat_id: int, **fields: object) -> OutboxMessage:
     defaults: dict[str, object] = {
         "kind": OutboxKind.REMINDER,
@@ -87,18 +102,7 @@ async def test_a_client_who_cannot_be_reached_stops_getting_messages_and_is_repo
 async def test_an_alert_that_cannot_reach_its_practitioner_goes_to_the_backup_contact() -> None:
     db = FakeDatabase()
     practitioner, client = await _practice(db)
-    flag = await db.flags.add(
-        Flag(
-            0,
-            1,
-            client.id,
-            practitioner.id,
-            TriageLevel.URGENT,
-            ("self-harm",),
-            FlagState.OPEN,
-            NOW,
-        )
-    )
+    flag = await _urgent_flag(db, practitioner, client)
     alert = db.outbox.insert(
         _row(
             f"flag:{flag.id}:alert",
@@ -155,18 +159,7 @@ async def test_the_dispatcher_records_a_refusal_and_then_follows_it_up() -> None
 async def test_an_alert_rejected_for_good_is_followed_up_and_a_reminder_is_not() -> None:
     db = FakeDatabase()
     practitioner, client = await _practice(db)
-    flag = await db.flags.add(
-        Flag(
-            0,
-            1,
-            client.id,
-            practitioner.id,
-            TriageLevel.URGENT,
-            ("self-harm",),
-            FlagState.OPEN,
-            NOW,
-        )
-    )
+    flag = await _urgent_flag(db, practitioner, client)
     db.outbox.insert(_row(f"flag:{flag.id}:alert", PRACTITIONER_CHAT, kind=OutboxKind.FLAG_ALERT))
     reminder = db.outbox.insert(_row("reminder", CLIENT_CHAT, client_id=client.id))
     notifier = FakeNotifier()
