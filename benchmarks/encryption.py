@@ -3,7 +3,7 @@
 Both paths run in this process through the application's own use cases on a real database
 (SQLite file, or PostgreSQL with ``--database``), timed one operation at a time:
 
-- **triage to alert**: a client writes words of crisis (``replies.record_text``:
+- **triage to alert**: a client writes words of crisis (``incoming.receive_words``:
   the reply stored, triaged, a flag and its alert written), then the dispatcher claims and
   renders everything that became due (the alert and the client's crisis answer) for a
   notifier that renders and records instead of calling Telegram;
@@ -50,8 +50,9 @@ from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
 from bot.encryption import KeyRing, new_key
 from bot.ports import Clock, UnitOfWorkFactory
-from bot.services.checkins import replies
+from bot.services.context import UseCaseContext
 from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.incoming import Words, receive_words
 from bot.services.policy import Policy
 from bot.services.sessions import booking
 from bot.triage_data import LoadedTriage
@@ -122,8 +123,11 @@ async def _triage_to_alert(
     client: int,
     n: int,
 ) -> None:
-    await replies.record_text(
-        uow_factory, clock, policy, actor=client, message_id=10_000 + n, text=CRISIS_WORDS
+    await receive_words(
+        UseCaseContext(uow_factory, clock, policy),
+        sender=client,
+        named_practitioners=(),
+        words=Words(10_000 + n, CRISIS_WORDS),
     )
     while await dispatcher.dispatch_due():
         pass
@@ -137,7 +141,7 @@ async def _book(
     request: BookingRequest,
 ) -> None:
     answer = await booking.book_by_name(
-        uow_factory, clock, policy, actor=practitioner, request=request
+        UseCaseContext(uow_factory, clock, policy), actor=practitioner, request=request
     )
     if answer.text.key != "booking.booked":  # a pick list or a refusal is another path
         raise RuntimeError(f"/book {request.client_query} answered {answer.text.key}")

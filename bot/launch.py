@@ -118,8 +118,7 @@ async def practitioner_add(
     clock = SystemClock()
     async with _current_database(settings, clock) as uow_factory:
         practitioner, added = await practitioners.register(
-            uow_factory,
-            clock,
+            Runtime(settings, clock, uow_factory).ctx,
             telegram_id=telegram_id,
             name=name,
             timezone=timezone,
@@ -145,7 +144,8 @@ async def erase(settings: Settings, client_id: int) -> int:
     configure_logging("WARNING")
     clock = SystemClock()
     async with _current_database(settings, clock, writes_encrypted=True) as uow_factory:
-        erased = await rights.erase_client(uow_factory, clock, settings.quiet_hours, client_id)
+        ctx = Runtime(settings, clock, uow_factory).ctx
+        erased = await rights.erase_client(ctx, settings.quiet_hours, client_id)
     if erased is None:
         print(f"stillpoint: there is no client {client_id}", file=sys.stderr)  # noqa: T201
         return 1

@@ -12,6 +12,7 @@ from telegram.ext import Application
 from bot.crisis import load_crisis_table
 from bot.domain.flood import Budget, FloodGuard
 from bot.ports import Clock, UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.policy import Policy
 from bot.settings import Settings
@@ -54,6 +55,11 @@ class Runtime:
             backup_contact_chat_id=self.settings.backup_contact_chat_id,
             crisis=load_crisis_table(self.settings.crisis_resources_file),
         )
+
+    @cached_property
+    def ctx(self) -> UseCaseContext:
+        """What use cases work with: units of work, the clock and the policy."""
+        return UseCaseContext(self.uow, self.clock, self.policy)
 
     @cached_property
     def flood(self) -> FloodGuard:

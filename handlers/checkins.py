@@ -35,9 +35,7 @@ async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await answer_call(
         update,
         context,
-        conversation.press_checkin(
-            rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press, ticked=ticked
-        ),
+        conversation.press_checkin(rt.ctx, actor=sender_id(update), press=press, ticked=ticked),
     )
 
 
@@ -51,5 +49,5 @@ async def keep_checkins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await answer_call(
         update,
         context,
-        prompts.answer_keep_checkins(rt.uow, rt.clock, actor=sender_id(update), keep=keep),
+        prompts.answer_keep_checkins(rt.ctx, actor=sender_id(update), keep=keep),
     )

@@ -31,7 +31,7 @@ async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE, t
     await answer(
         update,
         context,
-        await invites.consent_request(rt.uow, rt.clock, actor=sender_id(update), token=token),
+        await invites.consent_request(rt.ctx, actor=sender_id(update), token=token),
     )
 
 
@@ -44,9 +44,7 @@ async def consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await acknowledge(update)
     rt = runtime(context)
     outcome = await invites.answer_consent(
-        rt.uow,
-        rt.clock,
-        rt.policy,
+        rt.ctx,
         actor=sender_id(update),
         token=token,
         agreed=agreed,
@@ -68,28 +66,22 @@ async def session_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if press.action in CLIENT_ACTIONS
         else changes.practitioner_press
     )
-    await answer_call(
-        update, context, service(rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press)
-    )
+    await answer_call(update, context, service(rt.ctx, actor=sender_id(update), press=press))
 
 
 async def next_session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/next``: the client's next session."""
     rt = runtime(context)
-    await answer_call(
-        update, context, client_actions.next_session(rt.uow, rt.clock, actor=sender_id(update))
-    )
+    await answer_call(update, context, client_actions.next_session(rt.ctx, actor=sender_id(update)))
 
 
 async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/timezone [zone or city]``: show or change the client's time zone."""
     rt, text = runtime(context), " ".join(command_args(context))
     if not text:
-        call = client_settings.show_timezone(rt.uow, rt.clock, actor=sender_id(update))
+        call = client_settings.show_timezone(rt.ctx, actor=sender_id(update))
     else:
-        call = client_settings.set_timezone(
-            rt.uow, rt.clock, rt.policy, actor=sender_id(update), text=text
-        )
+        call = client_settings.set_timezone(rt.ctx, actor=sender_id(update), text=text)
     await answer_call(update, context, call)
 
 
@@ -99,9 +91,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        client_settings.set_paused(
-            rt.uow, rt.clock, rt.policy, actor=sender_id(update), paused=True
-        ),
+        client_settings.set_paused(rt.ctx, actor=sender_id(update), paused=True),
     )
 
 
@@ -111,9 +101,7 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        client_settings.set_paused(
-            rt.uow, rt.clock, rt.policy, actor=sender_id(update), paused=False
-        ),
+        client_settings.set_paused(rt.ctx, actor=sender_id(update), paused=False),
     )
 
 
@@ -125,4 +113,4 @@ async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if change.new_chat_member.status == ChatMember.MEMBER:
         rt = runtime(context)
-        await reachability.unblocked(rt.uow, rt.clock, rt.policy, actor=change.from_user.id)
+        await reachability.unblocked(rt.ctx, actor=change.from_user.id)

@@ -35,9 +35,7 @@ _PRESSES = {
 async def open_flags(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/flags``: the open flags, oldest first, each with its buttons."""
     rt = runtime(context)
-    await answer_call(
-        update, context, lifecycle.open_flags(rt.uow, rt.clock, actor=sender_id(update))
-    )
+    await answer_call(update, context, lifecycle.open_flags(rt.ctx, actor=sender_id(update)))
 
 
 async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -50,7 +48,7 @@ async def flag_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _answer_below(
         update,
         context,
-        _PRESSES[action](rt.uow, rt.clock, actor=sender_id(update), flag_id=flag_id),
+        _PRESSES[action](rt.ctx, actor=sender_id(update), flag_id=flag_id),
     )
 
 

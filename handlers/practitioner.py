@@ -21,9 +21,7 @@ async def new_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
     async def call() -> OutgoingMessage:
         name = " ".join(command_args(context))
-        new = await invites.create(
-            rt.uow, rt.clock, rt.policy, actor=sender_id(update), full_name=name
-        )
+        new = await invites.create(rt.ctx, actor=sender_id(update), full_name=name)
         return invites.invite_answer(new, context.bot.username)
 
     await answer_call(update, context, call())
@@ -32,9 +30,7 @@ async def new_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def open_invites(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/invites``: links not used yet, each with Revoke."""
     rt = runtime(context)
-    await answer_call(
-        update, context, invites.open_invites(rt.uow, rt.clock, actor=sender_id(update))
-    )
+    await answer_call(update, context, invites.open_invites(rt.ctx, actor=sender_id(update)))
 
 
 async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -46,7 +42,7 @@ async def revoke_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await answer_call(
         update,
         context,
-        invites.revoke(rt.uow, rt.clock, actor=sender_id(update), invite_id=invite_id),
+        invites.revoke(rt.ctx, actor=sender_id(update), invite_id=invite_id),
     )
 
 
@@ -54,9 +50,7 @@ async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/book <client> <YYYY-MM-DD> <HH:MM> [minutes]``, or ``/book`` alone for the guided flow."""
     rt, args = runtime(context), command_args(context)
     if not args:
-        await answer_call(
-            update, context, booking.start_guided(rt.uow, rt.clock, actor=sender_id(update))
-        )
+        await answer_call(update, context, booking.start_guided(rt.ctx, actor=sender_id(update)))
         return
     try:
         request = booking_input.parse_book_args(args)
@@ -66,7 +60,7 @@ async def book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        booking.book_by_name(rt.uow, rt.clock, rt.policy, actor=sender_id(update), request=request),
+        booking.book_by_name(rt.ctx, actor=sender_id(update), request=request),
     )
 
 
@@ -79,7 +73,7 @@ async def book_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        booking.guided_step(rt.uow, rt.clock, rt.policy, actor=sender_id(update), press=press),
+        booking.guided_step(rt.ctx, actor=sender_id(update), press=press),
     )
 
 
@@ -94,9 +88,7 @@ async def reschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await answer_call(
         update,
         context,
-        changes.move_by_name(
-            rt.uow, rt.clock, rt.policy, actor=sender_id(update), query=query, day=day, at=at
-        ),
+        changes.move_by_name(rt.ctx, actor=sender_id(update), query=query, day=day, at=at),
     )
 
 
@@ -109,7 +101,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        changes.cancel_by_name(rt.uow, rt.clock, actor=sender_id(update), query=query),
+        changes.cancel_by_name(rt.ctx, actor=sender_id(update), query=query),
     )
 
 
@@ -117,7 +109,7 @@ async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/today``: today's sessions."""
     rt = runtime(context)
     await answer_call(
-        update, context, session_lists.sessions_today(rt.uow, rt.clock, actor=sender_id(update))
+        update, context, session_lists.sessions_today(rt.ctx, actor=sender_id(update))
     )
 
 
@@ -125,16 +117,14 @@ async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/upcoming``: the next two weeks."""
     rt = runtime(context)
     await answer_call(
-        update, context, session_lists.sessions_upcoming(rt.uow, rt.clock, actor=sender_id(update))
+        update, context, session_lists.sessions_upcoming(rt.ctx, actor=sender_id(update))
     )
 
 
 async def clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/clients``: every client, their state and next session, a page at a time."""
     rt = runtime(context)
-    await answer_call(
-        update, context, session_lists.client_list(rt.uow, rt.clock, actor=sender_id(update))
-    )
+    await answer_call(update, context, session_lists.client_list(rt.ctx, actor=sender_id(update)))
 
 
 async def list_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -147,5 +137,5 @@ async def list_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_call(
         update,
         context,
-        session_lists.list_page(rt.uow, rt.clock, actor=sender_id(update), name=name, page=page),
+        session_lists.list_page(rt.ctx, actor=sender_id(update), name=name, page=page),
     )

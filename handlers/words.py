@@ -52,8 +52,7 @@ async def media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     rt = runtime(context)
     heard = await incoming.receive_media(
-        rt.uow,
-        rt.clock,
+        rt.ctx,
         sender=sender_id(update),
         named_practitioners=rt.settings.practitioner_ids,
         message_id=message.message_id,
@@ -69,9 +68,7 @@ async def _words(update: Update, context: ContextTypes.DEFAULT_TYPE, words: Word
     rt = runtime(context)
     try:
         heard = await incoming.receive_words(
-            rt.uow,
-            rt.clock,
-            rt.policy,
+            rt.ctx,
             sender=sender_id(update),
             named_practitioners=rt.settings.practitioner_ids,
             words=words,

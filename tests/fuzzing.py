@@ -407,10 +407,10 @@ class Fuzzer:
         followed, morning lists go out) and what is due is sent."""
         self.clock.advance(timedelta(minutes=self.rng.choice([1, 30, 180, 60 * 24, 60 * 24 * 3])))
         rt = runtime_of(self.app)
-        await complete_ended_sessions(rt.uow, rt.clock, rt.policy)
-        await follow_sent_checkins(rt.uow, rt.clock, rt.policy)
-        await pause_silent(rt.uow, rt.clock, rt.policy)
-        await morning_list.morning_lists(rt.uow, rt.clock, rt.policy)
+        await complete_ended_sessions(rt.ctx)
+        await follow_sent_checkins(rt.ctx)
+        await pause_silent(rt.ctx)
+        await morning_list.morning_lists(rt.ctx)
         await self.dispatcher.dispatch_due()
 
 

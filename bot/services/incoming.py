@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from bot.domain.actor import Actor
 from bot.domain.outgoing import OutgoingMessage
-from bot.ports import Clock, UnitOfWorkFactory
 from bot.services.checkins import replies as checkin_replies
+from bot.services.context import UseCaseContext
 from bot.services.flags import replies as flag_replies
 from bot.services.identity import actor_in
-from bot.services.policy import Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +39,7 @@ class Heard:
 
 
 async def receive_words(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    policy: Policy,
+    ctx: UseCaseContext,
     *,
     sender: int,
     named_practitioners: Collection[int],
@@ -50,18 +47,18 @@ async def receive_words(
 ) -> Heard:
     """Pass words on to the use case they are for; ``Refused`` when the sender may not
     (a Reply to a flag that is gone)."""
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         actor = await actor_in(uow, sender, named_practitioners)
         answer = None
         if actor.practitioner is not None and not (words.edited or words.caption):
             answer = await flag_replies.deliver_reply(
-                uow, clock, policy, actor, text=words.text, message_id=words.message_id
+                uow, ctx.clock, ctx.policy, actor, text=words.text, message_id=words.message_id
             )
         if answer is None and actor.clients:
             answer = await checkin_replies.record_text(
                 uow,
-                clock,
-                policy,
+                ctx.clock,
+                ctx.policy,
                 actor,
                 message_id=words.message_id,
                 text=words.text,
@@ -71,8 +68,7 @@ async def receive_words(
 
 
 async def receive_media(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
+    ctx: UseCaseContext,
     *,
     sender: int,
     named_practitioners: Collection[int],
@@ -81,11 +77,11 @@ async def receive_media(
 ) -> Heard:
     """A photo, voice note, sticker or file without words: a kind request for words
     while a check-in of this client waits for an answer."""
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         actor = await actor_in(uow, sender, named_practitioners)
         answer = None
         if actor.clients:
             answer = await checkin_replies.record_not_text(
-                uow, clock, actor, message_id=message_id, kind=kind
+                uow, ctx.clock, actor, message_id=message_id, kind=kind
             )
     return Heard(actor, answer)

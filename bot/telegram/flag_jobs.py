@@ -25,7 +25,7 @@ async def morning_lists(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Schedule the morning lists that are due; a failure waits for the next run."""
     runtime = runtime_of(context.application)
     try:
-        await morning_list.morning_lists(runtime.uow, runtime.clock, runtime.policy)
+        await morning_list.morning_lists(runtime.ctx)
     except Exception as error:  # e.g. the database is away; the next run tries again
         _log.warning("morning lists not scheduled (%s: %s); retrying", type(error).__name__, error)
 

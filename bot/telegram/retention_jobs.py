@@ -27,7 +27,7 @@ async def retention_pass(context: ContextTypes.DEFAULT_TYPE) -> None:
         answer_months=settings.retention_months,
     )
     try:
-        await apply_retention(runtime.uow, runtime.clock, retention)
+        await apply_retention(runtime.ctx, retention)
     except Exception as error:  # e.g. the database is away; the next run tries again
         _log.warning("retention pass failed (%s: %s); retrying", type(error).__name__, error)
 

@@ -29,9 +29,9 @@ async def after_sessions(context: ContextTypes.DEFAULT_TYPE) -> None:
     check-ins whose questions went out, and pause clients who stopped answering."""
     runtime = runtime_of(context.application)
     try:
-        await complete_ended_sessions(runtime.uow, runtime.clock, runtime.policy)
-        await follow_sent_checkins(runtime.uow, runtime.clock, runtime.policy)
-        await pause_silent(runtime.uow, runtime.clock, runtime.policy)
+        await complete_ended_sessions(runtime.ctx)
+        await follow_sent_checkins(runtime.ctx)
+        await pause_silent(runtime.ctx)
     except Exception as error:  # e.g. the database is away; the next run catches up
         _log.warning("session pass stopped (%s: %s); retrying", type(error).__name__, error)
 

@@ -13,8 +13,9 @@ from bot.db.mapping import to_domain
 from bot.db.tables import OutboxRow
 from bot.domain.models import Client, OutboxMessage, Practitioner
 from bot.ports import UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 from tests.fakes import FixedClock
-from tests.unit.services.support import seed
+from tests.unit.services.support import POLICY, seed
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Practice:
     clock: FixedClock
     practitioner: Practitioner
     client: Client
+
+    @property
+    def ctx(self) -> UseCaseContext:
+        """What the use cases work with here: the database, the clock, ``POLICY``."""
+        return UseCaseContext(self.uow, self.clock, POLICY)
 
 
 async def open_practice(

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.domain.models import AppointmentStatus, CheckInState, CheckInStep
 from bot.ports import UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 from bot.services.incoming import Words, receive_words
 from tests.fakes import FixedClock
 from tests.integration import records
@@ -60,7 +61,10 @@ async def test_the_longest_message_is_stored_whole(uow_factory: UnitOfWorkFactor
     text = "😌" * 2048  # 4096 UTF-16 units, Telegram's limit
     words = Words(4, text)
     await receive_words(
-        uow_factory, FixedClock(NOW), POLICY, sender=CLIENT, named_practitioners=(), words=words
+        UseCaseContext(uow_factory, FixedClock(NOW), POLICY),
+        sender=CLIENT,
+        named_practitioners=(),
+        words=words,
     )
     async with uow_factory() as uow:
         [reply] = await uow.replies.for_client(client_id)

@@ -14,6 +14,7 @@ from bot.domain.models import AppointmentStatus, CheckIn, CheckInState
 from bot.domain.timing import CheckInSchedule
 from bot.ports import UnitOfWorkFactory
 from bot.services.checkins.schedule import complete_ended_sessions, dedup_key, follow_sent_checkins
+from bot.services.context import UseCaseContext
 from tests.fakes import FixedClock
 from tests.integration import records
 
@@ -58,13 +59,13 @@ async def test_a_session_still_running_or_cancelled_gets_none(
         await uow.commit()
     during = FixedClock(SESSION_START + timedelta(minutes=59))
 
-    assert await complete_ended_sessions(uow_factory, during, POLICY) == 0
+    assert await complete_ended_sessions(UseCaseContext(uow_factory, during, POLICY)) == 0
     assert await _checkins(uow_factory, running) == []
 
 
 async def test_check_in_states_follow_their_questions(uow_factory: UnitOfWorkFactory) -> None:
     _, appointment_id = await _session(uow_factory)
-    await complete_ended_sessions(uow_factory, FixedClock(AFTER_SESSION), POLICY)
+    await complete_ended_sessions(UseCaseContext(uow_factory, FixedClock(AFTER_SESSION), POLICY))
     day_one, day_three, _ = await _checkins(uow_factory, appointment_id)
     async with uow_factory() as uow:
         on_time = day_one.due_at + timedelta(minutes=1)
@@ -80,7 +81,7 @@ async def test_check_in_states_follow_their_questions(uow_factory: UnitOfWorkFac
         assert expired.dedup_key == dedup_key(day_three)
         await uow.commit()
 
-    sent = await follow_sent_checkins(uow_factory, later, POLICY)
+    sent = await follow_sent_checkins(UseCaseContext(uow_factory, later, POLICY))
 
     assert [c.id for c in sent] == [day_one.id]
     states = [c.state for c in await _checkins(uow_factory, appointment_id)]

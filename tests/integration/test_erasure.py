@@ -21,6 +21,7 @@ from bot.domain.models import AppointmentStatus, CheckInState, CheckInStep
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
+from bot.services.context import UseCaseContext
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.practice import morning_list
 from bot.services.privacy import rights
@@ -89,7 +90,7 @@ async def _plant(uow_factory: UnitOfWorkFactory, clock: FixedClock, bot: Bot) ->
     await bot.press(CLIENT, callbacks.session(session.id, session.starts_at, SessionAction.CANCEL))
     await bot.send(CLIENT, "/mydata")  # the copy is on the record, with whose it was
     clock.current = NOW + timedelta(hours=1)
-    await morning_list.morning_lists(uow_factory, clock, POLICY)
+    await morning_list.morning_lists(UseCaseContext(uow_factory, clock, POLICY))
 
 
 def _message(user_id: int, message_id: int, text: str, *, edited: bool = False) -> dict[str, Any]:
@@ -211,13 +212,15 @@ async def test_a_morning_list_waiting_to_go_loses_an_erased_client(
             )
         await uow.commit()
     clock = FixedClock(morning)
-    await morning_list.morning_lists(uow_factory, clock, POLICY)
+    await morning_list.morning_lists(UseCaseContext(uow_factory, clock, POLICY))
     assert {t for t, _, n in await _found(engine, (NAME,)) if n == NAME} == {"clients", "outbox"}
-    await rights.erase(uow_factory, clock, QUIET, CLIENT)
+    await rights.erase(UseCaseContext(uow_factory, clock, records.policy()), QUIET, CLIENT)
     # Only the notice that tells the practitioner still names them, until it is sent.
     assert [t for t, _, _ in await _found(engine, (NAME,))] == ["outbox"]
     await _send_everything_due(uow_factory, clock)
     assert await _found(engine, (NAME,)) == []
-    await morning_list.morning_lists(uow_factory, clock, POLICY)  # written again, without them
+    await morning_list.morning_lists(
+        UseCaseContext(uow_factory, clock, POLICY)
+    )  # written again, without them
     assert await _found(engine, (NAME,)) == []
     assert ("outbox", "payload", "Other Person") in await _found(engine, ("Other Person",))

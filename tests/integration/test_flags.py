@@ -24,6 +24,7 @@ from bot.domain.callbacks import FlagAction
 from bot.domain.models import CheckIn, Client, OutboxMessage, Practitioner, Reply, TriageLevel
 from bot.ports import UnitOfWorkFactory
 from bot.runtime import Runtime
+from bot.services.context import UseCaseContext
 from bot.services.flags import replies
 from bot.settings import load_settings
 from tests.fakes import FixedClock
@@ -33,6 +34,7 @@ from tests.unit.flags.support import (
     NOW,
     OTHER_PRACTITIONER,
     PRACTITIONER,
+    policy,
     raise_,
     rendered,
     reply_with,
@@ -51,6 +53,11 @@ class Practice:
     client: Client
     checkin: CheckIn
     reply: Reply
+
+    @property
+    def ctx(self) -> UseCaseContext:
+        """What the use cases work with here: the database, the clock, ``policy()``."""
+        return UseCaseContext(self.uow, self.clock, policy())
 
 
 @pytest.fixture
@@ -81,7 +88,11 @@ async def by_key(engine: AsyncEngine, prefix: str) -> list[OutboxMessage]:
 async def test_a_pending_reply_lapses_after_its_window(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(
+        practice.ctx,
+        actor=PRACTITIONER,
+        flag_id=flag.id,
+    )
     practice.clock.current = NOW + replies.REPLY_WINDOW + timedelta(seconds=1)
     assert await reply_with(practice, "too late") is None
 
@@ -89,7 +100,11 @@ async def test_a_pending_reply_lapses_after_its_window(practice: Practice) -> No
 async def test_a_pending_reply_belongs_to_the_practitioner_who_pressed(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await replies.ask_reply(practice.uow, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(
+        practice.ctx,
+        actor=PRACTITIONER,
+        flag_id=flag.id,
+    )
     assert await reply_with(practice, "not mine", 5, sender=OTHER_PRACTITIONER) is None
     assert await by_key(practice.engine, "flag-reply:") == []
 

@@ -14,7 +14,7 @@ from bot.domain.callbacks import BookPress
 from bot.domain.outgoing import OutgoingMessage
 from bot.services.sessions import booking
 from tests.integration.journey_support import Practice, outbox_rows
-from tests.unit.services.support import POLICY, PRACTITIONER, reminders, sessions_of
+from tests.unit.services.support import PRACTITIONER, reminders, sessions_of
 
 
 async def test_a_double_tap_on_the_last_booking_step_books_once(practice: Practice) -> None:
@@ -23,7 +23,9 @@ async def test_a_double_tap_on_the_last_booking_step_books_once(practice: Practi
     outcomes = await asyncio.gather(
         *(
             booking.guided_step(
-                practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press
+                practice.ctx,
+                actor=PRACTITIONER,
+                press=press,
             )
             for _ in range(2)
         ),

@@ -16,8 +16,10 @@ from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
 from bot.domain.models import AuditEntry, Client, ClientStatus, Practitioner
 from bot.ports import UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 from bot.services.practice.practitioners import ensure_configured, register, remember_name
 from tests.fakes import FixedClock
+from tests.integration import records
 from tests.integration.records import BIG_TELEGRAM_ID, T0
 
 SETTINGS_READ_HERE = (
@@ -338,8 +340,7 @@ async def test_concurrent_registrations_store_one_practitioner(
 ) -> None:
     async def register_ben(minutes: int) -> bool:
         _, added = await register(
-            uow_factory,
-            FixedClock(T0),
+            UseCaseContext(uow_factory, FixedClock(T0), records.policy()),
             telegram_id=77,
             name="Second Practitioner",
             timezone=None,
@@ -366,8 +367,7 @@ async def test_telegram_does_not_overwrite_the_name_given_here(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     await register(
-        uow_factory,
-        FixedClock(T0),
+        UseCaseContext(uow_factory, FixedClock(T0), records.policy()),
         telegram_id=77,
         name="Sample Practitioner, Heilpraktikerin",
         timezone=None,

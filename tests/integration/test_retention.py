@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.models import OutboxState
 from bot.ports import UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 from bot.services.privacy.retention import Retention, apply_retention, months_before
 from tests.fakes import FixedClock
 from tests.integration import records
@@ -62,7 +63,9 @@ async def test_old_texts_and_answers_go_and_everything_else_stays(
         )
         await uow.commit()
 
-    cleared = await apply_retention(uow_factory, FixedClock(NOW), RETENTION)
+    cleared = await apply_retention(
+        UseCaseContext(uow_factory, FixedClock(NOW), records.policy()), RETENTION
+    )
 
     assert (cleared.payloads, cleared.answers) == (2, 1)
     async with uow_factory() as uow:
@@ -77,5 +80,7 @@ async def test_old_texts_and_answers_go_and_everything_else_stays(
     }
     assert after["old-sent"] is not None
     assert after["old-sent"].state is OutboxState.SENT
-    again = await apply_retention(uow_factory, FixedClock(NOW), RETENTION)
+    again = await apply_retention(
+        UseCaseContext(uow_factory, FixedClock(NOW), records.policy()), RETENTION
+    )
     assert (again.payloads, again.answers) == (0, 0)

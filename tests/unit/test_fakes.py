@@ -32,9 +32,11 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import Notifier, UnitOfWork, UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 from bot.services.practice import practitioners
 from bot.services.privacy import rights
 from tests.fakes import FakeDatabase, FakeNotifier, FixedClock
+from tests.integration import records
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -95,7 +97,9 @@ async def test_stopping_cancels_what_was_scheduled_and_schedules_the_notice() ->
     db = FakeDatabase()
     _, client = await practitioner_and_client(db)
     reminder = await db.outbox.add(message("reminder:1", chat_id=4242, client_id=client.id))
-    stopped = await rights.stop_messages(db, FixedClock(NOW), QUIET, 4242)
+    stopped = await rights.stop_messages(
+        UseCaseContext(db, FixedClock(NOW), records.policy()), QUIET, 4242
+    )
     assert [c.id for c in stopped] == [client.id]
     cancelled = await db.outbox.get(reminder.id)
     assert cancelled is not None

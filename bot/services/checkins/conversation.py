@@ -33,7 +33,7 @@ from bot.domain.models import (
     Reply,
 )
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused, refuse
 from bot.services.checkins import views
 from bot.services.checkins.replies import (
@@ -44,6 +44,7 @@ from bot.services.checkins.replies import (
     log_reply,
     reactions_in,
 )
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
 from bot.services.sessions.views import practitioner_name
@@ -62,9 +63,7 @@ def snooze_key(checkin_id: int, snoozes: int) -> str:
 
 
 async def press_checkin(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    policy: Policy,
+    ctx: UseCaseContext,
     *,
     actor: int,
     press: CheckInPress,
@@ -75,8 +74,8 @@ async def press_checkin(
     ``ticked`` are the body areas ticked on the pressed message (``views.ticked_areas``
     reads them from its buttons). Raises ``Refused`` as described in the module's notes.
     """
-    async with uow_factory() as uow:
-        writer = await _pressed(uow, clock, actor, press)
+    async with ctx.uow() as uow:
+        writer = await _pressed(uow, ctx.clock, actor, press)
         checkin = writer.checkin
         if checkin is None:  # pragma: no cover -- _pressed always finds one
             raise Refused(STALE)
@@ -91,13 +90,13 @@ async def press_checkin(
             case CheckInAction.LATER:
                 return views.later_question(checkin.id)
             case CheckInAction.SNOOZE:
-                return await _snooze(uow, clock, policy, writer, press.argument)
+                return await _snooze(uow, ctx.clock, ctx.policy, writer, press.argument)
             case CheckInAction.AREA:
                 return _toggle(writer, press.argument, ticked)
             case CheckInAction.SKIP:
-                return await _skip(uow, policy, writer, press.argument)
+                return await _skip(uow, ctx.policy, writer, press.argument)
             case _:
-                return await _answer(uow, clock, policy, writer, press=press, ticked=ticked)
+                return await _answer(uow, ctx.clock, ctx.policy, writer, press=press, ticked=ticked)
 
 
 async def _pressed(uow: UnitOfWork, clock: Clock, actor: int, press: CheckInPress) -> Writer:

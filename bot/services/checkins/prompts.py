@@ -17,9 +17,10 @@ from datetime import timedelta
 from bot.domain.aftercare import UNANSWERED_BEFORE_ASKING, unanswered_streak
 from bot.domain.models import Client, ClientStatus, OutboxKind
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused
 from bot.services.checkins import views
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
 
@@ -77,19 +78,17 @@ async def ask_keep_or_stop(uow: UnitOfWork, clock: Clock, policy: Policy, client
     )
 
 
-async def answer_keep_checkins(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, keep: bool
-) -> OutgoingMessage:
+async def answer_keep_checkins(ctx: UseCaseContext, *, actor: int, keep: bool) -> OutgoingMessage:
     """Yes (go on) or No (pause check-ins, cancel those queued) to "keep getting them?".
 
     Applies to each of the caller's joined client records; pressing again changes nothing.
     """
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         clients = await uow.clients.by_telegram_id(actor)
         active = [c for c in clients if c.status is ClientStatus.ACTIVE]
         if not active:
             raise Refused(Text("checkin.client_stopped" if clients else "client.not_joined"))
-        now = clock.now()
+        now = ctx.clock.now()
         changed = []
         for client in active:
             if keep and client.checkin_prompt_at is not None:

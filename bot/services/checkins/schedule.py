@@ -22,9 +22,10 @@ from bot.domain.models import (
     OutboxState,
 )
 from bot.domain.outgoing import Recipient
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWork
 from bot.services.checkins.prompts import ask_keep_or_stop, pause_silent_clients
 from bot.services.checkins.views import score_question
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
 from bot.services.sessions.views import SessionParties
@@ -103,25 +104,23 @@ async def plan_checkins(
     return checkins
 
 
-async def complete_ended_sessions(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy
-) -> int:
+async def complete_ended_sessions(ctx: UseCaseContext) -> int:
     """Mark every open session that has ended completed and plan its check-ins, each in
     a transaction of its own; returns how many."""
-    now = clock.now()
-    async with uow_factory() as uow:
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
         started = await uow.appointments.open_started_before(now)
     ended = [a for a in started if a.starts_at + timedelta(minutes=a.duration_minutes) <= now]
     completed = 0
     for appointment in ended:
-        async with uow_factory() as uow:
+        async with ctx.uow() as uow:
             done = await uow.appointments.mark_completed(appointment.id, now)
             client = await uow.clients.get(appointment.client_id)
             practitioner = await uow.practitioners.get(appointment.practitioner_id)
             if done is None or client is None or practitioner is None:
                 continue  # another process completed it, or it changed meanwhile
             checkins = await plan_checkins(
-                uow, policy, SessionParties(done, client, practitioner), now
+                uow, ctx.policy, SessionParties(done, client, practitioner), now
             )
             await uow.audit.record(
                 now,
@@ -138,15 +137,13 @@ async def complete_ended_sessions(
     return completed
 
 
-async def follow_sent_checkins(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy
-) -> list[CheckIn]:
+async def follow_sent_checkins(ctx: UseCaseContext) -> list[CheckIn]:
     """Bring each due check-in's state in line with its question's outbox row; returns
     the ones that went out now. A client whose check-ins keep going unanswered is asked,
     once, whether to go on."""
-    now = clock.now()
+    now = ctx.clock.now()
     sent: list[CheckIn] = []
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         for checkin in await uow.checkins.scheduled_due(now):
             row = await uow.outbox.by_dedup_key(dedup_key(checkin))
             if row is None:
@@ -161,15 +158,15 @@ async def follow_sent_checkins(
         for client_id in {c.client_id for c in sent}:
             client = await uow.clients.get(client_id)
             if client is not None:
-                await ask_keep_or_stop(uow, clock, policy, client)
+                await ask_keep_or_stop(uow, ctx.clock, ctx.policy, client)
         await uow.commit()
     return sent
 
 
-async def pause_silent(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy) -> int:
+async def pause_silent(ctx: UseCaseContext) -> int:
     """Pause the check-ins of clients who were asked whether to go on and stayed silent."""
-    async with uow_factory() as uow:
-        paused = await pause_silent_clients(uow, clock, policy)
+    async with ctx.uow() as uow:
+        paused = await pause_silent_clients(uow, ctx.clock, ctx.policy)
         await uow.commit()
     return len(paused)
 

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 from bot.domain.models import AppointmentStatus, Client, ClientStatus
 from bot.domain.outgoing import Text
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWork
 from bot.services.checkins.schedule import resume_checkins
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
 from bot.services.policy import Policy
 from bot.services.sessions.reminders import schedule_reminders
@@ -57,16 +58,14 @@ async def restore(uow: UnitOfWork, policy: Policy, client: Client, now: datetime
     return active
 
 
-async def unblocked(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int
-) -> int:
+async def unblocked(ctx: UseCaseContext, *, actor: int) -> int:
     """The user unblocked the bot: each of their client records that was ``unreachable``
     is restored. Returns how many were."""
-    now = clock.now()
+    now = ctx.clock.now()
     restored = 0
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         for client in await uow.clients.by_telegram_id(actor):
-            if (await restore(uow, policy, client, now)) is not client:
+            if (await restore(uow, ctx.policy, client, now)) is not client:
                 restored += 1
         await uow.commit()
     return restored

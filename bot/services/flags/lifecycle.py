@@ -33,8 +33,9 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import embed, when
 from bot.domain.triage import level_rank
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import refuse, require_practitioner
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.policy import Policy
@@ -242,17 +243,15 @@ async def own_flag(
     return flag, client
 
 
-async def acknowledge(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, flag_id: int
-) -> OutgoingMessage:
+async def acknowledge(ctx: UseCaseContext, *, actor: int, flag_id: int) -> OutgoingMessage:
     """Acknowledge: the flag is seen; its repeat and backup alerts are called off.
 
     Pressing it again changes nothing and says when it was acknowledged.
     """
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "flag.acknowledge")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "flag.acknowledge")
         await uow.practitioners.lock(practitioner.id)  # two presses at once: one acknowledges
-        flag, client = await own_flag(uow, clock, practitioner, flag_id, "flag.acknowledge")
+        flag, client = await own_flag(uow, ctx.clock, practitioner, flag_id, "flag.acknowledge")
         buttons = views.flag_buttons(flag.id, acknowledged=True)
         if flag.state is FlagState.ACKNOWLEDGED and flag.acknowledged_at is not None:
             return OutgoingMessage(
@@ -265,7 +264,7 @@ async def acknowledge(
                 ),
                 buttons,
             )
-        now = clock.now()
+        now = ctx.clock.now()
         await uow.flags.update(
             dataclasses.replace(flag, state=FlagState.ACKNOWLEDGED, acknowledged_at=now)
         )
@@ -298,14 +297,12 @@ async def acknowledge(
     )
 
 
-async def history(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, flag_id: int
-) -> OutgoingMessage:
+async def history(ctx: UseCaseContext, *, actor: int, flag_id: int) -> OutgoingMessage:
     """History: the client's last check-ins that were due, newest first, with their answers."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "flag.history")
-        flag, client = await own_flag(uow, clock, practitioner, flag_id, "flag.history")
-        now = clock.now()
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "flag.history")
+        flag, client = await own_flag(uow, ctx.clock, practitioner, flag_id, "flag.history")
+        now = ctx.clock.now()
         recent = await uow.checkins.for_client(client.id, limit=HISTORY_CHECKINS * 4)
         due = [c for c in recent if c.due_at <= now][:HISTORY_CHECKINS]
         entries = [
@@ -357,12 +354,10 @@ async def flag_list(
     return lines, tuple(rows)
 
 
-async def open_flags(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
-) -> OutgoingMessage:
+async def open_flags(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
     """``/flags``: the practitioner's open flags, oldest first, each with its buttons."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "flag.list")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "flag.list")
         found = await uow.flags.open_for_practitioner(practitioner.id)
         if not found:
             return OutgoingMessage(Text("flag.none_open"))

@@ -23,8 +23,9 @@ from bot.domain.models import (
 )
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused, require_practitioner
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.flags.lifecycle import own_flag
@@ -54,21 +55,19 @@ def _reply_problem(client: Client) -> str | None:
     return None
 
 
-async def ask_reply(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, flag_id: int
-) -> OutgoingMessage:
+async def ask_reply(ctx: UseCaseContext, *, actor: int, flag_id: int) -> OutgoingMessage:
     """Reply: ask the practitioner to write; their next text goes to the client.
 
     The pending reply is an audit entry (see the module's notes), not process state.
     """
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "flag.reply")
-        flag, client = await own_flag(uow, clock, practitioner, flag_id, "flag.reply")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "flag.reply")
+        flag, client = await own_flag(uow, ctx.clock, practitioner, flag_id, "flag.reply")
         problem = _reply_problem(client)
         if problem is not None:
             return OutgoingMessage(Text(problem, {"client": client.full_name}))
         await uow.audit.record(
-            clock.now(),
+            ctx.clock.now(),
             REPLY_REQUESTED,
             actor_telegram_id=actor,
             subject_type="flag",

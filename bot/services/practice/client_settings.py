@@ -10,10 +10,10 @@ from zoneinfo import available_timezones
 from bot.domain.models import AppointmentStatus, Client, ClientStatus, OutboxKind
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWork
 from bot.services.access import Refused
 from bot.services.checkins.schedule import resume_checkins
-from bot.services.policy import Policy
+from bot.services.context import UseCaseContext
 from bot.services.sessions.reminders import refresh_reminders
 from bot.services.sessions.views import SessionParties
 
@@ -48,26 +48,22 @@ async def _active_clients(uow: UnitOfWork, actor: int) -> list[Client]:
     return clients
 
 
-async def show_timezone(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
-) -> OutgoingMessage:
+async def show_timezone(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
     """``/timezone`` alone: the zone in use, the time there now, how to change it."""
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         zone = (await _active_clients(uow, actor))[0].timezone
     return OutgoingMessage(
-        Text("timezone.current", {"timezone": zone, "now": when(clock.now(), zone, "time")})
+        Text("timezone.current", {"timezone": zone, "now": when(ctx.clock.now(), zone, "time")})
     )
 
 
-async def set_timezone(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, text: str
-) -> OutgoingMessage:
+async def set_timezone(ctx: UseCaseContext, *, actor: int, text: str) -> OutgoingMessage:
     """``/timezone <zone or city>``: use it for every message; reminders ahead follow."""
     zone = find_timezone(text)
     if zone is None:
         raise Refused(Text("timezone.unknown", {"text": text[:64]}))
-    now = clock.now()
-    async with uow_factory() as uow:
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
         clients = await _active_clients(uow, actor)
         for client in clients:
             if client.timezone == zone:
@@ -82,7 +78,7 @@ async def set_timezone(
                 if appointment.status is not AppointmentStatus.CANCELLED:
                     await refresh_reminders(
                         uow,
-                        policy,
+                        ctx.policy,
                         SessionParties(appointment, moved, practitioner),
                         now,
                         "the client changed time zone",
@@ -100,12 +96,10 @@ async def set_timezone(
     )
 
 
-async def set_paused(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, paused: bool
-) -> OutgoingMessage:
+async def set_paused(ctx: UseCaseContext, *, actor: int, paused: bool) -> OutgoingMessage:
     """``/pause`` stops check-ins (reminders go on); ``/resume`` queues again the ones
     still ahead."""
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         clients = await _active_clients(uow, actor)
         changed = [c for c in clients if c.checkins_paused != paused]
         for client in changed:
@@ -119,10 +113,10 @@ async def set_paused(
                     reason="the client paused check-ins",
                 )
             else:
-                await resume_checkins(uow, policy, updated, clock.now())
+                await resume_checkins(uow, ctx.policy, updated, ctx.clock.now())
         if changed:
             await uow.audit.record(
-                clock.now(),
+                ctx.clock.now(),
                 "client.paused" if paused else "client.resumed",
                 actor_telegram_id=actor,
                 detail={"clients": [c.id for c in changed]},

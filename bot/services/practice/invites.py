@@ -15,10 +15,10 @@ from bot.domain.models import Client, ClientStatus, Invite, Practitioner
 from bot.domain.names import tidy_name
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused, own_client, refuse, require_practitioner
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
-from bot.services.policy import Policy
 from bot.services.sessions.views import practitioner_name
 
 MAX_NAME_LENGTH = 100
@@ -39,17 +39,15 @@ def invite_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username}?start={token}"
 
 
-async def create(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, full_name: str
-) -> NewInvite:
+async def create(ctx: UseCaseContext, *, actor: int, full_name: str) -> NewInvite:
     """Make an invite for a new client, or a fresh one for a client invited before who has
     not joined yet (their older links stop working)."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "invite.create")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "invite.create")
         name = tidy_name(full_name)
         if not name or len(name) > MAX_NAME_LENGTH:
             raise Refused(Text("invite.name_needed", {"max": MAX_NAME_LENGTH}))
-        now = clock.now()
+        now = ctx.clock.now()
         client = await _waiting_client(uow, practitioner, name)
         if client is None:
             client = await uow.clients.add(
@@ -74,7 +72,7 @@ async def create(
                 practitioner_id=practitioner.id,
                 client_id=client.id,
                 token_hash=hash_token(token),
-                expires_at=now + policy.invite_ttl,
+                expires_at=now + ctx.policy.invite_ttl,
                 created_at=now,
             )
         )
@@ -118,17 +116,15 @@ def invite_answer(new: NewInvite, bot_username: str) -> OutgoingMessage:
     )
 
 
-async def revoke(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, invite_id: int
-) -> OutgoingMessage:
+async def revoke(ctx: UseCaseContext, *, actor: int, invite_id: int) -> OutgoingMessage:
     """Revoke one of the practitioner's own invites; an invite already used stays used."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "invite.revoke")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "invite.revoke")
         invite = await uow.invites.get(invite_id)
         if invite is None or invite.practitioner_id != practitioner.id:
             raise await refuse(
                 uow,
-                clock,
+                ctx.clock,
                 actor=actor,
                 action="invite.revoke",
                 reason="not their invite" if invite else "no such invite",
@@ -136,8 +132,8 @@ async def revoke(
                 subject_type="invite",
                 subject_id=invite_id,
             )
-        client = await own_client(uow, clock, practitioner, invite.client_id, "invite.revoke")
-        now = clock.now()
+        client = await own_client(uow, ctx.clock, practitioner, invite.client_id, "invite.revoke")
+        now = ctx.clock.now()
         status = status_of(invite, now)
         if status is not InviteStatus.USABLE:
             return OutgoingMessage(Text(f"invite.revoke_{status}", {"client": client.full_name}))
@@ -155,13 +151,11 @@ async def revoke(
     return OutgoingMessage(Text("invite.revoked", {"client": client.full_name}))
 
 
-async def open_invites(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
-) -> OutgoingMessage:
+async def open_invites(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
     """The practitioner's invites still waiting to be used, each with a Revoke button."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "invite.list")
-        invites = await uow.invites.open_for_practitioner(practitioner.id, clock.now())
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "invite.list")
+        invites = await uow.invites.open_for_practitioner(practitioner.id, ctx.clock.now())
         rows = []
         for invite in invites:
             client = await uow.clients.get(invite.client_id)
@@ -184,15 +178,13 @@ async def _usable(uow: UnitOfWork, clock: Clock, token: str) -> tuple[Invite | N
     return invite, status_of(invite, clock.now())
 
 
-async def consent_request(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, token: str
-) -> OutgoingMessage:
+async def consent_request(ctx: UseCaseContext, *, actor: int, token: str) -> OutgoingMessage:
     """What ``/start <token>`` answers: the consent message, or why the link cannot be used.
 
     Stores nothing.
     """
-    async with uow_factory() as uow:
-        invite, status = await _usable(uow, clock, token)
+    async with ctx.uow() as uow:
+        invite, status = await _usable(uow, ctx.clock, token)
         if invite is None or status is not InviteStatus.USABLE:
             return OutgoingMessage(Text(f"invite.link_{status}"))
         practitioner = await uow.practitioners.get(invite.practitioner_id)
@@ -222,9 +214,7 @@ class ConsentOutcome:
 
 
 async def answer_consent(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    policy: Policy,
+    ctx: UseCaseContext,
     *,
     actor: int,
     token: str,
@@ -233,8 +223,8 @@ async def answer_consent(
 ) -> ConsentOutcome:
     """Agree: link the Telegram account to the invited client and tell the practitioner.
     No thanks: store nothing about the user, and tell the practitioner once."""
-    async with uow_factory() as uow:
-        invite, status = await _usable(uow, clock, token)
+    async with ctx.uow() as uow:
+        invite, status = await _usable(uow, ctx.clock, token)
         if invite is None or status is not InviteStatus.USABLE:
             return ConsentOutcome(OutgoingMessage(Text(f"invite.link_{status}")))
         practitioner = await uow.practitioners.get(invite.practitioner_id)
@@ -245,7 +235,7 @@ async def answer_consent(
             return ConsentOutcome(OutgoingMessage(Text("invite.own_link")))
         if await _joined_already(uow, practitioner, actor):
             return ConsentOutcome(OutgoingMessage(_already_joined(practitioner)))
-        now = clock.now()
+        now = ctx.clock.now()
         if not agreed:
             await uow.invites.update(dataclasses.replace(invite, revoked_at=now))
             await notify_practitioner(
@@ -254,7 +244,7 @@ async def answer_consent(
                 Text("invite.practitioner_declined", {"client": client.full_name}),
                 dedup_key=f"invite.declined:{invite.id}",
                 now=now,
-                quiet=policy.quiet,
+                quiet=ctx.policy.quiet,
                 about_client_id=client.id,
             )
             await uow.commit()
@@ -277,7 +267,7 @@ async def answer_consent(
             Text("invite.practitioner_joined", {"client": joined.full_name}),
             dedup_key=f"client.joined:{invite.id}",
             now=now,
-            quiet=policy.quiet,
+            quiet=ctx.policy.quiet,
             about_client_id=joined.id,
         )
         await uow.commit()

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from bot.domain.models import AppointmentStatus, OutboxKind, Practitioner
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import embed, when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWork
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.flags.lifecycle import flag_list
-from bot.services.policy import Policy
 from bot.services.sessions.calendar import local_day_bounds
 from bot.services.sessions.views import session_line
 
@@ -35,7 +35,7 @@ def morning_key(practitioner_id: int, day: date) -> str:
     return f"morning:{practitioner_id}:{day.isoformat()}"
 
 
-async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy) -> int:
+async def morning_lists(ctx: UseCaseContext) -> int:
     """Schedule each practitioner's morning list, once a local day, if it lists anything.
 
     For a practitioner whose local time is between ``MORNING_FROM`` and ``MORNING_UNTIL``:
@@ -43,8 +43,8 @@ async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Po
     (one outbox key per practitioner and day), so it may run as often as is convenient.
     Returns how many lists were scheduled now.
     """
-    now = clock.now()
-    async with uow_factory() as uow:
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
         practitioners = await uow.practitioners.list_all()
     scheduled = 0
     for practitioner in practitioners:
@@ -52,7 +52,7 @@ async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Po
         if not MORNING_FROM <= local.time() < MORNING_UNTIL:
             continue
         key = morning_key(practitioner.id, local.date())
-        async with uow_factory() as uow:
+        async with ctx.uow() as uow:
             if await uow.outbox.by_dedup_key(key) is not None:
                 continue
             message = await _morning_list(uow, practitioner, now)
@@ -66,7 +66,7 @@ async def morning_lists(uow_factory: UnitOfWorkFactory, clock: Clock, policy: Po
                 kind=OutboxKind.NOTICE,
                 dedup_key=key,
                 now=now,
-                quiet=policy.quiet,
+                quiet=ctx.policy.quiet,
                 expires_at=day_end,  # a morning list is no use tomorrow
                 # it names several clients: kept only until it is sent
                 forget_after_send=True,

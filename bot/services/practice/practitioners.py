@@ -13,6 +13,7 @@ from bot.domain.models import Practitioner
 from bot.domain.names import tidy_name
 from bot.domain.timing import CheckInSchedule
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 
 
 async def ensure_configured(
@@ -128,8 +129,7 @@ def _check_location(location: str) -> str | None:
 
 
 async def register(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
+    ctx: UseCaseContext,
     *,
     telegram_id: int,
     name: str | None,
@@ -168,8 +168,8 @@ async def register(
     elif checkins is not None:
         changes["checkin_days"] = checkins.days
         changes["checkin_time"] = f"{checkins.at:%H:%M}"
-    now = clock.now()
-    async with uow_factory() as uow:
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
         existing = await uow.practitioners.by_telegram_id(telegram_id)
         if existing is None:
             if "display_name" not in changes:

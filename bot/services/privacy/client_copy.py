@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.models import AuditEntry, Client, Practitioner
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWork
+from bot.services.context import UseCaseContext
 
 FORMAT_VERSION = 1
 
@@ -30,12 +31,10 @@ class ClientCopy:
     timezone: str
 
 
-async def client_copy(
-    uow_factory: UnitOfWorkFactory, clock: Clock, telegram_user_id: int
-) -> ClientCopy | None:
+async def client_copy(ctx: UseCaseContext, telegram_user_id: int) -> ClientCopy | None:
     """Everything kept about this Telegram user as a client; ``None`` if nothing is."""
-    now = clock.now()
-    async with uow_factory() as uow:
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
         clients = await uow.clients.by_telegram_id(telegram_user_id)
         if not clients:
             return None

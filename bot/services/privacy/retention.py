@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.ports import Clock, UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 
 _log = logging.getLogger(__name__)
 
@@ -46,18 +46,16 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, 28))
 
 
-async def apply_retention(
-    uow_factory: UnitOfWorkFactory, clock: Clock, retention: Retention
-) -> Cleared:
+async def apply_retention(ctx: UseCaseContext, retention: Retention) -> Cleared:
     """Clear what has been kept long enough, in one transaction."""
-    now = clock.now()
-    async with uow_factory() as uow:
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
         payloads = await uow.outbox.clear_payloads_before(now - retention.outbox_keep)
         answers = await uow.replies.erase_received_before(
             months_before(now, retention.answer_months)
         )
         await uow.commit()
     if payloads or answers:
-        await uow_factory.purge_freed()
+        await ctx.uow.purge_freed()
         _log.info("retention: %d message text(s) and %d answer(s) cleared", payloads, answers)
     return Cleared(payloads, answers)

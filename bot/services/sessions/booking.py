@@ -15,8 +15,9 @@ from bot.domain.callbacks import BookPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, ClientStatus, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused, own_client, require_practitioner
+from bot.services.context import UseCaseContext
 from bot.services.policy import Policy
 from bot.services.sessions.calendar import (
     LIST_BUTTONS,
@@ -49,16 +50,14 @@ def _pick_client(
 
 
 async def book_by_name(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    policy: Policy,
+    ctx: UseCaseContext,
     *,
     actor: int,
     request: BookingRequest,
 ) -> OutgoingMessage:
     """``/book <client> <date> <time> [minutes]``: book, or ask which client is meant."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.book")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.book")
         clients = await uow.clients.for_practitioner(practitioner.id)
         matches = booking_input.match_by_name(request.client_query, clients, lambda c: c.full_name)
         if len(matches) != 1:
@@ -74,8 +73,8 @@ async def book_by_name(
             )
         return await _book(
             uow,
-            clock,
-            policy,
+            ctx.clock,
+            ctx.policy,
             practitioner,
             client_id=matches[0].id,
             day=request.day,
@@ -85,9 +84,7 @@ async def book_by_name(
 
 
 async def book(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    policy: Policy,
+    ctx: UseCaseContext,
     *,
     actor: int,
     client_id: int,
@@ -96,10 +93,17 @@ async def book(
     minutes: int = booking_input.DEFAULT_MINUTES,
 ) -> OutgoingMessage:
     """Book a session for one of the practitioner's own clients, at a local time."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.book")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.book")
         return await _book(
-            uow, clock, policy, practitioner, client_id=client_id, day=day, at=at, minutes=minutes
+            uow,
+            ctx.clock,
+            ctx.policy,
+            practitioner,
+            client_id=client_id,
+            day=day,
+            at=at,
+            minutes=minutes,
         )
 
 
@@ -154,12 +158,10 @@ async def _book(
     )
 
 
-async def start_guided(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
-) -> OutgoingMessage:
+async def start_guided(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
     """``/book`` alone: pick a client, then a day, then a time."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.book")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.book")
         clients = [
             c
             for c in await uow.clients.for_practitioner(practitioner.id)
@@ -174,33 +176,31 @@ async def start_guided(
     return OutgoingMessage(Text("booking.pick_client"), rows)
 
 
-async def guided_step(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, press: BookPress
-) -> OutgoingMessage:
+async def guided_step(ctx: UseCaseContext, *, actor: int, press: BookPress) -> OutgoingMessage:
     """The next step of the guided booking: days, then free times, then the booking."""
     try:
         day = booking_input.parse_day_code(press.day_code) if press.day_code else None
         at = booking_input.parse_time_code(press.time_code) if press.time_code else None
     except BookingInputError as error:
         raise input_problem(error) from None
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.book")
-        client = await own_client(uow, clock, practitioner, press.client_id, "appointment.book")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.book")
+        client = await own_client(uow, ctx.clock, practitioner, press.client_id, "appointment.book")
         if client.status is not ClientStatus.ACTIVE:
             raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
         if day is not None and at is not None:
             minutes = press.minutes or booking_input.DEFAULT_MINUTES
             return await _book(
                 uow,
-                clock,
-                policy,
+                ctx.clock,
+                ctx.policy,
                 practitioner,
                 client_id=client.id,
                 day=day,
                 at=at,
                 minutes=minutes,
             )
-        now = clock.now()
+        now = ctx.clock.now()
         if day is None:
             return day_picker(
                 practitioner,

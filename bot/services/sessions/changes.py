@@ -14,9 +14,10 @@ from bot.domain.callbacks import SessionAction, SessionPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused, own_appointment, own_client, refuse, require_practitioner
 from bot.services.checkins.schedule import cancel_checkins
+from bot.services.context import UseCaseContext
 from bot.services.policy import Policy
 from bot.services.sessions.calendar import (
     LIST_BUTTONS,
@@ -40,19 +41,23 @@ from bot.services.sessions.views import (
 
 
 async def practitioner_press(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, press: SessionPress
+    ctx: UseCaseContext, *, actor: int, press: SessionPress
 ) -> OutgoingMessage:
     """A practitioner's press on a session: its card, move (day, time) or cancel."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, f"appointment.{press.action}")
-        appointment = await own_appointment(
-            uow, clock, practitioner, press.appointment_id, f"appointment.{press.action}"
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(
+            uow, ctx.clock, actor, f"appointment.{press.action}"
         )
-        client = await own_client(uow, clock, practitioner, appointment.client_id, "appointment")
+        appointment = await own_appointment(
+            uow, ctx.clock, practitioner, press.appointment_id, f"appointment.{press.action}"
+        )
+        client = await own_client(
+            uow, ctx.clock, practitioner, appointment.client_id, "appointment"
+        )
         if press.version != callbacks.session_version(appointment.starts_at):
             raise await refuse(
                 uow,
-                clock,
+                ctx.clock,
                 actor=actor,
                 action=f"appointment.{press.action}",
                 reason="stale button",
@@ -65,7 +70,7 @@ async def practitioner_press(
         if press.action is SessionAction.SHOW:
             return _card(appointment, client, practitioner)
         if press.action is SessionAction.NO_SHOW:
-            return await _mark_no_show(uow, clock, practitioner, appointment, client)
+            return await _mark_no_show(uow, ctx.clock, practitioner, appointment, client)
         if appointment.status not in OPEN_STATUSES:
             return OutgoingMessage(
                 Text(f"session.now_{appointment.status}", {"client": client.full_name})
@@ -74,7 +79,7 @@ async def practitioner_press(
             case SessionAction.MOVE:
                 return day_picker(
                     practitioner,
-                    clock.now(),
+                    ctx.clock.now(),
                     Text("booking.move_pick_day", {"client": client.full_name}),
                     lambda code: callbacks.session(
                         appointment.id, appointment.starts_at, SessionAction.MOVE_DAY, code
@@ -85,7 +90,7 @@ async def practitioner_press(
                 return await time_picker(
                     uow,
                     practitioner,
-                    now=clock.now(),
+                    now=ctx.clock.now(),
                     day=day,
                     minutes=appointment.duration_minutes,
                     prompt=Text(
@@ -108,8 +113,8 @@ async def practitioner_press(
                     )
                 return await _move(
                     uow,
-                    clock,
-                    policy,
+                    ctx.clock,
+                    ctx.policy,
                     practitioner,
                     appointment=appointment,
                     client=client,
@@ -120,12 +125,12 @@ async def practitioner_press(
                 return _cancel_question(appointment, client, practitioner)
             case SessionAction.PRACTITIONER_CANCEL:
                 return await _cancel(
-                    uow, clock, policy, practitioner, appointment=appointment, client=client
+                    uow, ctx.clock, ctx.policy, practitioner, appointment=appointment, client=client
                 )
             case _:
                 raise await refuse(
                     uow,
-                    clock,
+                    ctx.clock,
                     actor=actor,
                     action=f"appointment.{press.action}",
                     reason="a client's button",
@@ -319,9 +324,7 @@ def _pick_session(
 
 
 async def move_by_name(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    policy: Policy,
+    ctx: UseCaseContext,
     *,
     actor: int,
     query: str,
@@ -329,15 +332,15 @@ async def move_by_name(
     at: time,
 ) -> OutgoingMessage:
     """``/reschedule <client> <date> <time>``: move that client's next session."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.move")
-        found = await _session_of(uow, practitioner, query, clock.now())
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.move")
+        found = await _session_of(uow, practitioner, query, ctx.clock.now())
         if isinstance(found, tuple):
             client, appointment = found
             return await _move(
                 uow,
-                clock,
-                policy,
+                ctx.clock,
+                ctx.policy,
                 practitioner,
                 appointment=appointment,
                 client=client,
@@ -353,13 +356,11 @@ async def move_by_name(
     )
 
 
-async def cancel_by_name(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, query: str
-) -> OutgoingMessage:
+async def cancel_by_name(ctx: UseCaseContext, *, actor: int, query: str) -> OutgoingMessage:
     """``/cancel <client>``: ask to confirm cancelling that client's next session."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.cancel")
-        found = await _session_of(uow, practitioner, query, clock.now())
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.cancel")
+        found = await _session_of(uow, practitioner, query, ctx.clock.now())
     if isinstance(found, tuple):
         client, appointment = found
         return _cancel_question(appointment, client, practitioner)

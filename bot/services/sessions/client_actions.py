@@ -14,8 +14,9 @@ from bot.domain.callbacks import SessionAction, SessionPress
 from bot.domain.models import Appointment, AppointmentStatus, Client, ClientStatus
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.domain.text_params import when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused, clients_appointment, refuse
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
 from bot.services.policy import Policy
 from bot.services.sessions.calendar import OPEN_STATUSES
@@ -31,26 +32,24 @@ from bot.services.sessions.views import (
 NEXT_HORIZON = timedelta(days=366)
 
 
-async def client_press(
-    uow_factory: UnitOfWorkFactory, clock: Clock, policy: Policy, *, actor: int, press: SessionPress
-) -> OutgoingMessage:
+async def client_press(ctx: UseCaseContext, *, actor: int, press: SessionPress) -> OutgoingMessage:
     """Confirm, Reschedule, Cancel (asked, then confirmed) or Keep, on the caller's session."""
     action = f"appointment.{press.action}"
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         appointment, client = await clients_appointment(
-            uow, clock, actor, press.appointment_id, action
+            uow, ctx.clock, actor, press.appointment_id, action
         )
         practitioner = await uow.practitioners.get(appointment.practitioner_id)
         if practitioner is None:
             raise Refused(Text("access.not_found"))
-        now = clock.now()
+        now = ctx.clock.now()
         if client.status is not ClientStatus.ACTIVE:
             raise Refused(Text("session.client_not_active"))
         when_local = when(appointment.starts_at, client.timezone)
         if press.version != callbacks.session_version(appointment.starts_at):
             raise await refuse(
                 uow,
-                clock,
+                ctx.clock,
                 actor=actor,
                 action=action,
                 reason="stale button",
@@ -61,7 +60,7 @@ async def client_press(
         if appointment.status not in OPEN_STATUSES:
             raise await refuse(
                 uow,
-                clock,
+                ctx.clock,
                 actor=actor,
                 action=action,
                 reason=f"session {appointment.status}",
@@ -74,9 +73,9 @@ async def client_press(
         parties = SessionParties(appointment, client, practitioner)
         match press.action:
             case SessionAction.CONFIRM:
-                return await _confirm(uow, clock, policy, parties)
+                return await _confirm(uow, ctx.clock, ctx.policy, parties)
             case SessionAction.ASK_RESCHEDULE:
-                return await _ask_reschedule(uow, clock, policy, parties)
+                return await _ask_reschedule(uow, ctx.clock, ctx.policy, parties)
             case SessionAction.ASK_CANCEL:
                 return OutgoingMessage(
                     Text("session.cancel_question", {"when": when_local}),
@@ -88,7 +87,7 @@ async def client_press(
                     ),
                 )
             case SessionAction.CANCEL:
-                return await _cancel(uow, clock, policy, parties)
+                return await _cancel(uow, ctx.clock, ctx.policy, parties)
             case _:
                 return OutgoingMessage(
                     Text("session.kept", {"when": when_local}), client_session_buttons(appointment)
@@ -210,13 +209,11 @@ async def _cancel(
     )
 
 
-async def next_session(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int
-) -> OutgoingMessage:
+async def next_session(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
     """``/next``: the caller's next open session with any of their practitioners."""
-    now = clock.now()
+    now = ctx.clock.now()
     found: list[tuple[Appointment, Client]] = []
-    async with uow_factory() as uow:
+    async with ctx.uow() as uow:
         clients = [
             c for c in await uow.clients.by_telegram_id(actor) if c.status is ClientStatus.ACTIVE
         ]

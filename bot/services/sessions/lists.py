@@ -12,8 +12,9 @@ from bot.domain.callbacks import ListName, SessionAction
 from bot.domain.models import Appointment, AppointmentStatus, ClientStatus, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import UnitOfWork
 from bot.services.access import require_practitioner
+from bot.services.context import UseCaseContext
 from bot.services.sessions.calendar import (
     OPEN_STATUSES,
     local_day_bounds,
@@ -33,28 +34,24 @@ PER_PAGE = 20
 status) stay well within one message."""
 
 
-async def sessions_today(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, page: int = 0
-) -> OutgoingMessage:
+async def sessions_today(ctx: UseCaseContext, *, actor: int, page: int = 0) -> OutgoingMessage:
     """``/today``: the practitioner's sessions on their local today, cancelled ones left
     out, :data:`PER_PAGE` a page."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.list")
-        start, end = local_day_bounds(clock.now(), practitioner.timezone)
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.list")
+        start, end = local_day_bounds(ctx.clock.now(), practitioner.timezone)
         found = await uow.appointments.for_practitioner_between(practitioner.id, start, end)
         return await _session_list(
             uow, practitioner, found, ListName.TODAY, page=page, empty_key="sessions.none_today"
         )
 
 
-async def sessions_upcoming(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, page: int = 0
-) -> OutgoingMessage:
+async def sessions_upcoming(ctx: UseCaseContext, *, actor: int, page: int = 0) -> OutgoingMessage:
     """``/upcoming``: the practitioner's open sessions in the next two weeks,
     :data:`PER_PAGE` a page."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "appointment.list")
-        now = clock.now()
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "appointment.list")
+        now = ctx.clock.now()
         found = await uow.appointments.for_practitioner_between(
             practitioner.id, now, now + timedelta(days=UPCOMING_DAYS)
         )
@@ -147,18 +144,16 @@ def session_button_with(appointment: Appointment, label: Text) -> Button:
     )
 
 
-async def client_list(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, page: int = 0
-) -> OutgoingMessage:
+async def client_list(ctx: UseCaseContext, *, actor: int, page: int = 0) -> OutgoingMessage:
     """``/clients``: every client with their state and next session, and Book buttons for
     the active ones; :data:`PER_PAGE` a page."""
-    async with uow_factory() as uow:
-        practitioner = await require_practitioner(uow, clock, actor, "client.list")
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "client.list")
         everyone = await uow.clients.for_practitioner(practitioner.id)
         if not everyone:
             return OutgoingMessage(Text("clients.none"))
         shown = _Page.of(everyone, page)
-        ahead = {c.id: a for c, a in await sessions_ahead(uow, shown.items, clock.now())}
+        ahead = {c.id: a for c, a in await sessions_ahead(uow, shown.items, ctx.clock.now())}
     lines = []
     for client in shown.items:
         session = ahead.get(client.id)
@@ -188,13 +183,13 @@ async def client_list(
 
 
 async def list_page(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: int, name: ListName, page: int
+    ctx: UseCaseContext, *, actor: int, name: ListName, page: int
 ) -> OutgoingMessage:
     """Page ``page`` of one of the practitioner's lists (Back and More under it)."""
     match name:
         case ListName.CLIENTS:
-            return await client_list(uow_factory, clock, actor=actor, page=page)
+            return await client_list(ctx, actor=actor, page=page)
         case ListName.TODAY:
-            return await sessions_today(uow_factory, clock, actor=actor, page=page)
+            return await sessions_today(ctx, actor=actor, page=page)
         case ListName.UPCOMING:
-            return await sessions_upcoming(uow_factory, clock, actor=actor, page=page)
+            return await sessions_upcoming(ctx, actor=actor, page=page)

@@ -32,6 +32,7 @@ from bot.domain.outgoing import OutgoingMessage
 from bot.services.access import Refused
 from bot.services.checkins import prompts
 from bot.services.checkins.conversation import press_checkin
+from bot.services.context import UseCaseContext
 from bot.services.incoming import Words, receive_media, receive_words
 from messages import render_plain
 from tests.fakes import FakeDatabase, FixedClock
@@ -55,6 +56,11 @@ class Aftercare:
     clock: FixedClock
     client: Client
     appointment_id: int
+
+    @property
+    def ctx(self) -> UseCaseContext:
+        """What the use cases work with here: the fake database, the clock, ``POLICY``."""
+        return UseCaseContext(self.db, self.clock, POLICY)
 
 
 async def open_aftercare(
@@ -132,9 +138,7 @@ async def press(
 ) -> OutgoingMessage:
     """A press on a check-in's button; the message it is redrawn as."""
     return await press_checkin(
-        world.db,
-        world.clock,
-        POLICY,
+        world.ctx,
         actor=actor,
         press=CheckInPress(checkin.id, action, argument),
         ticked=ticked,
@@ -146,9 +150,7 @@ async def say(
 ) -> OutgoingMessage | None:
     """Words from ``actor`` (an edit if ``edited``); the answer, if the services give one."""
     heard = await receive_words(
-        world.db,
-        world.clock,
-        POLICY,
+        world.ctx,
         sender=actor,
         named_practitioners=(),
         words=Words(message_id, text, edited),
@@ -159,8 +161,7 @@ async def say(
 async def show_media(world: Aftercare, message_id: int, kind: str) -> OutgoingMessage | None:
     """A photo, voice note or the like from the client; the answer, if any."""
     heard = await receive_media(
-        world.db,
-        world.clock,
+        world.ctx,
         sender=CLIENT,
         named_practitioners=(),
         message_id=message_id,

@@ -10,6 +10,7 @@ from bot.domain import callbacks
 from bot.domain.callbacks import CheckInAction
 from bot.domain.models import Client, OutboxKind, OutboxState
 from bot.services.checkins import prompts
+from bot.services.context import UseCaseContext
 from tests.fakes import FakeDatabase
 from tests.integration import records
 from tests.unit.checkins.support import (
@@ -67,7 +68,9 @@ async def test_no_pauses_check_ins_and_cancels_the_queued_ones(db: FakeDatabase)
         )
     )
 
-    answer = await prompts.answer_keep_checkins(db, world.clock, actor=CLIENT, keep=False)
+    answer = await prompts.answer_keep_checkins(
+        UseCaseContext(db, world.clock, records.policy()), actor=CLIENT, keep=False
+    )
 
     assert answer.text.key == "checkin.keep_no"
     client = await client_now(world)
@@ -81,7 +84,9 @@ async def test_yes_keeps_them_and_an_answer_counts_as_yes(db: FakeDatabase) -> N
     world = await open_aftercare(db)
     checkins = await unanswered_checkins(world, 4)
     await ask(world)
-    answer = await prompts.answer_keep_checkins(db, world.clock, actor=CLIENT, keep=True)
+    answer = await prompts.answer_keep_checkins(
+        UseCaseContext(db, world.clock, records.policy()), actor=CLIENT, keep=True
+    )
     assert answer.text.key == "checkin.keep_yes"
     client = await client_now(world)
     assert (client.checkins_paused, client.checkin_prompt_at) == (False, None)

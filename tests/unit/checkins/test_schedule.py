@@ -23,6 +23,7 @@ from bot.services.checkins.schedule import (
     dedup_key,
     resume_checkins,
 )
+from bot.services.context import UseCaseContext
 from bot.services.sessions import changes
 from tests.fakes import FakeDatabase, FixedClock
 from tests.integration import records
@@ -58,7 +59,7 @@ async def test_an_ended_session_gets_check_ins_on_days_1_3_7_at_ten_local(
 ) -> None:
     _, appointment_id = await _session(db)
 
-    assert await complete_ended_sessions(db, FixedClock(AFTER_SESSION), POLICY) == 1
+    assert await complete_ended_sessions(UseCaseContext(db, FixedClock(AFTER_SESSION), POLICY)) == 1
 
     checkins = await _checkins(db, appointment_id)
     assert [(c.day, c.due_at) for c in checkins] == [
@@ -81,8 +82,8 @@ async def test_completing_twice_plans_the_check_ins_once(db: FakeDatabase) -> No
     _, appointment_id = await _session(db)
     clock = FixedClock(AFTER_SESSION)
 
-    await complete_ended_sessions(db, clock, POLICY)
-    assert await complete_ended_sessions(db, clock, POLICY) == 0
+    await complete_ended_sessions(UseCaseContext(db, clock, POLICY))
+    assert await complete_ended_sessions(UseCaseContext(db, clock, POLICY)) == 0
 
     assert len(await _checkins(db, appointment_id)) == 3
 
@@ -94,7 +95,7 @@ async def test_the_practitioners_own_days_and_time_count(db: FakeDatabase) -> No
         dataclasses.replace(practitioner, checkin_days=(2, 5), checkin_time="18:30")
     )
 
-    await complete_ended_sessions(db, FixedClock(AFTER_SESSION), POLICY)
+    await complete_ended_sessions(UseCaseContext(db, FixedClock(AFTER_SESSION), POLICY))
 
     assert [(c.day, c.due_at) for c in await _checkins(db, appointment_id)] == [
         (2, datetime(2026, 12, 3, 17, 30, tzinfo=UTC)),
@@ -117,7 +118,7 @@ async def test_a_paused_or_stopped_client_gets_check_ins_stored_but_not_queued(
         records.appointment(practitioner.id, stopped_client.id, starts_at=SESSION_START)
     )
 
-    assert await complete_ended_sessions(db, FixedClock(AFTER_SESSION), POLICY) == 2
+    assert await complete_ended_sessions(UseCaseContext(db, FixedClock(AFTER_SESSION), POLICY)) == 2
 
     for appointment_id in (paused, stopped.id):
         checkins = await _checkins(db, appointment_id)
@@ -127,7 +128,7 @@ async def test_a_paused_or_stopped_client_gets_check_ins_stored_but_not_queued(
 
 async def test_resume_queues_only_the_check_ins_still_ahead(db: FakeDatabase) -> None:
     client_id, appointment_id = await _session(db, checkins_paused=True)
-    await complete_ended_sessions(db, FixedClock(AFTER_SESSION), POLICY)
+    await complete_ended_sessions(UseCaseContext(db, FixedClock(AFTER_SESSION), POLICY))
     on_day_four = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
     async with db() as uow:
@@ -145,7 +146,7 @@ async def test_resume_queues_only_the_check_ins_still_ahead(db: FakeDatabase) ->
 
 async def test_a_no_show_cancels_the_check_ins_not_sent(db: FakeDatabase) -> None:
     _, appointment_id = await _session(db)
-    await complete_ended_sessions(db, FixedClock(AFTER_SESSION), POLICY)
+    await complete_ended_sessions(UseCaseContext(db, FixedClock(AFTER_SESSION), POLICY))
 
     async with db() as uow:
         assert await cancel_checkins(uow, appointment_id, "the client did not come") == 3
@@ -174,7 +175,7 @@ async def test_a_check_in_in_a_spring_forward_night_lands_after_the_change(
     )
 
     clock = FixedClock(datetime(2027, 3, 27, 11, 1, tzinfo=UTC))
-    await complete_ended_sessions(db, clock, POLICY)
+    await complete_ended_sessions(UseCaseContext(db, clock, POLICY))
 
     [checkin] = await _checkins(db, appointment_id)
     assert checkin.due_at == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)  # 03:30 CEST
@@ -191,19 +192,19 @@ async def test_the_practitioner_marks_a_no_show_from_the_session_card(db: FakeDa
         return SessionPress(appointment_id, callbacks.session_version(SESSION_START), action)
 
     early = await changes.practitioner_press(
-        db, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
+        UseCaseContext(db, clock, POLICY), actor=practitioner.telegram_user_id, press=press(NO_SHOW)
     )
     assert early.text.key == "booking.not_ended_yet"
-    await complete_ended_sessions(db, clock, POLICY)
+    await complete_ended_sessions(UseCaseContext(db, clock, POLICY))
     card = await changes.practitioner_press(
-        db, clock, POLICY, actor=practitioner.telegram_user_id, press=press(SHOW)
+        UseCaseContext(db, clock, POLICY), actor=practitioner.telegram_user_id, press=press(SHOW)
     )
     assert [b.callback_data for row in card.buttons for b in row] == [
         callbacks.session(appointment_id, SESSION_START, NO_SHOW)
     ]
 
     marked = await changes.practitioner_press(
-        db, clock, POLICY, actor=practitioner.telegram_user_id, press=press(NO_SHOW)
+        UseCaseContext(db, clock, POLICY), actor=practitioner.telegram_user_id, press=press(NO_SHOW)
     )
 
     assert marked.text.key == "booking.marked_no_show"

@@ -26,6 +26,7 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
+from bot.services.context import UseCaseContext
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.outbox import decode
 from bot.services.flags import lifecycle
@@ -72,6 +73,11 @@ class Practice:
         """The fake database, as the use cases open it."""
         return self.db
 
+    @property
+    def ctx(self) -> UseCaseContext:
+        """What the use cases work with here: the fake database, the clock, ``policy()``."""
+        return UseCaseContext(self.db, self.clock, policy())
+
 
 class Seeded(Protocol):
     """What the steps below need of a practice, on the fakes or on a database."""
@@ -88,6 +94,8 @@ class Seeded(Protocol):
     def checkin(self) -> CheckIn: ...
     @property
     def reply(self) -> Reply: ...
+    @property
+    def ctx(self) -> UseCaseContext: ...
 
 
 async def seed(uow_factory: UnitOfWorkFactory) -> tuple[Practitioner, Client, CheckIn, Reply]:
@@ -184,9 +192,7 @@ async def reply_with(
 ) -> OutgoingMessage | None:
     """A text from ``sender``, as the bot hears it; the answer it gets, if any."""
     heard = await receive_words(
-        practice.uow,
-        practice.clock,
-        policy(),
+        practice.ctx,
         sender=sender,
         named_practitioners=(),
         words=Words(message_id, text),
@@ -197,7 +203,7 @@ async def reply_with(
 async def morning(practice: Practice, at: datetime) -> list[OutboxMessage]:
     """Run the morning lists at ``at``; every morning list scheduled so far."""
     practice.clock.current = at
-    await morning_list.morning_lists(practice.db, practice.clock, policy())
+    await morning_list.morning_lists(practice.ctx)
     return by_key(practice, "morning:")
 
 

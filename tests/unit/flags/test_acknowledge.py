@@ -33,9 +33,7 @@ async def test_acknowledge_closes_the_flag_and_cancels_the_escalations(practice:
     flag = await raise_(practice, TriageLevel.URGENT, backup=BACKUP)
     assert flag is not None
     practice.clock.current = NOW + timedelta(minutes=4)
-    answer = await lifecycle.acknowledge(
-        practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id
-    )
+    answer = await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     assert "Acknowledged at 10:04" in shown(answer)
     assert callbacks.flag(flag.id, FlagAction.ACKNOWLEDGE) not in button_data(answer)
     assert callbacks.flag(flag.id, FlagAction.REPLY) in button_data(answer)
@@ -56,12 +54,10 @@ async def test_acknowledge_closes_the_flag_and_cancels_the_escalations(practice:
 async def test_a_second_acknowledge_changes_nothing_and_says_when(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await lifecycle.acknowledge(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     before = audit(practice)
     practice.clock.current = NOW + timedelta(hours=2)
-    again = await lifecycle.acknowledge(
-        practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id
-    )
+    again = await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     assert again.text.key == "flag.already_acknowledged"
     assert "already acknowledged on Tue 1 Dec, 10:00" in shown(again)
     assert (await stored_flag(practice, flag.id)).acknowledged_at == NOW
@@ -74,7 +70,9 @@ async def test_another_practitioner_cannot_acknowledge_and_is_audited(practice: 
     commits = practice.db.commits
     with pytest.raises(Refused) as refused:
         await lifecycle.acknowledge(
-            practice.db, practice.clock, actor=OTHER_PRACTITIONER, flag_id=flag.id
+            practice.ctx,
+            actor=OTHER_PRACTITIONER,
+            flag_id=flag.id,
         )
     assert refused.value.answer.key == "access.not_found"
     assert (await stored_flag(practice, flag.id)).state is FlagState.OPEN
@@ -93,13 +91,13 @@ async def test_forged_presses_are_refused(practice: Practice, press: Any) -> Non
     assert flag is not None
     commits = practice.db.commits
     with pytest.raises(Refused) as by_client:
-        await press(practice.db, practice.clock, actor=CLIENT, flag_id=flag.id)
+        await press(practice.ctx, actor=CLIENT, flag_id=flag.id)
     assert by_client.value.answer.key == "access.practitioners_only"
     with pytest.raises(Refused) as no_such:
-        await press(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id + 1000)
+        await press(practice.ctx, actor=PRACTITIONER, flag_id=flag.id + 1000)
     assert no_such.value.answer.key == "access.not_found"
     with pytest.raises(Refused):
-        await press(practice.db, practice.clock, actor=OTHER_PRACTITIONER, flag_id=flag.id)
+        await press(practice.ctx, actor=OTHER_PRACTITIONER, flag_id=flag.id)
     reasons = [e.detail["reason"] for e in audit(practice) if e.action == "access.refused"]
     assert reasons == ["not a practitioner", "no such flag", "not their flag"]
     assert practice.db.commits == commits + 3, "each refusal is committed"

@@ -78,7 +78,7 @@ async def test_erasing_the_client_cancels_alerts_that_would_quote_them(practice:
     flag = await raise_(practice, TriageLevel.URGENT, backup=OTHER_PRACTITIONER)
     assert flag is not None
 
-    await rights.erase(practice.db, practice.clock, policy().quiet, CLIENT)
+    await rights.erase(practice.ctx, policy().quiet, CLIENT)
 
     pending = [r for r in outbox_rows(practice) if r.state is OutboxState.PENDING]
     assert [r.template for r in pending] == ["erase.practitioner_notice"]

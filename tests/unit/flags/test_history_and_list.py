@@ -45,9 +45,7 @@ async def test_history_shows_the_last_due_checkins_with_their_answers(practice: 
     await practice.db.checkins.add(  # still ahead: not shown
         records.checkin(practice.client.id, appointment_id, day=7, due_at=NOW + timedelta(days=4))
     )
-    answer = await lifecycle.history(
-        practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id
-    )
+    answer = await lifecycle.history(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     html = shown(answer)
     assert "the last 2 check-ins, newest first" in html
     assert "Discomfort: <b>7</b>/10" in html
@@ -78,7 +76,11 @@ async def test_history_shortens_long_words(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
     html = shown(
-        await lifecycle.history(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+        await lifecycle.history(
+            practice.ctx,
+            actor=PRACTITIONER,
+            flag_id=flag.id,
+        )
     )
     assert "(shortened)" in html
     assert "long " * 60 not in html
@@ -89,9 +91,7 @@ async def test_history_without_checkins_says_so(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
     practice.clock.current = NOW - timedelta(hours=2)  # before the check-in was due
-    answer = await lifecycle.history(
-        practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id
-    )
+    answer = await lifecycle.history(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     assert answer.text.key == "flag.history_none"
 
 
@@ -100,7 +100,7 @@ async def test_history_without_checkins_says_so(practice: Practice) -> None:
 
 async def test_flags_lists_open_flags_oldest_first_with_buttons(practice: Practice) -> None:
     assert (
-        await lifecycle.open_flags(practice.db, practice.clock, actor=PRACTITIONER)
+        await lifecycle.open_flags(practice.ctx, actor=PRACTITIONER)
     ).text.key == "flag.none_open"
     first = await raise_(practice)
     practice.clock.current = NOW + timedelta(hours=1)
@@ -110,8 +110,8 @@ async def test_flags_lists_open_flags_oldest_first_with_buttons(practice: Practi
     assert first
     assert second
     assert third
-    await lifecycle.acknowledge(practice.db, practice.clock, actor=PRACTITIONER, flag_id=third.id)
-    answer = await lifecycle.open_flags(practice.db, practice.clock, actor=PRACTITIONER)
+    await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=third.id)
+    answer = await lifecycle.open_flags(practice.ctx, actor=PRACTITIONER)
     html = shown(answer)
     assert "<b>Open flags</b> (2)" in html
     assert html.index("1. 🟠 Concern") < html.index("2. 🔴 Urgent")
@@ -124,16 +124,16 @@ async def test_flags_lists_open_flags_oldest_first_with_buttons(practice: Practi
         callbacks.flag(second.id, FlagAction.HISTORY),
     ]
     message_text(html, "HTML")
-    other = await lifecycle.open_flags(practice.db, practice.clock, actor=OTHER_PRACTITIONER)
+    other = await lifecycle.open_flags(practice.ctx, actor=OTHER_PRACTITIONER)
     assert other.text.key == "flag.none_open"
     with pytest.raises(Refused):
-        await lifecycle.open_flags(practice.db, practice.clock, actor=CLIENT)
+        await lifecycle.open_flags(practice.ctx, actor=CLIENT)
 
 
 async def test_a_long_list_fits_one_message(practice: Practice) -> None:
     for n in range(lifecycle.LIST_LIMIT + 5):
         assert await raise_(practice, checkin_id=1000 + n, reasons=("x" * 300,) * 5)
-    answer = await lifecycle.open_flags(practice.db, practice.clock, actor=PRACTITIONER)
+    answer = await lifecycle.open_flags(practice.ctx, actor=PRACTITIONER)
     text = message_text(shown(answer), "HTML").text
     assert utf16_length(text) <= 4096
     assert "and 5 more" in text

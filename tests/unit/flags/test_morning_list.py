@@ -53,8 +53,8 @@ async def test_a_flag_open_a_day_is_in_the_morning_list_once(practice: Practice)
     assert len(await morning(practice, MORNING + timedelta(minutes=30))) == 1
     assert len(await morning(practice, MORNING + timedelta(hours=2))) == 1
     assert len(await morning(practice, MORNING + timedelta(days=1))) == 2
-    await lifecycle.acknowledge(practice.db, practice.clock, actor=PRACTITIONER, flag_id=old.id)
-    await lifecycle.acknowledge(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=old.id)
+    await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     assert len(await morning(practice, MORNING + timedelta(days=2))) == 2  # nothing open
 
 

@@ -130,7 +130,7 @@ async def test_another_checkin_or_an_acknowledged_flag_does_not_block_a_new_one(
     first = await raise_(practice)
     assert first is not None
     assert await raise_(practice, checkin_id=None) is not None  # free text, no check-in
-    await lifecycle.acknowledge(practice.db, practice.clock, actor=PRACTITIONER, flag_id=first.id)
+    await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=first.id)
     assert await raise_(practice) is not None
 
 

@@ -34,9 +34,7 @@ from tests.unit.flags.support import (
 async def test_reply_passes_the_next_text_to_the_client_once(practice: Practice) -> None:
     flag = await raise_(practice, TriageLevel.URGENT)
     assert flag is not None
-    prompt = await replies.ask_reply(
-        practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id
-    )
+    prompt = await replies.ask_reply(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     assert "Write your message to <b>Sample &lt;i&gt;Client&lt;/i&gt;</b>" in shown(prompt)
     practice.clock.current = NOW + timedelta(minutes=3)
     sent = await reply_with(practice, "I'm here <b>for you</b> & will call at 11")
@@ -71,7 +69,7 @@ async def test_a_reply_to_a_concern_waits_for_the_clients_quiet_hours(practice: 
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.CONCERN)
     assert flag is not None
-    await replies.ask_reply(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     queued = await reply_with(practice, "Sleep well, we talk tomorrow")
     assert queued is not None
     assert queued.text.key == "flag.reply_queued"
@@ -84,7 +82,7 @@ async def test_a_reply_to_an_urgent_flag_goes_at_once_at_night(practice: Practic
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.URGENT)
     assert flag is not None
-    await replies.ask_reply(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     sent = await reply_with(practice, "Calling you now")
     assert sent is not None
     assert sent.text.key == "flag.reply_sent"
@@ -96,9 +94,9 @@ async def test_acknowledge_does_not_cancel_a_queued_reply(practice: Practice) ->
     practice.clock.current = LATE_EVENING
     flag = await raise_(practice, TriageLevel.CONCERN)
     assert flag is not None
-    await replies.ask_reply(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     await reply_with(practice, "Tomorrow morning then")
-    await lifecycle.acknowledge(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await lifecycle.acknowledge(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     [row] = by_key(practice, "flag-reply:")
     assert row.state is OutboxState.PENDING
 
@@ -106,7 +104,7 @@ async def test_acknowledge_does_not_cancel_a_queued_reply(practice: Practice) ->
 async def test_a_too_long_reply_is_refused_and_stays_pending(practice: Practice) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await replies.ask_reply(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     too_long = await reply_with(practice, "a" * (replies.REPLY_LIMIT + 1))
     assert too_long is not None
     assert too_long.text.key == "flag.reply_too_long"
@@ -128,7 +126,7 @@ async def test_no_reply_to_a_client_who_cannot_get_it(
 ) -> None:
     flag = await raise_(practice)
     assert flag is not None
-    await replies.ask_reply(practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id)
+    await replies.ask_reply(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     # The client stops after Reply was pressed.
     await practice.db.clients.update(dataclasses.replace(practice.client, status=status))
     answer = await reply_with(practice, "Are you ok?")
@@ -136,7 +134,5 @@ async def test_no_reply_to_a_client_who_cannot_get_it(
     assert answer.text.key == key
     assert by_key(practice, "flag-reply:") == []
     assert await reply_with(practice, "another text", message_id=12) is None  # closed
-    asked = await replies.ask_reply(
-        practice.db, practice.clock, actor=PRACTITIONER, flag_id=flag.id
-    )
+    asked = await replies.ask_reply(practice.ctx, actor=PRACTITIONER, flag_id=flag.id)
     assert asked.text.key == key

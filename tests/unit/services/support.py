@@ -37,6 +37,7 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Text
 from bot.ports import UnitOfWorkFactory
 from bot.services.access import Refused
+from bot.services.context import UseCaseContext
 from bot.services.practice import invites
 from bot.services.practice.invites import ConsentOutcome, NewInvite
 from bot.services.sessions import booking, client_actions
@@ -76,6 +77,8 @@ class Seeded(Protocol):
     def practitioner(self) -> Practitioner: ...
     @property
     def client(self) -> Client: ...
+    @property
+    def ctx(self) -> UseCaseContext: ...
 
 
 Row = tuple[str, tuple[object, ...]]
@@ -138,6 +141,11 @@ class Practice:
     def uow(self) -> UnitOfWorkFactory:
         """The fake database, as the use cases open it."""
         return self.db
+
+    @property
+    def ctx(self) -> UseCaseContext:
+        """What the use cases work with here: the fake database, the clock, ``POLICY``."""
+        return UseCaseContext(self.db, self.clock, POLICY)
 
 
 async def add_practitioner(
@@ -324,9 +332,7 @@ async def book(
 ) -> Appointment:
     """Book through the service and return the stored session."""
     answer = await booking.book(
-        practice.uow,
-        practice.clock,
-        POLICY,
+        practice.ctx,
         actor=PRACTITIONER,
         client_id=(client or practice.client).id,
         day=day,
@@ -349,9 +355,7 @@ async def book_line(
 ) -> OutgoingMessage:
     """``/book <query> <day> <at> <minutes>``, as parsed."""
     request = BookingRequest(query, day, at, minutes)
-    return await booking.book_by_name(
-        practice.uow, practice.clock, POLICY, actor=actor, request=request
-    )
+    return await booking.book_by_name(practice.ctx, actor=actor, request=request)
 
 
 async def client_press(
@@ -366,9 +370,7 @@ async def client_press(
     press = SessionPress(
         appointment.id, callbacks.session_version(starts_at or appointment.starts_at), action
     )
-    return await client_actions.client_press(
-        practice.uow, practice.clock, POLICY, actor=actor, press=press
-    )
+    return await client_actions.client_press(practice.ctx, actor=actor, press=press)
 
 
 async def practitioner_press(
@@ -383,9 +385,7 @@ async def practitioner_press(
         callbacks.session(appointment.id, appointment.starts_at, action, argument)
     )
     assert press is not None
-    return await session_changes.practitioner_press(
-        practice.uow, practice.clock, POLICY, actor=actor, press=press
-    )
+    return await session_changes.practitioner_press(practice.ctx, actor=actor, press=press)
 
 
 async def move_to_monday(practice: Seeded, appointment: Appointment) -> OutgoingMessage:
@@ -400,12 +400,12 @@ def later(practice: Seeded, minutes: int = 10) -> None:
 async def new_invite(
     practice: Seeded, name: str = "Second Client", actor: int = PRACTITIONER
 ) -> NewInvite:
-    return await invites.create(practice.uow, practice.clock, POLICY, actor=actor, full_name=name)
+    return await invites.create(practice.ctx, actor=actor, full_name=name)
 
 
 async def open_link(practice: Seeded, token: str, actor: int = NEWCOMER) -> OutgoingMessage:
     """``/start <token>``."""
-    return await invites.consent_request(practice.uow, practice.clock, actor=actor, token=token)
+    return await invites.consent_request(practice.ctx, actor=actor, token=token)
 
 
 async def consent(
@@ -413,5 +413,9 @@ async def consent(
 ) -> ConsentOutcome:
     """A tap on Agree (or No thanks) under the consent request of ``token``."""
     return await invites.answer_consent(
-        practice.uow, practice.clock, POLICY, actor=actor, token=token, agreed=agreed, locale="en"
+        practice.ctx,
+        actor=actor,
+        token=token,
+        agreed=agreed,
+        locale="en",
     )

@@ -8,9 +8,11 @@ import pytest
 
 from bot.domain.callbacks import BookPress, SessionAction
 from bot.domain.models import AppointmentStatus, OutboxState
+from bot.services.context import UseCaseContext
 from bot.services.practice import client_settings
 from bot.services.privacy.rights import stop_messages
 from bot.services.sessions import booking
+from tests.integration import records
 from tests.unit.services.support import (
     BERLIN,
     CLIENT,
@@ -39,9 +41,7 @@ async def test_booking_another_practitioners_client_by_id_is_refused(practice: P
     theirs = await add_client(practice.uow, other, "Neighbour Client", OTHER_CLIENT)
     press = BookPress(theirs.id, "20261204", "1100")
 
-    answer = await refused(
-        booking.guided_step(practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press)
-    )
+    answer = await refused(booking.guided_step(practice.ctx, actor=PRACTITIONER, press=press))
 
     assert answer.key == "access.not_found"
     assert await sessions_of(practice.uow, practice.practitioner) == []
@@ -103,9 +103,15 @@ async def test_only_its_practitioner_may_change_a_session(
 async def test_a_guest_has_no_client_settings(practice: Practice, step: str) -> None:
     uow, clock = practice.uow, practice.clock
     calls = {
-        "show": lambda: client_settings.show_timezone(uow, clock, actor=GUEST),
-        "set": lambda: client_settings.set_timezone(uow, clock, POLICY, actor=GUEST, text="Tokyo"),
-        "pause": lambda: client_settings.set_paused(uow, clock, POLICY, actor=GUEST, paused=True),
+        "show": lambda: client_settings.show_timezone(
+            UseCaseContext(uow, clock, records.policy()), actor=GUEST
+        ),
+        "set": lambda: client_settings.set_timezone(
+            UseCaseContext(uow, clock, POLICY), actor=GUEST, text="Tokyo"
+        ),
+        "pause": lambda: client_settings.set_paused(
+            UseCaseContext(uow, clock, POLICY), actor=GUEST, paused=True
+        ),
     }
 
     answer = await refused(calls[step]())
@@ -136,7 +142,7 @@ async def test_a_stopped_client_gets_no_message_when_their_session_changes(
 ) -> None:
     appointment = await book(practice)
     later(practice)
-    await stop_messages(practice.uow, practice.clock, POLICY.quiet, CLIENT)
+    await stop_messages(practice.ctx, POLICY.quiet, CLIENT)
     assert pending_to(practice, CLIENT) == []
     later(practice)
 

@@ -25,7 +25,6 @@ from tests.unit.services.support import (
     INVITED,
     OTHER_CLIENT,
     OTHER_PRACTITIONER,
-    POLICY,
     PRACTITIONER,
     Practice,
     add_client,
@@ -119,9 +118,7 @@ async def test_the_31st_of_february_is_refused_typed_or_tapped(practice: Practic
     assert input_problem(typed.value).answer.key == "booking_input.no_such_date"
 
     press = BookPress(practice.client.id, "20270231", "1100")
-    tapped = await refused(
-        booking.guided_step(practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press)
-    )
+    tapped = await refused(booking.guided_step(practice.ctx, actor=PRACTITIONER, press=press))
 
     assert tapped.key == "booking_input.bad_date"
     assert "20270231" in render_plain(tapped.key, "en", **tapped.params)
@@ -164,9 +161,7 @@ async def test_two_clients_with_one_name_are_asked_about_never_guessed(practice:
     # Tapping the second one books exactly that client.
     press = callbacks.parse_book(button_data(answer)[1] or "")
     assert press is not None
-    booked = await booking.guided_step(
-        practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press
-    )
+    booked = await booking.guided_step(practice.ctx, actor=PRACTITIONER, press=press)
     assert booked.text.key == "booking.booked"
     [stored] = await sessions_of(practice.uow, practice.practitioner)
     assert stored.client_id == namesake.id
@@ -251,11 +246,9 @@ async def test_a_client_who_cannot_be_reminded_cannot_be_booked(
 async def test_guided_booking_offers_joined_clients_then_days(practice: Practice) -> None:
     await add_client(practice.uow, practice.practitioner, "Third Client", None, status=INVITED)
 
-    start = await booking.start_guided(practice.uow, practice.clock, actor=PRACTITIONER)
+    start = await booking.start_guided(practice.ctx, actor=PRACTITIONER)
     press = BookPress(practice.client.id)
-    days = await booking.guided_step(
-        practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press
-    )
+    days = await booking.guided_step(practice.ctx, actor=PRACTITIONER, press=press)
 
     assert start.text.key == "booking.pick_client"
     assert button_data(start) == [callbacks.book(practice.client.id)]
@@ -285,9 +278,7 @@ async def test_a_forged_day_in_the_guided_booking_is_a_kind_refusal(
     practice: Practice, day_code: str, time_code: str
 ) -> None:
     press = BookPress(practice.client.id, day_code, time_code, 60 if time_code else None)
-    answer = await refused(
-        booking.guided_step(practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=press)
-    )
+    answer = await refused(booking.guided_step(practice.ctx, actor=PRACTITIONER, press=press))
 
     assert answer.key.startswith(("booking_input.", "booking.")), answer.key
     assert await sessions_of(practice.uow, practice.practitioner) == []

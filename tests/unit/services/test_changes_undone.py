@@ -20,7 +20,6 @@ from tests.unit.services.support import (
     CLIENT,
     FRIDAY_ELEVEN,
     MONDAY_ELEVEN,
-    POLICY,
     PRACTITIONER,
     Practice,
     book,
@@ -95,9 +94,7 @@ async def test_a_time_zone_changed_and_changed_back_keeps_the_reminders(
     await book(practice)
     for text in ("Tokyo", "Berlin"):
         later(practice)
-        await client_settings.set_timezone(
-            practice.uow, practice.clock, POLICY, actor=CLIENT, text=text
-        )
+        await client_settings.set_timezone(practice.ctx, actor=CLIENT, text=text)
 
     rows = outbox_rows(practice)
     assert [r.payload["params"]["when"]["tz"] for r in reminders(rows)] == [BERLIN, BERLIN]

@@ -18,7 +18,6 @@ from tests.unit.services.support import (
     GUEST,
     MONDAY_ELEVEN,
     NOW,
-    POLICY,
     PRACTITIONER,
     Practice,
     add_session,
@@ -46,9 +45,7 @@ async def test_confirm_replaces_the_reminders_and_tells_the_practitioner_once(
     assert confirm is not None
     assert confirm.action is SessionAction.CONFIRM
 
-    answer = await client_actions.client_press(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, press=confirm
-    )
+    answer = await client_actions.client_press(practice.ctx, actor=CLIENT, press=confirm)
 
     assert answer.text.key == "session.confirmed"
     assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.CONFIRMED
@@ -150,8 +147,8 @@ async def test_next_shows_the_clients_next_open_session(practice: Practice) -> N
     await add_session(practice.uow, practice.client, NOW + timedelta(days=1), status=CANCELLED)
     appointment = await book(practice)
 
-    answer = await client_actions.next_session(practice.uow, practice.clock, actor=CLIENT)
-    nothing = await client_actions.next_session(practice.uow, practice.clock, actor=GUEST)
+    answer = await client_actions.next_session(practice.ctx, actor=CLIENT)
+    nothing = await client_actions.next_session(practice.ctx, actor=GUEST)
 
     assert (answer.text.key, answer.text.params["when"]) == (
         "next.open",

@@ -14,7 +14,6 @@ from tests.unit.services.support import (
     BERLIN,
     CLIENT,
     FRIDAY_ELEVEN,
-    POLICY,
     Practice,
     book,
     outbox_rows,
@@ -41,9 +40,7 @@ def test_find_timezone(text: str, zone: str | None) -> None:
 async def test_a_new_time_zone_reschedules_the_reminders_ahead(practice: Practice) -> None:
     await book(practice)
 
-    answer = await client_settings.set_timezone(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, text="Tokyo"
-    )
+    answer = await client_settings.set_timezone(practice.ctx, actor=CLIENT, text="Tokyo")
 
     assert (answer.text.key, answer.text.params["timezone"]) == ("timezone.changed", "Asia/Tokyo")
     async with practice.uow() as uow:
@@ -74,12 +71,8 @@ async def test_pause_cancels_pending_checkins_and_not_the_reminders(practice: Pr
             )
         await uow.commit()
 
-    paused = await client_settings.set_paused(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, paused=True
-    )
-    again = await client_settings.set_paused(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, paused=True
-    )
+    paused = await client_settings.set_paused(practice.ctx, actor=CLIENT, paused=True)
+    again = await client_settings.set_paused(practice.ctx, actor=CLIENT, paused=True)
 
     assert (paused.text.key, again.text.key) == ("checkins.paused", "checkins.already_paused")
     async with practice.uow() as uow:
@@ -89,14 +82,12 @@ async def test_pause_cancels_pending_checkins_and_not_the_reminders(practice: Pr
     rows = outbox_rows(practice)
     assert [r.state for r in rows if r.kind is OutboxKind.CHECKIN] == [OutboxState.CANCELLED] * 2
     assert len(reminders(rows)) == 2
-    resumed = await client_settings.set_paused(
-        practice.uow, practice.clock, POLICY, actor=CLIENT, paused=False
-    )
+    resumed = await client_settings.set_paused(practice.ctx, actor=CLIENT, paused=False)
     assert resumed.text.key == "checkins.resumed"
 
 
 async def test_show_timezone_names_the_clients_zone(practice: Practice) -> None:
-    answer = await client_settings.show_timezone(practice.uow, practice.clock, actor=CLIENT)
+    answer = await client_settings.show_timezone(practice.ctx, actor=CLIENT)
 
     assert answer.text.params["timezone"] == BERLIN
     assert "10:00" in shown(answer)

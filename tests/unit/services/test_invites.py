@@ -72,7 +72,9 @@ async def test_a_revoked_invite_no_longer_works(practice: Practice) -> None:
     new = await new_invite(practice)
 
     answer = await invites.revoke(
-        practice.uow, practice.clock, actor=PRACTITIONER, invite_id=new.invite.id
+        practice.ctx,
+        actor=PRACTITIONER,
+        invite_id=new.invite.id,
     )
 
     assert answer.text.key == "invite.revoked"
@@ -80,10 +82,12 @@ async def test_a_revoked_invite_no_longer_works(practice: Practice) -> None:
     assert (await open_link(practice, new.token)).text.key == "invite.link_revoked"
     assert (await consent(practice, new.token)).answer.text.key == "invite.link_revoked"
     again = await invites.revoke(
-        practice.uow, practice.clock, actor=PRACTITIONER, invite_id=new.invite.id
+        practice.ctx,
+        actor=PRACTITIONER,
+        invite_id=new.invite.id,
     )
     assert again.text.key == "invite.revoke_revoked"
-    listed = await invites.open_invites(practice.uow, practice.clock, actor=PRACTITIONER)
+    listed = await invites.open_invites(practice.ctx, actor=PRACTITIONER)
     assert listed.text.key == "invite.none_open"
 
 
@@ -94,7 +98,11 @@ async def test_revoking_another_practitioners_invite_is_refused_and_audited(
     theirs = await new_invite(practice, "Neighbour Client", actor=OTHER_PRACTITIONER)
 
     answer = await refused(
-        invites.revoke(practice.uow, practice.clock, actor=PRACTITIONER, invite_id=theirs.invite.id)
+        invites.revoke(
+            practice.ctx,
+            actor=PRACTITIONER,
+            invite_id=theirs.invite.id,
+        )
     )
 
     assert answer.key == "access.not_found"
@@ -153,7 +161,7 @@ async def test_a_second_invite_for_the_same_waiting_client_replaces_the_first(
     async with practice.uow() as uow:
         clients = await uow.clients.for_practitioner(practice.practitioner.id)
     assert [c.full_name for c in clients] == ["Sample Client", "Second Client"]
-    listed = await invites.open_invites(practice.uow, practice.clock, actor=PRACTITIONER)
+    listed = await invites.open_invites(practice.ctx, actor=PRACTITIONER)
     assert button_data(listed) == [callbacks.revoke_invite(second.invite.id)]
 
 

@@ -16,7 +16,6 @@ from tests.unit.services.support import (
     MONDAY,
     MONDAY_ELEVEN,
     OTHER_CLIENT,
-    POLICY,
     PRACTITIONER,
     Practice,
     add_client,
@@ -69,9 +68,7 @@ async def test_move_by_an_ambiguous_name_asks_which_session(practice: Practice) 
     other = await book(practice, day=MONDAY, client=samplewise)
 
     answer = await session_changes.move_by_name(
-        practice.uow,
-        practice.clock,
-        POLICY,
+        practice.ctx,
         actor=PRACTITIONER,
         query="sam",
         day=date(2026, 12, 8),
@@ -93,7 +90,9 @@ async def test_cancel_with_a_name_that_fits_no_client_says_so(practice: Practice
 
     answer = await refused(
         session_changes.cancel_by_name(
-            practice.uow, practice.clock, actor=PRACTITIONER, query="Nobody Known"
+            practice.ctx,
+            actor=PRACTITIONER,
+            query="Nobody Known",
         )
     )
 
@@ -107,7 +106,9 @@ async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
     appointment = await book(practice)
 
     question = await session_changes.cancel_by_name(
-        practice.uow, practice.clock, actor=PRACTITIONER, query="sample client"
+        practice.ctx,
+        actor=PRACTITIONER,
+        query="sample client",
     )
     assert question.text.key == "booking.cancel_question"
     assert (await session(practice.uow, appointment.id)).status is AppointmentStatus.BOOKED
@@ -115,9 +116,7 @@ async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
     assert yes is not None
     assert yes.action is SessionAction.PRACTITIONER_CANCEL
 
-    answer = await session_changes.practitioner_press(
-        practice.uow, practice.clock, POLICY, actor=PRACTITIONER, press=yes
-    )
+    answer = await session_changes.practitioner_press(practice.ctx, actor=PRACTITIONER, press=yes)
 
     assert answer.text.key == "booking.cancelled"
     assert (await session(practice.uow, appointment.id)).status is CANCELLED

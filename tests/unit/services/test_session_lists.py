@@ -10,6 +10,7 @@ from bot.domain.callbacks import ListName, SessionAction
 from bot.domain.models import AppointmentStatus, ClientStatus
 from bot.domain.outgoing import OutgoingMessage
 from bot.sandbox.text import message_text, utf16_length
+from bot.services.context import UseCaseContext
 from bot.services.sessions import lists as session_lists
 from tests.fakes import FixedClock
 from tests.integration import records
@@ -53,7 +54,9 @@ async def test_today_is_the_practitioners_local_today(db: CheckedDatabase) -> No
         status = CANCELLED if name == "Called Off" else AppointmentStatus.BOOKED
         await add_session(db, client, starts_at, status=status)
 
-    answer = await session_lists.sessions_today(db, clock, actor=PRACTITIONER)
+    answer = await session_lists.sessions_today(
+        UseCaseContext(db, clock, records.policy()), actor=PRACTITIONER
+    )
 
     assert answer.text.key == "sessions.today"
     assert listed_clients(answer) == ["Early", "Late"]
@@ -70,10 +73,8 @@ async def test_upcoming_leaves_out_other_practitioners_and_cancelled_sessions(
     mine = await add_session(practice.uow, practice.client, MONDAY_ELEVEN)
     await add_session(practice.uow, practice.client, FRIDAY_ELEVEN, status=CANCELLED)
 
-    upcoming = await session_lists.sessions_upcoming(
-        practice.uow, practice.clock, actor=PRACTITIONER
-    )
-    today = await session_lists.sessions_today(practice.uow, practice.clock, actor=PRACTITIONER)
+    upcoming = await session_lists.sessions_upcoming(practice.ctx, actor=PRACTITIONER)
+    today = await session_lists.sessions_today(practice.ctx, actor=PRACTITIONER)
 
     assert upcoming.text.key == "sessions.upcoming"
     assert listed_clients(upcoming) == ["Sample Client"]
@@ -93,7 +94,7 @@ async def test_the_client_list_shows_every_client_and_their_state(practice: Prac
     )
     await book(practice)
 
-    answer = await session_lists.client_list(practice.uow, practice.clock, actor=PRACTITIONER)
+    answer = await session_lists.client_list(practice.ctx, actor=PRACTITIONER)
 
     assert (answer.text.key, answer.text.params["count"]) == ("clients.list", 3)
     states = {
@@ -115,7 +116,10 @@ async def all_pages(practice: Practice, name: ListName) -> list[OutgoingMessage]
     """Every page of a list, by pressing More until there is none."""
     pages = [
         await session_lists.list_page(
-            practice.uow, practice.clock, actor=PRACTITIONER, name=name, page=0
+            practice.ctx,
+            actor=PRACTITIONER,
+            name=name,
+            page=0,
         )
     ]
     more = callbacks.list_page(name, len(pages))
@@ -124,7 +128,10 @@ async def all_pages(practice: Practice, name: ListName) -> list[OutgoingMessage]
         assert press == (name, len(pages))
         pages.append(
             await session_lists.list_page(
-                practice.uow, practice.clock, actor=PRACTITIONER, name=name, page=press[1]
+                practice.ctx,
+                actor=PRACTITIONER,
+                name=name,
+                page=press[1],
             )
         )
         more = callbacks.list_page(name, len(pages))
@@ -156,9 +163,7 @@ async def test_a_long_client_list_comes_in_pages_that_each_fit_one_message(
         callbacks.list_page(ListName.CLIENTS, 0),
         callbacks.list_page(ListName.CLIENTS, 2),
     ]
-    past_the_end = await session_lists.client_list(
-        practice.uow, practice.clock, actor=PRACTITIONER, page=99
-    )
+    past_the_end = await session_lists.client_list(practice.ctx, actor=PRACTITIONER, page=99)
     assert past_the_end.text.params["page"] == 3
 
 
