@@ -145,7 +145,7 @@ async def erase(settings: Settings, client_id: int) -> int:
     clock = SystemClock()
     async with _current_database(settings, clock, writes_encrypted=True) as uow_factory:
         ctx = Runtime(settings, clock, uow_factory).ctx
-        erased = await rights.erase_client(ctx, settings.quiet_hours, client_id)
+        erased = await rights.erase_client(ctx, client_id)
     if erased is None:
         print(f"stillpoint: there is no client {client_id}", file=sys.stderr)  # noqa: T201
         return 1

@@ -53,7 +53,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None:
         return
     rt = runtime(context)
-    stopped = await rights.stop_messages(rt.ctx, rt.settings.quiet_hours, user.id)
+    stopped = await rights.stop_messages(rt.ctx, user.id)
     await reply(update, context, "stop.done" if stopped else "stop.nothing")
 
 
@@ -78,6 +78,6 @@ async def erase_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     key = "erase.kept"
     if query.data == ERASE_CONFIRM:
         rt = runtime(context)
-        erased = await rights.erase(rt.ctx, rt.settings.quiet_hours, user.id)
+        erased = await rights.erase(rt.ctx, user.id)
         key = "erase.done" if erased else "erase.nothing"
     await answer(update, context, OutgoingMessage(Text(key)))

@@ -214,7 +214,7 @@ async def test_a_morning_list_waiting_to_go_loses_an_erased_client(
     clock = FixedClock(morning)
     await morning_list.morning_lists(UseCaseContext(uow_factory, clock, POLICY))
     assert {t for t, _, n in await _found(engine, (NAME,)) if n == NAME} == {"clients", "outbox"}
-    await rights.erase(UseCaseContext(uow_factory, clock, records.policy()), QUIET, CLIENT)
+    await rights.erase(UseCaseContext(uow_factory, clock, records.policy(quiet=QUIET)), CLIENT)
     # Only the notice that tells the practitioner still names them, until it is sent.
     assert [t for t, _, _ in await _found(engine, (NAME,))] == ["outbox"]
     await _send_everything_due(uow_factory, clock)

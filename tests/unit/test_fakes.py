@@ -98,7 +98,7 @@ async def test_stopping_cancels_what_was_scheduled_and_schedules_the_notice() ->
     _, client = await practitioner_and_client(db)
     reminder = await db.outbox.add(message("reminder:1", chat_id=4242, client_id=client.id))
     stopped = await rights.stop_messages(
-        UseCaseContext(db, FixedClock(NOW), records.policy()), QUIET, 4242
+        UseCaseContext(db, FixedClock(NOW), records.policy(quiet=QUIET)), 4242
     )
     assert [c.id for c in stopped] == [client.id]
     cancelled = await db.outbox.get(reminder.id)

@@ -21,6 +21,10 @@ QUIET = QuietHours(time(21), time(8))
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+def _ctx(db: FakeDatabase) -> UseCaseContext:
+    return UseCaseContext(db, FixedClock(), records.policy(quiet=QUIET))
+
+
 async def _client(db: FakeDatabase, status: ClientStatus = ClientStatus.ACTIVE) -> Client:
     practitioner = await db.practitioners.add(
         Practitioner(0, PRACTITIONER_TG, "Practitioner", "UTC", locale="de")
@@ -33,9 +37,7 @@ async def _client(db: FakeDatabase, status: ClientStatus = ClientStatus.ACTIVE) 
 async def test_stop_marks_the_client_and_tells_the_practitioner_in_one_commit() -> None:
     db = FakeDatabase()
     client = await _client(db)
-    stopped = await rights.stop_messages(
-        UseCaseContext(db, FixedClock(), records.policy()), QUIET, CLIENT_TG
-    )
+    stopped = await rights.stop_messages(_ctx(db), CLIENT_TG)
     assert [c.id for c in stopped] == [client.id]
     stored = await db.clients.get(client.id)
     assert stored is not None
@@ -56,17 +58,15 @@ async def test_stop_cancels_what_was_scheduled_for_the_client() -> None:
     reminder = await db.outbox.add(
         _row(chat_id=CLIENT_TG, client_id=client.id, dedup_key="reminder:1")
     )
-    await rights.stop_messages(UseCaseContext(db, FixedClock(), records.policy()), QUIET, CLIENT_TG)
+    await rights.stop_messages(_ctx(db), CLIENT_TG)
     assert db.outbox.rows[reminder.id].state is OutboxState.CANCELLED
 
 
 async def test_stop_twice_tells_the_practitioner_once() -> None:
     db = FakeDatabase()
     await _client(db)
-    await rights.stop_messages(UseCaseContext(db, FixedClock(), records.policy()), QUIET, CLIENT_TG)
-    again = await rights.stop_messages(
-        UseCaseContext(db, FixedClock(), records.policy()), QUIET, CLIENT_TG
-    )
+    await rights.stop_messages(_ctx(db), CLIENT_TG)
+    again = await rights.stop_messages(_ctx(db), CLIENT_TG)
     assert again == []
     assert len(db.outbox.pending()) == 1
 
@@ -74,10 +74,7 @@ async def test_stop_twice_tells_the_practitioner_once() -> None:
 async def test_stop_by_a_stranger_changes_nothing() -> None:
     db = FakeDatabase()
     client = await _client(db)
-    assert (
-        await rights.stop_messages(UseCaseContext(db, FixedClock(), records.policy()), QUIET, 999)
-        == []
-    )
+    assert await rights.stop_messages(_ctx(db), 999) == []
     assert (await db.clients.get(client.id)) == client
     assert db.outbox.rows == {}
 
@@ -85,9 +82,7 @@ async def test_stop_by_a_stranger_changes_nothing() -> None:
 async def test_erase_removes_the_client_and_keeps_only_an_audit_line() -> None:
     db = FakeDatabase()
     client = await _client(db)
-    erased = await rights.erase(
-        UseCaseContext(db, FixedClock(), records.policy()), QUIET, CLIENT_TG
-    )
+    erased = await rights.erase(_ctx(db), CLIENT_TG)
     assert [c.id for c in erased] == [client.id]
     assert await db.clients.get(client.id) is None
     [entry] = db.audit.entries
@@ -114,7 +109,7 @@ async def test_erase_redacts_what_was_written_about_the_client_for_others() -> N
     )
     await db.audit.record(NOW, "client.joined", actor_telegram_id=CLIENT_TG, client_id=client.id)
     await db.audit.record(NOW, "client.joined", actor_telegram_id=77, client_id=other.id)
-    await rights.erase(UseCaseContext(db, FixedClock(), records.policy()), QUIET, CLIENT_TG)
+    await rights.erase(_ctx(db), CLIENT_TG)
     assert db.outbox.rows[sent.id].payload == {}
     assert db.outbox.rows[sent.id].state is OutboxState.SENT
     assert db.outbox.rows[pending.id].payload == {}

@@ -12,7 +12,7 @@ from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
 
 
-async def stop_messages(ctx: UseCaseContext, quiet: QuietHours, telegram_id: int) -> list[Client]:
+async def stop_messages(ctx: UseCaseContext, telegram_id: int) -> list[Client]:
     """Stop every message to this user and tell each practitioner concerned, in one
     transaction. Returns the client records that were stopped now."""
     async with ctx.uow() as uow:
@@ -23,7 +23,9 @@ async def stop_messages(ctx: UseCaseContext, quiet: QuietHours, telegram_id: int
         ]
         for client in stopped:
             await uow.outbox.cancel_pending(client_id=client.id, reason="the client sent /stop")
-            await _tell_of_stop(uow, ctx.clock, quiet, telegram_id=telegram_id, client=client)
+            await _tell_of_stop(
+                uow, ctx.clock, ctx.policy.quiet, telegram_id=telegram_id, client=client
+            )
         await uow.commit()
     return stopped
 
@@ -34,7 +36,7 @@ async def has_data(uow_factory: UnitOfWorkFactory, telegram_id: int) -> bool:
         return bool(await uow.clients.by_telegram_id(telegram_id))
 
 
-async def erase(ctx: UseCaseContext, quiet: QuietHours, telegram_id: int) -> list[Client]:
+async def erase(ctx: UseCaseContext, telegram_id: int) -> list[Client]:
     """Erase every client record of this user: the records and all that hangs on them
     are deleted; alerts and notices that carried their name or words are redacted; audit
     entries about them keep the fact and lose the identity. Each practitioner is told
@@ -43,21 +45,21 @@ async def erase(ctx: UseCaseContext, quiet: QuietHours, telegram_id: int) -> lis
     async with ctx.uow() as uow:
         erased = list(await uow.clients.by_telegram_id(telegram_id))
         for client in erased:
-            await forget(uow, ctx.clock, quiet, client)
+            await forget(uow, ctx.clock, ctx.policy.quiet, client)
         await uow.commit()
     if erased:
         await ctx.uow.purge_freed()
     return erased
 
 
-async def erase_client(ctx: UseCaseContext, quiet: QuietHours, client_id: int) -> Client | None:
+async def erase_client(ctx: UseCaseContext, client_id: int) -> Client | None:
     """An operator's erasure of one client record (``stillpoint erase``), the same as the
     client's own; ``None`` if there is no such client."""
     async with ctx.uow() as uow:
         client = await uow.clients.get(client_id)
         if client is None:
             return None
-        await forget(uow, ctx.clock, quiet, client)
+        await forget(uow, ctx.clock, ctx.policy.quiet, client)
         await uow.commit()
     await ctx.uow.purge_freed()
     return client

@@ -23,7 +23,6 @@ from tests.unit.flags.support import (
     by_key,
     escalating_dispatcher,
     outbox_rows,
-    policy,
     raise_,
     stored_flag,
 )
@@ -78,7 +77,7 @@ async def test_erasing_the_client_cancels_alerts_that_would_quote_them(practice:
     flag = await raise_(practice, TriageLevel.URGENT, backup=OTHER_PRACTITIONER)
     assert flag is not None
 
-    await rights.erase(practice.ctx, policy().quiet, CLIENT)
+    await rights.erase(practice.ctx, CLIENT)
 
     pending = [r for r in outbox_rows(practice) if r.state is OutboxState.PENDING]
     assert [r.template for r in pending] == ["erase.practitioner_notice"]

@@ -27,7 +27,6 @@ from tests.unit.flags.support import (
     PRACTITIONER,
     Practice,
     by_key,
-    policy,
     raise_,
     rendered,
 )
@@ -82,7 +81,7 @@ async def test_a_reply_pending_for_a_client_who_erased_goes_to_nobody_else(
     )
     await bot.press(PRACTITIONER, callbacks.flag(first.id, FlagAction.REPLY))
     await bot.press(PRACTITIONER, callbacks.flag(second.id, FlagAction.REPLY))
-    await rights.erase(practice.ctx, policy().quiet, OTHER_CLIENT)
+    await rights.erase(practice.ctx, OTHER_CLIENT)
     answer = await bot.send(PRACTITIONER, "I am here for you")
     assert answer == [messages.render("input.free_text")]
     assert by_key(practice, "flag-reply:") == []

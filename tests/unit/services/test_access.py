@@ -142,7 +142,7 @@ async def test_a_stopped_client_gets_no_message_when_their_session_changes(
 ) -> None:
     appointment = await book(practice)
     later(practice)
-    await stop_messages(practice.ctx, POLICY.quiet, CLIENT)
+    await stop_messages(practice.ctx, CLIENT)
     assert pending_to(practice, CLIENT) == []
     later(practice)
 
