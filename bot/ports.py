@@ -234,7 +234,7 @@ class OutboxRepository(Protocol):
         ...
 
     async def awaiting_follow_up(self, limit: int) -> list[OutboxMessage]:
-        """Up to ``limit`` rows with a ``follow_up`` still to do, oldest first."""
+        """Up to ``limit`` rows with a ``follow_up`` still to do, in no particular order."""
         ...
 
     async def take_follow_up(self, message_id: int) -> bool:

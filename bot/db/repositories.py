@@ -626,14 +626,12 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         )
 
     async def awaiting_follow_up(self, limit: int) -> list[OutboxMessage]:
-        """Up to ``limit`` rows whose failure still has consequences to draw, oldest first."""
+        """Up to ``limit`` rows whose failure still has consequences to draw.
+
+        No ORDER BY: sorting by id would make SQLite scan the whole table on every pass
+        instead of reading the few rows the partial index holds."""
         return list(
-            await self._list(
-                select(OutboxRow)
-                .where(OutboxRow.follow_up.is_not(None))
-                .order_by(OutboxRow.id)
-                .limit(limit)
-            )
+            await self._list(select(OutboxRow).where(OutboxRow.follow_up.is_not(None)).limit(limit))
         )
 
     async def take_follow_up(self, message_id: int) -> bool:

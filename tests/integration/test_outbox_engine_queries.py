@@ -25,7 +25,7 @@ from bot.db.repositories import EXPIRED_REASON
 from bot.db.tables import OutboxRow
 from bot.db.types import UTCDateTime
 from bot.db.uow import make_uow_factory
-from bot.domain.models import OutboxMessage, OutboxState
+from bot.domain.models import FollowUp, OutboxMessage, OutboxState
 from bot.ports import OutboxRepository, UnitOfWork, UnitOfWorkFactory
 from tests.integration import records
 from tests.integration.records import T0
@@ -740,6 +740,7 @@ QUERIES: dict[str, tuple[Callable[[OutboxRepository], Awaitable[object]], str]] 
     "claim_due": (lambda outbox: outbox.claim_due(NOW, 10), "ix_outbox_state_next_attempt_at"),
     "next_attempt_at": (lambda outbox: outbox.next_attempt_at(), "ix_outbox_state_next_attempt_at"),
     "skip_expired": (lambda outbox: outbox.skip_expired(NOW), "ix_outbox_state_expires_at"),
+    "awaiting_follow_up": (lambda outbox: outbox.awaiting_follow_up(20), "ix_outbox_follow_up"),
 }
 
 
@@ -764,6 +765,7 @@ async def test_the_engine_queries_read_an_index_when_most_rows_wait(
         for n in range(3):
             await add(uow, f"due-{n}", due_at=NOW - n * MINUTE)
             await add(uow, f"expired-{n}", due_at=NOW - 9 * MINUTE, expires_at=NOW - MINUTE)
+            await add(uow, f"failed-{n}", state=OutboxState.FAILED, follow_up=FollowUp.UNREACHABLE)
         await uow.commit()
 
     with statements_run(engine) as seen:
@@ -775,6 +777,7 @@ async def test_the_engine_queries_read_an_index_when_most_rows_wait(
         "claim_due": ["due-0", "due-1", "due-2"],
         "next_attempt_at": NOW - 9 * MINUTE,
         "skip_expired": ["expired-0", "expired-1", "expired-2"],
+        "awaiting_follow_up": ["failed-0", "failed-1", "failed-2"],
     }[query]
     assert (sorted(keys(result)) if isinstance(result, list) else result) == expected
     assert index in await plan(engine, backend, statement, parameters)

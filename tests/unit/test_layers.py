@@ -118,3 +118,16 @@ def test_handlers_open_no_units_of_work() -> None:
         if "uow()" in path.read_text()
     ]
     assert opening == []
+
+
+def test_use_cases_take_one_context_not_its_parts_side_by_side() -> None:
+    """Units of work, clock and policy travel together as a ``UseCaseContext``."""
+    side_by_side = [
+        f"{path.relative_to(ROOT)}:{node.name}"
+        for path in sorted((ROOT / "bot" / "services").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and [ast.unparse(a.annotation) for a in node.args.args[:2] if a.annotation]
+        == ["UnitOfWorkFactory", "Clock"]
+    ]
+    assert side_by_side == []
