@@ -175,3 +175,30 @@ async def test_an_alert_rejected_for_good_is_followed_up_and_a_reminder_is_not()
     assert stored is not None
     assert stored.status is ClientStatus.ACTIVE
     assert notifier.texts_to(BACKUP_CHAT) == ["flag.backup_undelivered"]
+
+
+async def test_follow_ups_are_looked_for_at_start_and_after_a_failure_only() -> None:
+    db = FakeDatabase()
+    _, client = await _practice(db)
+    looked = 0
+    awaiting = db.outbox.awaiting_follow_up
+
+    async def counted(limit: int) -> list[OutboxMessage]:
+        nonlocal looked
+        looked += 1
+        return await awaiting(limit)
+
+    db.outbox.awaiting_follow_up = counted  # type: ignore[method-assign]
+    notifier = FakeNotifier()
+    dispatcher = Dispatcher(db, notifier, FixedClock(NOW), quiet=QUIET)
+
+    await dispatcher.dispatch_due()
+    assert looked == 1, "a crash may have left some"
+    await dispatcher.dispatch_due()
+    assert looked == 1, "an idle pass costs no unit of work for them"
+
+    notifier.refuse(CLIENT_CHAT, RecipientUnreachable("Forbidden: bot was blocked by the user"))
+    db.outbox.insert(_row("r1", CLIENT_CHAT, client_id=client.id))
+    await dispatcher.dispatch_due()
+    assert looked > 1
+    assert notifier.texts_to(PRACTITIONER_CHAT) == ["delivery.unreachable_notice"]
