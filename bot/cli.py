@@ -14,8 +14,9 @@ from typing import Any, Literal, TypeVar
 import messages
 from bot import triage_rules
 from bot.clock import SystemClock
+from bot.domain.aftercare import CHANGES
 from bot.domain.timing import CheckInSchedule, parse_clock_time, parse_duration
-from bot.domain.triage import CHANGES, explanation, triage
+from bot.domain.triage import explanation, triage
 from bot.domain.triage_lexicon import Lexicon
 from bot.encryption import new_key
 from bot.services.practice.practitioners import (

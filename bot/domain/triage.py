@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Protocol
 
+from bot.domain.aftercare import CHANGES
 from bot.domain.models import TriageLevel
 from bot.domain.triage_context import Context, ContextReader
 from bot.domain.triage_lexicon import Flag, Lexicon, Reasons, ScoreRules
@@ -49,8 +50,6 @@ from bot.domain.triage_text import Token
 
 MAX_COMBINED = 16
 """Matches per concept of a pattern considered (bounds the work on hostile input)."""
-CHANGES = ("much_better", "better", "same", "worse", "much_worse")
-"""The answers to "Compared with before the session?"."""
 WORSE = frozenset({"worse", "much_worse"})
 SCORE_RANGE = range(11)
 

@@ -36,6 +36,7 @@ from bot.domain.models import (
     TriageLevel,
 )
 from bot.domain.outgoing import OutgoingMessage, Text
+from bot.domain.trend import latest_answers
 from bot.domain.triage import TriageResult, level_rank, triage
 from bot.ports import Clock, UnitOfWork
 from bot.services.checkins import views
@@ -111,13 +112,6 @@ async def _writer(uow: UnitOfWork, clock: Clock, active: Sequence[Client]) -> Wr
     return None if practitioner is None else Writer(client, practitioner, checkin)
 
 
-def _answers(replies: Sequence[Reply]) -> tuple[int | None, str | None]:
-    """The latest score and change among ``replies`` (oldest first)."""
-    score = next((r.score for r in reversed(replies) if r.score is not None), None)
-    change = next((r.comparison for r in reversed(replies) if r.comparison is not None), None)
-    return score, change
-
-
 # --- logging one reply --------------------------------------------------------------------------
 
 
@@ -140,10 +134,10 @@ async def log_reply(
         for c in reversed(await uow.checkins.for_client(client.id, limit=HISTORY_CHECKINS))
         if c.state in _SENT and (checkin is None or (c.due_at, c.id) < (checkin.due_at, checkin.id))
     ]
-    before = [_answers(by_checkin.get(c.id, [])) for c in earlier]
+    before = [latest_answers(by_checkin.get(c.id, [])) for c in earlier]
     previous_scores = [score for score, _ in before if score is not None]
     own = by_checkin.get(checkin.id, []) if checkin is not None else []
-    score, change = _answers([*own, reply])
+    score, change = latest_answers([*own, reply])
     result = triage(
         reply.text,
         score,
