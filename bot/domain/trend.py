@@ -34,6 +34,11 @@ class TrendPoint:
     """The most serious triage level among the check-in's answers."""
 
     @property
+    def flagged(self) -> bool:
+        """Whether an answer was passed on as a concern or urgent."""
+        return self.level is not TriageLevel.NONE
+
+    @property
     def answered(self) -> bool:
         """Whether the client gave a score or a comparison."""
         return self.score is not None or self.change is not None
