@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest run sandbox migrate clean fuzz second-opinion
+.PHONY: install demo test lint typecheck pytest run sandbox migrate clean fuzz second-opinion screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stillpoint needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/stillpoint demo
+
+# The README's picture of what a practitioner sees (docs/images/).
+screenshots: $(STAMP)
+	$(BIN)/python -m bot.screenshots docs/images
 
 test: lint typecheck pytest
 

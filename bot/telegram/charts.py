@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+import messages
 from bot.domain.trend import Trend
 
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 800, 150
@@ -47,6 +48,25 @@ class ChartWords:
     better: str
     same: str
     worse: str
+
+
+def chart_words(client_name: str, locale: str) -> ChartWords:
+    """The chart's words from the catalog, in ``locale``."""
+
+    def word(key: str, **params: str) -> str:
+        return messages.render_plain(key, locale, **params)
+
+    return ChartWords(
+        title=word("chart.title", client=client_name),
+        axis=word("chart.axis"),
+        discomfort=word("chart.discomfort"),
+        session=word("chart.session"),
+        no_answer=word("chart.no_answer"),
+        passed_on=word("chart.passed_on"),
+        better=word("chart.better"),
+        same=word("chart.same"),
+        worse=word("chart.worse"),
+    )
 
 
 def render_trend(trend: Trend, *, timezone: str, locale: str, words: ChartWords) -> bytes:

@@ -4,10 +4,12 @@ import struct
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from bot import screenshots
 from bot.domain.models import CheckInState, TriageLevel
 from bot.domain.trend import trend
-from bot.telegram.charts import HEIGHT_PX, WIDTH_PX, ChartWords, render_trend
+from bot.telegram.charts import HEIGHT_PX, WIDTH_PX, ChartWords, chart_words, render_trend
 from tests.integration import records
 
 WORDS = ChartWords(
@@ -74,3 +76,19 @@ def test_matplotlib_is_loaded_by_the_first_chart_not_by_starting_the_bot() -> No
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert shown == "False"
+
+
+def test_the_chart_speaks_the_readers_language() -> None:
+    words = chart_words("Sam", "de")
+    assert words.title == "Sam: Beschwerden nach jeder Sitzung"
+    assert words.no_answer == "Keine Antwort"
+
+
+def test_the_readme_picture_is_drawn_by_a_command(tmp_path: Path) -> None:
+    assert screenshots.main([str(tmp_path)]) == 0
+    png = (tmp_path / "trend-chart.png").read_bytes()
+    assert _png_size(png) == (WIDTH_PX, HEIGHT_PX)
+    sample = screenshots.sample_trend()
+    assert (len(sample.sessions), len(sample.points)) == (3, 9)
+    assert [p.flagged for p in sample.points].count(True) == 1
+    assert [p.answered for p in sample.points].count(False) == 1
