@@ -40,15 +40,3 @@ class Actor:
         """A client only of practices they stopped (``/stop``): nothing is sent to them
         until they join again with a new invite."""
         return bool(self.clients) and all(c.status is ClientStatus.STOPPED for c in self.clients)
-
-    @property
-    def locale(self) -> str | None:
-        """The language they chose with the bot; ``None`` for a guest."""
-        record = self.practitioner or (self.clients[0] if self.clients else None)
-        return None if record is None else record.locale
-
-    @property
-    def timezone(self) -> str | None:
-        """Their time zone; ``None`` for a guest."""
-        record = self.practitioner or (self.clients[0] if self.clients else None)
-        return None if record is None else record.timezone

@@ -17,8 +17,9 @@ from bot.domain.models import (
 )
 from bot.domain.triage import level_rank
 
-_ASKED = frozenset({CheckInState.SENT, CheckInState.ANSWERED, CheckInState.SKIPPED})
-"""Check-ins the client was asked: answered ones are points, the others gaps."""
+_ASKED = frozenset({CheckInState.SENT, CheckInState.ANSWERED})
+"""Check-ins whose question reached the client: answered ones are points, the others
+gaps. A skipped one (expired, undeliverable, or for a paused client) was never asked."""
 
 
 @dataclass(frozen=True, slots=True)

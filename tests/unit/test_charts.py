@@ -1,6 +1,5 @@
 """The trend chart: a PNG of the promised size, and matplotlib only loaded to draw one."""
 
-import struct
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -9,6 +8,7 @@ from pathlib import Path
 from bot import screenshots
 from bot.domain.models import CheckInState, TriageLevel
 from bot.domain.trend import trend
+from bot.sandbox.media import image_size
 from bot.telegram.charts import HEIGHT_PX, WIDTH_PX, ChartWords, chart_words, render_trend
 from tests.integration import records
 
@@ -24,13 +24,6 @@ WORDS = ChartWords(
     worse="Worse than before",
 )
 SESSION = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
-
-
-def _png_size(png: bytes) -> tuple[int, int]:
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", png[16:24])
-    return width, height
 
 
 def test_a_trend_with_a_flag_and_a_gap_draws_a_png_of_the_promised_size() -> None:
@@ -67,7 +60,7 @@ def test_a_trend_with_a_flag_and_a_gap_draws_a_png_of_the_promised_size() -> Non
 
     png = render_trend(chart, timezone="Europe/Berlin", locale="de", words=WORDS)
 
-    assert _png_size(png) == (WIDTH_PX, HEIGHT_PX)
+    assert image_size(png) == (WIDTH_PX, HEIGHT_PX)
 
 
 def test_matplotlib_is_loaded_by_the_first_chart_not_by_starting_the_bot() -> None:
@@ -87,7 +80,7 @@ def test_the_chart_speaks_the_readers_language() -> None:
 def test_the_readme_picture_is_drawn_by_a_command(tmp_path: Path) -> None:
     assert screenshots.main([str(tmp_path)]) == 0
     png = (tmp_path / "trend-chart.png").read_bytes()
-    assert _png_size(png) == (WIDTH_PX, HEIGHT_PX)
+    assert image_size(png) == (WIDTH_PX, HEIGHT_PX)
     sample = screenshots.sample_trend()
     assert (len(sample.sessions), len(sample.points)) == (3, 9)
     assert [p.flagged for p in sample.points].count(True) == 1

@@ -32,6 +32,7 @@ def test_each_asked_check_in_is_a_point_with_its_latest_answers_and_worst_level(
         _checkin(2, 3, CheckInState.SENT),  # asked, never answered: a gap
         _checkin(3, 7),
         _checkin(4, 14, CheckInState.SCHEDULED),  # not asked yet: no point
+        _checkin(5, 21, CheckInState.SKIPPED),  # never reached the client: no point
     ]
     replies = [
         _reply(1, 1, 1, score=6),
