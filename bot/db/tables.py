@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -100,6 +101,8 @@ class PractitionerRow(Base):
     # Days after a session and local HH:MM; empty/NULL means the operator's CHECKIN_*.
     checkin_days: Mapped[list[int]] = mapped_column(JSON, nullable=False, server_default="[]")
     checkin_time: Mapped[str | None] = mapped_column(String(5))
+    # Yesterday's answers in the morning list; on for everyone until they turn it off.
+    digest: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
     created_at: Mapped[datetime] = _created_at()
 
 

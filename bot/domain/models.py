@@ -111,6 +111,7 @@ class Practitioner:
     reminder_offsets_minutes: tuple[int, ...] = ()  # empty: the operator's default
     checkin_days: tuple[int, ...] = ()  # empty: the operator's default
     checkin_time: str | None = None  # "HH:MM" local; None: the operator's default
+    digest: bool = True  # yesterday's answers in the morning list
     created_at: datetime | None = None
 
 

@@ -266,6 +266,39 @@ async def test_0008_moves_the_readers_language_out_of_the_payload_and_back(
         await engine.dispose()
 
 
+async def test_0010_gives_existing_practitioners_the_daily_digest(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    await upgrade(url, "0009")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO practitioners (telegram_user_id, display_name, timezone, "
+                    "locale) VALUES (1, 'P', 'UTC', 'en')"
+                )
+            )
+
+        await upgrade(url, "0010")
+
+        # Read as the 0010 schema has it (the models may since have gained columns).
+        digest = sa.select(sa.column("digest", sa.Boolean())).select_from(sa.table("practitioners"))
+        async with engine.connect() as connection:
+            assert (await connection.execute(digest)).scalars().all() == [True]
+
+        await downgrade(url, "0009")
+        await engine.dispose()
+        async with engine.connect() as connection:
+            names = await connection.run_sync(
+                lambda sync: [c["name"] for c in inspect(sync).get_columns("practitioners")]
+            )
+        assert "digest" not in names
+    finally:
+        await engine.dispose()
+
+
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(context, Base.metadata))
