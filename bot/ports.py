@@ -314,6 +314,13 @@ class CheckInRepository(Protocol):
         """Check-ins still ``scheduled`` whose time has come, earliest first."""
         ...
 
+    async def due_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[CheckIn]:
+        """The check-ins of one practitioner's clients due in ``[start, end)``, earliest
+        first."""
+        ...
+
 
 class ReplyRepository(Protocol):
     """Client replies. Append-only: an edit is added as a new row with the next version."""
@@ -338,6 +345,13 @@ class ReplyRepository(Protocol):
 
     async def for_checkin(self, checkin_id: int) -> Sequence[Reply]:
         """The replies to one check-in, oldest first."""
+        ...
+
+    async def received_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[Reply]:
+        """The replies of one practitioner's clients received in ``[start, end)``, oldest
+        first."""
         ...
 
 

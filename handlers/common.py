@@ -107,25 +107,53 @@ def send_in_chat(
     _submit(update, context, send, urgent=urgent)
 
 
-def send_document_in_chat(
+def send_file_in_chat(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
-    document: bytes,
+    data: bytes,
+    *,
     filename: str,
     caption_html: str,
+    photo: bool = False,
 ) -> None:
-    """Hand a file for the update's chat to its lane (held back while the sender floods)."""
+    """Hand a document (or a ``photo``) for the update's chat to its lane (held back while
+    the sender floods). A file Telegram refuses (too big, empty) is one log line and a
+    kind message instead."""
     bot = context.bot
+    locale = locale_of(update)
 
     def send(chat_id: int) -> Send:
-        return lambda: bot.send_document(
-            chat_id,
-            InputFile(document, filename=filename),
-            caption=caption_html,
-            parse_mode=ParseMode.HTML,
-        )
+        async def send_file() -> None:
+            upload = InputFile(data, filename=filename)
+            try:
+                if photo:
+                    await bot.send_photo(
+                        chat_id, upload, caption=caption_html, parse_mode=ParseMode.HTML
+                    )
+                else:
+                    await bot.send_document(
+                        chat_id, upload, caption=caption_html, parse_mode=ParseMode.HTML
+                    )
+            except BadRequest as error:
+                _log.warning(
+                    "a file of %d bytes to chat %s was refused: %s",
+                    len(data),
+                    chat_id,
+                    error.message,
+                )
+                html = messages.render("chart.file_refused", locale)
+                await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
+
+        return send_file
 
     _submit(update, context, send, urgent=False)
+
+
+def send_new(update: Update, context: ContextTypes.DEFAULT_TYPE, message: OutgoingMessage) -> None:
+    """A service's answer as a new message in the update's chat, even after a press."""
+    locale = locale_of(update)
+    html = messages.render(message.text.key, locale, **message.text.params)
+    send_in_chat(update, context, html, inline_keyboard(message.buttons, locale))
 
 
 def _submit(
@@ -228,9 +256,7 @@ async def answer_call(
 
 def send_refusal(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: Refused) -> None:
     """A refusal's kind answer as a new message in the update's chat."""
-    text = refusal.answer
-    html = messages.render(text.key, locale_of(update), **text.params)
-    send_in_chat(update, context, html, None)
+    send_new(update, context, OutgoingMessage(refusal.answer))
 
 
 def _shown_already(

@@ -18,7 +18,7 @@ from handlers.common import (
     locale_of,
     reply,
     runtime,
-    send_document_in_chat,
+    send_file_in_chat,
 )
 
 COPY_FILE_NAME = "stillpoint-my-data.json"
@@ -44,7 +44,7 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     document = json.dumps(copy.content, ensure_ascii=False, indent=2).encode("utf-8")
     day = when(rt.clock.now(), copy.timezone, "date")
     caption = messages.render("mydata.caption", locale_of(update), day=day)
-    send_document_in_chat(update, context, document, COPY_FILE_NAME, caption)
+    send_file_in_chat(update, context, document, filename=COPY_FILE_NAME, caption_html=caption)
 
 
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

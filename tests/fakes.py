@@ -779,6 +779,16 @@ class FakeCheckIns(_Table[CheckIn]):
             lambda c: (c.due_at, c.id),
         )
 
+    async def due_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[CheckIn]:
+        since, until = _utc(start, "start"), _utc(end, "end")
+        theirs = self._database.clients_of(practitioner_id)
+        return self._select(
+            lambda c: c.client_id in theirs and since <= c.due_at < until,
+            lambda c: (c.due_at, c.id),
+        )
+
     def remove_rows(self, row_ids: Iterable[int]) -> None:
         """Delete check-ins; the replies to them stay, pointing at none (SET NULL)."""
         gone = set(row_ids)
@@ -834,6 +844,16 @@ class FakeReplies(_Table[Reply]):
 
     async def for_checkin(self, checkin_id: int) -> Sequence[Reply]:
         return self._select(lambda r: r.checkin_id == checkin_id, lambda r: (r.received_at, r.id))
+
+    async def received_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[Reply]:
+        since, until = _utc(start, "start"), _utc(end, "end")
+        theirs = self._database.clients_of(practitioner_id)
+        return self._select(
+            lambda r: r.client_id in theirs and since <= r.received_at < until,
+            lambda r: (r.received_at, r.version, r.id),
+        )
 
     def remove_rows(self, row_ids: Iterable[int]) -> None:
         """Delete replies, with the flags raised on them (the cascade)."""
@@ -906,6 +926,10 @@ class FakeDatabase:
 
     async def purge_freed(self) -> None:
         self.purges += 1
+
+    def clients_of(self, practitioner_id: int) -> set[int]:
+        """The ids of one practitioner's clients (what the SQL repositories join on)."""
+        return {c.id for c in self.clients.rows.values() if c.practitioner_id == practitioner_id}
 
 
 class FakeUnitOfWork:

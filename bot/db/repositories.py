@@ -877,6 +877,22 @@ class SqlCheckInRepository(_Repository[CheckInRow, CheckIn]):
             .order_by(CheckInRow.due_at, CheckInRow.id)
         )
 
+    async def due_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[CheckIn]:
+        """The check-ins of one practitioner's clients due in ``[start, end)``, earliest
+        first."""
+        return await self._list(
+            select(CheckInRow)
+            .join(ClientRow, ClientRow.id == CheckInRow.client_id)
+            .where(
+                ClientRow.practitioner_id == practitioner_id,
+                CheckInRow.due_at >= require_aware(start, "start"),
+                CheckInRow.due_at < require_aware(end, "end"),
+            )
+            .order_by(CheckInRow.due_at, CheckInRow.id)
+        )
+
     async def for_client(self, client_id: int, limit: int | None = None) -> Sequence[CheckIn]:
         """A client's check-ins, latest due first."""
         statement = (
@@ -950,6 +966,22 @@ class SqlReplyRepository(_Repository[ReplyRow, Reply]):
             select(ReplyRow)
             .where(ReplyRow.checkin_id == checkin_id)
             .order_by(ReplyRow.received_at, ReplyRow.id)
+        )
+
+    async def received_between(
+        self, practitioner_id: int, start: datetime, end: datetime
+    ) -> Sequence[Reply]:
+        """The replies of one practitioner's clients received in ``[start, end)``, oldest
+        first (versions of an edit in order)."""
+        return await self._list(
+            select(ReplyRow)
+            .join(ClientRow, ClientRow.id == ReplyRow.client_id)
+            .where(
+                ClientRow.practitioner_id == practitioner_id,
+                ReplyRow.received_at >= require_aware(start, "start"),
+                ReplyRow.received_at < require_aware(end, "end"),
+            )
+            .order_by(ReplyRow.received_at, ReplyRow.version, ReplyRow.id)
         )
 
 

@@ -159,6 +159,35 @@ def parse_list_page(data: str) -> tuple[ListName, int] | None:
     return (ListName(match.group(1)), int(match.group(2))) if match else None
 
 
+class CardAction(enum.StrEnum):
+    """What a button on a client card (or naming a client) does."""
+
+    SHOW = "s"
+    CHART = "c"
+    HISTORY = "h"
+    EXPORT = "e"
+
+
+_CARD = re.compile(r"^cl:([0-9]{1,18}):([a-z])$")
+CARD_PATTERN = _CARD.pattern
+
+
+def card(client_id: int, action: CardAction = CardAction.SHOW) -> str:
+    """Data for a button opening client ``client_id``'s card, or acting on it."""
+    return f"cl:{client_id}:{action}"
+
+
+def parse_card(data: str) -> tuple[int, CardAction] | None:
+    """(client id, action), or ``None`` when malformed."""
+    match = _CARD.match(data)
+    if match is None:
+        return None
+    try:
+        return int(match.group(1)), CardAction(match.group(2))
+    except ValueError:
+        return None
+
+
 def revoke_invite(invite_id: int) -> str:
     """Data for the Revoke button under an invite."""
     return f"iv:{invite_id}:rv"

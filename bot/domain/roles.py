@@ -34,6 +34,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "reschedule",
         "cancel",
         "clients",
+        "client",
         "newclient",
         "invites",
         "start",

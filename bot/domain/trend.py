@@ -96,8 +96,31 @@ def latest_answers(replies: Sequence[Reply]) -> tuple[int | None, str | None]:
     return score, change
 
 
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """What a client answered to one check-in (or wrote in one message), the latest of
+    each kind, and the most serious level among them."""
+
+    score: int | None
+    change: str | None
+    areas: tuple[str, ...]
+    words: str | None
+    level: TriageLevel
+    reasons: tuple[str, ...]
+
+    @classmethod
+    def of(cls, replies: Sequence[Reply]) -> Answers:
+        """The answers in ``replies`` (oldest first: one per step or edit)."""
+        score, change = latest_answers(replies)
+        areas = next((r.body_areas for r in reversed(replies) if r.body_areas), ())
+        words = next((r.text for r in reversed(replies) if r.text and r.text.strip()), None)
+        worst = max(replies, key=lambda r: level_rank(r.triage_level), default=None)
+        if worst is None:
+            return cls(score, change, areas, words, TriageLevel.NONE, ())
+        return cls(score, change, areas, words, worst.triage_level, worst.triage_reasons)
+
+
 def _point(checkin: CheckIn, replies: Sequence[Reply]) -> TrendPoint:
     """A check-in's point: its latest score and comparison, and its worst level."""
-    score, change = latest_answers(replies)
-    level = max((r.triage_level for r in replies), key=level_rank, default=TriageLevel.NONE)
-    return TrendPoint(checkin.due_at, checkin.day, score, change, level)
+    answers = Answers.of(replies)
+    return TrendPoint(checkin.due_at, checkin.day, answers.score, answers.change, answers.level)

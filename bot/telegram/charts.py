@@ -10,7 +10,9 @@ in shape, so nothing is told by colour alone.
 
 from __future__ import annotations
 
+import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -33,6 +35,10 @@ _CHANGE_BAND = 11.2
 """Where the comparison markers sit, above the 0-10 scale."""
 _GAP_BAND = -0.8
 """Where an unanswered check-in is marked, below the scale."""
+_DRAWERS = 2
+"""Charts drawn at once. Drawing holds Python's lock most of the time, so more threads
+would not draw faster; they would take more turns from the event loop's other replies."""
+_drawing: ThreadPoolExecutor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,19 @@ def chart_words(client_name: str, locale: str) -> ChartWords:
         better=word("chart.better"),
         same=word("chart.same"),
         worse=word("chart.worse"),
+    )
+
+
+async def draw(trend: Trend, *, client_name: str, timezone: str, locale: str) -> bytes:
+    """The chart as a PNG, drawn in a worker thread so the bot keeps answering meanwhile."""
+    global _drawing  # noqa: PLW0603 -- made on the first chart, like matplotlib's import
+    if _drawing is None:
+        _drawing = ThreadPoolExecutor(_DRAWERS, thread_name_prefix="chart")
+    words = chart_words(client_name, locale)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _drawing,
+        lambda: render_trend(trend, timezone=timezone, locale=locale, words=words),
     )
 
 

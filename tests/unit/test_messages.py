@@ -162,6 +162,17 @@ SAMPLE_VALUES = {
     "number": 2,
     "answers_kept": "24 months",
     "texts_kept": "30 days",
+    # the client card, chart caption and digest (bot/services/practice/)
+    "first": 6,
+    "last": 2,
+    "by": 4,
+    "zone": "Europe/Berlin",
+    "since": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin", "short_datetime"),
+    "answered": 12,
+    "unanswered": 3,
+    "paused": embed(Text("card.paused")),
+    "sessions": embed(Text("card.sessions", {"count": 3})),
+    "checkins": embed(Text("card.no_checkins")),
 }
 
 

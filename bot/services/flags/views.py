@@ -16,7 +16,7 @@ from bot.domain.callbacks import FlagAction
 from bot.domain.models import CheckIn, Client, Flag, Reply, TriageLevel
 from bot.domain.outgoing import Button, Text
 from bot.domain.text_params import embed, when
-from bot.domain.triage import level_rank
+from bot.domain.trend import Answers
 
 Rows = tuple[tuple[Button, ...], ...]
 
@@ -94,16 +94,22 @@ def change_fact(change: str | None) -> dict[str, Any] | None:
 
 def areas_fact(areas: Sequence[str]) -> dict[str, Any] | None:
     """ "Body areas: neck, chest", or ``None`` if none were picked."""
+    listed = areas_list(areas)
+    return None if listed is None else embed(Text("flag.areas", {"areas": listed}))
+
+
+def areas_list(areas: Sequence[str]) -> dict[str, Any] | None:
+    """ "neck, chest", or ``None`` if none were picked."""
     known = [area for area in areas if area in BODY_AREAS]
     if not known:
         return None
     # A chain of "{area}, {more}" texts: the catalog decides the separator.
-    listed: Any = embed(Text(f"flag.area_{known[-1]}"))
+    listed: dict[str, Any] = embed(Text(f"flag.area_{known[-1]}"))
     for area in reversed(known[:-1]):
         listed = embed(
             Text("flag.areas_more", {"area": embed(Text(f"flag.area_{area}")), "more": listed})
         )
-    return embed(Text("flag.areas", {"areas": listed}))
+    return listed
 
 
 def alert_text(
@@ -220,15 +226,15 @@ def history_entry(checkin: CheckIn, replies: Sequence[Reply], timezone: str) -> 
     day = when(checkin.due_at, timezone, "short_date")
     if not replies:
         return embed(Text("flag.history_unanswered", {"day": day}))
-    score = next((r.score for r in reversed(replies) if r.score is not None), None)
-    change = next((r.comparison for r in reversed(replies) if r.comparison), None)
-    areas = next((r.body_areas for r in reversed(replies) if r.body_areas), ())
-    words = next((r.text for r in reversed(replies) if r.text and r.text.strip()), None)
-    level = max((r.triage_level for r in replies), key=level_rank)
-    facts = [score_fact(score, None), change_fact(change), areas_fact(areas)]
+    answers = Answers.of(replies)
+    facts = [
+        score_fact(answers.score, None),
+        change_fact(answers.change),
+        areas_fact(answers.areas),
+    ]
     lines = [fact for fact in facts if fact is not None]
-    if words:
-        lines.append(quoted(words, HISTORY_WORDS_LIMIT))
+    if answers.words:
+        lines.append(quoted(answers.words, HISTORY_WORDS_LIMIT))
     return embed(
-        Text("flag.history_entry", {"day": day, "level": level_text(level), "lines": lines})
+        Text("flag.history_entry", {"day": day, "level": level_text(answers.level), "lines": lines})
     )

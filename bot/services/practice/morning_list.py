@@ -1,7 +1,10 @@
-"""The practitioner's morning list: today's sessions and the flags open a day or more.
+"""The practitioner's morning list: today's sessions and the flags open a day or more,
+followed by the digest of every answer since the morning before (unless they turned it
+off, ``bot.services.practice.digest``).
 
 It goes out once a local day, at the first pass between ``MORNING_FROM`` and
-``MORNING_UNTIL``, as an outbox row keyed ``morning:<practitioner>:<local date>``.
+``MORNING_UNTIL``, as outbox rows keyed ``morning:<practitioner>:<local date>`` and
+``…:digest:<page>``, all scheduled in one commit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import schedule
 from bot.services.flags import views
 from bot.services.flags.lifecycle import flag_list
+from bot.services.practice.digest import digest_messages, window
 from bot.services.sessions.calendar import local_day_bounds
 from bot.services.sessions.views import session_line
 
@@ -39,7 +43,8 @@ async def morning_lists(ctx: UseCaseContext) -> int:
     """Schedule each practitioner's morning list, once a local day, if it lists anything.
 
     For a practitioner whose local time is between ``MORNING_FROM`` and ``MORNING_UNTIL``:
-    today's sessions and the flags open for more than ``STILL_OPEN_AFTER``. Idempotent
+    today's sessions and the flags open for more than ``STILL_OPEN_AFTER``, then the
+    digest of the answers since the morning before (``digest``). Idempotent
     (one outbox key per practitioner and day), so it may run as often as is convenient.
     Returns how many lists were scheduled now.
     """
@@ -55,27 +60,47 @@ async def morning_lists(ctx: UseCaseContext) -> int:
         async with ctx.uow() as uow:
             if await uow.outbox.by_dedup_key(key) is not None:
                 continue
-            message = await _morning_list(uow, practitioner, now)
-            if message is None:
+            messages = await _morning_messages(uow, practitioner, now, local.date())
+            if not messages:
                 continue
             _, day_end = local_day_bounds(now, practitioner.timezone)
-            await schedule(
-                uow,
-                message,
-                Recipient.practitioner(practitioner),
-                kind=OutboxKind.NOTICE,
-                dedup_key=key,
-                now=now,
-                quiet=ctx.policy.quiet,
-                expires_at=day_end,  # a morning list is no use tomorrow
-                # it names several clients: kept only until it is sent
-                forget_after_send=True,
-            )
+            for dedup_key, message in zip(_keys(key, messages), messages, strict=True):
+                await schedule(
+                    uow,
+                    message,
+                    Recipient.practitioner(practitioner),
+                    kind=OutboxKind.NOTICE,
+                    dedup_key=dedup_key,
+                    now=now,
+                    quiet=ctx.policy.quiet,
+                    expires_at=day_end,  # a morning list is no use tomorrow
+                    # it names several clients: kept only until it is sent
+                    forget_after_send=True,
+                )
             await uow.commit()
         scheduled += 1
     if scheduled:
         _log.info("%d morning list(s) scheduled", scheduled)
     return scheduled
+
+
+def _keys(key: str, messages: list[OutgoingMessage]) -> list[str]:
+    """The first message's key is the day's key (checked above); the others follow it."""
+    return [key, *(f"{key}:{number}" for number in range(2, len(messages) + 1))]
+
+
+async def _morning_messages(
+    uow: UnitOfWork, practitioner: Practitioner, now: datetime, day: date
+) -> list[OutgoingMessage]:
+    """The morning list if it lists anything, then the digest's pages if it is on."""
+    found = []
+    listed = await _morning_list(uow, practitioner, now)
+    if listed is not None:
+        found.append(listed)
+    if practitioner.digest:
+        start, end = window(day, practitioner.timezone, MORNING_FROM)
+        found += await digest_messages(uow, practitioner, start, end)
+    return found
 
 
 async def _morning_list(

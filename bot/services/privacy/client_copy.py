@@ -33,27 +33,51 @@ class ClientCopy:
 
 async def client_copy(ctx: UseCaseContext, telegram_user_id: int) -> ClientCopy | None:
     """Everything kept about this Telegram user as a client; ``None`` if nothing is."""
-    now = ctx.clock.now()
     async with ctx.uow() as uow:
         clients = await uow.clients.by_telegram_id(telegram_user_id)
         if not clients:
             return None
-        records = [await _record(uow, client) for client in clients]
-        for client in clients:
-            await uow.audit.record(
-                now,
-                "client.copy_sent",
-                actor_telegram_id=telegram_user_id,
-                subject_type="client",
-                subject_id=client.id,
-                client_id=client.id,
-            )
-        await uow.commit()
+        return await _copy(
+            uow, ctx.clock.now(), clients, "client.copy_sent", actor=telegram_user_id
+        )
+
+
+async def operator_copy(ctx: UseCaseContext, client_id: int) -> ClientCopy | None:
+    """Everything kept about one client, for an operator's export; ``None`` if there is no
+    such client."""
+    async with ctx.uow() as uow:
+        client = await uow.clients.get(client_id)
+        if client is None:
+            return None
+        return await _copy(uow, ctx.clock.now(), [client], "client.exported", actor=None)
+
+
+async def _copy(
+    uow: UnitOfWork,
+    now: datetime,
+    clients: Sequence[Client],
+    action: str,
+    *,
+    actor: int | None,
+) -> ClientCopy:
+    """The copy of ``clients`` (one person), each copy written to the audit log."""
+    records = [await _record(uow, client) for client in clients]
+    for client in clients:
+        await uow.audit.record(
+            now,
+            action,
+            actor_telegram_id=actor,
+            subject_type="client",
+            subject_id=client.id,
+            detail={"format": "json"},
+            client_id=client.id,
+        )
+    await uow.commit()
     zone = clients[0].timezone
     content = {
         "format": f"stillpoint-client-copy/{FORMAT_VERSION}",
         "made_at": _time(now, zone),
-        "telegram_user_id": telegram_user_id,
+        "telegram_user_id": clients[0].telegram_user_id,
         "as_client_of": records,
     }
     return ClientCopy(content, zone)

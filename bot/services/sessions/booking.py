@@ -36,7 +36,7 @@ from bot.services.sessions.views import (
 )
 
 
-def _pick_client(
+def pick_client(
     clients: Sequence[Client], query: str, data_for: Callable[[Client], str]
 ) -> OutgoingMessage:
     """An unknown name, or several clients answering to it: a list to pick from, never a guess."""
@@ -61,7 +61,7 @@ async def book_by_name(
         clients = await uow.clients.for_practitioner(practitioner.id)
         matches = booking_input.match_by_name(request.client_query, clients, lambda c: c.full_name)
         if len(matches) != 1:
-            return _pick_client(
+            return pick_client(
                 matches,
                 request.client_query,
                 lambda client: callbacks.book(

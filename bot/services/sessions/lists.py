@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.domain import callbacks
 from bot.domain.callbacks import ListName, SessionAction
-from bot.domain.models import Appointment, AppointmentStatus, ClientStatus, Practitioner
+from bot.domain.models import Appointment, AppointmentStatus, Client, ClientStatus, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.ports import UnitOfWork
@@ -145,8 +145,8 @@ def session_button_with(appointment: Appointment, label: Text) -> Button:
 
 
 async def client_list(ctx: UseCaseContext, *, actor: int, page: int = 0) -> OutgoingMessage:
-    """``/clients``: every client with their state and next session, and Book buttons for
-    the active ones; :data:`PER_PAGE` a page."""
+    """``/clients``: every client with their state and next session, a button opening
+    each one's card, and Book beside the active ones; :data:`PER_PAGE` a page."""
     async with ctx.uow() as uow:
         practitioner = await require_practitioner(uow, ctx.clock, actor, "client.list")
         everyone = await uow.clients.for_practitioner(practitioner.id)
@@ -174,12 +174,18 @@ async def client_list(ctx: UseCaseContext, *, actor: int, page: int = 0) -> Outg
                 )
             )
         )
-    rows = [
-        (Button(Text("button.book_client", {"client": c.full_name}), callbacks.book(c.id)),)
-        for c in shown.items
-        if c.status is ClientStatus.ACTIVE
-    ]
+    rows = [_client_row(c) for c in shown.items]
     return shown.message(ListName.CLIENTS, {"lines": lines, "count": len(everyone)}, rows)
+
+
+def _client_row(client: Client) -> tuple[Button, ...]:
+    """The client's name opening their card, and Book beside it while they are active."""
+    card = Button(Text("button.client", {"client": client.full_name}), callbacks.card(client.id))
+    if client.status is not ClientStatus.ACTIVE:
+        return (card,)
+    return card, Button(
+        Text("button.book_client", {"client": client.full_name}), callbacks.book(client.id)
+    )
 
 
 async def list_page(

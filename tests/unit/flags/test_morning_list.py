@@ -1,10 +1,14 @@
 """The practitioner's morning list: today's sessions and the flags open a day or more, once a
-local morning, and the job that runs it."""
+local morning, and the job that runs it. (The digest after it: ``test_digest.py``; turned
+off here.)"""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+
+import pytest
 
 from bot.domain import callbacks
 from bot.domain.callbacks import FlagAction
@@ -26,6 +30,11 @@ from tests.unit.flags.support import (
     raise_,
     rendered,
 )
+
+
+@pytest.fixture(autouse=True)
+async def _digest_off(practice: Practice) -> None:
+    await practice.db.practitioners.update(dataclasses.replace(practice.practitioner, digest=False))
 
 
 async def test_a_flag_open_a_day_is_in_the_morning_list_once(practice: Practice) -> None:

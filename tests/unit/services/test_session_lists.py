@@ -106,7 +106,14 @@ async def test_the_client_list_shows_every_client_and_their_state(practice: Prac
         "Third Client": "client_status.invited",
         "Fifth Client": "client_status.stopped",
     }
-    assert button_data(answer) == [callbacks.book(practice.client.id)]
+    # Every name opens the client's card; Book is beside the active client only.
+    everyone = await practice.db.clients.for_practitioner(practice.practitioner.id)
+    assert [[button.callback_data for button in row] for row in answer.buttons] == [
+        [callbacks.card(c.id), callbacks.book(c.id)]
+        if c.status is ClientStatus.ACTIVE
+        else [callbacks.card(c.id)]
+        for c in everyone
+    ]
     text = shown(answer)
     assert "Third Client</b> · invited, not joined yet" in text
     assert "Sample Client</b> · joined · next: Friday 4 December at 11:00" in text

@@ -1,0 +1,104 @@
+"""The practitioner's client card: ``/client <name>`` and its buttons (Chart, History,
+Export; Book goes to the guided booking)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+import messages
+from bot.domain import callbacks
+from bot.domain.callbacks import CardAction
+from bot.domain.outgoing import OutgoingMessage
+from bot.services.access import Refused
+from bot.services.practice import client_card, client_record
+from bot.services.practice.client_record import ChartRequest
+from bot.telegram.charts import draw
+from handlers import fallbacks
+from handlers.common import (
+    acknowledge,
+    answer_call,
+    command_args,
+    locale_of,
+    runtime,
+    send_file_in_chat,
+    send_new,
+    send_refusal,
+    sender_id,
+)
+
+CHART_FILE_NAME = "trend.png"
+
+
+async def client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/client <name>``: the client's card, or a list to pick from."""
+    rt, query = runtime(context), " ".join(command_args(context))
+    await answer_call(
+        update, context, client_card.card_by_name(rt.ctx, actor=sender_id(update), query=query)
+    )
+
+
+async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press on a client's name (the card) or on the card's Chart, History or Export."""
+    press = await fallbacks.read_press(update, context, callbacks.parse_card)
+    if press is None:
+        return
+    client_id, action = press
+    rt, actor = runtime(context), sender_id(update)
+    match action:
+        case CardAction.SHOW:
+            await answer_call(
+                update, context, client_card.card(rt.ctx, actor=actor, client_id=client_id)
+            )
+        case CardAction.HISTORY:
+            await answer_call(
+                update, context, client_card.history(rt.ctx, actor=actor, client_id=client_id)
+            )
+        case CardAction.CHART:
+            await acknowledge(update)
+            try:
+                found = await client_record.chart(rt.ctx, actor=actor, client_id=client_id)
+            except Refused as refusal:
+                send_refusal(update, context, refusal)
+                return
+            await _send_chart_or_words(update, context, found)
+        case CardAction.EXPORT:
+            await acknowledge(update)
+            try:
+                record = await client_record.export(rt.ctx, actor=actor, client_id=client_id)
+            except Refused as refusal:
+                send_refusal(update, context, refusal)
+                return
+            if isinstance(record, OutgoingMessage):
+                send_new(update, context, record)
+                return
+            caption = record.caption
+            send_file_in_chat(
+                update,
+                context,
+                record.document,
+                filename=record.file_name,
+                caption_html=messages.render(caption.key, locale_of(update), **caption.params),
+            )
+            if record.chart is not None:
+                await _send_chart_or_words(update, context, record.chart)
+
+
+async def _send_chart_or_words(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, found: ChartRequest | OutgoingMessage
+) -> None:
+    if isinstance(found, OutgoingMessage):
+        send_new(update, context, found)
+        return
+    locale = locale_of(update)
+    picture = await draw(
+        found.trend, client_name=found.client_name, timezone=found.timezone, locale=locale
+    )
+    send_file_in_chat(
+        update,
+        context,
+        picture,
+        filename=CHART_FILE_NAME,
+        caption_html=messages.render(found.caption.key, locale, **found.caption.params),
+        photo=True,
+    )
