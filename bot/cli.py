@@ -154,6 +154,11 @@ def _practitioner_parser(
         help="check-in days after a session and local time, e.g. 1,3,7@10:00; "
         "'default' for CHECKIN_DAYS and CHECKIN_TIME",
     )
+    add.add_argument(
+        "--digest",
+        metavar="on|off",
+        help="yesterday's answers in the morning list (default: on)",
+    )
     actions.add_parser("list", help="one line per practitioner: id, Telegram id, name, ...")
 
 
@@ -179,6 +184,7 @@ def _registration(args: argparse.Namespace) -> dict[str, Any]:
         "location": args.location,
         "reminder_offsets_minutes": _checked("--reminders", _reminder_minutes, args.reminders),
         "checkins": _checked("--checkins", _checkins, args.checkins),
+        "digest": _checked("--digest", _on_off, args.digest),
     }
 
 
@@ -213,6 +219,14 @@ def _checkins(text: str) -> CheckInSchedule | Literal["default"]:
     except ValueError:
         raise ValueError(f"days are whole numbers such as 1,3,7, got {days!r}") from None
     return CheckInSchedule(numbers, parse_clock_time(at.strip()))
+
+
+def _on_off(text: str) -> bool:
+    """``on`` or ``off``, in any case."""
+    value = text.strip().lower()
+    if value not in {"on", "off"}:
+        raise ValueError(f"expected on or off, got {text!r}")
+    return value == "on"
 
 
 def _triage_lines(locale: str, *, explain: bool = False) -> int:

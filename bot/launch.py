@@ -108,6 +108,7 @@ async def practitioner_add(
     location: str | None,
     reminder_offsets_minutes: tuple[int, ...] | None,
     checkins: CheckInSchedule | Literal["default"] | None = None,
+    digest: bool | None = None,
 ) -> int:
     """``stillpoint practitioner add``: register a practitioner, or update their details.
 
@@ -126,6 +127,7 @@ async def practitioner_add(
             location=location,
             reminder_offsets_minutes=reminder_offsets_minutes,
             checkins=checkins,
+            digest=digest,
             default_timezone=settings.default_timezone,
             default_locale=settings.default_locale,
             source="cli",
@@ -190,8 +192,9 @@ def _checkins_column(practitioner: Practitioner) -> str:
 async def practitioner_list(settings: Settings) -> int:
     """``stillpoint practitioner list``: one tab-separated line per practitioner.
 
-    Columns: id, Telegram id, name, time zone, reminder offsets and check-ins
-    (``default`` where the operator's settings apply).
+    Columns: id, Telegram id, name, time zone, reminder offsets, check-ins
+    (``default`` where the operator's settings apply) and the daily digest (``on`` or
+    ``off``).
     """
     configure_logging("WARNING")
     async with _current_database(settings, SystemClock()) as uow_factory, uow_factory() as uow:
@@ -208,6 +211,7 @@ async def practitioner_list(settings: Settings) -> int:
             practitioner.timezone,
             offsets or "default",
             _checkins_column(practitioner),
+            "on" if practitioner.digest else "off",
         )
         print("\t".join(str(column) for column in columns))  # noqa: T201
     return 0

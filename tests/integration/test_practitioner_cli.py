@@ -101,6 +101,7 @@ def test_what_is_not_given_comes_from_the_settings(
     assert (practitioner.timezone, practitioner.locale) == ("America/Toronto", "de")
     assert practitioner.location is None
     assert practitioner.reminder_offsets_minutes == ()  # the operator's REMINDER_OFFSETS
+    assert practitioner.digest is True
 
 
 def test_add_again_updates_only_what_is_given(
@@ -171,6 +172,24 @@ def test_own_check_in_days_and_time_are_stored_and_undone(database_url: str) -> 
     assert (practitioner.checkin_days, practitioner.checkin_time) == ((), None)
 
 
+def test_the_daily_digest_is_turned_off_and_on_and_kept_when_not_given(
+    database_url: str,
+) -> None:
+    add("--telegram-id", "77", "--name", "Second Practitioner", "--digest", "off")
+    [practitioner], _ = stored(database_url)
+    assert practitioner.digest is False
+
+    assert add("--telegram-id", "77", "--location", "Studio 4") == 0
+    [practitioner], [updated, _] = stored(database_url)
+    assert practitioner.digest is False
+    assert updated.detail == {"source": "cli", "fields": ["location"]}
+
+    assert add("--telegram-id", "77", "--digest", " ON ") == 0
+    [practitioner], [updated, *_] = stored(database_url)
+    assert practitioner.digest is True
+    assert updated.detail == {"source": "cli", "fields": ["digest"]}
+
+
 def test_a_practitioner_from_the_settings_gets_a_name(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -204,7 +223,16 @@ def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str
         "--checkins",
         "2,5@18:30",
     )
-    add("--telegram-id", "77", "--name", "Second Practitioner", "--timezone", "Asia/Kolkata")
+    add(
+        "--telegram-id",
+        "77",
+        "--name",
+        "Second Practitioner",
+        "--timezone",
+        "Asia/Kolkata",
+        "--digest",
+        "off",
+    )
     capsys.readouterr()
 
     assert main(["practitioner", "list"]) == 0
@@ -212,8 +240,8 @@ def test_list_prints_one_line_per_practitioner(capsys: pytest.CaptureFixture[str
     out, err = capsys.readouterr()
     assert err == ""
     assert out.splitlines() == [
-        f"1\t{BIG_TELEGRAM_ID}\tSample Practitioner\tAmerica/Toronto\t1d,90m\t2,5@18:30",
-        "2\t77\tSecond Practitioner\tAsia/Kolkata\tdefault\tdefault@default",
+        f"1\t{BIG_TELEGRAM_ID}\tSample Practitioner\tAmerica/Toronto\t1d,90m\t2,5@18:30\ton",
+        "2\t77\tSecond Practitioner\tAsia/Kolkata\tdefault\tdefault@default\toff",
     ]
 
 
@@ -281,6 +309,11 @@ def test_list_of_nobody_prints_nothing(capsys: pytest.CaptureFixture[str]) -> No
         ),
         (["--telegram-id", "77", "--name", "Second", "--checkins", "3,1@10:00"], "increasing"),
         (["--telegram-id", "77", "--name", "Second", "--checkins", "1@25:00"], "--checkins"),
+        (
+            ["--telegram-id", "77", "--name", "Second", "--digest", "yes"],
+            "--digest: expected on or off, got 'yes'",
+        ),
+        (["--telegram-id", "77", "--name", "Second", "--digest", ""], "--digest: expected on"),
         (
             ["--telegram-id", "77", "--name", "Second Practitioner", "--locale", "fr"],
             "--locale: unknown locale",

@@ -138,6 +138,7 @@ async def register(
     location: str | None,
     reminder_offsets_minutes: Iterable[int] | None,
     checkins: CheckInSchedule | Literal["default"] | None = None,
+    digest: bool | None = None,
     default_timezone: str = "UTC",
     default_locale: str = "en",
     source: str = "cli",
@@ -146,28 +147,19 @@ async def register(
 
     ``None`` means "not given": a new practitioner gets the default (a name is required),
     an existing one keeps what it has. An empty ``location`` removes it; empty reminder
-    offsets, and ``checkins="default"``, mean the operator's defaults. Raises
-    ``InvalidRegistrationError``.
+    offsets, and ``checkins="default"``, mean the operator's defaults; ``digest`` turns the
+    daily digest on or off. Raises ``InvalidRegistrationError``.
     """
     check_telegram_id(telegram_id)
-    changes: dict[str, Any] = {}
-    if name is not None:
-        changes["display_name"] = check_name(name)
-    if timezone is not None:
-        changes["timezone"] = check_timezone(timezone)
-    if locale is not None:
-        if not locale.strip():
-            raise InvalidRegistrationError("the locale must not be empty")
-        changes["locale"] = locale.strip()
-    if location is not None:
-        changes["location"] = _check_location(location)
-    if reminder_offsets_minutes is not None:
-        changes["reminder_offsets_minutes"] = check_reminder_offsets(reminder_offsets_minutes)
-    if checkins == "default":
-        changes["checkin_days"], changes["checkin_time"] = (), None
-    elif checkins is not None:
-        changes["checkin_days"] = checkins.days
-        changes["checkin_time"] = f"{checkins.at:%H:%M}"
+    changes = _changes(
+        name=name,
+        timezone=timezone,
+        locale=locale,
+        location=location,
+        reminder_offsets_minutes=reminder_offsets_minutes,
+        checkins=checkins,
+        digest=digest,
+    )
     now = ctx.clock.now()
     async with ctx.uow() as uow:
         existing = await uow.practitioners.by_telegram_id(telegram_id)
@@ -191,6 +183,40 @@ async def register(
         await _audit(uow, now, "practitioner.updated", updated, detail)
         await uow.commit()
         return updated, False
+
+
+def _changes(
+    *,
+    name: str | None,
+    timezone: str | None,
+    locale: str | None,
+    location: str | None,
+    reminder_offsets_minutes: Iterable[int] | None,
+    checkins: CheckInSchedule | Literal["default"] | None,
+    digest: bool | None,
+) -> dict[str, Any]:
+    """The checked values of what is given, by field (``register``'s ``None`` is left out)."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["display_name"] = check_name(name)
+    if timezone is not None:
+        changes["timezone"] = check_timezone(timezone)
+    if locale is not None:
+        if not locale.strip():
+            raise InvalidRegistrationError("the locale must not be empty")
+        changes["locale"] = locale.strip()
+    if location is not None:
+        changes["location"] = _check_location(location)
+    if reminder_offsets_minutes is not None:
+        changes["reminder_offsets_minutes"] = check_reminder_offsets(reminder_offsets_minutes)
+    if checkins == "default":
+        changes["checkin_days"], changes["checkin_time"] = (), None
+    elif checkins is not None:
+        changes["checkin_days"] = checkins.days
+        changes["checkin_time"] = f"{checkins.at:%H:%M}"
+    if digest is not None:
+        changes["digest"] = digest
+    return changes
 
 
 async def _audit(
