@@ -422,6 +422,38 @@ async def test_answers_for_client_are_the_scored_or_compared_replies_newest_firs
         assert list(await uow.replies.answers_for_client(client.id, 1)) == [compared]
 
 
+async def test_a_practitioners_check_ins_and_replies_between_two_times(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    start, end = T0 + timedelta(days=1), T0 + timedelta(days=2)
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        other, other_client = await records.practitioner_and_client(uow, telegram_user_id=42)
+        found_checkins, found_replies = [], []
+        for n, at in enumerate(
+            (start - timedelta(seconds=1), end - timedelta(seconds=1), start, end)
+        ):
+            for owner, whose in ((practitioner, client), (other, other_client)):
+                session = await uow.appointments.add(records.appointment(owner.id, whose.id))
+                checkin = await uow.checkins.add(records.checkin(whose.id, session.id, due_at=at))
+                reply = await uow.replies.add(
+                    records.reply(whose.id, received_at=at, telegram_message_id=n)
+                )
+                if owner is practitioner and start <= at < end:
+                    found_checkins.append(checkin)
+                    found_replies.append(reply)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert list(await uow.checkins.due_between(practitioner.id, start, end)) == [
+            found_checkins[1],  # earliest first
+            found_checkins[0],
+        ]
+        assert list(await uow.replies.received_between(practitioner.id, start, end)) == [
+            found_replies[1],
+            found_replies[0],
+        ]
+
+
 async def test_reply_outlives_a_deleted_session(
     uow_factory: UnitOfWorkFactory, engine: AsyncEngine
 ) -> None:

@@ -57,4 +57,6 @@ def _first_words(words: str | None) -> dict[str, Any] | str:
     if not words:
         return ""
     shown, cut = shorten(" ".join(words.split()), FIRST_WORDS)
+    if cut and " " in shown:
+        shown = shown.rsplit(" ", 1)[0]  # end on a whole word
     return embed(Text("card.words_cut" if cut else "card.words", {"words": shown}))
