@@ -123,6 +123,12 @@ def _practitioner_parser(
         "erase", help="erase one client and everything kept about them, as /erase does"
     )
     erase.add_argument("--client-id", type=int, required=True, help="the client's id")
+    export = commands.add_parser(
+        "export",
+        help="one client's record to stdout: csv, one row per answer; json, everything kept",
+    )
+    export.add_argument("--client-id", type=int, required=True, help="the client's id")
+    export.add_argument("--format", choices=["csv", "json"], required=True, dest="file_format")
     practitioner = commands.add_parser("practitioner", help="register and list practitioners")
     actions = practitioner.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser(
@@ -327,6 +333,8 @@ def _command(
             return launch.practitioner_list(settings)
         case "erase":
             return launch.erase(settings, args.client_id)
+        case "export":
+            return launch.export(settings, args.client_id, args.file_format)
         case "keys":
             return launch.keys_rotate(settings, args.batch)
     return None

@@ -44,8 +44,8 @@ from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import Runtime, runtime_of
 from bot.sandbox.server import SandboxServer
 from bot.services.delivery.report import delivery_report
-from bot.services.practice import practitioners
-from bot.services.privacy import rights
+from bot.services.practice import client_record, practitioners
+from bot.services.privacy import client_copy, rights
 from bot.settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -152,6 +152,27 @@ async def erase(settings: Settings, client_id: int) -> int:
         print(f"stillpoint: there is no client {client_id}", file=sys.stderr)  # noqa: T201
         return 1
     print(f"Erased client {client_id}; their practitioner will be told.")  # noqa: T201
+    return 0
+
+
+async def export(settings: Settings, client_id: int, file_format: str) -> int:
+    """``stillpoint export --client-id N --format csv|json``: one client's record to stdout
+    (CSV: one row per answer, in their practitioner's zone; JSON: everything kept about
+    them, as ``/mydata`` sends it). Written to the audit log. Exit 1 when there is no such
+    client."""
+    configure_logging("WARNING")
+    clock = SystemClock()
+    async with _current_database(settings, clock) as uow_factory:
+        ctx = Runtime(settings, clock, uow_factory).ctx
+        if file_format == "csv":
+            document = await client_record.operator_csv(ctx, client_id)
+        else:
+            copy = await client_copy.operator_copy(ctx, client_id)
+            document = None if copy is None else copy.as_json()
+    if document is None:
+        print(f"stillpoint: there is no client {client_id}", file=sys.stderr)  # noqa: T201
+        return 1
+    sys.stdout.write(document)
     return 0
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -41,7 +39,7 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if copy is None:
         await reply(update, context, "mydata.nothing")
         return
-    document = json.dumps(copy.content, ensure_ascii=False, indent=2).encode("utf-8")
+    document = copy.as_json().encode("utf-8")
     day = when(rt.clock.now(), copy.timezone, "date")
     caption = messages.render("mydata.caption", locale_of(update), day=day)
     send_file_in_chat(update, context, document, filename=COPY_FILE_NAME, caption_html=caption)

@@ -6,6 +6,9 @@ The tests are synchronous: ``bot.cli.main`` runs its own event loop, as from a s
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -459,3 +462,45 @@ def test_an_operator_erases_one_client_and_their_practitioner_is_told(
     assert asyncio.run(after(client_id)) == (True, ["erase.practitioner_notice"])
     assert main(["erase", "--client-id", str(client_id)]) == 1
     assert f"there is no client {client_id}" in capsys.readouterr().err
+
+
+def test_an_operator_exports_one_client_as_csv_or_json(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def plant() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with make_uow_factory(engine)() as uow:
+                _, client = await records.practitioner_and_client(uow)
+                _, other = await records.practitioner_and_client(uow, telegram_user_id=42)
+                for whose, words in ((client, 'my neck, "mostly"'), (other, "not theirs")):
+                    await uow.replies.add(records.reply(whose.id, text=words, received_at=T0))
+                await uow.commit()
+                return client.id
+        finally:
+            await engine.dispose()
+
+    async def exports_audited(client_id: int) -> list[str]:
+        engine = create_engine(database_url)
+        try:
+            async with make_uow_factory(engine)() as uow:
+                entries = await uow.audit.about_client(client_id)
+                return [str(e.detail["format"]) for e in entries if e.action == "client.exported"]
+        finally:
+            await engine.dispose()
+
+    client_id = asyncio.run(plant())
+    assert main(["export", "--client-id", str(client_id), "--format", "csv"]) == 0
+    [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert row["words"] == 'my neck, "mostly"'
+    assert row["discomfort_0_to_10"] == "3"
+    assert main(["export", "--client-id", str(client_id), "--format", "json"]) == 0
+    copy = json.loads(capsys.readouterr().out)
+    [record] = copy["as_client_of"]
+    assert [a["words"] for a in record["answers"]] == ['my neck, "mostly"']
+    assert "not theirs" not in json.dumps(copy)
+    assert asyncio.run(exports_audited(client_id)) == ["csv", "json"]
+    assert main(["export", "--client-id", "999999", "--format", "csv"]) == 1
+    assert "there is no client 999999" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", "--client-id", str(client_id), "--format", "xml"])

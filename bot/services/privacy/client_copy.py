@@ -10,6 +10,7 @@ written to the audit log.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,10 @@ class ClientCopy:
 
     content: dict[str, Any]
     timezone: str
+
+    def as_json(self) -> str:
+        """The copy as a readable JSON document."""
+        return json.dumps(self.content, ensure_ascii=False, indent=2) + "\n"
 
 
 async def client_copy(ctx: UseCaseContext, telegram_user_id: int) -> ClientCopy | None:
