@@ -141,7 +141,7 @@ def send_file_in_chat(
                     chat_id,
                     error.message,
                 )
-                html = messages.render("chart.file_refused", locale)
+                html = messages.render("files.refused", locale)
                 await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
 
         return send_file

@@ -272,3 +272,18 @@ def parse_flag(data: str) -> tuple[int, FlagAction] | None:
     """(flag id, action), or ``None`` when malformed."""
     match = _FLAG.match(data)
     return (int(match.group(1)), FlagAction(match.group(2))) if match else None
+
+
+_DIGEST = re.compile(r"^st:digest:([yn])$")
+DIGEST_PATTERN = _DIGEST.pattern
+
+
+def digest(on: bool) -> str:
+    """Data for the settings button that turns the daily digest on (or off)."""
+    return f"st:digest:{'y' if on else 'n'}"
+
+
+def parse_digest(data: str) -> bool | None:
+    """Whether the press turns the digest on, or ``None`` when malformed."""
+    match = _DIGEST.match(data)
+    return match.group(1) == "y" if match else None

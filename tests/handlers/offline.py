@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
@@ -29,6 +29,8 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    """What a send uploaded (a photo, a document), by part name."""
 
 
 class LocalRequest(BaseRequest):
@@ -79,7 +81,11 @@ class OfflineRequest(LocalRequest):
             code, description = self._failures.pop(api_method)
             body = {"ok": False, "error_code": code, "description": description}
             return code, json.dumps(body).encode()
-        self.calls.append(Call(api_method, params))
+        files = {}
+        if request_data is not None and request_data.contains_files:
+            parts = (request_data.multipart_data or {}).items()
+            files = {name: part[1] for name, part in parts if isinstance(part[1], bytes)}
+        self.calls.append(Call(api_method, params, files))
         return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:

@@ -35,12 +35,13 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     callbacks.LIST_PAGE_PATTERN: callbacks.parse_list_page,
     callbacks.CHECKIN_PATTERN: callbacks.parse_checkin,
     callbacks.FLAG_PATTERN: callbacks.parse_flag,
+    callbacks.DIGEST_PATTERN: callbacks.parse_digest,
 }
 # Data that looks like buttons: the prefixes, digits of every script, separators.
 LOOKALIKE = st.builds(
     lambda prefix, rest: prefix + rest,
     st.sampled_from(
-        ["ap:", "bk:", "cs:y:", "cs:n:", "iv:", "pg:c:", "pg:u:", "ci:", "fl:", "kc:", ""]
+        ["ap:", "bk:", "cs:y:", "cs:n:", "iv:", "pg:c:", "pg:u:", "ci:", "fl:", "kc:", "st:", ""]
     ),
     st.text(alphabet=st.sampled_from(list("0123456789:abcdefghiknrsty_-٣９ ")), max_size=70),
 )
@@ -136,3 +137,10 @@ def test_an_id_too_big_for_the_database_is_not_a_press() -> None:
     ):
         assert all(parse(data) is None for parse in PARSERS.values()), data
     assert callbacks.parse_session(f"ap:1:{int(timedelta(days=1).total_seconds())}:zz") is None
+
+
+def test_the_digest_button_round_trips_and_nothing_else_is_read_as_it() -> None:
+    assert callbacks.parse_digest(callbacks.digest(True)) is True
+    assert callbacks.parse_digest(callbacks.digest(False)) is False
+    for data in ("st:digest:", "st:digest:x", "st:digest:yy", "st:digest:Y", "st:dig:y", "kc:y"):
+        assert callbacks.parse_digest(data) is None, data

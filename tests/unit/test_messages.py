@@ -173,6 +173,9 @@ SAMPLE_VALUES = {
     "paused": embed(Text("card.paused")),
     "sessions": embed(Text("card.sessions", {"count": 3})),
     "checkins": embed(Text("card.no_checkins")),
+    # a practitioner's settings (bot/services/practice/practitioner_settings.py)
+    "digest": embed(Text("settings.digest_on")),
+    "offsets": "24 h, 2 h",
 }
 
 

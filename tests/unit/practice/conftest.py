@@ -1,12 +1,8 @@
-"""Fixtures of the practitioner's view of their clients: the flags' practice on the fakes."""
+"""Fixtures of the practitioner's view of their clients: the flags' practice on the fakes,
+and the real application over it."""
 
 from __future__ import annotations
 
-import pytest
+from tests.unit.flags.conftest import bot, practice
 
-from tests.unit.flags.support import Practice, open_practice
-
-
-@pytest.fixture
-async def practice() -> Practice:
-    return await open_practice()
+__all__ = ["bot", "practice"]
