@@ -25,6 +25,7 @@ from handlers import (
     flood,
     practitioner,
     privacy,
+    settings,
     words,
 )
 from handlers.common import LANES_KEY, rules_loaded
@@ -62,6 +63,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "clients": practitioner.clients,
         "client": client_card.client,
         "flags": flags.open_flags,
+        "settings": settings.show,
         "next": client.next_session,
         "timezone": client.timezone,
         "pause": client.pause,
@@ -79,6 +81,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         callbacks.FLAG_PATTERN: flags.flag_button,
         callbacks.CHECKIN_PATTERN: checkins.checkin_button,
         callbacks.KEEP_CHECKINS_PATTERN: checkins.keep_checkins,
+        callbacks.DIGEST_PATTERN: settings.digest_button,
     }
     for pattern, callback in buttons.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

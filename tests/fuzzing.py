@@ -68,7 +68,7 @@ STRANGERS = 3
 COMMANDS = (
     "/start", "/help", "/next", "/stop", "/erase", "/privacy", "/pause", "/resume",
     "/newclient", "/invites", "/clients", "/book", "/cancel", "/reschedule", "/today",
-    "/upcoming", "/flags", "/timezone", "/unknown", "/start@stillpoint_sandbox_bot",
+    "/upcoming", "/flags", "/timezone", "/settings", "/unknown", "/start@stillpoint_sandbox_bot",
 )  # fmt: skip
 ZONES = ("Europe/Berlin", "America/New_York", "Mars/Olympus", "UTC+99", "../../etc/passwd", "")
 WORDS = (

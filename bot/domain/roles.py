@@ -37,6 +37,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "client",
         "newclient",
         "invites",
+        "settings",
         "start",
         "help",
         "privacy",
