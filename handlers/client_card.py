@@ -3,6 +3,9 @@ Export; Book goes to the guided booking)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -12,7 +15,7 @@ from bot.domain.callbacks import CardAction
 from bot.domain.outgoing import OutgoingMessage
 from bot.services.access import Refused
 from bot.services.practice import client_card, client_record
-from bot.services.practice.client_record import ChartRequest
+from bot.services.practice.client_record import ChartRequest, RecordExport
 from bot.telegram.charts import draw
 from handlers import fallbacks
 from handlers.common import (
@@ -28,6 +31,7 @@ from handlers.common import (
 )
 
 CHART_FILE_NAME = "trend.png"
+T = TypeVar("T")
 
 
 async def client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,33 +59,46 @@ async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 update, context, client_card.history(rt.ctx, actor=actor, client_id=client_id)
             )
         case CardAction.CHART:
-            await acknowledge(update)
-            try:
-                found = await client_record.chart(rt.ctx, actor=actor, client_id=client_id)
-            except Refused as refusal:
-                send_refusal(update, context, refusal)
-                return
-            await _send_chart_or_words(update, context, found)
-        case CardAction.EXPORT:
-            await acknowledge(update)
-            try:
-                record = await client_record.export(rt.ctx, actor=actor, client_id=client_id)
-            except Refused as refusal:
-                send_refusal(update, context, refusal)
-                return
-            if isinstance(record, OutgoingMessage):
-                send_new(update, context, record)
-                return
-            caption = record.caption
-            send_file_in_chat(
-                update,
-                context,
-                record.document,
-                filename=record.file_name,
-                caption_html=messages.render(caption.key, locale_of(update), **caption.params),
+            found = await _unless_refused(
+                update, context, client_record.chart(rt.ctx, actor=actor, client_id=client_id)
             )
-            if record.chart is not None:
-                await _send_chart_or_words(update, context, record.chart)
+            if found is not None:
+                await _send_chart_or_words(update, context, found)
+        case CardAction.EXPORT:
+            record = await _unless_refused(
+                update, context, client_record.export(rt.ctx, actor=actor, client_id=client_id)
+            )
+            if isinstance(record, RecordExport):
+                await _send_export(update, context, record)
+            elif record is not None:
+                send_new(update, context, record)
+
+
+async def _unless_refused(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, call: Awaitable[T]
+) -> T | None:
+    """Acknowledge the press, then the service's result; ``None`` once a refusal is sent."""
+    await acknowledge(update)
+    try:
+        return await call
+    except Refused as refusal:
+        send_refusal(update, context, refusal)
+        return None
+
+
+async def _send_export(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, record: RecordExport
+) -> None:
+    caption = record.caption
+    send_file_in_chat(
+        update,
+        context,
+        record.document,
+        filename=record.file_name,
+        caption_html=messages.render(caption.key, locale_of(update), **caption.params),
+    )
+    if record.chart is not None:
+        await _send_chart_or_words(update, context, record.chart)
 
 
 async def _send_chart_or_words(

@@ -19,8 +19,10 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.models import (
+    CheckIn,
     Client,
     Flag,
     FlagState,
@@ -303,12 +305,9 @@ async def history(ctx: UseCaseContext, *, actor: int, flag_id: int) -> OutgoingM
         practitioner = await require_practitioner(uow, ctx.clock, actor, "flag.history")
         flag, client = await own_flag(uow, ctx.clock, practitioner, flag_id, "flag.history")
         now = ctx.clock.now()
-        recent = await uow.checkins.for_client(client.id, limit=HISTORY_CHECKINS * 4)
-        due = [c for c in recent if c.due_at <= now][:HISTORY_CHECKINS]
-        entries = [
-            views.history_entry(c, await uow.replies.for_checkin(c.id), practitioner.timezone)
-            for c in due
-        ]
+        due, entries = await history_entries(
+            uow, client.id, practitioner.timezone, now, HISTORY_CHECKINS
+        )
         await uow.audit.record(
             now,
             "flag.history_viewed",
@@ -329,6 +328,17 @@ async def history(ctx: UseCaseContext, *, actor: int, flag_id: int) -> OutgoingM
         ),
         buttons,
     )
+
+
+async def history_entries(
+    uow: UnitOfWork, client_id: int, timezone: str, now: datetime, limit: int
+) -> tuple[list[CheckIn], list[dict[str, Any]]]:
+    """The client's last ``limit`` check-ins that were due, newest first, and their
+    history entries (every answer in full)."""
+    recent = await uow.checkins.for_client(client_id, limit=limit * 4)
+    due = [c for c in recent if c.due_at <= now][:limit]
+    entries = [views.history_entry(c, await uow.replies.for_checkin(c.id), timezone) for c in due]
+    return due, entries
 
 
 # --- lists --------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from bot.domain.trend import Answers
 from bot.ports import Clock, UnitOfWork
 from bot.services.access import own_client, refuse, require_practitioner
 from bot.services.context import UseCaseContext
-from bot.services.flags import views
+from bot.services.flags.lifecycle import history_entries
 from bot.services.practice.answer_lines import answer_facts
 from bot.services.sessions.booking import pick_client
 from bot.services.sessions.calendar import sessions_ahead
@@ -80,12 +80,9 @@ async def history(ctx: UseCaseContext, *, actor: int, client_id: int) -> Outgoin
         practitioner = await require_practitioner(uow, ctx.clock, actor, "client.history")
         client = await readable_client(uow, ctx.clock, practitioner, client_id, "client.history")
         now = ctx.clock.now()
-        recent = await uow.checkins.for_client(client.id, limit=HISTORY_CHECKINS * 4)
-        due = [c for c in recent if c.due_at <= now][:HISTORY_CHECKINS]
-        entries = [
-            views.history_entry(c, await uow.replies.for_checkin(c.id), practitioner.timezone)
-            for c in due
-        ]
+        due, entries = await history_entries(
+            uow, client.id, practitioner.timezone, now, HISTORY_CHECKINS
+        )
         await audit_view(uow, now, actor, client, "client.history_viewed", checkins=len(due))
         await uow.commit()
     back = ((Button(Text("card.button_back"), callbacks.card(client.id)),),)
