@@ -6,7 +6,11 @@ It drives the sandbox only through its control API, exactly as a test or a perso
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 import re
+import sys
 import textwrap
 import time
 from dataclasses import dataclass
@@ -16,19 +20,35 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.client import SandboxClient
+from bot.sandbox.media import image_size
 
 _WIDTH = 76
-_PRESS_TIMEOUT_S = 10.0
+_BODY = _WIDTH - 16  # the text column, right of "  Stillpoint ◂ "
+_ANSWER_TIMEOUT_S = 10.0
+_POLL_S = 0.02
+_FILE_LINES = 4  # of a CSV file, the header and the first rows
 _CLIENT_ZONE = ZoneInfo("Europe/Berlin")  # the client's /timezone in the story
+_CHECKIN_AT = dt_time(10, 0)  # the check-ins' local hour (the default setting)
+_SESSION = timedelta(minutes=60)  # the default length of a session
 _INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
 
+class OutOfStepError(RuntimeError):
+    """A bot message turned up where the transcript could not print it under its cause."""
+
+
 class Transcript:
-    """Prints who said what, as a chat would show it."""
+    """Prints who said what, as a chat would show it: each answer right under its cause.
+
+    Every step waits for the whole answer it causes (new messages, the pressed message
+    changed in place, or both) before the next step, and refuses to go on while a chat
+    holds a bot message not printed yet, so no answer is shown a step late or twice.
+    """
 
     def __init__(self, client: SandboxClient) -> None:
         self._client = client
-        self._last: dict[int, int] = {}
+        self._seen: dict[int, int] = {}  # per chat: the newest message id accounted for
+        self._shown: dict[tuple[int, int], str] = {}  # (chat, message id): what was printed
 
     def scene(self, title: str) -> None:
         """Start a new part of the story."""
@@ -36,71 +56,160 @@ class Transcript:
 
     async def say(self, user_id: int, name: str, text: str, *, replies: int = 1) -> dict[str, Any]:
         """``name`` sends ``text``; print it and the bot's answers; return the last answer."""
-        sent = await self._client.send(user_id, text)
+        await self._settled(user_id)
+        self._seen[user_id] = await self._client.send(user_id, text)
         print(f"  {name} ▸ {text}")
-        return await self.arrivals(user_id, count=replies, after=sent)
-
-    async def arrivals(
-        self, user_id: int, *, count: int = 1, after: int | None = None
-    ) -> dict[str, Any]:
-        """Wait for ``count`` new bot messages in the chat, print them, return the last."""
-        since = self._last.get(user_id, 0) if after is None else after
-        arrived = await self._client.wait_for_messages(user_id, after=since, count=count)
-        for message in arrived:
-            self._print_bot_message(message)
-        self._last[user_id] = arrived[-1]["message_id"]
-        return arrived[-1]
-
-    async def press(
-        self, user_id: int, name: str, message: dict[str, Any], label: str
-    ) -> dict[str, Any]:
-        """``name`` taps the button labelled ``label``; print the message as it becomes."""
-        [data] = [b["data"] for row in message["buttons"] for b in row if b["text"] == label]
-        print(f"  {name} ▸ [{label}]")
-        await self._client.press(user_id, message["message_id"], data)
-        deadline = time.monotonic() + _PRESS_TIMEOUT_S
-        while time.monotonic() < deadline:
-            current = [
-                m
-                for m in await self._client.messages(user_id)
-                if m["message_id"] == message["message_id"]
-            ]
-            if current and current[0]["text"] != message["text"]:
-                self._print_bot_message(current[0])
-                return current[0]
-            await asyncio.sleep(0.05)
-        raise TimeoutError(f"the bot did not answer the {label!r} button")
-
-    async def tap(
-        self, user_id: int, name: str, message: dict[str, Any], label: str
-    ) -> dict[str, Any]:
-        """``name`` taps a button that is answered with a new message; print and return it."""
-        [data] = [b["data"] for row in message["buttons"] for b in row if b["text"] == label]
-        print(f"  {name} ▸ [{label}]")
-        await self._client.press(user_id, message["message_id"], data)
-        return await self.arrivals(user_id, after=self._last.get(user_id, message["message_id"]))
+        return await self.arrivals(user_id, count=replies)
 
     async def send_sticker(self, user_id: int, name: str) -> None:
         """``name`` sends a sticker where words were expected."""
-        sent = await self._client.send_media(user_id, "sticker")
+        await self._settled(user_id)
+        self._seen[user_id] = await self._client.send_media(user_id, "sticker")
         print(f"  {name} ▸ [a sticker]")
-        await self.arrivals(user_id, after=sent)
+        await self.arrivals(user_id)
+
+    async def arrivals(self, chat_id: int, *, count: int = 1) -> dict[str, Any]:
+        """Wait for ``count`` new bot messages in the chat, print them, return the last."""
+        arrived = await self._client.wait_for_messages(
+            chat_id, after=self._seen.get(chat_id, 0), count=count, timeout=_ANSWER_TIMEOUT_S
+        )
+        for message in arrived:
+            await self._show(chat_id, message)
+        self._seen[chat_id] = arrived[-1]["message_id"]
+        return arrived[-1]
+
+    async def press(
+        self,
+        user_id: int,
+        name: str,
+        message: dict[str, Any],
+        label: str,
+        *,
+        new: int = 0,
+        edits: bool | None = None,
+    ) -> dict[str, Any]:
+        """``name`` taps the button labelled ``label`` under ``message``; print the answer.
+
+        The answer waited for is the pressed message changed in place (the default), or
+        ``new`` new bot messages (a refusal, a file and a chart), or, with ``edits=True``
+        as well, both. Whatever else the tap has changed by then is printed too. Returns
+        the last new message, or else the pressed message as it now reads.
+        """
+        wants_edit = new == 0 if edits is None else edits
+        if not wants_edit and new < 1:
+            raise ValueError("a tap must be answered by an edit or a new message")
+        [data] = [b["data"] for row in message["buttons"] for b in row if b["text"] == label]
+        await self._settled(user_id)
+        pressed_id = message["message_id"]
+        before = self._shown.get((user_id, pressed_id), _state(message))
+        print(f"  {name} ▸ [{label}]")
+        await self._client.press(user_id, pressed_id, data)
+        deadline = time.monotonic() + _ANSWER_TIMEOUT_S
+        while True:
+            chat = await self._client.messages(user_id)
+            [pressed] = [m for m in chat if m["message_id"] == pressed_id]
+            changed = _state(pressed) != before
+            after = self._seen.get(user_id, 0)
+            arrived = [m for m in chat if m["from"] == "bot" and m["message_id"] > after]
+            if (changed or not wants_edit) and len(arrived) >= new:
+                break
+            if time.monotonic() >= deadline:
+                awaited = " and ".join(
+                    ([f"{new} new message(s)"] if new else []) + (["an edit"] if wants_edit else [])
+                )
+                raise TimeoutError(
+                    f"the bot did not answer the {label!r} button with {awaited} within "
+                    f"{_ANSWER_TIMEOUT_S:g} s; edited: {changed}, new: "
+                    f"{[m['text'][:60] for m in arrived]}"
+                )
+            await asyncio.sleep(_POLL_S)
+        if changed:
+            await self._show(user_id, pressed)
+        for arrival in arrived:
+            await self._show(user_id, arrival)
+        if arrived:
+            self._seen[user_id] = arrived[-1]["message_id"]
+            return arrived[-1]
+        return pressed
 
     async def move_clock(self, to: datetime) -> None:
         """Move the sandbox clock, and say so."""
         await self._client.set_clock(to)
-        print(f"\n  ⏩ The clock moves to {to:%A %d %B, %H:%M} UTC.")
+        print(f"\n  ⏩ The clock moves to {to.astimezone(UTC):%A %d %B, %H:%M} UTC.")
 
-    @staticmethod
-    def _print_bot_message(message: dict[str, Any]) -> None:
-        lines = message["text"].splitlines() or [""]
+    async def not_shown(self) -> list[str]:
+        """The bot messages, in every chat of the story, never printed as they now read."""
+        missed = []
+        for chat_id in self._seen:
+            for message in await self._client.messages(chat_id):
+                key = (chat_id, message["message_id"])
+                if message["from"] == "bot" and self._shown.get(key) != _state(message):
+                    missed.append(f"chat {chat_id}, message {key[1]}: {message['text'][:60]!r}")
+        return missed
+
+    async def _settled(self, chat_id: int) -> None:
+        """Refuse to take the next step while the chat holds an unprinted bot message: it
+        would be printed under the wrong step."""
+        after = self._seen.get(chat_id, 0)
+        stray = [m for m in await self._client.messages(chat_id, after) if m["from"] == "bot"]
+        if stray:
+            raise OutOfStepError(
+                f"chat {chat_id} got answers no step waited for: {[m['text'][:60] for m in stray]}"
+            )
+
+    async def _show(self, chat_id: int, message: dict[str, Any]) -> None:
+        """Print one bot message: ◂ when it is new, ✎ when it changed in place."""
+        key = (chat_id, message["message_id"])
+        speaker = "Stillpoint ✎" if key in self._shown else "Stillpoint ◂"
+        self._shown[key] = _state(message)
+        lines = []
+        preview: list[str] = []
+        if message.get("kind") in ("photo", "document"):
+            data = await self._client.file(message["file_id"])
+            lines.append(_file_line(message, data))
+            if str(message.get("file_name", "")).endswith(".csv"):
+                preview = _csv_preview(data)
+        lines += message["text"].splitlines()
         first = True
-        for line in lines:
-            for piece in textwrap.wrap(line, _WIDTH - 16) or [""]:
-                print(f"  {'Stillpoint ◂' if first else ' ' * 12} {piece}")
+        for line in lines or [""]:
+            for piece in textwrap.wrap(line, _BODY) or [""]:
+                print(f"  {speaker if first else ' ' * len(speaker)} {piece}")
                 first = False
+        for line in preview:
+            print(" " * 15 + line)
         for row in message.get("buttons", []):
             print(" " * 15 + "  ".join(f"[{button['text']}]" for button in row))
+
+
+def _state(message: dict[str, Any]) -> str:
+    """What a message shows: its text, buttons and file."""
+    shown = [message.get("text"), message.get("buttons"), message.get("file_id")]
+    return json.dumps(shown, ensure_ascii=False, sort_keys=True)
+
+
+def _file_line(message: dict[str, Any], data: bytes) -> str:
+    """A photo or document, as a line: what it is and how big."""
+    size = f"{max(1, round(len(data) / 1000))} kB"
+    if message["kind"] == "photo":
+        # The bot sends photos only as charts of a client's trend.
+        width, height = image_size(data) or (0, 0)
+        kind = "PNG" if data.startswith(b"\x89PNG") else "image"
+        return f"[a chart picture, {width}\N{MULTIPLICATION SIGN}{height} {kind}, {size}]"
+    return f"[a file: {message.get('file_name', 'unnamed')}, {size}]"
+
+
+def _csv_preview(data: bytes) -> list[str]:
+    """The first lines of a CSV file, each cut to the width, and how many rows it has."""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    shown = [
+        f"┆ {line if len(line) <= _BODY - 2 else line[: _BODY - 3] + '…'}"
+        for line in lines[:_FILE_LINES]
+    ]
+    if len(lines) > _FILE_LINES:
+        records = len(list(csv.reader(io.StringIO(text)))) - 1  # a header, then one per row
+        shown.append(f"┆ … {records} rows in all")
+    return shown
 
 
 @dataclass
@@ -110,18 +219,26 @@ class _Story:
     sandbox: SandboxClient
     transcript: Transcript
     practitioner: int
+    zone: ZoneInfo  # the practitioner's: /book reads their local time, the morning is theirs
     client: int = 0
 
+    def local(self, moment: datetime) -> str:
+        """``moment`` as the practitioner types it after /book."""
+        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M}"
 
-async def play(sandbox_url: str) -> int:
-    """Play the walk-through against a running sandbox; 0 when every answer arrived."""
+
+async def play(sandbox_url: str, practitioner_zone: str = "UTC") -> int:
+    """Play the walk-through against a running sandbox whose practitioner lives in
+    ``practitioner_zone``; 0 when every answer arrived and was printed in its place."""
     async with SandboxClient(sandbox_url) as sandbox:
         info = await sandbox.info()
-        story = _Story(sandbox, Transcript(sandbox), info["practitioner_user_id"])
+        zone = ZoneInfo(practitioner_zone)
+        story = _Story(sandbox, Transcript(sandbox), info["practitioner_user_id"], zone)
         print(
             f"Stillpoint demo: the real bot over HTTP, against its Telegram sandbox {sandbox_url}"
         )
         print(f"Bot: @{info['bot_username']}   Sandbox time: {info['now']}")
+        print("◂ marks a new message from the bot; ✎ a message it changed in place after a tap.")
         # A fixed hour two days ahead, so the story reads the same whenever it runs.
         now = datetime.fromisoformat(info["now"])
         morning = datetime.combine(now.date() + timedelta(days=2), dt_time(9, 0), UTC)
@@ -130,13 +247,28 @@ async def play(sandbox_url: str) -> int:
         session = morning + timedelta(days=3, hours=6)
         await _book_remind_confirm(story, session)
         await _aftercare(story, session)
+        await _calm_day(story, session)
+        await _card_chart_export(story, _checkin_time(session, 7))
+        await _next_morning(story)
+        await _client_copy(story)
         await _stranger(story)
+        missed = await story.transcript.not_shown()
         stats = await sandbox.stats()
         calls = dict(stats["calls"])
         print(f"\nDelivered {stats['delivered']} messages. Bot API calls: {calls}")
         if stats["errors_returned"]:
             print(f"Flood control and other errors answered: {dict(stats['errors_returned'])}")
+        if missed:
+            print(f"Not printed as they now read: {missed}", file=sys.stderr)
+            return 1
     return 0
+
+
+def _checkin_time(session: datetime, day: int) -> datetime:
+    """When the day-``day`` check-in after ``session`` is due: that many days after it
+    ends, at the check-in hour in the client's zone."""
+    ended = (session + _SESSION).astimezone(_CLIENT_ZONE).date()
+    return datetime.combine(ended + timedelta(days=day), _CHECKIN_AT, _CLIENT_ZONE).astimezone(UTC)
 
 
 async def _invite_and_join(story: _Story) -> None:
@@ -159,7 +291,7 @@ async def _invite_and_join(story: _Story) -> None:
 async def _book_remind_confirm(story: _Story, session: datetime) -> None:
     transcript, practitioner, client = story.transcript, story.practitioner, story.client
     transcript.scene("A session is booked")
-    await transcript.say(practitioner, "Practitioner", f"/book Sample {session:%Y-%m-%d %H:%M}")
+    await transcript.say(practitioner, "Practitioner", f"/book Sample {story.local(session)}")
     await transcript.arrivals(client)
 
     transcript.scene("Time passes: both reminders arrive")
@@ -177,10 +309,8 @@ async def _book_remind_confirm(story: _Story, session: datetime) -> None:
 async def _aftercare(story: _Story, session: datetime) -> None:
     transcript, practitioner, client = story.transcript, story.practitioner, story.client
     transcript.scene("The session passes; the next morning a check-in arrives")
-    await transcript.move_clock(session + timedelta(minutes=70))
-    local_day = (session + timedelta(days=1)).astimezone(_CLIENT_ZONE).date()
-    day_one = datetime.combine(local_day, dt_time(10, 0), _CLIENT_ZONE).astimezone(UTC)
-    await transcript.move_clock(day_one)
+    await transcript.move_clock(session + _SESSION + timedelta(minutes=10))
+    await transcript.move_clock(_checkin_time(session, 1))
     checkin = await transcript.arrivals(client)
     step = await transcript.press(client, "Client", checkin, "2")
     step = await transcript.press(client, "Client", step, "Better")
@@ -188,17 +318,64 @@ async def _aftercare(story: _Story, session: datetime) -> None:
     await transcript.say(client, "Client", "Tired, and slept a lot. Feeling lighter.")
 
     transcript.scene("Day 3: a worrying answer reaches the practitioner")
-    await transcript.move_clock(day_one + timedelta(days=2))
+    await transcript.move_clock(_checkin_time(session, 3))
     checkin = await transcript.arrivals(client)
-    step = await transcript.press(client, "Client", checkin, "6")
+    await transcript.press(client, "Client", checkin, "6")
     worry = "My headache is much worse since yesterday and I keep having panic attacks"
     await transcript.say(client, "Client", worry)
     alert = await transcript.arrivals(practitioner)
-    await transcript.tap(practitioner, "Practitioner", alert, "✅ Acknowledge")
-    await transcript.tap(practitioner, "Practitioner", alert, "✉️ Reply")
+    # The alert keeps the client's words: its buttons answer with a new message below it.
+    await transcript.press(practitioner, "Practitioner", alert, "✅ Acknowledge", new=1)
+    await transcript.press(practitioner, "Practitioner", alert, "✉️ Reply", new=1)
     answer = "Thank you for telling me. I'll call you at 11 today."
     await transcript.say(practitioner, "Practitioner", answer)
     await transcript.arrivals(client)
+
+
+async def _calm_day(story: _Story, session: datetime) -> None:
+    transcript, client = story.transcript, story.client
+    transcript.scene("Day 7: a calm answer, kept for the practitioner's morning")
+    await transcript.move_clock(_checkin_time(session, 7))
+    checkin = await transcript.arrivals(client)
+    step = await transcript.press(client, "Client", checkin, "1")
+    step = await transcript.press(client, "Client", step, "Much better")
+    await transcript.press(client, "Client", step, "Skip")
+    await transcript.say(client, "Client", "Calm and light today, thank you.")
+
+
+async def _card_chart_export(story: _Story, day_seven: datetime) -> None:
+    transcript, practitioner, client = story.transcript, story.practitioner, story.client
+    transcript.scene("That afternoon: a follow-up, and the client's card")
+    afternoon = day_seven + timedelta(hours=5)
+    await transcript.move_clock(afternoon)
+    # Tomorrow at 11:00, the practitioner's time: less than a day ahead, so one reminder.
+    tomorrow = afternoon.astimezone(story.zone).date() + timedelta(days=1)
+    follow_up = datetime.combine(tomorrow, dt_time(11, 0), story.zone)
+    await transcript.say(practitioner, "Practitioner", f"/book Sample {story.local(follow_up)}")
+    await transcript.arrivals(client)
+    card = await transcript.say(practitioner, "Practitioner", "/client Sample")
+
+    transcript.scene("Chart: the trend as a picture, and in words")
+    await transcript.press(practitioner, "Practitioner", card, "📈 Chart", new=1)
+
+    transcript.scene("Export: every answer as a file, and the chart")
+    await transcript.press(practitioner, "Practitioner", card, "📄 Export", new=2)
+
+
+async def _next_morning(story: _Story) -> None:
+    transcript, practitioner = story.transcript, story.practitioner
+    transcript.scene("The next morning: the practitioner's list and digest")
+    today = (await story.sandbox.clock()).astimezone(story.zone).date()
+    await transcript.move_clock(
+        datetime.combine(today + timedelta(days=1), dt_time(8, 30), story.zone)
+    )
+    await transcript.arrivals(practitioner, count=2)
+
+
+async def _client_copy(story: _Story) -> None:
+    transcript = story.transcript
+    transcript.scene("The client asks for a copy of their data")
+    await transcript.say(story.client, "Client", "/mydata")
 
 
 async def _stranger(story: _Story) -> None:

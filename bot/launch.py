@@ -307,7 +307,12 @@ async def demo(settings: Settings) -> int:
 
     configure_logging("WARNING")
     async with running_sandbox(settings) as sb:
-        return await play(sb.url)
+        async with sb.runtime.uow() as uow:
+            practitioner = await uow.practitioners.by_telegram_id(
+                sb.server.state.practitioner_user_id
+            )
+        zone = practitioner.timezone if practitioner else settings.default_timezone
+        return await play(sb.url, practitioner_zone=zone)
 
 
 @asynccontextmanager
