@@ -50,7 +50,13 @@ async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     client_id, action = press
     rt, actor = runtime(context), sender_id(update)
     match action:
-        case CardAction.SHOW:
+        case CardAction.SHOW:  # a new message: the list or digest pressed stays as it is
+            card = await _unless_refused(
+                update, context, client_card.card(rt.ctx, actor=actor, client_id=client_id)
+            )
+            if card is not None:
+                send_new(update, context, card)
+        case CardAction.BACK:
             await answer_call(
                 update, context, client_card.card(rt.ctx, actor=actor, client_id=client_id)
             )

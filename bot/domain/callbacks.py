@@ -162,7 +162,8 @@ def parse_list_page(data: str) -> tuple[ListName, int] | None:
 class CardAction(enum.StrEnum):
     """What a button on a client card (or naming a client) does."""
 
-    SHOW = "s"
+    SHOW = "s"  # the card as a new message, under a list or the digest that named them
+    BACK = "b"  # the card again, in place of History
     CHART = "c"
     HISTORY = "h"
     EXPORT = "e"

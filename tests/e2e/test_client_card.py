@@ -102,8 +102,8 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
     await _answer_checkin(sandbox, client, day_one + timedelta(days=2), "2", "Calm and light today")
 
     card = await _reply(sandbox, practitioner, "/client marit")
-    assert card["text"].startswith("🗂 Marit Olsen\njoined\n1 session so far\n")
-    assert "· day 3 · 2/10 (↓4) · vs. before the session: better" in card["text"]
+    assert card["text"].startswith("🗂 Marit Olsen\nStatus: joined\n1 session so far\n")
+    assert "· day 3 · 2/10 (↓4) · better since the session" in card["text"]
     labels = [b["text"] for row in card["buttons"] for b in row]
     for word in ("Chart", "History", "Export", "Book"):
         assert any(word in label for label in labels), labels
@@ -150,6 +150,14 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
     )
     [digest] = await sandbox.wait_for_messages(practitioner, after=before)
     assert digest["text"].startswith("🌿 Answers since ")
-    assert "• Marit Olsen · day 3 · 2/10 (↓4) · vs. before the session: better" in digest["text"]
+    assert "• Marit Olsen · day 3 · 2/10 (↓4) · better since the session" in digest["text"]
     assert "Calm and light today" in digest["text"]
     assert [b["text"] for row in digest["buttons"] for b in row] == ["Marit Olsen"]
+    # Its button opens the card below it; the digest stays as it was.
+    await sandbox.press(practitioner, digest["message_id"], _data(digest, "Marit Olsen"))
+    [opened] = await sandbox.wait_for_messages(practitioner, after=digest["message_id"])
+    assert opened["text"].startswith("🗂 Marit Olsen\nStatus: joined")
+    [kept] = [
+        m for m in await sandbox.messages(practitioner) if m["message_id"] == digest["message_id"]
+    ]
+    assert kept["text"] == digest["text"]

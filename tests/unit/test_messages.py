@@ -170,6 +170,7 @@ SAMPLE_VALUES = {
     "since": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin", "short_datetime"),
     "answered": 12,
     "unanswered": 3,
+    "counts": embed(Text("digest.counts", {"answered": 12, "unanswered": 3})),
     "paused": embed(Text("card.paused")),
     "sessions": embed(Text("card.sessions", {"count": 3})),
     "checkins": embed(Text("card.no_checkins")),

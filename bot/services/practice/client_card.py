@@ -85,7 +85,7 @@ async def history(ctx: UseCaseContext, *, actor: int, client_id: int) -> Outgoin
         )
         await audit_view(uow, now, actor, client, "client.history_viewed", checkins=len(due))
         await uow.commit()
-    back = ((Button(Text("card.button_back"), callbacks.card(client.id)),),)
+    back = ((Button(Text("card.button_back"), callbacks.card(client.id, CardAction.BACK)),),)
     if not entries:
         return OutgoingMessage(Text("flag.history_none", {"client": client.full_name}), back)
     return OutgoingMessage(

@@ -167,8 +167,12 @@ def _message(
         "digest.digest" if pages == 1 else "digest.digest_page",
         {
             "since": when(since, timezone, "short_datetime"),
-            "answered": answered,
-            "unanswered": unanswered,
+            "counts": embed(
+                Text(
+                    "digest.counts" if unanswered else "digest.counts_all",
+                    {"answered": answered, "unanswered": unanswered},
+                )
+            ),
             "page": number,
             "pages": pages,
             "lines": [line for _, line in entries],

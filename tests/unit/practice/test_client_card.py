@@ -32,11 +32,13 @@ async def test_the_card_shows_status_sessions_and_the_last_check_ins(practice: P
     card = await client_card.card_by_name(practice.ctx, actor=PRACTITIONER, query="sample")
 
     text = plain(card)
-    assert text.startswith("🗂 Sample <i>Client</i>\njoined\n2 sessions so far\nNo session booked")
+    assert text.startswith(
+        "🗂 Sample <i>Client</i>\nStatus: joined\n2 sessions so far\nNo session booked"
+    )
     # Newest first; the change is from the check-in before, whichever session it followed.
     assert "The last 2 check-ins" in text
     lines = [line for line in text.splitlines() if line.startswith("• ")]
-    assert lines[0].startswith("• Tue 1 Dec · day 1 · 7/10 (↑3) · vs. before the session: worse")
+    assert lines[0].startswith("• Tue 1 Dec · day 1 · 7/10 (↑3) · worse since the session")
     assert " · neck, head & jaw · " in lines[0]
     assert "“It got <b>worse</b> & I </blockquote> can't sleep”" in lines[0]
     assert lines[0].endswith("🟠 Concern")
@@ -137,6 +139,6 @@ async def test_history_shows_every_answer_in_full_and_leads_back(practice: Pract
     text = plain(answer)
     assert "Sample <i>Client</i>: the last check-in" in text
     assert "It got <b>worse</b> & I </blockquote> can't sleep" in text
-    assert button_data(answer) == [callbacks.card(practice.client.id)]
+    assert button_data(answer) == [callbacks.card(practice.client.id, CardAction.BACK)]
     [entry] = [e for e in audit(practice) if e.action == "client.history_viewed"]
     assert entry.detail == {"checkins": 1}
