@@ -205,13 +205,14 @@ def with_note(note: Text, message: OutgoingMessage) -> OutgoingMessage:
     )
 
 
-def healing_notes(reactions: Sequence[str]) -> list[dict[str, Any]]:
+def healing_notes(reactions: Sequence[str]) -> list[dict[str, Any] | str]:
     """The ``[aftercare]`` notes for what the client mentioned (at most ``MAX_NOTES``;
-    feeling better last), or the general one."""
+    feeling better last), or the general one; a blank line between two notes."""
     known = [r for r in dict.fromkeys(reactions) if r in HEALING_REACTIONS]
     known.sort(key=lambda reaction: reaction == "lighter")
     chosen = known[:MAX_NOTES] or ["generic"]
-    return [embed(Text(f"aftercare.{reaction}")) for reaction in chosen]
+    notes = [embed(Text(f"aftercare.{reaction}")) for reaction in chosen]
+    return [part for note in notes for part in ("", note)][1:]
 
 
 def thanks(reactions: Sequence[str]) -> OutgoingMessage:

@@ -70,6 +70,9 @@ async def test_a_calm_check_in_goes_step_by_step_and_ends_with_the_matching_note
     text = shown(thanks)
     assert render_plain("aftercare.tired", "en") in text
     assert render_plain("aftercare.sore", "en") in text
+    # Two notes are two paragraphs on the phone, not one run-on block.
+    notes = (render_plain("aftercare.tired", "en"), render_plain("aftercare.sore", "en"))
+    assert "\n\n".join(notes) in text  # in the order mentioned
     replies = await replies_of(world)
     assert [(r.score, r.comparison, r.body_areas, r.text) for r in replies] == [
         (2, None, (), None),
