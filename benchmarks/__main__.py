@@ -17,6 +17,33 @@ DATABASE_HELP = (
 )
 
 
+def _insight_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--checkins", type=int, default=60, help="answered check-ins a chart shows")
+    sub.add_argument("--renders", type=int, default=50, help="charts drawn and timed")
+    sub.add_argument(
+        "--practitioners", type=int, default=20, help="practitioners pressing Chart at once"
+    )
+    sub.add_argument(
+        "--over", type=float, default=20.0, metavar="S", help="seconds they keep pressing"
+    )
+    sub.add_argument(
+        "--morning-practitioners", type=int, default=200, help="practitioners with a morning list"
+    )
+    sub.add_argument("--morning-clients", type=int, default=50, help="clients each")
+    sub.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
+
+def _all_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="the PostgreSQL server (default: BENCH_DATABASE_URL, TEST_DATABASE_URL, "
+        "or the local server on 127.0.0.1:5432)",
+    )
+    sub.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    sub.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -89,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
         "--backlog", type=int, default=30, help="notices queued for one practitioner (phase two)"
     )
     flood.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+    _insight_options(
+        add("insight", "chart drawing, charts beside other replies, morning lists, start-up")
+    )
     cost = add("triage", "per-reply cost of triage on every corpus line, load time and memory")
     cost.add_argument("--rounds", type=int, default=5, help="times each line is triaged")
 
@@ -99,15 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     encryption.add_argument("--clients", type=int, default=100, help="clients in each practice")
     encryption.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
-    every = add("all", "every benchmark at its target sizes, on SQLite and PostgreSQL")
-    every.add_argument(
-        "--postgres",
-        metavar="URL",
-        help="the PostgreSQL server (default: BENCH_DATABASE_URL, TEST_DATABASE_URL, "
-        "or the local server on 127.0.0.1:5432)",
-    )
-    every.add_argument("--no-postgres", action="store_true", help="SQLite only")
-    every.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    _all_options(add("all", "every benchmark at its target sizes, on SQLite and PostgreSQL"))
     return parser
 
 
@@ -161,6 +183,18 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 over_s=args.over,
                 background=args.background,
                 backlog=args.backlog,
+                database=args.database,
+            )
+        case "insight":
+            from benchmarks import insight  # noqa: PLC0415
+
+            return await insight.run(
+                checkins=args.checkins,
+                renders=args.renders,
+                practitioners=args.practitioners,
+                over_s=args.over,
+                morning_practitioners=args.morning_practitioners,
+                morning_clients=args.morning_clients,
                 database=args.database,
             )
         case "triage":

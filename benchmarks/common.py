@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -317,10 +317,15 @@ def api_calls(server: SandboxServer, method: str) -> int:
 # --- bot processes -----------------------------------------------------------------------
 
 
+def without_bot_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without any variable the bot reads as a setting."""
+    settings = {name.upper() for name in Settings.model_fields}
+    return {k: v for k, v in env.items() if k.upper() not in settings}
+
+
 def bot_env(server: SandboxServer, database: Database, **extra: str) -> dict[str, str]:
     """This environment without any bot setting, plus what the bot needs for the emulator."""
-    settings = {name.upper() for name in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k.upper() not in settings}
+    env = without_bot_settings(os.environ)
     python_path = [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
     env.update(
         BOT_TOKEN=server.bot_token,

@@ -8,9 +8,11 @@ Triage latency: 40 clients writing words of crisis one every 0.5 s while 600 oth
 each have a routine message due. Flood: one client sends 200 messages in 5 s while others
 write, tap and write words of crisis and 600 routine messages go out, then a backlog of
 30 notices for one practitioner. Encryption at rest: triage to alert and booking, 200
-times each with and without it. What triage costs per reply, to load and in memory, in
-a process of its own so that its memory is not mixed with the other runs' (once: it
-needs no database).
+times each with and without it. Insight: a chart of 60 check-ins drawn 50 times; 20
+practitioners pressing Chart at once for 20 s while others are answered; the morning
+lists of 200 practitioners with 50 clients each; matplotlib not loaded at start-up.
+What triage costs per reply, to load and in memory, in a process of its own so that its
+memory is not mixed with the other runs' (once: it needs no database).
 A benchmark that fails is reported as such and the others still run.
 """
 
@@ -32,6 +34,7 @@ from benchmarks import (
     chaos,
     encryption,
     flood,
+    insight,
     scale,
     steady,
     triage_latency,
@@ -74,6 +77,9 @@ class Sizes:
     flood: int = 200  # messages from the flooding client, in 5 s
     flood_background: int = 600
     encryption_rounds: int = 200  # operations per path, with and without encryption
+    insight_renders: int = 50  # charts of 60 check-ins drawn and timed
+    insight_over_s: float = 20.0  # 20 practitioners pressing Chart, beside others' replies
+    insight_morning: int = 200  # practitioners with a morning list of 50 clients
 
 
 QUICK = Sizes(
@@ -91,6 +97,9 @@ QUICK = Sizes(
     flood=40,
     flood_background=100,
     encryption_rounds=20,
+    insight_renders=10,
+    insight_over_s=6.0,
+    insight_morning=20,
 )
 
 
@@ -192,6 +201,17 @@ async def run_database(database: str | None, sizes: Sizes, seed: int) -> dict[st
         results,
         "encryption",
         lambda: encryption.run(sizes.encryption_rounds, database=database),
+    )
+    await _attempt(
+        f"{name}: insight, {sizes.insight_morning} morning lists",
+        results,
+        "insight",
+        lambda: insight.run(
+            renders=sizes.insight_renders,
+            over_s=sizes.insight_over_s,
+            morning_practitioners=sizes.insight_morning,
+            database=database,
+        ),
     )
     ours = (results["burst"], results["chaos"])
     if any("error" in side for side in ours):
@@ -297,6 +317,48 @@ def _encryption_checks() -> list[tuple[str, str, Check]]:
     return [
         ("encryption: triage to alert, slower by", target, slowdown("triage_to_alert")),
         ("encryption: booking, slower by", target, slowdown("booking")),
+    ]
+
+
+def _insight_checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
+    """The rows of the insight benchmark, met as the benchmark itself judged."""
+
+    def insight_row(field: str, unit: str, beside: str = "", shown_beside: str = "") -> Check:
+        def check(r: dict[str, Any]) -> tuple[str, bool | None]:
+            met = _get(r, "insight", "met", field)
+            if met is None:
+                return "-", None
+            value = _get(r, "insight", field)
+            shown = ("yes" if value else "no") if isinstance(value, bool) else _num(value)
+            shown += unit
+            if beside:
+                shown += " (" + shown_beside.format(_num(_get(r, "insight", beside))) + ")"
+            return shown, met
+
+        return check
+
+    return [
+        (
+            f"insight: chart of {insight.DEFAULT_CHECKINS} check-ins, p99",
+            f"<= {insight.TARGET_CHART_P99_MS:g} ms",
+            insight_row("chart_p99_ms", " ms"),
+        ),
+        (
+            f"insight: replies beside {insight.DEFAULT_PRACTITIONERS} charts at once, p99",
+            f"<= {insight.TARGET_REPLY_DELAY_P99_MS:g} ms",
+            insight_row("reply_delay_p99_ms", " ms", "quiet_reply_p99_ms", "{} ms without charts"),
+        ),
+        (
+            f"insight: {sizes.insight_morning} morning lists x "
+            f"{insight.DEFAULT_MORNING_CLIENTS} clients",
+            f"<= {insight.TARGET_MORNING_BUILD_S:g} s",
+            insight_row("morning_build_s", " s", "morning_lists", "{} lists"),
+        ),
+        (
+            "insight: matplotlib loaded at start-up",
+            "no",
+            insight_row("matplotlib_loaded_at_start", ""),
+        ),
     ]
 
 
@@ -480,6 +542,7 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
         *_triage_checks(),
         *_flood_checks(sizes),
         *_encryption_checks(),
+        *_insight_checks(sizes),
         ("baseline: lost silently, ours vs APS", "ours fewer", versus_loss),
         ("baseline: burst elapsed, ours vs APS", "not slower", versus_burst),
     ]
