@@ -25,7 +25,8 @@ Four measurements, each against its target:
    checked for the digest's pages and one line per client.
 4. **Start-up** (``matplotlib_loaded_at_start``): a fresh process starts the emulator and
    the bot polling it (``stillpoint sandbox``'s way) and says whether matplotlib is
-   loaded; then draws one chart and says it again (``python -m benchmarks.insight``).
+   loaded; then draws one chart (in the drawing process) and says it again
+   (``python -m benchmarks.insight``).
 """
 
 from __future__ import annotations
@@ -742,10 +743,12 @@ async def _startup_probe() -> dict[str, bool]:
     async with running_sandbox(Settings()):  # run where no .env is, without bot settings
         at_start = "matplotlib" in sys.modules
         chart = trend_of(history(1, 1, 6, datetime.now(UTC)))
-        await draw(chart, client_name="Sam", timezone="UTC", locale=LOCALE)
+        picture = await draw(chart, client_name="Sam", timezone="UTC", locale=LOCALE)
         return {
             "matplotlib_loaded_at_start": at_start,
+            # drawn in a drawing process: the bot's own process never loads it
             "matplotlib_loaded_after_chart": "matplotlib" in sys.modules,
+            "chart_drawn": picture.startswith(b"\x89PNG"),
         }
 
 
@@ -796,7 +799,7 @@ def _verdicts(result: dict[str, Any]) -> dict[str, bool]:
         "morning_build_s": at_most(result["morning_build_s"], TARGET_MORNING_BUILD_S)
         and result["morning_complete"],
         "matplotlib_loaded_at_start": not result["matplotlib_loaded_at_start"]
-        and result["matplotlib_loaded_after_chart"],
+        and result["chart_drawn"],
     }
 
 

@@ -3,7 +3,10 @@ Export; Book goes to the guided booking)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from telegram import Update
@@ -12,7 +15,7 @@ from telegram.ext import ContextTypes
 import messages
 from bot.domain import callbacks
 from bot.domain.callbacks import CardAction
-from bot.domain.outgoing import OutgoingMessage
+from bot.domain.outgoing import OutgoingMessage, Text
 from bot.services.access import Refused
 from bot.services.practice import client_card, client_record
 from bot.services.practice.client_record import ChartRequest, RecordExport
@@ -30,7 +33,10 @@ from handlers.common import (
     sender_id,
 )
 
+_log = logging.getLogger(__name__)
+
 CHART_FILE_NAME = "trend.png"
+_RECORD_TURNS_KEY = "client_record_turns"
 T = TypeVar("T")
 
 
@@ -65,19 +71,21 @@ async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 update, context, client_card.history(rt.ctx, actor=actor, client_id=client_id)
             )
         case CardAction.CHART:
-            found = await _unless_refused(
-                update, context, client_record.chart(rt.ctx, actor=actor, client_id=client_id)
-            )
-            if found is not None:
-                await _send_chart_or_words(update, context, found)
+            async with _record_turns(context):
+                found = await _unless_refused(
+                    update, context, client_record.chart(rt.ctx, actor=actor, client_id=client_id)
+                )
+                if found is not None:
+                    await _send_chart_or_words(update, context, found)
         case CardAction.EXPORT:
-            record = await _unless_refused(
-                update, context, client_record.export(rt.ctx, actor=actor, client_id=client_id)
-            )
-            if isinstance(record, RecordExport):
-                await _send_export(update, context, record)
-            elif record is not None:
-                send_new(update, context, record)
+            async with _record_turns(context):
+                record = await _unless_refused(
+                    update, context, client_record.export(rt.ctx, actor=actor, client_id=client_id)
+                )
+                if isinstance(record, RecordExport):
+                    await _send_export(update, context, record)
+                elif record is not None:
+                    send_new(update, context, record)
 
 
 async def _unless_refused(
@@ -90,6 +98,15 @@ async def _unless_refused(
     except Refused as refusal:
         send_refusal(update, context, refusal)
         return None
+
+
+def _record_turns(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Semaphore:
+    """Charts and exports read a client's whole record: one at a time, so that many asked
+    for at once take turns with everyone else's replies instead of holding them up."""
+    turns = context.bot_data.setdefault(_RECORD_TURNS_KEY, asyncio.Semaphore(1))
+    if not isinstance(turns, asyncio.Semaphore):
+        raise TypeError("bot_data holds no record turns")
+    return turns
 
 
 async def _send_export(
@@ -114,9 +131,14 @@ async def _send_chart_or_words(
         send_new(update, context, found)
         return
     locale = locale_of(update)
-    picture = await draw(
-        found.trend, client_name=found.client_name, timezone=found.timezone, locale=locale
-    )
+    try:
+        picture = await draw(
+            found.trend, client_name=found.client_name, timezone=found.timezone, locale=locale
+        )
+    except BrokenProcessPool:
+        _log.warning("a chart could not be drawn: its drawing process stopped")
+        send_new(update, context, OutgoingMessage(Text("chart.not_drawn")))
+        return
     send_file_in_chat(
         update,
         context,

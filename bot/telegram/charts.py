@@ -2,8 +2,8 @@
 each session marked, the "compared with before the session" answers as markers, answers
 passed on as concerns ringed, unanswered check-ins as gaps.
 
-matplotlib (Agg, no pyplot state) is imported on the first chart, so start-up does not pay
-for it; drawing takes tens of milliseconds, so callers run it in a worker thread. Colours
+matplotlib (Agg, no pyplot state) is imported on the first chart only, and only in the
+process that draws (``draw``), so the bot's start-up and memory do not pay for it. Colours
 are the Okabe-Ito palette (safe for colour-blind readers) and every series also differs
 in shape, so nothing is told by colour alone.
 """
@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -35,10 +39,6 @@ _CHANGE_BAND = 11.2
 """Where the comparison markers sit, above the 0-10 scale."""
 _GAP_BAND = -0.8
 """Where an unanswered check-in is marked, below the scale."""
-_DRAWERS = 2
-"""Charts drawn at once. Drawing holds Python's lock most of the time, so more threads
-would not draw faster; they would take more turns from the event loop's other replies."""
-_drawing: ThreadPoolExecutor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +75,38 @@ def chart_words(client_name: str, locale: str) -> ChartWords:
     )
 
 
+_drawing: ProcessPoolExecutor | None = None
+_DRAWING_NICENESS = 19
+
+
+def _drawers() -> int:
+    """Processes drawing charts: one core is left to the bot, so its replies keep their
+    pace while practitioners ask for charts."""
+    return max(1, min(2, (os.cpu_count() or 1) - 1))
+
+
+def _yield_to_bot() -> None:
+    """Run a drawing process at a lower priority: a chart may wait, a reply should not."""
+    os.nice(_DRAWING_NICENESS)
+
+
 async def draw(trend: Trend, *, client_name: str, timezone: str, locale: str) -> bytes:
-    """The chart as a PNG, drawn in a worker thread so the bot keeps answering meanwhile."""
-    global _drawing  # noqa: PLW0603 -- made on the first chart, like matplotlib's import
+    """The chart as a PNG, drawn in a separate process: drawing holds Python's lock for
+    most of its tenth of a second, which in a thread would hold up every other reply."""
+    global _drawing  # noqa: PLW0603 -- started on the first chart, like matplotlib's import
     if _drawing is None:
-        _drawing = ThreadPoolExecutor(_DRAWERS, thread_name_prefix="chart")
+        _drawing = ProcessPoolExecutor(
+            _drawers(), mp_context=multiprocessing.get_context("spawn"), initializer=_yield_to_bot
+        )
     words = chart_words(client_name, locale)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        _drawing,
-        lambda: render_trend(trend, timezone=timezone, locale=locale, words=words),
-    )
+    try:
+        return await loop.run_in_executor(
+            _drawing, partial(render_trend, trend, timezone=timezone, locale=locale, words=words)
+        )
+    except BrokenProcessPool:
+        _drawing = None  # a drawing process died (killed, out of memory): start afresh next time
+        raise
 
 
 def render_trend(trend: Trend, *, timezone: str, locale: str, words: ChartWords) -> bytes:
