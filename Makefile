@@ -59,7 +59,7 @@ clean:
 
 # Benchmarks: every one at its target sizes on SQLite and on PostgreSQL
 # (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local server; skipped if it is
-# not there). Prints a table, then the results as one JSON line. Takes about 20 minutes.
+# not there). Prints a table, then the results as one JSON line. Takes about 25 minutes.
 .PHONY: bench
 BENCH_STAMP := $(VENV)/.installed-bench
 
