@@ -15,6 +15,9 @@ from typing import Any, Protocol, Self
 from bot.domain.models import (
     Appointment,
     AuditEntry,
+    CalendarChoice,
+    CalendarEntry,
+    CalendarSubscription,
     CheckIn,
     Client,
     Flag,
@@ -374,6 +377,44 @@ class FlagRepository(Protocol):
         ...
 
 
+class CalendarRepository(Protocol):
+    """Practitioners' calendar subscriptions, the events seen in them, and the
+    practitioner's answers about events that name no client or several."""
+
+    async def subscription_of(self, practitioner_id: int) -> CalendarSubscription | None: ...
+    async def subscription(self, subscription_id: int) -> CalendarSubscription | None: ...
+    async def add_subscription(self, subscription: CalendarSubscription) -> CalendarSubscription:
+        """Store a new subscription (one per practitioner)."""
+        ...
+
+    async def update_subscription(
+        self, subscription: CalendarSubscription
+    ) -> CalendarSubscription: ...
+    async def remove_subscription(self, subscription_id: int) -> None:
+        """Delete it with its entries and choices (the sessions it booked stay)."""
+        ...
+
+    async def due_subscriptions(self, now: datetime) -> Sequence[CalendarSubscription]:
+        """Subscriptions whose next poll is due by ``now``, earliest first."""
+        ...
+
+    async def entries(self, subscription_id: int) -> Sequence[CalendarEntry]:
+        """Every entry of one subscription, by start."""
+        ...
+
+    async def entry(self, entry_id: int) -> CalendarEntry | None: ...
+    async def add_entry(self, entry: CalendarEntry) -> CalendarEntry: ...
+    async def update_entry(self, entry: CalendarEntry) -> CalendarEntry: ...
+    async def remove_entry(self, entry_id: int) -> None: ...
+    async def choice(self, subscription_id: int, uid: str) -> CalendarChoice | None:
+        """The practitioner's answer for this event UID, if they gave one."""
+        ...
+
+    async def choose(self, subscription_id: int, uid: str, client_id: int | None) -> CalendarChoice:
+        """Store (or replace) the answer for this event UID: a client, or none."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is stored until ``commit``."""
 
@@ -386,6 +427,7 @@ class UnitOfWork(Protocol):
     checkins: CheckInRepository
     replies: ReplyRepository
     flags: FlagRepository
+    calendars: CalendarRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

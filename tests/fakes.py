@@ -36,6 +36,9 @@ from bot.domain.models import (
     Appointment,
     AppointmentStatus,
     AuditEntry,
+    CalendarChoice,
+    CalendarEntry,
+    CalendarSubscription,
     CheckIn,
     CheckInState,
     Client,
@@ -53,6 +56,7 @@ from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.ports import (
     AppointmentRepository,
     AuditRepository,
+    CalendarRepository,
     CheckInRepository,
     ClientRepository,
     Clock,
@@ -82,7 +86,19 @@ class _WallClock:
 
 
 R = TypeVar(
-    "R", Practitioner, Client, Invite, Appointment, OutboxMessage, CheckIn, Reply, Flag, AuditEntry
+    "R",
+    Practitioner,
+    Client,
+    Invite,
+    Appointment,
+    OutboxMessage,
+    CheckIn,
+    Reply,
+    Flag,
+    AuditEntry,
+    CalendarSubscription,
+    CalendarEntry,
+    CalendarChoice,
 )
 
 
@@ -276,6 +292,7 @@ class FakeClients(_Table[Client]):
         db.replies.remove_rows(r.id for r in db.replies.rows.values() if r.client_id == client_id)
         db.flags.delete(f.id for f in db.flags.rows.values() if f.client_id == client_id)
         db.outbox.delete(m.id for m in db.outbox.rows.values() if m.client_id == client_id)
+        db.calendars.forget_client(client_id)
 
 
 class FakeInvites(_Table[Invite]):
@@ -897,6 +914,107 @@ class FakeFlags(_Table[Flag]):
         return self._select(where, lambda f: (f.created_at, f.id))
 
 
+class FakeCalendars:
+    """``CalendarRepository`` in memory: subscriptions (one per practitioner), entries
+    (one per UID and occurrence), choices (one per UID); removing a subscription removes
+    its entries and choices, as the foreign keys cascade."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.subscriptions = _Subscriptions(clock)
+        self.entries_table = _Entries(clock)
+        self.choices = _Choices(clock)
+
+    async def subscription_of(self, practitioner_id: int) -> CalendarSubscription | None:
+        found = self.subscriptions.select(lambda s: s.practitioner_id == practitioner_id)
+        return found[0] if found else None
+
+    async def subscription(self, subscription_id: int) -> CalendarSubscription | None:
+        return self.subscriptions.get(subscription_id)
+
+    async def add_subscription(self, subscription: CalendarSubscription) -> CalendarSubscription:
+        return self.subscriptions.insert(subscription)
+
+    async def update_subscription(self, subscription: CalendarSubscription) -> CalendarSubscription:
+        return self.subscriptions.put(subscription)
+
+    async def remove_subscription(self, subscription_id: int) -> None:
+        self.subscriptions.delete([subscription_id])
+        self.entries_table.delete(
+            e.id for e in self.entries_table.rows.values() if e.subscription_id == subscription_id
+        )
+        self.choices.delete(
+            c.id for c in self.choices.rows.values() if c.subscription_id == subscription_id
+        )
+
+    async def due_subscriptions(self, now: datetime) -> Sequence[CalendarSubscription]:
+        at = _utc(now, "now")
+        return self.subscriptions.select(
+            lambda s: s.next_poll_at is not None and s.next_poll_at <= at,
+            lambda s: (s.next_poll_at, s.id),
+        )
+
+    async def entries(self, subscription_id: int) -> Sequence[CalendarEntry]:
+        return self.entries_table.select(
+            lambda e: e.subscription_id == subscription_id, lambda e: (e.starts_at, e.id)
+        )
+
+    async def entry(self, entry_id: int) -> CalendarEntry | None:
+        return self.entries_table.get(entry_id)
+
+    async def add_entry(self, entry: CalendarEntry) -> CalendarEntry:
+        return self.entries_table.insert(entry)
+
+    async def update_entry(self, entry: CalendarEntry) -> CalendarEntry:
+        return self.entries_table.put(entry)
+
+    async def remove_entry(self, entry_id: int) -> None:
+        self.entries_table.delete([entry_id])
+
+    async def choice(self, subscription_id: int, uid: str) -> CalendarChoice | None:
+        found = self.choices.select(lambda c: c.subscription_id == subscription_id and c.uid == uid)
+        return found[0] if found else None
+
+    async def choose(self, subscription_id: int, uid: str, client_id: int | None) -> CalendarChoice:
+        known = await self.choice(subscription_id, uid)
+        if known is None:
+            return self.choices.insert(CalendarChoice(0, subscription_id, uid, client_id))
+        return self.choices.put(dataclasses.replace(known, client_id=client_id))
+
+    def forget_client(self, client_id: int) -> None:
+        """The cascade of a client's removal: their entries and choices go."""
+        self.entries_table.delete(
+            e.id for e in self.entries_table.rows.values() if e.client_id == client_id
+        )
+        self.choices.delete(c.id for c in self.choices.rows.values() if c.client_id == client_id)
+
+
+class _Rows(_Table[R]):
+    """A calendar table: its rows read from the repository that holds it."""
+
+    def get(self, row_id: int) -> R | None:
+        return self._get(row_id)
+
+    def select(
+        self, where: Callable[[R], bool], order: Callable[[R], Any] | None = None
+    ) -> list[R]:
+        return self._select(where, order)
+
+
+class _Subscriptions(_Rows[CalendarSubscription]):
+    name = "calendar_subscriptions"
+    unique = (("practitioner_id",),)
+
+
+class _Entries(_Rows[CalendarEntry]):
+    name = "calendar_entries"
+    unique = (("subscription_id", "uid", "recurrence_id"),)
+
+
+class _Choices(_Rows[CalendarChoice]):
+    name = "calendar_choices"
+    unique = (("subscription_id", "uid"),)
+
+
 class FakeDatabase:
     """In-memory tables shared by every unit of work opened on it; a ``UnitOfWorkFactory``.
 
@@ -915,6 +1033,7 @@ class FakeDatabase:
         self.checkins = FakeCheckIns(self, clock)
         self.replies = FakeReplies(self, clock)
         self.flags = FakeFlags(clock)
+        self.calendars = FakeCalendars(clock)
         self.commits = 0
         self.rollbacks = 0
         self.purges = 0
@@ -948,6 +1067,7 @@ class FakeUnitOfWork:
     checkins: CheckInRepository
     replies: ReplyRepository
     flags: FlagRepository
+    calendars: CalendarRepository
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -961,6 +1081,7 @@ class FakeUnitOfWork:
         self.checkins = database.checkins
         self.replies = database.replies
         self.flags = database.flags
+        self.calendars = database.calendars
 
     async def __aenter__(self) -> Self:
         if self._open:

@@ -37,6 +37,9 @@ from bot.db.tables import (
     AppointmentRow,
     AuditRow,
     Base,
+    CalendarChoiceRow,
+    CalendarEntryRow,
+    CalendarSubscriptionRow,
     CheckInRow,
     ClientRow,
     FlagRow,
@@ -49,6 +52,9 @@ from bot.domain.models import (
     Appointment,
     AppointmentStatus,
     AuditEntry,
+    CalendarChoice,
+    CalendarEntry,
+    CalendarSubscription,
     CheckIn,
     CheckInState,
     Client,
@@ -1025,4 +1031,106 @@ class SqlFlagRepository(_Repository[FlagRow, Flag]):
             select(FlagRow)
             .where(FlagRow.checkin_id == checkin_id)
             .order_by(FlagRow.created_at, FlagRow.id)
+        )
+
+
+class _Subscriptions(_Repository[CalendarSubscriptionRow, CalendarSubscription]):
+    row_class = CalendarSubscriptionRow
+    domain_class = CalendarSubscription
+
+
+class _Entries(_Repository[CalendarEntryRow, CalendarEntry]):
+    row_class = CalendarEntryRow
+    domain_class = CalendarEntry
+
+
+class _Choices(_Repository[CalendarChoiceRow, CalendarChoice]):
+    row_class = CalendarChoiceRow
+    domain_class = CalendarChoice
+
+
+class SqlCalendarRepository:
+    """Calendar subscriptions, their entries and the practitioner's choices."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._subscriptions = _Subscriptions(session)
+        self._entries = _Entries(session)
+        self._choices = _Choices(session)
+
+    async def subscription_of(self, practitioner_id: int) -> CalendarSubscription | None:
+        """The practitioner's subscription, if any."""
+        found = await self._subscriptions._list(
+            select(CalendarSubscriptionRow).where(
+                CalendarSubscriptionRow.practitioner_id == practitioner_id
+            )
+        )
+        return found[0] if found else None
+
+    async def subscription(self, subscription_id: int) -> CalendarSubscription | None:
+        """The subscription with this id, if any."""
+        return await self._subscriptions._get(subscription_id)
+
+    async def add_subscription(self, subscription: CalendarSubscription) -> CalendarSubscription:
+        """Store a new subscription (one per practitioner)."""
+        return await self._subscriptions._add(subscription)
+
+    async def update_subscription(self, subscription: CalendarSubscription) -> CalendarSubscription:
+        """Write ``subscription`` back over the stored one."""
+        return await self._subscriptions._update(subscription, subscription.id)
+
+    async def remove_subscription(self, subscription_id: int) -> None:
+        """Delete it; its entries and choices go with it (the foreign keys cascade)."""
+        await self._session.execute(
+            delete(CalendarSubscriptionRow).where(CalendarSubscriptionRow.id == subscription_id)
+        )
+
+    async def due_subscriptions(self, now: datetime) -> Sequence[CalendarSubscription]:
+        """Subscriptions whose next poll is due by ``now``, earliest first."""
+        return await self._subscriptions._list(
+            select(CalendarSubscriptionRow)
+            .where(CalendarSubscriptionRow.next_poll_at <= require_aware(now, "now"))
+            .order_by(CalendarSubscriptionRow.next_poll_at, CalendarSubscriptionRow.id)
+        )
+
+    async def entries(self, subscription_id: int) -> Sequence[CalendarEntry]:
+        """Every entry of one subscription, by start."""
+        return await self._entries._list(
+            select(CalendarEntryRow)
+            .where(CalendarEntryRow.subscription_id == subscription_id)
+            .order_by(CalendarEntryRow.starts_at, CalendarEntryRow.id)
+        )
+
+    async def entry(self, entry_id: int) -> CalendarEntry | None:
+        """The entry with this id, if any."""
+        return await self._entries._get(entry_id)
+
+    async def add_entry(self, entry: CalendarEntry) -> CalendarEntry:
+        """Store a new entry."""
+        return await self._entries._add(entry)
+
+    async def update_entry(self, entry: CalendarEntry) -> CalendarEntry:
+        """Write ``entry`` back over the stored one."""
+        return await self._entries._update(entry, entry.id)
+
+    async def remove_entry(self, entry_id: int) -> None:
+        """Delete one entry."""
+        await self._session.execute(delete(CalendarEntryRow).where(CalendarEntryRow.id == entry_id))
+
+    async def choice(self, subscription_id: int, uid: str) -> CalendarChoice | None:
+        """The practitioner's answer for this event UID, if they gave one."""
+        found = await self._choices._list(
+            select(CalendarChoiceRow).where(
+                CalendarChoiceRow.subscription_id == subscription_id, CalendarChoiceRow.uid == uid
+            )
+        )
+        return found[0] if found else None
+
+    async def choose(self, subscription_id: int, uid: str, client_id: int | None) -> CalendarChoice:
+        """Store (or replace) the answer for this event UID."""
+        known = await self.choice(subscription_id, uid)
+        if known is None:
+            return await self._choices._add(CalendarChoice(0, subscription_id, uid, client_id))
+        return await self._choices._update(
+            CalendarChoice(known.id, subscription_id, uid, client_id), known.id
         )

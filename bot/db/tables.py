@@ -34,6 +34,7 @@ from bot.db.encrypted import EncryptedJSON, EncryptedText
 from bot.db.types import StrEnumType, UTCDateTime
 from bot.domain.models import (
     AppointmentStatus,
+    CalendarEntryState,
     CheckInState,
     CheckInStep,
     ClientStatus,
@@ -321,3 +322,58 @@ class DataKeyRow(Base):
     created_at: Mapped[datetime] = _created_at()
     # Set by `stillpoint keys rotate` once no value needs the key any more.
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CalendarSubscriptionRow(Base):
+    """A practitioner's calendar address (encrypted: it is a secret) and its polling state."""
+
+    __tablename__ = "calendar_subscriptions"
+
+    id: Mapped[int] = _id()
+    practitioner_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("practitioners.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    url: Mapped[str] = mapped_column(EncryptedText("calendar_subscriptions.url"), nullable=False)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    failing_told: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = _created_at()
+
+
+class CalendarEntryRow(Base):
+    """One event of a subscribed calendar and what became of it; one per UID and
+    occurrence. Its client's erasure removes it (and its title, which may name them)."""
+
+    __tablename__ = "calendar_entries"
+    __table_args__ = (UniqueConstraint("subscription_id", "uid", "recurrence_id"),)
+
+    id: Mapped[int] = _id()
+    subscription_id: Mapped[int] = _fk("calendar_subscriptions.id", ondelete="CASCADE")
+    uid: Mapped[str] = mapped_column(String(500), nullable=False)
+    recurrence_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    title: Mapped[str] = mapped_column(EncryptedText("calendar_entries.title"), nullable=False)
+    state: Mapped[CalendarEntryState] = mapped_column(
+        StrEnumType(CalendarEntryState, 32), nullable=False
+    )
+    appointment_id: Mapped[int | None] = _fk(
+        "appointments.id", ondelete="SET NULL", nullable=True, index=True
+    )
+    client_id: Mapped[int | None] = _fk("clients.id", ondelete="CASCADE", nullable=True, index=True)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class CalendarChoiceRow(Base):
+    """The practitioner's answer for one event UID: its client, or none (not a session)."""
+
+    __tablename__ = "calendar_choices"
+    __table_args__ = (UniqueConstraint("subscription_id", "uid"),)
+
+    id: Mapped[int] = _id()
+    subscription_id: Mapped[int] = _fk("calendar_subscriptions.id", ondelete="CASCADE")
+    uid: Mapped[str] = mapped_column(String(500), nullable=False)
+    client_id: Mapped[int | None] = _fk("clients.id", ondelete="CASCADE", nullable=True, index=True)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.db.repositories import (
     SqlAppointmentRepository,
     SqlAuditRepository,
+    SqlCalendarRepository,
     SqlCheckInRepository,
     SqlClientRepository,
     SqlFlagRepository,
@@ -22,6 +23,7 @@ from bot.db.repositories import (
 from bot.ports import (
     AppointmentRepository,
     AuditRepository,
+    CalendarRepository,
     CheckInRepository,
     ClientRepository,
     FlagRepository,
@@ -51,6 +53,7 @@ class SqlAlchemyUnitOfWork:
     checkins: CheckInRepository
     replies: ReplyRepository
     flags: FlagRepository
+    calendars: CalendarRepository
 
     def __init__(
         self, session_factory: async_sessionmaker[AsyncSession], turn: asyncio.Lock | None = None
@@ -75,6 +78,7 @@ class SqlAlchemyUnitOfWork:
         self.audit = SqlAuditRepository(session)
         self.appointments = SqlAppointmentRepository(session)
         self.outbox = SqlOutboxRepository(session)
+        self.calendars = SqlCalendarRepository(session)
         self.checkins = SqlCheckInRepository(session)
         self.replies = SqlReplyRepository(session)
         self.flags = SqlFlagRepository(session)

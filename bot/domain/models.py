@@ -267,3 +267,60 @@ class AuditEntry:
     detail: dict[str, Any] = field(default_factory=dict)
     client_id: int | None = None
     """The client the entry concerns, so that erasing them reaches it."""
+
+
+class CalendarEntryState(enum.StrEnum):
+    """What became of one event of a practitioner's calendar."""
+
+    BOOKED = "booked"  # a session of the client it names
+    ASKED = "asked"  # it names no client, or several: the practitioner was asked which
+    NOT_A_SESSION = "not_a_session"  # the practitioner said it is no client's session
+    NOT_BOOKED = "not_booked"  # its client could not be booked (a clash, not active); told once
+    CLIENT_CANCELLED = "client_cancelled"  # the client cancelled in Stillpoint; told once
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSubscription:
+    """A practitioner's calendar, polled for their sessions. ``url`` is a secret."""
+
+    id: int
+    practitioner_id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll_at: datetime | None = None
+    failures: int = 0
+    """Failed polls in a row; the next poll waits longer after each (backoff)."""
+    failing_told: bool = False
+    """Whether the practitioner was told it fails (once, and again when it works)."""
+    synced_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """One event (one occurrence of a repeating one) of a subscribed calendar, and what
+    became of it. ``title`` is the event's own, kept to ask the practitioner about it."""
+
+    id: int
+    subscription_id: int
+    uid: str
+    recurrence_id: str
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    state: CalendarEntryState
+    appointment_id: int | None = None
+    client_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarChoice:
+    """The practitioner's answer for an event (and all its repeats): its client, or
+    ``None``: not a client's session."""
+
+    id: int
+    subscription_id: int
+    uid: str
+    client_id: int | None

@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.errors import RecordNotFoundError
 from bot.domain.models import (
     AppointmentStatus,
+    CalendarEntry,
+    CalendarEntryState,
+    CalendarSubscription,
     CheckInState,
     ClientStatus,
     FlagState,
@@ -557,3 +560,63 @@ async def test_removing_a_client_erases_everything_that_hangs_on_them(
         assert await uow.invites.get(invite.id) is None
         assert await uow.clients.get(other.id) == other
         assert await uow.practitioners.get(practitioner.id) == practitioner
+
+
+async def test_calendar_subscriptions_entries_and_choices(uow_factory: UnitOfWorkFactory) -> None:
+    url = "https://calendar.example/private-abc123/basic.ics"
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        other, _ = await records.practitioner_and_client(uow, telegram_user_id=42)
+        mine = await uow.calendars.add_subscription(
+            CalendarSubscription(0, practitioner.id, url, next_poll_at=T0)
+        )
+        later = await uow.calendars.add_subscription(
+            CalendarSubscription(0, other.id, url, next_poll_at=T0 + timedelta(hours=1))
+        )
+        first = await uow.calendars.add_entry(
+            CalendarEntry(
+                0,
+                mine.id,
+                "uid-1",
+                "",
+                T0,
+                T0 + timedelta(hours=1),
+                "Anna",
+                CalendarEntryState.ASKED,
+            )
+        )
+        await uow.calendars.add_entry(
+            replace(first, id=0, recurrence_id="2026-01-01T09:00:00+00:00", client_id=client.id)
+        )
+        await uow.calendars.choose(mine.id, "uid-1", None)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.calendars.subscription_of(practitioner.id) == mine
+        assert [s.id for s in await uow.calendars.due_subscriptions(T0)] == [mine.id]
+        assert [s.id for s in await uow.calendars.due_subscriptions(T0 + timedelta(days=1))] == [
+            mine.id,
+            later.id,
+        ]
+        assert [e.recurrence_id for e in await uow.calendars.entries(mine.id)] == [
+            "",
+            "2026-01-01T09:00:00+00:00",
+        ]
+        assert (await uow.calendars.choose(mine.id, "uid-1", client.id)).client_id == client.id
+        await uow.commit()
+    async with uow_factory() as uow:
+        choice = await uow.calendars.choice(mine.id, "uid-1")
+        assert choice is not None
+        assert choice.client_id == client.id
+        with pytest.raises(IntegrityError):
+            await uow.calendars.add_entry(replace(first, id=0))
+    async with uow_factory() as uow:
+        await uow.clients.remove(client.id)  # their entry and choice go with them
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [e.id for e in await uow.calendars.entries(mine.id)] == [first.id]
+        assert await uow.calendars.choice(mine.id, "uid-1") is None
+        await uow.calendars.remove_subscription(mine.id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.calendars.subscription_of(practitioner.id) is None
+        assert await uow.calendars.entry(first.id) is None

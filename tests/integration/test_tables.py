@@ -23,6 +23,9 @@ PAIRS = [
     (tables.ReplyRow, domain.Reply),
     (tables.FlagRow, domain.Flag),
     (tables.AuditRow, domain.AuditEntry),
+    (tables.CalendarSubscriptionRow, domain.CalendarSubscription),
+    (tables.CalendarEntryRow, domain.CalendarEntry),
+    (tables.CalendarChoiceRow, domain.CalendarChoice),
 ]
 
 
@@ -55,7 +58,9 @@ def test_each_encrypted_column_is_bound_to_its_own_table_and_name() -> None:
     """Rotation re-encrypts a value for ``table.column``: a type given another purpose
     would make every value of its column unreadable after a rotation."""
     assert ENCRYPTED_COLUMNS == (
+        ("calendar_subscriptions", "url"),
         ("clients", "full_name"),
+        ("calendar_entries", "title"),
         ("outbox", "payload"),
         ("replies", "text"),
     )

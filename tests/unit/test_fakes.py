@@ -7,15 +7,20 @@ use case tested on ``FakeDatabase`` behaves as it would on a database.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from bot.domain.delivery import RecipientUnreachable, TemporaryFailure
 from bot.domain.models import (
     Appointment,
     AppointmentStatus,
+    CalendarEntry,
+    CalendarEntryState,
+    CalendarSubscription,
     CheckIn,
     CheckInState,
     Client,
@@ -37,6 +42,7 @@ from bot.services.practice import practitioners
 from bot.services.privacy import rights
 from tests.fakes import FakeDatabase, FakeNotifier, FixedClock
 from tests.integration import records
+from tests.integration.records import T0
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -258,3 +264,37 @@ async def test_the_notifier_records_sends_and_raises_what_it_is_told() -> None:
     assert notifier.sent == [(1, hello, "de")]
     assert notifier.texts_to(1) == ["hello"]
     assert notifier.attempts == [1, 1, 2, 2]
+
+
+async def test_calendars_keep_one_entry_per_occurrence_and_cascade_as_the_database() -> None:
+    db = FakeDatabase()
+    async with db() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        subscription = await uow.calendars.add_subscription(
+            CalendarSubscription(0, practitioner.id, "https://x.example/a.ics", next_poll_at=T0)
+        )
+        entry = await uow.calendars.add_entry(
+            CalendarEntry(
+                0,
+                subscription.id,
+                "u",
+                "",
+                T0,
+                T0,
+                "t",
+                CalendarEntryState.BOOKED,
+                client_id=client.id,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            await uow.calendars.add_entry(dataclasses.replace(entry, id=0))
+        with pytest.raises(IntegrityError):
+            await uow.calendars.add_subscription(dataclasses.replace(subscription, id=0))
+        assert (await uow.calendars.choose(subscription.id, "u", None)).client_id is None
+        assert (await uow.calendars.choose(subscription.id, "u", client.id)).client_id == client.id
+        assert await uow.calendars.due_subscriptions(T0 - timedelta(seconds=1)) == []
+        await uow.clients.remove(client.id)
+        assert await uow.calendars.entries(subscription.id) == []
+        assert await uow.calendars.choice(subscription.id, "u") is None
+        await uow.calendars.remove_subscription(subscription.id)
+        assert await uow.calendars.subscription_of(practitioner.id) is None
