@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.domain.calendar_reads import CalendarRead
 from bot.domain.models import (
     Appointment,
     AuditEntry,
@@ -412,6 +413,17 @@ class CalendarRepository(Protocol):
 
     async def choose(self, subscription_id: int, uid: str, client_id: int | None) -> CalendarChoice:
         """Store (or replace) the answer for this event UID: a client, or none."""
+        ...
+
+
+class CalendarSource(Protocol):
+    """Reads a practitioner's calendar over the network (``bot/calendar_feed``)."""
+
+    async def read(
+        self, url: str, *, etag: str | None, last_modified: str | None, now: datetime
+    ) -> CalendarRead:
+        """Its events from ``now`` on, or ``changed=False`` if it has not changed since the
+        read that gave ``etag`` / ``last_modified``; raises ``CalendarUnavailable``."""
         ...
 
 

@@ -288,3 +288,40 @@ def parse_digest(data: str) -> bool | None:
     """Whether the press turns the digest on, or ``None`` when malformed."""
     match = _DIGEST.match(data)
     return match.group(1) == "y" if match else None
+
+
+_CALENDAR_FILE = re.compile(r"^ics:([0-9]{1,18})$")
+CALENDAR_FILE_PATTERN = _CALENDAR_FILE.pattern
+
+
+def calendar_file(appointment_id: int) -> str:
+    """Data for "Add to my calendar" / "Remove from my calendar" under a session's notice:
+    the file is made for the session as it stands when pressed, so no version is needed."""
+    return f"ics:{appointment_id}"
+
+
+def parse_calendar_file(data: str) -> int | None:
+    """The session's id, or ``None`` when malformed."""
+    match = _CALENDAR_FILE.match(data)
+    return int(match.group(1)) if match else None
+
+
+CALENDAR_ANSWER_PATTERN = r"^cal:([0-9]{1,18}):([0-9]{1,18})$"
+
+
+def calendar_answer(entry_id: int, client_id: int | None) -> str:
+    """Data for the answer to "which client is this calendar event for?" (``None``: not
+    a client's session)."""
+    return f"cal:{entry_id}:{client_id or 0}"
+
+
+def parse_calendar_answer(data: str) -> tuple[int, int | None] | None:
+    """(entry id, client id or ``None``), or ``None`` when malformed."""
+    match = re.match(CALENDAR_ANSWER_PATTERN, data)
+    if match is None:
+        return None
+    client_id = int(match.group(2))
+    return int(match.group(1)), client_id or None
+
+
+CALENDAR_DISCONNECT = "cal:off"

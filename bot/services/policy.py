@@ -75,6 +75,8 @@ class Policy:
     checkin_max_age: timedelta = timedelta(hours=12)
     backup_contact_chat_id: int | None = None
     crisis: CrisisDirectory = NO_CRISIS_DIRECTORY
+    calendar_poll: timedelta = timedelta(minutes=5)
+    """How often a subscribed calendar is read (``CALENDAR_POLL``)."""
 
     def reminder_offsets_for(self, practitioner: Practitioner) -> tuple[timedelta, ...]:
         """The practitioner's own offsets, or the default; longest first."""

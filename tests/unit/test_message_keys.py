@@ -17,6 +17,7 @@ import pytest
 import messages
 from bot.domain.aftercare import BODY_AREAS, CHANGES, Snooze
 from bot.domain.booking_input import InputProblem
+from bot.domain.calendar_reads import CalendarProblem
 from bot.domain.invites import InviteStatus
 from bot.domain.models import AppointmentStatus, ClientStatus, TriageLevel
 from bot.domain.roles import COMMANDS, Role
@@ -59,6 +60,9 @@ BUILT_KEYS: dict[str, list[str]] = {
     "commands.{}": _values({name for names in COMMANDS.values() for name in names}),
     "start.{}": _values(Role),
     "help.{}": _values(Role),
+    "calendar.problem_{}": _values(CalendarProblem),
+    # Why a calendar event was not followed (bot/services/sessions/calendar_sync.py).
+    "calendar.{}": ["not_booked", "not_moved"],
 }
 
 

@@ -171,6 +171,13 @@ SAMPLE_VALUES = {
     "answered": 12,
     "unanswered": 3,
     "counts": embed(Text("digest.counts", {"answered": 12, "unanswered": 3})),
+    # the calendar (bot/services/sessions/calendar_*.py)
+    "address": "https://calendar.example/…1234",
+    "asked": embed(Text("calendar.asked", {"count": 2})),
+    "synced": embed(Text("calendar.not_synced")),
+    "failing": embed(Text("calendar.failing_now")),
+    "title": "Team <b>lunch</b> & more",
+    "problem": embed(Text("calendar.problem_timeout")),
     "paused": embed(Text("card.paused")),
     "sessions": embed(Text("card.sessions", {"count": 3})),
     "checkins": embed(Text("card.no_checkins")),

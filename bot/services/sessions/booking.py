@@ -7,7 +7,7 @@ Every function checks that the caller is a practitioner who owns the client
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, time
+from datetime import date, datetime, time
 
 from bot.domain import booking_input, callbacks
 from bot.domain.booking_input import BookingInputError, BookingRequest
@@ -119,30 +119,20 @@ async def _book(
     minutes: int,
 ) -> OutgoingMessage:
     client = await own_client(uow, clock, practitioner, client_id, "appointment.book")
-    if client.status is not ClientStatus.ACTIVE:
-        raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
     if not booking_input.MIN_MINUTES <= minutes <= booking_input.MAX_MINUTES:
         raise input_problem(
             BookingInputError(booking_input.InputProblem.BAD_DURATION, value=str(minutes))
         )
-    now = clock.now()
-    starts_at = start_at(day, at, practitioner.timezone, now)
-    await uow.practitioners.lock(practitioner.id)
-    await refuse_clash(uow, practitioner, starts_at, minutes)
-    appointment = await uow.appointments.add(
-        Appointment(
-            id=0,
-            practitioner_id=practitioner.id,
-            client_id=client.id,
-            starts_at=starts_at,
-            duration_minutes=minutes,
-            status=AppointmentStatus.BOOKED,
-            created_at=now,
-        )
+    starts_at = start_at(day, at, practitioner.timezone, clock.now())
+    appointment, reminders = await add_session(
+        uow,
+        clock,
+        policy,
+        practitioner=practitioner,
+        client=client,
+        starts_at=starts_at,
+        minutes=minutes,
     )
-    parties = SessionParties(appointment, client, practitioner)
-    reminders = await announce(uow, policy, parties, "booked", now)
-    await uow.commit()
     return OutgoingMessage(
         Text(
             "booking.booked",
@@ -220,3 +210,38 @@ async def guided_step(ctx: UseCaseContext, *, actor: int, press: BookPress) -> O
             ),
             data_for=lambda code: callbacks.book(client.id, booking_input.day_code(day), code),
         )
+
+
+async def add_session(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    *,
+    practitioner: Practitioner,
+    client: Client,
+    starts_at: datetime,
+    minutes: int,
+) -> tuple[Appointment, int]:
+    """Book a session for an active client at ``starts_at`` (refused if it clashes): its
+    reminders planned, the client told, the audit written, committed. The session and
+    how many reminders are planned."""
+    if client.status is not ClientStatus.ACTIVE:
+        raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
+    now = clock.now()
+    await uow.practitioners.lock(practitioner.id)
+    await refuse_clash(uow, practitioner, starts_at, minutes)
+    appointment = await uow.appointments.add(
+        Appointment(
+            id=0,
+            practitioner_id=practitioner.id,
+            client_id=client.id,
+            starts_at=starts_at,
+            duration_minutes=minutes,
+            status=AppointmentStatus.BOOKED,
+            created_at=now,
+        )
+    )
+    booked = SessionParties(appointment, client, practitioner)
+    reminders = await announce(uow, policy, booked, "booked", now)
+    await uow.commit()
+    return appointment, reminders

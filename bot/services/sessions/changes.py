@@ -215,23 +215,20 @@ async def _move(
     day: date,
     at: time,
 ) -> OutgoingMessage:
-    now = clock.now()
-    starts_at = start_at(day, at, practitioner.timezone, now)
+    starts_at = start_at(day, at, practitioner.timezone, clock.now())
     if starts_at == appointment.starts_at:
         return OutgoingMessage(
             Text("booking.unchanged", {"when": when(starts_at, practitioner.timezone)}),
             practitioner_session_buttons(appointment),
         )
-    await uow.practitioners.lock(practitioner.id)
-    await refuse_clash(uow, practitioner, starts_at, appointment.duration_minutes, appointment.id)
-    moved = await uow.appointments.update(
-        dataclasses.replace(
-            appointment, starts_at=starts_at, status=AppointmentStatus.BOOKED, updated_at=now
-        )
+    moved = await move_session(
+        uow,
+        clock,
+        policy,
+        SessionParties(appointment, client, practitioner),
+        starts_at=starts_at,
+        minutes=appointment.duration_minutes,
     )
-    await cancel_reminders(uow, appointment.id, "the session was moved")
-    await announce(uow, policy, SessionParties(moved, client, practitioner), "moved", now)
-    await uow.commit()
     return OutgoingMessage(
         Text(
             "booking.moved",
@@ -254,24 +251,7 @@ async def _cancel(
     appointment: Appointment,
     client: Client,
 ) -> OutgoingMessage:
-    now = clock.now()
-    cancelled = await uow.appointments.update(
-        dataclasses.replace(appointment, status=AppointmentStatus.CANCELLED, updated_at=now)
-    )
-    await cancel_reminders(uow, appointment.id, "the session was cancelled")
-    await tell_client(
-        uow, policy, SessionParties(cancelled, client, practitioner), "cancelled", now
-    )
-    await uow.audit.record(
-        now,
-        "appointment.cancelled",
-        actor_telegram_id=practitioner.telegram_user_id,
-        subject_type="appointment",
-        subject_id=appointment.id,
-        detail={"client_id": client.id, "by": "practitioner"},
-        client_id=client.id,
-    )
-    await uow.commit()
+    await cancel_session(uow, clock, policy, SessionParties(appointment, client, practitioner))
     return OutgoingMessage(
         Text(
             "booking.cancelled",
@@ -390,3 +370,66 @@ def _cancel_question(
             ),
         ),
     )
+
+
+async def move_session(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    parties: SessionParties,
+    *,
+    starts_at: datetime,
+    minutes: int,
+) -> Appointment:
+    """Move a session to ``starts_at`` for ``minutes`` (refused if it clashes): reminders
+    planned anew, the client told, the audit written, committed."""
+    appointment, practitioner = parties.appointment, parties.practitioner
+    now = clock.now()
+    await uow.practitioners.lock(practitioner.id)
+    await refuse_clash(uow, practitioner, starts_at, minutes, appointment.id)
+    moved = await uow.appointments.update(
+        dataclasses.replace(
+            appointment,
+            starts_at=starts_at,
+            duration_minutes=minutes,
+            status=AppointmentStatus.BOOKED,
+            updated_at=now,
+        )
+    )
+    await cancel_reminders(uow, appointment.id, "the session was moved")
+    await announce(uow, policy, dataclasses.replace(parties, appointment=moved), "moved", now)
+    await uow.commit()
+    return moved
+
+
+async def cancel_session(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    parties: SessionParties,
+    *,
+    by: str = "practitioner",
+) -> Appointment:
+    """Cancel a session for the practitioner (``by`` says how: ``practitioner`` or
+    ``calendar``): its reminders called off, the client told, the audit written,
+    committed."""
+    appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
+    now = clock.now()
+    cancelled = await uow.appointments.update(
+        dataclasses.replace(appointment, status=AppointmentStatus.CANCELLED, updated_at=now)
+    )
+    await cancel_reminders(uow, appointment.id, "the session was cancelled")
+    await tell_client(
+        uow, policy, dataclasses.replace(parties, appointment=cancelled), "cancelled", now
+    )
+    await uow.audit.record(
+        now,
+        "appointment.cancelled",
+        actor_telegram_id=practitioner.telegram_user_id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+        detail={"client_id": client.id, "by": by},
+        client_id=client.id,
+    )
+    await uow.commit()
+    return cancelled

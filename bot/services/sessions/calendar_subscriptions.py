@@ -1,0 +1,321 @@
+"""A practitioner's calendar subscription: ``/calendar`` (connect, show, disconnect), the
+answers to "whose session is this event?", and the polling that follows the calendar.
+
+The address is a secret (Google calls it the "secret address"): it is stored encrypted,
+shown only masked, and never logged. A calendar that cannot be read changes nothing; the
+practitioner is told once, and again when it can be read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+
+from bot.domain import callbacks
+from bot.domain.calendar_reads import CalendarRead, CalendarUnavailable, masked
+from bot.domain.models import CalendarEntryState, CalendarSubscription, Practitioner
+from bot.domain.outgoing import Button, OutgoingMessage, Text
+from bot.domain.text_params import embed, when
+from bot.ports import CalendarSource, UnitOfWork
+from bot.services.access import own_client, refuse, require_practitioner
+from bot.services.context import UseCaseContext
+from bot.services.delivery.outbox import notify_practitioner
+from bot.services.sessions.booking import add_session
+from bot.services.sessions.calendar_sync import apply_events, shown_title
+
+_log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+DISCONNECT = (Button(Text("calendar.button_disconnect"), callbacks.CALENDAR_DISCONNECT),)
+
+
+async def connect(
+    ctx: UseCaseContext, source: CalendarSource, *, actor: int, url: str
+) -> OutgoingMessage:
+    """``/calendar <address>``: read it now; if it can be read, follow it from now on (a
+    new address replaces the old one, keeping what was learnt about its events)."""
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "calendar.connect")
+    try:
+        read = await source.read(url.strip(), etag=None, last_modified=None, now=ctx.clock.now())
+    except CalendarUnavailable as unavailable:
+        return OutgoingMessage(Text("calendar.connect_failed", {"problem": _problem(unavailable)}))
+    async with ctx.uow() as uow:
+        subscription = await _store_address(uow, ctx, practitioner, url.strip(), read)
+        result = await apply_events(uow, ctx.clock, ctx.policy, subscription, read.events)
+        await uow.audit.record(
+            ctx.clock.now(),
+            "calendar.connected",
+            actor_telegram_id=actor,
+            subject_type="calendar_subscription",
+            subject_id=subscription.id,
+            detail={"events": result.ahead, "sessions": result.sessions},
+        )
+        await uow.commit()
+    return OutgoingMessage(
+        Text(
+            "calendar.connected",
+            {
+                "address": masked(url),
+                "count": result.ahead,
+                "sessions": result.sessions,
+                "asked": embed(Text("calendar.asked", {"count": result.asked}))
+                if result.asked
+                else "",
+            },
+        ),
+        (DISCONNECT,),
+    )
+
+
+async def show(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
+    """``/calendar`` alone: the calendar followed (its address masked), or how to connect one."""
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "calendar.show")
+        subscription = await uow.calendars.subscription_of(practitioner.id)
+        if subscription is None:
+            return OutgoingMessage(Text("calendar.usage"))
+        now = ctx.clock.now()
+        entries = await uow.calendars.entries(subscription.id)
+    ahead = [e for e in entries if e.starts_at >= now]
+    sessions = sum(1 for e in ahead if e.state is CalendarEntryState.BOOKED)
+    synced = (
+        embed(
+            Text("calendar.synced", {"when": when(subscription.synced_at, practitioner.timezone)})
+        )
+        if subscription.synced_at
+        else embed(Text("calendar.not_synced"))
+    )
+    return OutgoingMessage(
+        Text(
+            "calendar.state",
+            {
+                "address": masked(subscription.url),
+                "synced": synced,
+                "sessions": sessions,
+                "failing": embed(Text("calendar.failing_now")) if subscription.failures else "",
+            },
+        ),
+        (DISCONNECT,),
+    )
+
+
+async def disconnect(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
+    """Disconnect: stop following the calendar; the sessions it booked stay."""
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "calendar.disconnect")
+        subscription = await uow.calendars.subscription_of(practitioner.id)
+        if subscription is None:
+            return OutgoingMessage(Text("calendar.usage"))
+        await uow.calendars.remove_subscription(subscription.id)
+        await uow.audit.record(
+            ctx.clock.now(),
+            "calendar.disconnected",
+            actor_telegram_id=actor,
+            subject_type="calendar_subscription",
+            subject_id=subscription.id,
+        )
+        await uow.commit()
+    return OutgoingMessage(Text("calendar.disconnected"))
+
+
+async def answer(
+    ctx: UseCaseContext, *, actor: int, entry_id: int, client_id: int | None
+) -> OutgoingMessage:
+    """The practitioner's answer to "whose session is this event?": remembered for the
+    event and its repeats; the ones waiting are booked for that client, or let be."""
+    async with ctx.uow() as uow:
+        practitioner = await require_practitioner(uow, ctx.clock, actor, "calendar.answer")
+        entry = await uow.calendars.entry(entry_id)
+        subscription = (
+            None if entry is None else await uow.calendars.subscription(entry.subscription_id)
+        )
+        if entry is None or subscription is None or subscription.practitioner_id != practitioner.id:
+            raise await refuse(
+                uow,
+                ctx.clock,
+                actor=actor,
+                action="calendar.answer",
+                reason="not their calendar" if entry else "no such event",
+                answer=Text("access.not_found"),
+                subject_type="calendar_entry",
+                subject_id=entry_id,
+            )
+        title = shown_title(entry.title)
+        if entry.state is not CalendarEntryState.ASKED:
+            return OutgoingMessage(Text("calendar.already_answered", {"title": title}))
+        client = (
+            None
+            if client_id is None
+            else await own_client(uow, ctx.clock, practitioner, client_id, "calendar.answer")
+        )
+        await uow.calendars.choose(subscription.id, entry.uid, client_id)
+        waiting = [
+            e
+            for e in await uow.calendars.entries(subscription.id)
+            if e.uid == entry.uid and e.state is CalendarEntryState.ASKED
+        ]
+        booked = 0
+        for each in waiting:
+            if client is None:
+                await uow.calendars.update_entry(
+                    dataclasses.replace(each, state=CalendarEntryState.NOT_A_SESSION)
+                )
+                continue
+            minutes = int((each.ends_at - each.starts_at).total_seconds() // 60)
+            appointment, _ = await add_session(
+                uow,
+                ctx.clock,
+                ctx.policy,
+                practitioner=practitioner,
+                client=client,
+                starts_at=each.starts_at,
+                minutes=minutes,
+            )
+            await uow.calendars.update_entry(
+                dataclasses.replace(
+                    each,
+                    state=CalendarEntryState.BOOKED,
+                    client_id=client.id,
+                    appointment_id=appointment.id,
+                )
+            )
+            booked += 1
+        await uow.commit()
+    if client is None:
+        return OutgoingMessage(Text("calendar.answered_none", {"title": title}))
+    return OutgoingMessage(
+        Text(
+            "calendar.answered_client",
+            {"title": title, "client": client.full_name, "count": booked},
+        )
+    )
+
+
+async def poll_due(ctx: UseCaseContext, source: CalendarSource) -> int:
+    """Read every calendar whose turn has come, and follow it; how many were read."""
+    async with ctx.uow() as uow:
+        due = await uow.calendars.due_subscriptions(ctx.clock.now())
+    for subscription in due:
+        await _poll(ctx, source, subscription)
+    return len(due)
+
+
+async def _poll(
+    ctx: UseCaseContext, source: CalendarSource, subscription: CalendarSubscription
+) -> None:
+    now = ctx.clock.now()
+    try:
+        read = await source.read(
+            subscription.url,
+            etag=subscription.etag,
+            last_modified=subscription.last_modified,
+            now=now,
+        )
+    except CalendarUnavailable as unavailable:
+        await _failed(ctx, subscription, unavailable)
+        return
+    async with ctx.uow() as uow:
+        current = await uow.calendars.subscription(subscription.id)
+        if current is None:  # disconnected meanwhile
+            return
+        if current.failing_told:
+            await _tell(uow, ctx, current, Text("calendar.working_again"), "working")
+        updated = dataclasses.replace(
+            current,
+            etag=read.etag if read.changed else current.etag,
+            last_modified=read.last_modified if read.changed else current.last_modified,
+            next_poll_at=now + ctx.policy.calendar_poll,
+            failures=0,
+            failing_told=False,
+            synced_at=now,
+        )
+        await uow.calendars.update_subscription(updated)
+        await uow.commit()
+        if read.changed:
+            result = await apply_events(uow, ctx.clock, ctx.policy, updated, read.events)
+            _log.info(
+                "calendar %s read: %s events ahead, %s booked, %s moved, %s cancelled, %s asked",
+                subscription.id,
+                result.ahead,
+                result.booked,
+                result.moved,
+                result.cancelled,
+                result.asked,
+            )
+
+
+async def _failed(
+    ctx: UseCaseContext, subscription: CalendarSubscription, unavailable: CalendarUnavailable
+) -> None:
+    """Wait longer before the next try; tell the practitioner once."""
+    now = ctx.clock.now()
+    failures = subscription.failures + 1
+    wait = min(ctx.policy.calendar_poll * 2 ** min(failures, 8), MAX_BACKOFF)
+    _log.info(
+        "calendar %s could not be read (%s); next try in %s",
+        subscription.id,
+        unavailable.problem,
+        wait,
+    )
+    async with ctx.uow() as uow:
+        current = await uow.calendars.subscription(subscription.id)
+        if current is None:
+            return
+        if not current.failing_told:
+            text = Text("calendar.failing", {"problem": _problem(unavailable)})
+            await _tell(uow, ctx, current, text, f"failing:{failures}")
+        await uow.calendars.update_subscription(
+            dataclasses.replace(
+                current, failures=failures, failing_told=True, next_poll_at=now + wait
+            )
+        )
+        await uow.commit()
+
+
+async def _tell(
+    uow: UnitOfWork, ctx: UseCaseContext, subscription: CalendarSubscription, text: Text, what: str
+) -> None:
+    now = ctx.clock.now()
+    await notify_practitioner(
+        uow,
+        subscription.practitioner_id,
+        text,
+        dedup_key=f"calendar-state:{subscription.id}:{what}:{int(now.timestamp())}",
+        now=now,
+        quiet=ctx.policy.quiet,
+        about_client_id=None,
+    )
+
+
+async def _store_address(
+    uow: UnitOfWork,
+    ctx: UseCaseContext,
+    practitioner: Practitioner,
+    url: str,
+    read: CalendarRead,
+) -> CalendarSubscription:
+    now = ctx.clock.now()
+    known = await uow.calendars.subscription_of(practitioner.id)
+    fresh = CalendarSubscription(
+        id=known.id if known else 0,
+        practitioner_id=practitioner.id,
+        url=url,
+        etag=read.etag,
+        last_modified=read.last_modified,
+        next_poll_at=now + ctx.policy.calendar_poll,
+        synced_at=now,
+        created_at=known.created_at if known else now,
+    )
+    stored = (
+        await uow.calendars.update_subscription(fresh)
+        if known
+        else await uow.calendars.add_subscription(fresh)
+    )
+    await uow.commit()
+    return stored
+
+
+def _problem(unavailable: CalendarUnavailable) -> dict[str, object]:
+    return embed(Text(f"calendar.problem_{unavailable.problem}"))

@@ -1,0 +1,251 @@
+"""Sessions follow the practitioner's calendar (on the fakes, with a scripted calendar):
+connect, book what names a client, ask about the rest, move and cancel with the calendar,
+never touch Stillpoint's own sessions, never bring back a cancelled one, and change
+nothing while the calendar cannot be read."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.domain import callbacks
+from bot.domain.calendar_events import CalendarEvent
+from bot.domain.calendar_reads import CalendarProblem, CalendarRead, CalendarUnavailable
+from bot.domain.models import AppointmentStatus, CalendarEntryState, OutboxKind
+from bot.services.access import Refused
+from bot.services.sessions import calendar_subscriptions as calendars
+from tests.unit.services.support import (
+    FRIDAY_ELEVEN,
+    MONDAY_ELEVEN,
+    OTHER_PRACTITIONER,
+    PRACTITIONER,
+    Practice,
+    add_client,
+    add_session,
+    outbox_rows,
+)
+
+URL = "https://calendar.example/calendar/ical/secret-token-1234/basic.ics"
+
+
+class ScriptedCalendar:
+    """A ``CalendarSource`` that answers with the events it is given, or a problem."""
+
+    def __init__(self) -> None:
+        self.events: list[CalendarEvent] = []
+        self.problem: CalendarProblem | None = None
+        self.reads = 0
+
+    async def read(
+        self, url: str, *, etag: str | None, last_modified: str | None, now: datetime
+    ) -> CalendarRead:
+        self.reads += 1
+        if self.problem is not None:
+            raise CalendarUnavailable(self.problem)
+        version = str(hash(tuple(self.events)))
+        if etag == version:
+            return CalendarRead(changed=False)
+        return CalendarRead(changed=True, events=tuple(self.events), etag=version)
+
+
+def event(
+    title: str, starts_at: datetime, uid: str | None = None, **changes: object
+) -> CalendarEvent:
+    values: dict[str, object] = {
+        "uid": uid or f"{title}@calendar",
+        "recurrence_id": "",
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(hours=1),
+        "title": title,
+        "description": "",
+        "location": "",
+        "repeating": False,
+    }
+    return CalendarEvent(**(values | changes))  # type: ignore[arg-type]
+
+
+async def sessions(practice: Practice) -> list[tuple[datetime, AppointmentStatus]]:
+    return [
+        (a.starts_at, a.status)
+        for a in await practice.db.appointments.for_client(practice.client.id)
+    ]
+
+
+async def poll(practice: Practice, source: ScriptedCalendar, *, after: timedelta) -> None:
+    practice.clock.current += after
+    await calendars.poll_due(practice.ctx, source)
+
+
+async def test_connecting_books_what_names_a_client_and_asks_about_the_rest(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("CST Sample Client", FRIDAY_ELEVEN), event("Team lunch", MONDAY_ELEVEN)]
+
+    answer = await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    assert answer.text.key == "calendar.connected"
+    assert (answer.text.params["count"], answer.text.params["sessions"]) == (2, 1)
+    assert answer.text.params["address"] == "https://calendar.example/…1234"
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.BOOKED)]
+    reminders = [r for r in outbox_rows(practice) if r.kind is OutboxKind.REMINDER]
+    assert reminders  # the same reminders as /book
+    [question] = [r for r in outbox_rows(practice) if r.template == "calendar.which_client"]
+    assert question.chat_id == PRACTITIONER
+    [[client_button], [none_button]] = question.payload["buttons"]
+    [entry] = [
+        e for e in await practice.db.calendars.entries(1) if e.state is CalendarEntryState.ASKED
+    ]
+    assert client_button["data"] == callbacks.calendar_answer(entry.id, practice.client.id)
+    assert none_button["data"] == callbacks.calendar_answer(entry.id, None)
+    subscription = await practice.db.calendars.subscription_of(practice.practitioner.id)
+    assert subscription is not None
+    assert subscription.url == URL
+
+    shown = await calendars.show(practice.ctx, actor=PRACTITIONER)
+    assert shown.text.params["address"] == "https://calendar.example/…1234"
+    assert URL not in str(shown.text.params)
+
+
+async def test_the_calendar_moves_and_cancels_only_the_sessions_it_booked(
+    practice: Practice,
+) -> None:
+    own = await add_session(practice.uow, practice.client, MONDAY_ELEVEN + timedelta(days=7))
+    source = ScriptedCalendar()
+    source.events = [event("Sample Client", FRIDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    source.events = [event("Sample Client", FRIDAY_ELEVEN + timedelta(hours=3))]
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert await sessions(practice) == [
+        (FRIDAY_ELEVEN + timedelta(hours=3), AppointmentStatus.BOOKED),
+        (own.starts_at, AppointmentStatus.BOOKED),
+    ]
+
+    source.events = []
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert await sessions(practice) == [
+        (FRIDAY_ELEVEN + timedelta(hours=3), AppointmentStatus.CANCELLED),
+        (own.starts_at, AppointmentStatus.BOOKED),  # booked in Stillpoint: never touched
+    ]
+    [cancelled] = [e for e in practice.db.audit.entries if e.action == "appointment.cancelled"]
+    assert cancelled.detail["by"] == "calendar"
+
+
+async def test_an_answer_is_remembered_for_the_event_and_its_repeats(practice: Practice) -> None:
+    source = ScriptedCalendar()
+    weekly = [
+        event(
+            "Craniosacral",
+            FRIDAY_ELEVEN + timedelta(days=7 * n),
+            uid="weekly",
+            recurrence_id=str(n),
+        )
+        for n in range(2)
+    ]
+    source.events = weekly[:1]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    [asked] = await practice.db.calendars.entries(1)
+
+    with pytest.raises(Refused):  # someone else's calendar
+        await calendars.answer(
+            practice.ctx, actor=OTHER_PRACTITIONER, entry_id=asked.id, client_id=practice.client.id
+        )
+    done = await calendars.answer(
+        practice.ctx, actor=PRACTITIONER, entry_id=asked.id, client_id=practice.client.id
+    )
+    assert done.text.key == "calendar.answered_client"
+    again = await calendars.answer(
+        practice.ctx, actor=PRACTITIONER, entry_id=asked.id, client_id=None
+    )
+    assert again.text.key == "calendar.already_answered"
+
+    source.events = weekly
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert [s for s, _ in await sessions(practice)] == [e.starts_at for e in weekly]
+    assert len([r for r in outbox_rows(practice) if r.template == "calendar.which_client"]) == 1
+
+
+async def test_not_a_client_session_is_never_asked_again(practice: Practice) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("Yoga class", FRIDAY_ELEVEN, uid="yoga")]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    [asked] = await practice.db.calendars.entries(1)
+    await calendars.answer(practice.ctx, actor=PRACTITIONER, entry_id=asked.id, client_id=None)
+    source.events = [
+        event("Yoga class", FRIDAY_ELEVEN, uid="yoga"),
+        event("Yoga class", MONDAY_ELEVEN, uid="yoga", recurrence_id="2"),
+    ]
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert await sessions(practice) == []
+    assert len([r for r in outbox_rows(practice) if r.template == "calendar.which_client"]) == 1
+    states = {e.state for e in await practice.db.calendars.entries(1)}
+    assert states == {CalendarEntryState.NOT_A_SESSION}
+
+
+async def test_a_session_cancelled_here_is_not_brought_back_and_told_once(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("Sample Client", FRIDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    async with practice.uow() as uow:  # the client cancels in Stillpoint
+        [appointment] = await uow.appointments.for_client(practice.client.id)
+        await uow.appointments.update(
+            dataclasses.replace(appointment, status=AppointmentStatus.CANCELLED)
+        )
+        await uow.commit()
+    for minutes in (5, 10):  # the calendar changes twice, still showing the event
+        source.events = [*source.events, event(f"Note {minutes}", MONDAY_ELEVEN, uid=f"n{minutes}")]
+        await poll(practice, source, after=timedelta(minutes=5))
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.CANCELLED)]
+    told = [r for r in outbox_rows(practice) if r.template == "calendar.cancelled_here"]
+    assert len(told) == 1
+
+
+async def test_a_calendar_that_cannot_be_read_changes_nothing_and_is_told_once(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("Sample Client", FRIDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    source.problem = CalendarProblem.TIMEOUT
+    for _ in range(3):
+        await poll(practice, source, after=timedelta(hours=1))
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.BOOKED)]
+    subscription = await practice.db.calendars.subscription_of(practice.practitioner.id)
+    assert subscription is not None
+    assert subscription.failures == 3
+    assert subscription.next_poll_at is not None
+    assert subscription.next_poll_at - practice.clock.current == timedelta(minutes=40)  # backoff
+    assert [r.template for r in outbox_rows(practice) if r.template.startswith("calendar.")] == [
+        "calendar.failing"
+    ]
+    source.problem = None
+    await poll(practice, source, after=timedelta(hours=1))
+    assert outbox_rows(practice)[-1].template == "calendar.working_again"
+    reads = source.reads
+    await poll(practice, source, after=timedelta(minutes=5))  # unchanged: one read, nothing new
+    assert source.reads == reads + 1
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.BOOKED)]
+
+
+async def test_an_address_that_cannot_be_read_is_not_kept(practice: Practice) -> None:
+    source = ScriptedCalendar()
+    source.problem = CalendarProblem.NOT_A_CALENDAR
+    answer = await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    assert answer.text.key == "calendar.connect_failed"
+    assert await practice.db.calendars.subscription_of(practice.practitioner.id) is None
+    assert (await calendars.show(practice.ctx, actor=PRACTITIONER)).text.key == "calendar.usage"
+
+
+async def test_clients_and_strangers_have_no_calendar(practice: Practice) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Other Person", telegram_id=8_100_000_077
+    )
+    for actor in (other.telegram_user_id or 0, 8_100_000_999):
+        with pytest.raises(Refused) as refused:
+            await calendars.show(practice.ctx, actor=actor)
+        assert refused.value.answer.key == "access.practitioners_only"
