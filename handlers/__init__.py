@@ -17,6 +17,7 @@ from bot.domain import callbacks
 from bot.telegram.chat_lanes import ChatLanes
 from handlers import (
     basics,
+    calendar_file,
     checkins,
     client,
     client_card,
@@ -82,6 +83,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         callbacks.CHECKIN_PATTERN: checkins.checkin_button,
         callbacks.KEEP_CHECKINS_PATTERN: checkins.keep_checkins,
         callbacks.DIGEST_PATTERN: settings.digest_button,
+        callbacks.CALENDAR_FILE_PATTERN: calendar_file.calendar_button,
     }
     for pattern, callback in buttons.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -46,7 +46,7 @@ from bot.runtime import Runtime, install, runtime_of
 from bot.sandbox import user_actions
 from bot.sandbox.bot_api import METHODS, canonical_method
 from bot.sandbox.errors import ApiError
-from bot.sandbox.params import Params
+from bot.sandbox.params import Params, UploadedFile
 from bot.sandbox.state import SandboxState
 from bot.services.checkins.schedule import (
     complete_ended_sessions,
@@ -121,7 +121,10 @@ class EmulatorRequest(LocalRequest):
             return 404, json.dumps(
                 {"ok": False, "error_code": 404, "description": "Not Found"}
             ).encode()
-        params = Params(dict(request_data.json_parameters) if request_data else {})
+        params = Params(
+            dict(request_data.json_parameters) if request_data else {},
+            _uploads(request_data),
+        )
         try:
             result = await METHODS[name](self._state, params)
         except ApiError as error:
@@ -129,6 +132,19 @@ class EmulatorRequest(LocalRequest):
                 self._bad_requests[f"{name}: {error.description}"] += 1
             return error.error_code, json.dumps(error.to_json()).encode()
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+
+def _uploads(request_data: RequestData | None) -> dict[str, UploadedFile]:
+    """The files PTB uploads with a request (a document, a photo), as the sandbox's
+    HTTP server reads them from a multipart body."""
+    if request_data is None:
+        return {}
+    return {
+        name: UploadedFile(
+            filename, mimetype, content if isinstance(content, bytes) else content.read()
+        )
+        for name, (filename, content, mimetype) in request_data.multipart_data.items()
+    }
 
 
 class _ErrorLines(logging.Handler):

@@ -36,12 +36,16 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     callbacks.CHECKIN_PATTERN: callbacks.parse_checkin,
     callbacks.FLAG_PATTERN: callbacks.parse_flag,
     callbacks.DIGEST_PATTERN: callbacks.parse_digest,
+    callbacks.CALENDAR_FILE_PATTERN: callbacks.parse_calendar_file,
 }
 # Data that looks like buttons: the prefixes, digits of every script, separators.
 LOOKALIKE = st.builds(
     lambda prefix, rest: prefix + rest,
     st.sampled_from(
-        ["ap:", "bk:", "cs:y:", "cs:n:", "iv:", "pg:c:", "pg:u:", "ci:", "fl:", "kc:", "st:", ""]
+        [
+            *("ap:", "bk:", "cs:y:", "cs:n:", "iv:", "pg:c:", "pg:u:", "ci:", "fl:", "kc:", "st:"),
+            *("ics:", ""),
+        ]
     ),
     st.text(alphabet=st.sampled_from(list("0123456789:abcdefghiknrsty_-٣９ ")), max_size=70),
 )
@@ -144,3 +148,27 @@ def test_the_digest_button_round_trips_and_nothing_else_is_read_as_it() -> None:
     assert callbacks.parse_digest(callbacks.digest(False)) is False
     for data in ("st:digest:", "st:digest:x", "st:digest:yy", "st:digest:Y", "st:dig:y", "kc:y"):
         assert callbacks.parse_digest(data) is None, data
+
+
+@given(IDS)
+def test_the_calendar_file_button_round_trips(appointment_id: int) -> None:
+    data = callbacks.calendar_file(appointment_id)
+    assert len(data.encode()) <= 64
+    assert re.match(callbacks.CALENDAR_FILE_PATTERN, data)
+    assert callbacks.parse_calendar_file(data) == appointment_id
+
+
+def test_a_malformed_calendar_file_button_is_not_a_press() -> None:
+    for data in (
+        "ics:",
+        "ics:x",
+        "ics:-1",
+        "ics:1:2",
+        "ics:١٢",  # digits of another script
+        "ics:" + "9" * 19,  # more than the database can hold
+        "ics 1",
+        "ic:1",
+        "ap:1:1:ok",
+    ):
+        assert callbacks.parse_calendar_file(data) is None, data
+    assert len(callbacks.calendar_file(10**18 - 1).encode()) <= 64

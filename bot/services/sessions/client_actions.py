@@ -23,6 +23,7 @@ from bot.services.sessions.calendar import OPEN_STATUSES
 from bot.services.sessions.reminders import cancel_reminders, refresh_reminders
 from bot.services.sessions.views import (
     SessionParties,
+    calendar_row,
     client_session_buttons,
     practitioner_name,
     practitioner_session_buttons,
@@ -194,7 +195,7 @@ async def _ask_reschedule(
 async def _cancel(
     uow: UnitOfWork, clock: Clock, policy: Policy, parties: SessionParties
 ) -> OutgoingMessage:
-    await _update(uow, clock, parties, AppointmentStatus.CANCELLED)
+    cancelled = await _update(uow, clock, parties, AppointmentStatus.CANCELLED)
     await cancel_reminders(uow, parties.appointment.id, "the client cancelled the session")
     await _tell_practitioner(uow, clock, policy, parties, "cancelled")
     await uow.commit()
@@ -205,7 +206,8 @@ async def _cancel(
                 "when": when(parties.appointment.starts_at, parties.client.timezone),
                 "practitioner": practitioner_name(parties.practitioner),
             },
-        )
+        ),
+        calendar_row(cancelled),  # "Remove from my calendar"
     )
 
 

@@ -23,7 +23,12 @@ from bot.domain.text_params import embed, when
 from bot.ports import UnitOfWork
 from bot.services.delivery.outbox import schedule
 from bot.services.policy import Policy
-from bot.services.sessions.views import SessionParties, client_session_buttons, practitioner_name
+from bot.services.sessions.views import (
+    SessionParties,
+    calendar_row,
+    client_session_buttons,
+    practitioner_name,
+)
 
 
 def _recipient(client: Client) -> Recipient | None:
@@ -103,7 +108,8 @@ async def refresh_reminders(
 async def tell_client(
     uow: UnitOfWork, policy: Policy, parties: SessionParties, event: str, now: datetime
 ) -> OutboxMessage | None:
-    """Tell the client the practitioner booked, moved or cancelled their session."""
+    """Tell the client the practitioner booked, moved or cancelled their session, with the
+    button for its calendar file (to add or update it, or to remove it)."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
     recipient = _recipient(client)
     if recipient is None:
@@ -117,7 +123,7 @@ async def tell_client(
                 "when": when(appointment.starts_at, client.timezone),
             },
         ),
-        () if cancelled else client_session_buttons(appointment),
+        (() if cancelled else client_session_buttons(appointment)) + calendar_row(appointment),
     )
     return await schedule(
         uow,

@@ -64,3 +64,14 @@ def session_line(appointment: Appointment, client: Client, timezone: str) -> Tex
             "status": embed(Text(f"status.{appointment.status}")),
         },
     )
+
+
+def calendar_row(appointment: Appointment) -> Rows:
+    """The button under a client's notice of a session that sends it as a calendar file:
+    "Add to my calendar", or "Remove from my calendar" once it is cancelled."""
+    label = (
+        "calendar_file.button_remove"
+        if appointment.status is AppointmentStatus.CANCELLED
+        else "calendar_file.button_add"
+    )
+    return ((Button(Text(label), callbacks.calendar_file(appointment.id)),),)

@@ -124,4 +124,5 @@ async def test_cancel_by_name_asks_then_cancels_and_the_client_is_told(
     assert reminders(rows) == []
     [told] = notices_to(rows, CLIENT, "session.client_cancelled")
     assert told.state is OutboxState.PENDING
-    assert told.payload["buttons"] == []  # nothing left to confirm
+    # Nothing left to confirm: only "Remove from my calendar".
+    assert payload_data(told) == [callbacks.calendar_file(appointment.id)]
