@@ -43,6 +43,19 @@ def test_services_stay_independent_of_adapters(forbidden: str) -> None:
     assert offenders == []
 
 
+@pytest.mark.parametrize(
+    "forbidden", ["bot.services", "bot.db", "bot.telegram", "telegram", "sqlalchemy", "handlers"]
+)
+def test_the_calendar_feed_reads_and_fetches_and_knows_only_the_domain(forbidden: str) -> None:
+    """``bot/calendar_feed`` is an adapter the composition root wires into a port."""
+    offenders = [
+        (path.name, module)
+        for path, module in imported_modules("bot/calendar_feed")
+        if module == forbidden or module.startswith(f"{forbidden}.")
+    ]
+    assert offenders == []
+
+
 # Modules that read files: the composition root loads their data and hands it down.
 LOADERS = [
     "bot.triage_rules",
