@@ -192,6 +192,13 @@ async def test_addresses_inside_a_network_are_refused(url: str) -> None:
     assert error.reason is Reason.PRIVATE_ADDRESS
 
 
+@pytest.mark.parametrize("url", ["https://127.1/calendar.ics", "https://2130706433/calendar.ics"])
+async def test_old_numeric_forms_of_an_address_are_refused(url: str) -> None:
+    error = await refused(url, allow_insecure=False)
+
+    assert error.reason in (Reason.PRIVATE_ADDRESS, Reason.BAD_URL)
+
+
 async def test_a_name_with_one_private_address_among_public_ones_is_refused(
     https_server: SecureServed,
 ) -> None:
