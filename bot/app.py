@@ -28,6 +28,7 @@ from bot.services.delivery.pacing import Limits, Pacer
 from bot.services.practice import practitioners
 from bot.settings import Settings
 from bot.telegram.alert_chats import check_alert_chats
+from bot.telegram.calendar_jobs import start_calendar_job
 from bot.telegram.delivery_jobs import start_delivery
 from bot.telegram.flag_jobs import start_flag_jobs
 from bot.telegram.menus import publish_menus
@@ -186,6 +187,7 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
         start_session_jobs(application)
         start_flag_jobs(application)
         start_retention_job(application)
+        start_calendar_job(application)
         try:
             await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             _log.info("bot @%s is running", application.bot.username)

@@ -9,9 +9,10 @@ from functools import cached_property
 
 from telegram.ext import Application
 
+from bot.calendar_feed.source import FeedSource
 from bot.crisis import load_crisis_table
 from bot.domain.flood import Budget, FloodGuard
-from bot.ports import Clock, UnitOfWorkFactory
+from bot.ports import CalendarSource, Clock, UnitOfWorkFactory
 from bot.services.context import UseCaseContext
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.policy import Policy
@@ -33,6 +34,8 @@ class Runtime:
     uow: UnitOfWorkFactory
     dispatcher: Dispatcher | None = None
     """``None`` where nothing is sent (an application fed updates by tests)."""
+    calendar_reader: CalendarSource | None = None
+    """How calendars are read, if not over the network (tests)."""
 
     @property
     def sender(self) -> Dispatcher:
@@ -54,6 +57,17 @@ class Runtime:
             checkin_max_age=self.settings.checkin_max_age,
             backup_contact_chat_id=self.settings.backup_contact_chat_id,
             crisis=load_crisis_table(self.settings.crisis_resources_file),
+            calendar_poll=self.settings.calendar_poll,
+        )
+
+    @cached_property
+    def calendar_source(self) -> CalendarSource:
+        """How practitioners' calendars are read: over HTTPS (``bot.calendar_feed``)."""
+        if self.calendar_reader is not None:
+            return self.calendar_reader
+        return FeedSource(
+            allow_insecure=self.settings.calendar_allow_insecure,
+            default_timezone=self.settings.default_timezone,
         )
 
     @cached_property

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     flood: the bot says "slow down" once and holds its ordinary replies to them back."""
     flood_quiet_s: float = Field(default=60.0, ge=0, le=86400)
     """How long the bot stays quiet to a flooding user after their last excess update."""
+    calendar_poll: Annotated[timedelta, NoDecode] = timedelta(minutes=5)
+    """How often each subscribed calendar is read (sandbox time under the sandbox)."""
+    calendar_allow_insecure: bool = False
+    """Unsafe outside tests: let calendar addresses be plain http and point to loopback or
+    private networks (a local calendar server)."""
 
     @field_validator("database_url")
     @classmethod
@@ -152,6 +157,11 @@ class Settings(BaseSettings):
             offsets = sorted({parse_duration(part) for part in parts}, reverse=True)
             return tuple(offsets)
         return parts
+
+    @field_validator("calendar_poll", mode="before")
+    @classmethod
+    def _calendar_poll(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("checkin_max_age", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from bot.domain import callbacks
 from bot.telegram.chat_lanes import ChatLanes
 from handlers import (
     basics,
+    calendar,
     calendar_file,
     checkins,
     client,
@@ -62,6 +63,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "today": practitioner.today,
         "upcoming": practitioner.upcoming,
         "clients": practitioner.clients,
+        "calendar": calendar.calendar,
         "client": client_card.client,
         "flags": flags.open_flags,
         "settings": settings.show,
@@ -84,6 +86,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         callbacks.KEEP_CHECKINS_PATTERN: checkins.keep_checkins,
         callbacks.DIGEST_PATTERN: settings.digest_button,
         callbacks.CALENDAR_FILE_PATTERN: calendar_file.calendar_button,
+        callbacks.CALENDAR_ANSWER_PATTERN: calendar.answer,
+        f"^{callbacks.CALENDAR_DISCONNECT}$": calendar.disconnect,
     }
     for pattern, callback in buttons.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -35,6 +35,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "cancel",
         "clients",
         "client",
+        "calendar",
         "newclient",
         "invites",
         "settings",

@@ -1,0 +1,54 @@
+"""The source the services read calendars through: events, "unchanged", and each
+failure in the words a practitioner is told."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.calendar_feed.source import FeedSource
+from bot.domain.calendar_reads import CalendarProblem, CalendarUnavailable
+from tests.unit.calendar_feed.support import Served
+
+EARLY = datetime(2026, 3, 1, tzinfo=UTC)  # the day before the served event
+
+
+async def test_a_calendar_is_read_then_unchanged(http_server: Served) -> None:
+    source = FeedSource(allow_insecure=True)
+    try:
+        url = f"{http_server.base}/calendar.ics"
+        first = await source.read(url, etag=None, last_modified=None, now=EARLY)
+        again = await source.read(
+            url, etag=first.etag, last_modified=first.last_modified, now=EARLY
+        )
+    finally:
+        await source.close()
+    assert first.changed
+    assert [e.title for e in first.events] == ["First"]
+    assert first.etag == http_server.server.etag
+    assert not again.changed
+    assert again.events == ()
+
+
+@pytest.mark.parametrize(
+    ("path", "insecure", "problem"),
+    [
+        ("/page.html", True, CalendarProblem.NOT_A_CALENDAR),
+        ("/gone", True, CalendarProblem.NOT_FOUND),
+        ("/private", True, CalendarProblem.REFUSED),
+        ("/broken", True, CalendarProblem.SERVER),
+        ("/big", True, CalendarProblem.TOO_BIG),
+        ("/calendar.ics", False, CalendarProblem.ADDRESS),  # plain http, on loopback
+    ],
+)
+async def test_each_failure_is_one_problem_a_practitioner_is_told(
+    http_server: Served, path: str, insecure: bool, problem: CalendarProblem
+) -> None:
+    source = FeedSource(allow_insecure=insecure)
+    try:
+        with pytest.raises(CalendarUnavailable) as unavailable:
+            await source.read(f"{http_server.base}{path}", etag=None, last_modified=None, now=EARLY)
+    finally:
+        await source.close()
+    assert unavailable.value.problem is problem
