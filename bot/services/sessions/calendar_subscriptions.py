@@ -42,8 +42,9 @@ async def connect(
     except CalendarUnavailable as unavailable:
         return OutgoingMessage(Text("calendar.connect_failed", {"problem": _problem(unavailable)}))
     async with ctx.uow() as uow:
-        subscription = await _store_address(uow, ctx, practitioner, url.strip(), read)
+        subscription = await _store_address(uow, ctx, practitioner, url.strip())
         result = await apply_events(uow, ctx.clock, ctx.policy, subscription, read.events)
+        await _remember_version(uow, subscription, read, asked_all=not result.waiting)
         await uow.audit.record(
             ctx.clock.now(),
             "calendar.connected",
@@ -224,8 +225,6 @@ async def _poll(
             await _tell(uow, ctx, current, Text("calendar.working_again"), "working")
         updated = dataclasses.replace(
             current,
-            etag=read.etag if read.changed else current.etag,
-            last_modified=read.last_modified if read.changed else current.last_modified,
             next_poll_at=now + ctx.policy.calendar_poll,
             failures=0,
             failing_told=False,
@@ -235,6 +234,7 @@ async def _poll(
         await uow.commit()
         if read.changed:
             result = await apply_events(uow, ctx.clock, ctx.policy, updated, read.events)
+            await _remember_version(uow, updated, read, asked_all=not result.waiting)
             _log.info(
                 "calendar %s read: %s events ahead, %s booked, %s moved, %s cancelled, %s asked",
                 subscription.id,
@@ -289,12 +289,26 @@ async def _tell(
     )
 
 
+async def _remember_version(
+    uow: UnitOfWork, subscription: CalendarSubscription, read: CalendarRead, *, asked_all: bool
+) -> None:
+    """Keep the version read, so the next read is conditional; unless questions are
+    still to be asked: then the next read gets the whole calendar again and asks them."""
+    current = await uow.calendars.subscription(subscription.id)
+    if current is None:
+        return
+    await uow.calendars.update_subscription(
+        dataclasses.replace(
+            current,
+            etag=read.etag if asked_all else None,
+            last_modified=read.last_modified if asked_all else None,
+        )
+    )
+    await uow.commit()
+
+
 async def _store_address(
-    uow: UnitOfWork,
-    ctx: UseCaseContext,
-    practitioner: Practitioner,
-    url: str,
-    read: CalendarRead,
+    uow: UnitOfWork, ctx: UseCaseContext, practitioner: Practitioner, url: str
 ) -> CalendarSubscription:
     now = ctx.clock.now()
     known = await uow.calendars.subscription_of(practitioner.id)
@@ -302,8 +316,6 @@ async def _store_address(
         id=known.id if known else 0,
         practitioner_id=practitioner.id,
         url=url,
-        etag=read.etag,
-        last_modified=read.last_modified,
         next_poll_at=now + ctx.policy.calendar_poll,
         synced_at=now,
         created_at=known.created_at if known else now,

@@ -64,6 +64,8 @@ class SyncResult:
     moved: int = 0
     cancelled: int = 0
     asked: int = 0
+    waiting: int = 0
+    """Events to ask about beyond this read's questions: the next read asks them."""
 
 
 @dataclass(slots=True)
@@ -78,6 +80,7 @@ class _Sync:
     moved: int = 0
     cancelled: int = 0
     asked: int = 0
+    waiting: int = 0
 
     @property
     def now(self) -> datetime:
@@ -115,7 +118,9 @@ async def apply_events(
     sessions = sum(
         1 for e in entries if e.state is CalendarEntryState.BOOKED and e.starts_at >= now
     )
-    return SyncResult(len(ahead), sessions, sync.booked, sync.moved, sync.cancelled, sync.asked)
+    return SyncResult(
+        len(ahead), sessions, sync.booked, sync.moved, sync.cancelled, sync.asked, sync.waiting
+    )
 
 
 async def _new_event(sync: _Sync, event: CalendarEvent) -> None:
@@ -133,6 +138,8 @@ async def _new_event(sync: _Sync, event: CalendarEvent) -> None:
         await _book(sync, event, named[0])
     elif sync.asked < QUESTIONS_PER_SYNC:
         await _ask(sync, event, named or active)
+    else:
+        sync.waiting += 1
 
 
 async def _known_event(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> None:

@@ -249,3 +249,24 @@ async def test_clients_and_strangers_have_no_calendar(practice: Practice) -> Non
         with pytest.raises(Refused) as refused:
             await calendars.show(practice.ctx, actor=actor)
         assert refused.value.answer.key == "access.practitioners_only"
+
+
+async def test_questions_beyond_five_a_read_are_asked_on_the_next_reads(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event(f"Meeting {n}", FRIDAY_ELEVEN + timedelta(hours=n)) for n in range(7)]
+    answer = await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    assert answer.text.params["asked"]["params"]["count"] == 5
+
+    def asked() -> int:
+        return len([r for r in outbox_rows(practice) if r.template == "calendar.which_client"])
+
+    assert asked() == 5
+    await poll(practice, source, after=timedelta(minutes=5))  # the calendar did not change
+    assert asked() == 7
+    subscription = await practice.db.calendars.subscription_of(practice.practitioner.id)
+    assert subscription is not None
+    assert subscription.etag is not None  # every question asked: conditional reads again
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert asked() == 7
