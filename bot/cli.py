@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import messages
@@ -123,6 +124,18 @@ def _practitioner_parser(
         "erase", help="erase one client and everything kept about them, as /erase does"
     )
     erase.add_argument("--client-id", type=int, required=True, help="the client's id")
+    calendar = commands.add_parser("calendar", help="follow a practitioner's own calendar")
+    calendar_actions = calendar.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_calendar = calendar_actions.add_parser(
+        "add", help="follow the calendar at this private iCal address, as /calendar does"
+    )
+    add_calendar.add_argument("--practitioner-id", type=int, required=True)
+    add_calendar.add_argument("--url", required=True, help="the calendar's private address")
+    import_calendar = calendar_actions.add_parser(
+        "import", help="follow the events of one .ics file, once"
+    )
+    import_calendar.add_argument("--practitioner-id", type=int, required=True)
+    import_calendar.add_argument("file", type=Path, metavar="FILE.ics")
     export = commands.add_parser(
         "export",
         help="one client's record to stdout: csv, one row per answer; json, everything kept",
@@ -333,6 +346,10 @@ def _command(
             return launch.practitioner_list(settings)
         case "erase":
             return launch.erase(settings, args.client_id)
+        case "calendar" if args.action == "add":
+            return launch.calendar_add(settings, args.practitioner_id, args.url)
+        case "calendar":
+            return launch.calendar_import(settings, args.practitioner_id, args.file)
         case "export":
             return launch.export(settings, args.client_id, args.file_format)
         case "keys":

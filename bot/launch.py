@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -16,6 +17,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken, NetworkError
 
+import messages
 from bot.app import (
     TelegramEndpoint,
     build_application,
@@ -24,6 +26,7 @@ from bot.app import (
     polling,
     stop_on_signals,
 )
+from bot.calendar_feed.parse import CalendarFormatError, parse_calendar
 from bot.clock import SystemClock
 from bot.data_keys import (
     DataKeySetupError,
@@ -36,6 +39,7 @@ from bot.db.engine import check_database, create_engine
 from bot.db.errors import DatabaseInUseError, DatabaseUnavailableError, SchemaOutdatedError
 from bot.db.migrate import ensure_schema_current, head_revision
 from bot.db.uow import make_uow_factory
+from bot.domain.calendar_reads import CalendarUnavailable, masked
 from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, format_duration
 from bot.encryption import DataKeyError, DecryptionError, KeyRing
@@ -46,6 +50,8 @@ from bot.sandbox.server import SandboxServer
 from bot.services.delivery.report import delivery_report
 from bot.services.practice import client_record, practitioners
 from bot.services.privacy import client_copy, rights
+from bot.services.sessions import calendar_subscriptions
+from bot.services.sessions.calendar_sync import SyncResult
 from bot.settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -174,6 +180,71 @@ async def export(settings: Settings, client_id: int, file_format: str) -> int:
         return 1
     sys.stdout.write(document)
     return 0
+
+
+async def calendar_add(settings: Settings, practitioner_id: int, url: str) -> int:
+    """``stillpoint calendar add``: follow a practitioner's calendar, as their ``/calendar
+    <address>`` does. Exit 1 when there is no such practitioner or the calendar cannot be
+    read (nothing is kept then)."""
+    configure_logging("WARNING")
+    clock = SystemClock()
+    async with _current_database(settings, clock, writes_encrypted=True) as uow_factory:
+        runtime = Runtime(settings, clock, uow_factory)
+        practitioner = await _practitioner(uow_factory, practitioner_id)
+        if practitioner is None:
+            return 1
+        try:
+            result = await calendar_subscriptions.follow(
+                runtime.ctx, runtime.calendar_source, practitioner, url, actor=None
+            )
+        except CalendarUnavailable as unavailable:
+            words = messages.render_plain(f"calendar.problem_{unavailable.problem}")
+            print(f"stillpoint: that calendar cannot be read: {words}", file=sys.stderr)  # noqa: T201
+            return 1
+    print(_followed(practitioner_id, masked(url), result))  # noqa: T201
+    return 0
+
+
+async def calendar_import(settings: Settings, practitioner_id: int, path: Path) -> int:
+    """``stillpoint calendar import``: follow the events of one calendar file, once. Exit 1
+    when the practitioner or the file is missing, or the file is no calendar."""
+    configure_logging("WARNING")
+    clock = SystemClock()
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+        events = parse_calendar(data, now=clock.now(), default_timezone=settings.default_timezone)
+    except OSError as error:
+        print(f"stillpoint: cannot read {path}: {error.strerror}", file=sys.stderr)  # noqa: T201
+        return 1
+    except CalendarFormatError as error:
+        print(f"stillpoint: {path} is not a calendar: {error.reason}", file=sys.stderr)  # noqa: T201
+        return 1
+    async with _current_database(settings, clock, writes_encrypted=True) as uow_factory:
+        practitioner = await _practitioner(uow_factory, practitioner_id)
+        if practitioner is None:
+            return 1
+        ctx = Runtime(settings, clock, uow_factory).ctx
+        result = await calendar_subscriptions.import_events(ctx, practitioner, events)
+    print(_followed(practitioner_id, path.name, result))  # noqa: T201
+    return 0
+
+
+async def _practitioner(
+    uow_factory: UnitOfWorkFactory, practitioner_id: int
+) -> Practitioner | None:
+    async with uow_factory() as uow:
+        found = await uow.practitioners.get(practitioner_id)
+    if found is None:
+        print(f"stillpoint: there is no practitioner {practitioner_id}", file=sys.stderr)  # noqa: T201
+    return found
+
+
+def _followed(practitioner_id: int, source: str, result: SyncResult) -> str:
+    return (
+        f"Practitioner {practitioner_id} follows {source}: {result.ahead} events in the next "
+        f"60 days, {result.sessions} of them client sessions ({result.booked} booked now); "
+        f"{result.asked} asked about in their chat."
+    )
 
 
 async def keys_rotate(settings: Settings, batch: int) -> int:

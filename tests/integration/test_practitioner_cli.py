@@ -9,7 +9,7 @@ import asyncio
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -504,3 +504,64 @@ def test_an_operator_exports_one_client_as_csv_or_json(
     assert "there is no client 999999" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", "--client-id", str(client_id), "--format", "xml"])
+
+
+def _ics(*events: tuple[str, datetime]) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN"]
+    for title, starts in events:
+        stamp = starts.strftime("%Y%m%dT%H%M%SZ")
+        end = (starts + timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{title}@test",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{stamp}",
+            f"DTEND:{end}",
+            f"SUMMARY:{title}",
+            "END:VEVENT",
+        ]
+    return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
+
+
+def test_an_operator_imports_a_calendar_file_and_adds_a_calendar(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def plant() -> tuple[int, int]:
+        engine = create_engine(database_url)
+        try:
+            async with make_uow_factory(engine)() as uow:
+                practitioner, client = await records.practitioner_and_client(uow)
+                await uow.commit()
+                return practitioner.id, client.id
+        finally:
+            await engine.dispose()
+
+    async def sessions(client_id: int) -> list[str]:
+        engine = create_engine(database_url)
+        try:
+            async with make_uow_factory(engine)() as uow:
+                return [str(a.status) for a in await uow.appointments.for_client(client_id)]
+        finally:
+            await engine.dispose()
+
+    practitioner_id, client_id = asyncio.run(plant())
+    soon = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=3)
+    calendar = tmp_path / "calendar.ics"
+    calendar.write_bytes(_ics(("CST First Client", soon)))
+    command = ["calendar", "import", "--practitioner-id", str(practitioner_id), str(calendar)]
+    assert main(command) == 0
+    assert "1 of them client sessions (1 booked now)" in capsys.readouterr().out
+    assert asyncio.run(sessions(client_id)) == ["booked"]
+    calendar.write_bytes(_ics())  # the event is gone from the newer file: cancelled
+    assert main(command) == 0
+    assert asyncio.run(sessions(client_id)) == ["cancelled"]
+
+    calendar.write_bytes(b"<html>not a calendar</html>")
+    assert main(command) == 1
+    assert "is not a calendar" in capsys.readouterr().err
+    assert main(["calendar", "import", "--practitioner-id", "999999", str(calendar)]) == 1
+    url = "http://127.0.0.1:9/calendar.ics"  # plain http on loopback: refused before any fetch
+    assert main(["calendar", "add", "--practitioner-id", str(practitioner_id), "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read: the address must start with https://" in err
+    assert url not in err

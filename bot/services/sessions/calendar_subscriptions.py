@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.domain import callbacks
-from bot.domain.calendar_reads import CalendarRead, CalendarUnavailable, masked
+from bot.domain.calendar_events import CalendarEvent
+from bot.domain.calendar_reads import CalendarProblem, CalendarRead, CalendarUnavailable, masked
 from bot.domain.models import CalendarEntryState, CalendarSubscription, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
@@ -22,11 +24,14 @@ from bot.services.access import own_client, refuse, require_practitioner
 from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
 from bot.services.sessions.booking import add_session
-from bot.services.sessions.calendar_sync import apply_events, shown_title
+from bot.services.sessions.calendar_sync import SyncResult, apply_events, shown_title
 
 _log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+IMPORTED = "file:imported"
+"""The address of a calendar only ever imported from a file: never read over the network
+(it has no next read)."""
 DISCONNECT = (Button(Text("calendar.button_disconnect"), callbacks.CALENDAR_DISCONNECT),)
 
 
@@ -38,22 +43,11 @@ async def connect(
     async with ctx.uow() as uow:
         practitioner = await require_practitioner(uow, ctx.clock, actor, "calendar.connect")
     try:
-        read = await source.read(url.strip(), etag=None, last_modified=None, now=ctx.clock.now())
+        result = await follow(ctx, source, practitioner, url, actor=actor)
     except CalendarUnavailable as unavailable:
-        return OutgoingMessage(Text("calendar.connect_failed", {"problem": _problem(unavailable)}))
-    async with ctx.uow() as uow:
-        subscription = await _store_address(uow, ctx, practitioner, url.strip())
-        result = await apply_events(uow, ctx.clock, ctx.policy, subscription, read.events)
-        await _remember_version(uow, subscription, read, asked_all=not result.waiting)
-        await uow.audit.record(
-            ctx.clock.now(),
-            "calendar.connected",
-            actor_telegram_id=actor,
-            subject_type="calendar_subscription",
-            subject_id=subscription.id,
-            detail={"events": result.ahead, "sessions": result.sessions},
+        return OutgoingMessage(
+            Text("calendar.connect_failed", {"problem": problem_text(unavailable.problem)})
         )
-        await uow.commit()
     return OutgoingMessage(
         Text(
             "calendar.connected",
@@ -68,6 +62,65 @@ async def connect(
         ),
         (DISCONNECT,),
     )
+
+
+async def follow(
+    ctx: UseCaseContext,
+    source: CalendarSource,
+    practitioner: Practitioner,
+    url: str,
+    *,
+    actor: int | None,
+) -> SyncResult:
+    """Read the calendar at ``url`` now and follow it from now on (``actor``: who asked;
+    ``None``, an operator); raises ``CalendarUnavailable`` and then keeps nothing."""
+    url = url.strip()
+    read = await source.read(url, etag=None, last_modified=None, now=ctx.clock.now())
+    async with ctx.uow() as uow:
+        subscription = await _store_address(uow, ctx, practitioner, url)
+        result = await apply_events(uow, ctx.clock, ctx.policy, subscription, read.events)
+        await _remember_version(uow, subscription, read, asked_all=not result.waiting)
+        await uow.audit.record(
+            ctx.clock.now(),
+            "calendar.connected",
+            actor_telegram_id=actor,
+            subject_type="calendar_subscription",
+            subject_id=subscription.id,
+            detail={"events": result.ahead, "sessions": result.sessions},
+        )
+        await uow.commit()
+    return result
+
+
+async def import_events(
+    ctx: UseCaseContext, practitioner: Practitioner, events: Sequence[CalendarEvent]
+) -> SyncResult:
+    """An operator's one-off import of a calendar file: its events followed as a read of
+    the practitioner's calendar would be (an import of a newer file follows the changes).
+    A practitioner with a subscribed calendar has the file compared with it."""
+    async with ctx.uow() as uow:
+        subscription = await uow.calendars.subscription_of(practitioner.id)
+        if subscription is None:
+            subscription = await uow.calendars.add_subscription(
+                CalendarSubscription(
+                    0,
+                    practitioner.id,
+                    IMPORTED,
+                    synced_at=ctx.clock.now(),
+                    created_at=ctx.clock.now(),
+                )
+            )
+            await uow.commit()
+        result = await apply_events(uow, ctx.clock, ctx.policy, subscription, events)
+        await uow.audit.record(
+            ctx.clock.now(),
+            "calendar.imported",
+            subject_type="calendar_subscription",
+            subject_id=subscription.id,
+            detail={"events": result.ahead, "sessions": result.sessions},
+        )
+        await uow.commit()
+    return result
 
 
 async def show(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
@@ -92,7 +145,9 @@ async def show(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
         Text(
             "calendar.state",
             {
-                "address": masked(subscription.url),
+                "address": masked(subscription.url)
+                if subscription.url != IMPORTED
+                else embed(Text("calendar.from_file")),
                 "synced": synced,
                 "sessions": sessions,
                 "failing": embed(Text("calendar.failing_now")) if subscription.failures else "",
@@ -264,7 +319,7 @@ async def _failed(
         if current is None:
             return
         if not current.failing_told:
-            text = Text("calendar.failing", {"problem": _problem(unavailable)})
+            text = Text("calendar.failing", {"problem": problem_text(unavailable.problem)})
             await _tell(uow, ctx, current, text, f"failing:{failures}")
         await uow.calendars.update_subscription(
             dataclasses.replace(
@@ -329,5 +384,6 @@ async def _store_address(
     return stored
 
 
-def _problem(unavailable: CalendarUnavailable) -> dict[str, object]:
-    return embed(Text(f"calendar.problem_{unavailable.problem}"))
+def problem_text(problem: CalendarProblem) -> dict[str, object]:
+    """Why a calendar cannot be read, as a practitioner is told."""
+    return embed(Text(f"calendar.problem_{problem}"))
