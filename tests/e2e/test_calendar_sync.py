@@ -120,9 +120,7 @@ async def test_a_session_that_exists_only_in_the_calendar_follows_it(
     seen = await _last_id(sandbox, client)
     connected = await _reply(sandbox, practitioner, f"/calendar {url}")
     assert connected["text"].startswith("📅 Connected: http://127.0.0.1/…")
-    assert (
-        "1 events in the next 60 days; 1 of them are your clients' sessions." in (connected["text"])
-    )
+    assert "In the next 60 days: 1 event; client sessions among them: 1." in connected["text"]
     assert url not in connected["text"]
     assert [b["text"] for row in connected["buttons"] for b in row] == ["Disconnect"]
     booked = await _next(sandbox, client, seen, "🗓 A session with")
