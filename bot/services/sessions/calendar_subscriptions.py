@@ -24,7 +24,12 @@ from bot.services.access import own_client, refuse, require_practitioner
 from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
 from bot.services.sessions.booking import add_session
-from bot.services.sessions.calendar_sync import SyncResult, apply_events, shown_title
+from bot.services.sessions.calendar_sync import (
+    SyncResult,
+    apply_events,
+    session_minutes,
+    shown_title,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -219,7 +224,6 @@ async def answer(
                     dataclasses.replace(each, state=CalendarEntryState.NOT_A_SESSION)
                 )
                 continue
-            minutes = int((each.ends_at - each.starts_at).total_seconds() // 60)
             appointment, _ = await add_session(
                 uow,
                 ctx.clock,
@@ -227,7 +231,7 @@ async def answer(
                 practitioner=practitioner,
                 client=client,
                 starts_at=each.starts_at,
-                minutes=minutes,
+                minutes=session_minutes(each.starts_at, each.ends_at),
             )
             await uow.calendars.update_entry(
                 dataclasses.replace(

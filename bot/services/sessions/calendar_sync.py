@@ -153,7 +153,7 @@ async def _known_event(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) 
             await _cancelled_in_stillpoint(sync, entry, client)
             return
         if moved and appointment.status in OPEN_STATUSES:
-            minutes = _minutes(event)
+            minutes = session_minutes(event.starts_at, event.ends_at)
             try:
                 await move_session(
                     sync.uow,
@@ -201,7 +201,7 @@ async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEn
             practitioner=sync.practitioner,
             client=client,
             starts_at=event.starts_at,
-            minutes=_minutes(event),
+            minutes=session_minutes(event.starts_at, event.ends_at),
         )
     except Refused as refusal:
         entry = await _store(sync, event, CalendarEntryState.NOT_BOOKED, client=client)
@@ -321,7 +321,7 @@ def shown_title(title: str) -> str | dict[str, object]:
     return shorten(title.strip(), TITLE_SHOWN)[0]
 
 
-def _minutes(event: CalendarEvent) -> int:
-    """The event's length in whole minutes, within what a session may last."""
-    minutes = int((event.ends_at - event.starts_at).total_seconds() // 60)
+def session_minutes(starts_at: datetime, ends_at: datetime) -> int:
+    """An event's length in whole minutes, within what a session may last."""
+    minutes = int((ends_at - starts_at).total_seconds() // 60)
     return max(MIN_MINUTES, min(MAX_MINUTES, minutes))
