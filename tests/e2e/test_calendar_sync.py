@@ -33,6 +33,7 @@ class Calendar:
 
     def __init__(self) -> None:
         self.starts_at: datetime | None = None
+        self.title = "CST Marit Olsen"
         self.requests = 0
 
     def ics(self) -> bytes:
@@ -42,11 +43,11 @@ class Calendar:
             end = (self.starts_at + timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
             lines += [
                 "BEGIN:VEVENT",
-                "UID:cst-marit@calendar.test",
+                f"UID:{self.title}@calendar.test",
                 f"DTSTAMP:{start}",
                 f"DTSTART:{start}",
                 f"DTEND:{end}",
-                "SUMMARY:CST Marit Olsen",
+                f"SUMMARY:{self.title}",
                 "END:VEVENT",
             ]
         return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
@@ -146,3 +147,25 @@ async def test_a_session_that_exists_only_in_the_calendar_follows_it(
     state = await _reply(sandbox, practitioner, "/calendar")
     assert state["text"].startswith("📅 Your calendar: http://127.0.0.1/…")
     assert served.requests >= 3
+
+    # An event naming no client is asked about once; the answer books it.
+    served.starts_at, served.title = moved_to, "Follow-up"
+    seen_practitioner = await _last_id(sandbox, practitioner)
+    await sandbox.advance(6 * 60)
+    question = await _next(sandbox, practitioner, seen_practitioner, "📅 Whose session")
+    assert "Follow-up" in question["text"]
+    seen = await _last_id(sandbox, client)
+    await sandbox.press(practitioner, question["message_id"], _data(question, "Marit Olsen"))
+    await _next(sandbox, client, seen, "🗓 A session with")
+
+    await sandbox.press(practitioner, state["message_id"], _data(state, "Disconnect"))
+    for _ in range(200):
+        [now] = [
+            m
+            for m in await sandbox.messages(practitioner)
+            if m["message_id"] == state["message_id"]
+        ]
+        if now["text"] != state["text"]:
+            break
+        await asyncio.sleep(0.05)
+    assert now["text"].startswith("Disconnected.")
