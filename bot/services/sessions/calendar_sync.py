@@ -144,6 +144,13 @@ async def _new_event(sync: _Sync, event: CalendarEvent) -> None:
 
 async def _known_event(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> None:
     moved = (entry.starts_at, entry.ends_at) != (event.starts_at, event.ends_at)
+    changed = moved or entry.title != event.title
+    if changed and entry.state in _TRY_AGAIN:
+        client = await _client_now(sync, entry, event)
+        if client is not None:  # the event now names its client, or moved off a clash
+            await sync.uow.calendars.remove_entry(entry.id)
+            await _book(sync, event, client)
+            return
     if entry.state is CalendarEntryState.BOOKED and entry.appointment_id is not None:
         appointment = await sync.uow.appointments.get(entry.appointment_id)
         client = next((c for c in sync.clients if c.id == entry.client_id), None)
@@ -167,12 +174,26 @@ async def _known_event(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) 
                 await _tell(sync, entry, "not_moved", refusal.answer, event.starts_at)
                 return
             sync.moved += 1
-    if moved or entry.title != event.title:
+    if changed:
         await sync.uow.calendars.update_entry(
             dataclasses.replace(
                 entry, starts_at=event.starts_at, ends_at=event.ends_at, title=event.title
             )
         )
+
+
+_TRY_AGAIN = frozenset({CalendarEntryState.ASKED, CalendarEntryState.NOT_BOOKED})
+"""Events that were not booked, tried again when they change in the calendar."""
+
+
+async def _client_now(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> Client | None:
+    """Whose session a changed event is now: the client it could not be booked for, or
+    the one client its new title names."""
+    if entry.state is CalendarEntryState.NOT_BOOKED:
+        return next((c for c in sync.clients if c.id == entry.client_id), None)
+    active = [c for c in sync.clients if c.status is ClientStatus.ACTIVE]
+    named = clients_named(f"{event.title}\n{event.description}", active, lambda c: c.full_name)
+    return named[0] if len(named) == 1 else None
 
 
 async def _gone(sync: _Sync, entry: CalendarEntry) -> None:

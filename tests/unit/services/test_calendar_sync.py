@@ -270,3 +270,29 @@ async def test_questions_beyond_five_a_read_are_asked_on_the_next_reads(
     assert subscription.etag is not None  # every question asked: conditional reads again
     await poll(practice, source, after=timedelta(minutes=5))
     assert asked() == 7
+
+
+async def test_an_event_not_booked_is_tried_again_when_it_changes(practice: Practice) -> None:
+    await add_session(practice.uow, practice.client, FRIDAY_ELEVEN)  # booked in Stillpoint
+    source = ScriptedCalendar()
+    source.events = [
+        event("Sample Client", FRIDAY_ELEVEN, uid="clash"),  # clashes with it: not booked
+        event("Team meeting", MONDAY_ELEVEN, uid="asked"),
+    ]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    assert len(await sessions(practice)) == 1
+    told = [r for r in outbox_rows(practice) if r.template == "calendar.not_booked"]
+    assert len(told) == 1
+
+    source.events = [
+        event("Sample Client", FRIDAY_ELEVEN + timedelta(hours=2), uid="clash"),  # moved off
+        event("Team meeting with Sample Client", MONDAY_ELEVEN, uid="asked"),  # now named
+    ]
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert sorted(s for s, _ in await sessions(practice)) == [
+        FRIDAY_ELEVEN,
+        FRIDAY_ELEVEN + timedelta(hours=2),
+        MONDAY_ELEVEN,
+    ]
+    states = {e.uid: e.state for e in await practice.db.calendars.entries(1)}
+    assert states == {"clash": CalendarEntryState.BOOKED, "asked": CalendarEntryState.BOOKED}
