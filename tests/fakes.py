@@ -961,6 +961,11 @@ class FakeCalendars:
     async def entry(self, entry_id: int) -> CalendarEntry | None:
         return self.entries_table.get(entry_id)
 
+    async def entries_for_client(self, client_id: int) -> Sequence[CalendarEntry]:
+        return self.entries_table.select(
+            lambda e: e.client_id == client_id, lambda e: (e.starts_at, e.id)
+        )
+
     async def add_entry(self, entry: CalendarEntry) -> CalendarEntry:
         return self.entries_table.insert(entry)
 

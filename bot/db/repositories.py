@@ -1105,6 +1105,14 @@ class SqlCalendarRepository:
         """The entry with this id, if any."""
         return await self._entries._get(entry_id)
 
+    async def entries_for_client(self, client_id: int) -> Sequence[CalendarEntry]:
+        """The calendar events taken as one client's sessions, by start."""
+        return await self._entries._list(
+            select(CalendarEntryRow)
+            .where(CalendarEntryRow.client_id == client_id)
+            .order_by(CalendarEntryRow.starts_at, CalendarEntryRow.id)
+        )
+
     async def add_entry(self, entry: CalendarEntry) -> CalendarEntry:
         """Store a new entry."""
         return await self._entries._add(entry)

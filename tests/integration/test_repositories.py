@@ -601,6 +601,8 @@ async def test_calendar_subscriptions_entries_and_choices(uow_factory: UnitOfWor
             "",
             "2026-01-01T09:00:00+00:00",
         ]
+        [theirs] = await uow.calendars.entries_for_client(client.id)
+        assert theirs.recurrence_id == "2026-01-01T09:00:00+00:00"
         assert (await uow.calendars.choose(mine.id, "uid-1", client.id)).client_id == client.id
         await uow.commit()
     async with uow_factory() as uow:

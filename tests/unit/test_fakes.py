@@ -290,6 +290,7 @@ async def test_calendars_keep_one_entry_per_occurrence_and_cascade_as_the_databa
             await uow.calendars.add_entry(dataclasses.replace(entry, id=0))
         with pytest.raises(IntegrityError):
             await uow.calendars.add_subscription(dataclasses.replace(subscription, id=0))
+        assert await uow.calendars.entries_for_client(client.id) == [entry]
         assert (await uow.calendars.choose(subscription.id, "u", None)).client_id is None
         assert (await uow.calendars.choose(subscription.id, "u", client.id)).client_id == client.id
         assert await uow.calendars.due_subscriptions(T0 - timedelta(seconds=1)) == []

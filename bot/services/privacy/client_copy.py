@@ -3,7 +3,8 @@
 One JSON document, in the client's time zone: for each practitioner they are a client of,
 their profile and consent, sessions, check-ins, every answer with its words and how it
 was triaged, the flags raised on it, the messages sent to them or about them (which text,
-what was filled into it, and when), invites and the record of what was done.
+what was filled into it, and when), invites, the events of their practitioner's calendar
+taken as their sessions, and the record of what was done.
 Values come out of the database decrypted, and only this person's. Sending a copy is
 written to the audit log.
 """
@@ -98,6 +99,7 @@ async def _record(uow: UnitOfWork, client: Client) -> dict[str, Any]:
     messages = await uow.outbox.about_client(client.id)
     invites = await uow.invites.for_client(client.id)
     actions = await uow.audit.about_client(client.id)
+    calendar = await uow.calendars.entries_for_client(client.id)
     day_of = {checkin.id: checkin.day for checkin in checkins}
     return {
         "practitioner": _practitioner(practitioner),
@@ -179,6 +181,10 @@ async def _record(uow: UnitOfWork, client: Client) -> dict[str, Any]:
                 "revoked_at": _time(i.revoked_at, zone),
             }
             for i in invites
+        ],
+        "from_your_practitioners_calendar": [
+            {"title": e.title, "starts_at": _time(e.starts_at, zone), "state": str(e.state)}
+            for e in calendar
         ],
         "record_of_actions": _actions(actions, zone),
     }

@@ -15,6 +15,7 @@ from bot.domain.calendar_events import CalendarEvent
 from bot.domain.calendar_reads import CalendarProblem, CalendarRead, CalendarUnavailable
 from bot.domain.models import AppointmentStatus, CalendarEntryState, OutboxKind
 from bot.services.access import Refused
+from bot.services.privacy import client_copy
 from bot.services.sessions import calendar_subscriptions as calendars
 from tests.unit.services.support import (
     FRIDAY_ELEVEN,
@@ -296,3 +297,15 @@ async def test_an_event_not_booked_is_tried_again_when_it_changes(practice: Prac
     ]
     states = {e.uid: e.state for e in await practice.db.calendars.entries(1)}
     assert states == {"clash": CalendarEntryState.BOOKED, "asked": CalendarEntryState.BOOKED}
+
+
+async def test_a_clients_copy_holds_the_calendar_events_taken_as_their_sessions(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("CST Sample Client", FRIDAY_ELEVEN), event("Team lunch", MONDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    copy = await client_copy.operator_copy(practice.ctx, practice.client.id)
+    assert copy is not None
+    [record] = copy.content["as_client_of"]
+    assert [e["title"] for e in record["from_your_practitioners_calendar"]] == ["CST Sample Client"]
