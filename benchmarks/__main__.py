@@ -33,6 +33,28 @@ def _insight_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
 
+def _calendar_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--practitioners", type=int, default=100, help="calendars followed")
+    sub.add_argument("--events", type=int, default=2000, help="events in each calendar")
+    sub.add_argument("--clients", type=int, default=50, help="clients of each practitioner")
+    sub.add_argument(
+        "--named-every",
+        type=int,
+        default=3,
+        metavar="N",
+        help="every N-th event (with its repeats) names a client; the rest are questions",
+    )
+    sub.add_argument(
+        "--over",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="at most this long the bot's sync is watched while replies are timed",
+    )
+    sub.add_argument("--profile", metavar="FILE", help="write a cProfile of the first sync to FILE")
+    sub.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+
+
 def _all_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--postgres",
@@ -129,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     encryption.add_argument("--clients", type=int, default=100, help="clients in each practice")
     encryption.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
+    _calendar_options(
+        add(
+            "calendar",
+            "practitioners' calendars synced from cold and unchanged; replies during a sync",
+        )
+    )
+
     _all_options(add("all", "every benchmark at its target sizes, on SQLite and PostgreSQL"))
     return parser
 
@@ -205,6 +234,18 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             from benchmarks import encryption  # noqa: PLC0415
 
             return await encryption.run(args.rounds, args.clients, database=args.database)
+        case "calendar":
+            from benchmarks import calendar_sync  # noqa: PLC0415
+
+            return await calendar_sync.run(
+                practitioners=args.practitioners,
+                events=args.events,
+                clients=args.clients,
+                named_every=args.named_every,
+                over_s=args.over,
+                database=args.database,
+                profile=args.profile,
+            )
         case "all":
             from benchmarks import suite  # noqa: PLC0415
 

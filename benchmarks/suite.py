@@ -11,6 +11,8 @@ write, tap and write words of crisis and 600 routine messages go out, then a bac
 times each with and without it. Insight: a chart of 60 check-ins drawn 50 times; 20
 practitioners pressing Chart at once for 20 s while others are answered; the morning
 lists of 200 practitioners with 50 clients each; matplotlib not loaded at start-up.
+Calendar: 100 practitioners' 2,000-event calendars synced from cold, then read again
+unchanged, and other users' replies while the real bot syncs them.
 What triage costs per reply, to load and in memory, in a process of its own so that its
 memory is not mixed with the other runs' (once: it needs no database).
 A benchmark that fails is reported as such and the others still run.
@@ -31,6 +33,7 @@ from typing import Any
 from benchmarks import (
     baseline,
     burst,
+    calendar_sync,
     chaos,
     encryption,
     flood,
@@ -80,6 +83,9 @@ class Sizes:
     insight_renders: int = 50  # charts of 60 check-ins drawn and timed
     insight_over_s: float = 20.0  # 20 practitioners pressing Chart, beside others' replies
     insight_morning: int = 200  # practitioners with a morning list of 50 clients
+    calendar_practitioners: int = 100  # calendars synced from cold, then unchanged
+    calendar_events: int = 2000  # events in each
+    calendar_over_s: float = 60.0  # at most this long replies are timed during the bot's sync
 
 
 QUICK = Sizes(
@@ -100,6 +106,9 @@ QUICK = Sizes(
     insight_renders=10,
     insight_over_s=6.0,
     insight_morning=20,
+    calendar_practitioners=4,
+    calendar_events=200,
+    calendar_over_s=10.0,
 )
 
 
@@ -210,6 +219,17 @@ async def run_database(database: str | None, sizes: Sizes, seed: int) -> dict[st
             renders=sizes.insight_renders,
             over_s=sizes.insight_over_s,
             morning_practitioners=sizes.insight_morning,
+            database=database,
+        ),
+    )
+    await _attempt(
+        f"{name}: calendar, {sizes.calendar_practitioners} x {sizes.calendar_events} events",
+        results,
+        "calendar",
+        lambda: calendar_sync.run(
+            practitioners=sizes.calendar_practitioners,
+            events=sizes.calendar_events,
+            over_s=sizes.calendar_over_s,
             database=database,
         ),
     )
@@ -358,6 +378,63 @@ def _insight_checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
             "insight: matplotlib loaded at start-up",
             "no",
             insight_row("matplotlib_loaded_at_start", ""),
+        ),
+    ]
+
+
+def _calendar_checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
+    """The rows of the calendar benchmark, met as the benchmark itself judged."""
+
+    def calendar_row(field: str, show: Callable[[dict[str, Any]], str]) -> Check:
+        def check(r: dict[str, Any]) -> tuple[str, bool | None]:
+            met = _get(r, "calendar", "met", field)
+            if met is None:
+                return "-", None
+            return show(r["calendar"]), met
+
+        return check
+
+    def unchanged(c: dict[str, Any]) -> str:
+        return (
+            f"{_num(c.get('unchanged_requests'))} requests, "
+            f"{_num(c.get('unchanged_not_modified'))} answered 304"
+        )
+
+    def replies(c: dict[str, Any]) -> str:
+        return (
+            f"{_num(c.get('reply_p99_ms'))} ms ({_num(c.get('reply_sync_calendars'))} "
+            f"calendars synced; {_num(c.get('quiet_reply_p99_ms'))} ms before)"
+        )
+
+    size = f"{sizes.calendar_practitioners} calendars x {sizes.calendar_events} events"
+    return [
+        (
+            f"calendar: {size} from cold, wall",
+            f"<= {calendar_sync.TARGET_WALL_S:g} s",
+            calendar_row("wall_s", lambda c: f"{_num(c.get('wall_s'))} s"),
+        ),
+        (
+            "calendar: from cold, CPU",
+            f"<= {calendar_sync.TARGET_CPU_S:g} s",
+            calendar_row(
+                "cpu_s",
+                lambda c: f"{_num(c.get('cpu_s'))} s ({_num(c.get('parse_cpu_s'))} s parsing)",
+            ),
+        ),
+        (
+            "calendar: unchanged, requests",
+            "1 conditional each",
+            calendar_row("unchanged_requests", unchanged),
+        ),
+        (
+            "calendar: unchanged, parses",
+            f"{calendar_sync.TARGET_UNCHANGED_PARSES}",
+            calendar_row("unchanged_parses", lambda c: _num(c.get("unchanged_parses"))),
+        ),
+        (
+            "calendar: others' replies during a sync, p99",
+            f"<= {calendar_sync.TARGET_REPLY_P99_MS:g} ms",
+            calendar_row("reply_p99_ms", replies),
         ),
     ]
 
@@ -543,6 +620,7 @@ def _checks(sizes: Sizes) -> list[tuple[str, str, Check]]:
         *_flood_checks(sizes),
         *_encryption_checks(),
         *_insight_checks(sizes),
+        *_calendar_checks(sizes),
         ("baseline: lost silently, ours vs APS", "ours fewer", versus_loss),
         ("baseline: burst elapsed, ours vs APS", "not slower", versus_burst),
     ]

@@ -1,15 +1,15 @@
 """Calendars and a calendar server for the calendar feed tests.
 
-``ics`` writes a calendar from event bodies; ``generated_calendar`` writes a big one (the
-size the parse benchmark reads). ``CalendarServer`` is an ``aiohttp.web`` server on
-127.0.0.1 with the routes the fetch tests use, over plain HTTP or over HTTPS with a
-certificate of its own (``TestCertificate``) for the names a test resolver gives it.
+``event`` writes one event's body for ``ics`` (``benchmarks/calendar_data.py``, beside
+``generated_calendar``, the big calendar the ``calendar`` benchmark reads).
+``CalendarServer`` is an ``aiohttp.web`` server on 127.0.0.1 with the routes the fetch
+tests use, over plain HTTP or over HTTPS with a certificate of its own
+(``TestCertificate``) for the names a test resolver gives it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import socket
 import ssl
 from collections.abc import Iterable, Mapping
@@ -25,38 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-BERLIN_ZONE = """BEGIN:VTIMEZONE
-TZID:Europe/Berlin
-BEGIN:DAYLIGHT
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-TZNAME:CEST
-DTSTART:19700329T020000
-RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
-END:DAYLIGHT
-BEGIN:STANDARD
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-TZNAME:CET
-DTSTART:19701025T030000
-RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
-END:STANDARD
-END:VTIMEZONE"""
-
-
-def ics(*events: str, header: str = "", zones: str = "") -> bytes:
-    """A calendar of these ``VEVENT`` bodies (the lines between BEGIN and END), with
-    CRLF line ends as RFC 5545 has them."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Stillpoint tests//EN"]
-    if header:
-        lines.append(header.strip())
-    if zones:
-        lines.append(zones.strip())
-    for body in events:
-        lines += ["BEGIN:VEVENT", body.strip(), "END:VEVENT"]
-    lines.append("END:VCALENDAR")
-    text = "\n".join(lines)
-    return ("\r\n".join(line.rstrip() for line in text.splitlines()) + "\r\n").encode()
+from benchmarks.calendar_data import ics
 
 
 def event(uid: str, start: str, end: str | None = None, *extra: str, title: str = "") -> str:
@@ -68,98 +37,6 @@ def event(uid: str, start: str, end: str | None = None, *extra: str, title: str 
     lines.append(f"SUMMARY:{title or uid}")
     lines.extend(extra)
     return "\n".join(lines)
-
-
-def generated_calendar(
-    now: datetime,
-    *,
-    events: int = 2000,
-    repeating_every: int = 5,
-    days_back: int = 365,
-    days_ahead: int = 90,
-) -> bytes:
-    """A practitioner's calendar as Google exports it: ``events`` sessions in
-    Europe/Berlin spread evenly from ``days_back`` before ``now`` to ``days_ahead`` after,
-    each with attendees and an alarm, every ``repeating_every``-th weekly (some every
-    other week on two days, some ended, some with a cancelled and a moved date), and a
-    few free, cancelled and all-day ones."""
-    span = timedelta(days=days_back + days_ahead)
-    first = (now - timedelta(days=days_back)).replace(minute=0, second=0, microsecond=0)
-    bodies: list[str] = []
-    for i in range(events):
-        start = (first + span * i / events).replace(minute=(i % 4) * 15, second=0)
-        local = start.astimezone(_BERLIN).replace(tzinfo=None)
-        lines = [
-            f"UID:session-{i}@generated",
-            "DTSTAMP:20260101T000000Z",
-            f"DTSTART;TZID=Europe/Berlin:{local:%Y%m%dT%H%M%S}",
-            f"DTEND;TZID=Europe/Berlin:{local + timedelta(minutes=50 + i % 3 * 10):%Y%m%dT%H%M%S}",
-            f"SUMMARY:Massage - Client {i}",
-            "DESCRIPTION:Deep tissue\\, 60 min\\nRoom 2",
-            "LOCATION:Studio\\; upstairs",
-            "ATTENDEE;CN=Practitioner;ROLE=REQ-PARTICIPANT:mailto:p@example.org",
-            "CREATED:20250101T000000Z",
-            "LAST-MODIFIED:20250101T000000Z",
-            "SEQUENCE:0",
-            "STATUS:CONFIRMED",
-        ]
-        if i % 97 == 1:
-            lines.append("TRANSP:TRANSPARENT")
-        if i % 89 == 2:
-            lines[-1] = "STATUS:CANCELLED"
-        if i % repeating_every == 0:
-            kind = i // repeating_every % 4
-            if kind == 1:
-                weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[local.weekday()]
-                lines.append(f"RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY={weekday},FR;WKST=MO")
-            elif kind == 2:
-                until = (now - timedelta(days=30)).strftime("%Y%m%dT%H%M%SZ")
-                lines.append(f"RRULE:FREQ=WEEKLY;UNTIL={until}")
-            else:
-                lines.append("RRULE:FREQ=WEEKLY")
-            if kind == 3:
-                skipped = _weekly_after(local, now + timedelta(days=10))
-                lines.append(f"EXDATE;TZID=Europe/Berlin:{skipped:%Y%m%dT%H%M%S}")
-                moved = _weekly_after(local, now + timedelta(days=20))
-                bodies.append(
-                    "\n".join(
-                        [
-                            f"UID:session-{i}@generated",
-                            f"RECURRENCE-ID;TZID=Europe/Berlin:{moved:%Y%m%dT%H%M%S}",
-                            f"DTSTART;TZID=Europe/Berlin:{moved + _3H:%Y%m%dT%H%M%S}",
-                            f"DTEND;TZID=Europe/Berlin:{moved + _4H:%Y%m%dT%H%M%S}",
-                            f"SUMMARY:Massage - Client {i} (moved)",
-                            "SEQUENCE:1",
-                        ]
-                    )
-                )
-        lines.append(
-            "BEGIN:VALARM\nACTION:DISPLAY\nDESCRIPTION:Reminder\nTRIGGER:-PT15M\nEND:VALARM"
-        )
-        bodies.append("\n".join(lines))
-        if i % 101 == 3:
-            bodies.append(
-                "\n".join(
-                    [
-                        f"UID:holiday-{i}@generated",
-                        f"DTSTART;VALUE=DATE:{local:%Y%m%d}",
-                        f"DTEND;VALUE=DATE:{local + timedelta(days=1):%Y%m%d}",
-                        "SUMMARY:Holiday",
-                    ]
-                )
-            )
-    return ics(*bodies, header="X-WR-CALNAME:Practice", zones=BERLIN_ZONE)
-
-
-_BERLIN = dt.timezone(timedelta(hours=1))  # close enough to spread the generated starts
-_3H, _4H = timedelta(hours=3), timedelta(hours=4)
-
-
-def _weekly_after(first: datetime, moment: datetime) -> datetime:
-    """The first weekly repeat of ``first`` (local wall time) after ``moment``."""
-    target = moment.astimezone(UTC).replace(tzinfo=None)
-    weeks = max(0, (target - first).days // 7 + 1)
-    return first + timedelta(weeks=weeks)
 
 
 # --- a calendar server ---------------------------------------------------------------

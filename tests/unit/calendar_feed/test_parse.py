@@ -8,9 +8,10 @@ import icalendar
 import pytest
 import recurring_ical_events
 
+from benchmarks.calendar_data import BERLIN_ZONE, generated_calendar, ics
 from bot.calendar_feed.parse import CalendarFormatError, parse_calendar
 from bot.domain.calendar_events import CalendarEvent
-from tests.unit.calendar_feed.support import BERLIN_ZONE, event, generated_calendar, ics
+from tests.unit.calendar_feed.support import event
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)  # a Sunday
 
