@@ -267,12 +267,14 @@ def counted_parses() -> Iterator[_Parses]:
 class TimedSource:
     """``FeedSource`` with each read counted and timed (fetch and parse together)."""
 
-    def __init__(self, source: FeedSource) -> None:
-        """Wrap ``source``."""
+    def __init__(self, source: FeedSource, *, every: int = 10) -> None:
+        """Wrap ``source``; a progress line every ``every`` reads."""
         self.source = source
+        self.every = every
         self.reads = 0
         self.changed = 0
         self.wall_s = 0.0
+        self.began = time.monotonic()
 
     async def read(
         self, url: str, *, etag: str | None, last_modified: str | None, now: datetime
@@ -285,12 +287,15 @@ class TimedSource:
             self.reads += 1
             self.wall_s += time.perf_counter() - began
         self.changed += found.changed
+        if self.reads % self.every == 0:
+            progress(f"calendar: {self.reads} read in {time.monotonic() - self.began:.0f} s")
         return found
 
     def reset(self) -> None:
         """Start counting again."""
         self.reads = self.changed = 0
         self.wall_s = 0.0
+        self.began = time.monotonic()
 
 
 class _LoopLag:
@@ -421,6 +426,7 @@ async def sync(
                 with counted_parses() as parses:
                     await _server_reset(session, served)
                     progress(f"calendar: syncing {practice.practitioners} calendars from cold")
+                    source.reset()
                     read, wall_s, cpu_s, lags = await _timed_poll(ctx, source, profile)
                     cold_server = await _server_stats(session, served)
                     cold_reads_s = source.wall_s
