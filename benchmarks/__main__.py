@@ -51,7 +51,11 @@ def _calendar_options(sub: argparse.ArgumentParser) -> None:
         metavar="S",
         help="at most this long the bot's sync is watched while replies are timed",
     )
-    sub.add_argument("--profile", metavar="FILE", help="write a cProfile of the first sync to FILE")
+    sub.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="write a cProfile of the first sync to FILE (slower: for where the time goes)",
+    )
     sub.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
 

@@ -54,6 +54,7 @@ def test_the_calendar_benchmark_prints_its_figures_as_one_json_line(
     assert set(FIELDS) <= set(result)
     assert result["database"] == backend
     assert (result["practitioners"], result["events"], result["clients_each"]) == (2, 60, 8)
+    assert result["profiled"] is False
     assert (result["calendars_read"], result["cold_requests"], result["parses"]) == (2, 2, 2)
     assert result["events_read"] > 0
     assert result["bookings"] > 0
