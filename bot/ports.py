@@ -18,6 +18,7 @@ from bot.domain.models import (
     AuditEntry,
     CalendarChoice,
     CalendarEntry,
+    CalendarEntryState,
     CalendarSubscription,
     CheckIn,
     Client,
@@ -399,8 +400,10 @@ class CalendarRepository(Protocol):
         """Subscriptions whose next poll is due by ``now``, earliest first."""
         ...
 
-    async def entries(self, subscription_id: int) -> Sequence[CalendarEntry]:
-        """Every entry of one subscription, by start."""
+    async def entries(
+        self, subscription_id: int, *, state: CalendarEntryState | None = None
+    ) -> Sequence[CalendarEntry]:
+        """Every entry of one subscription (in ``state``, if given), by start."""
         ...
 
     async def entry(self, entry_id: int) -> CalendarEntry | None: ...
@@ -413,6 +416,10 @@ class CalendarRepository(Protocol):
     async def remove_entry(self, entry_id: int) -> None: ...
     async def choice(self, subscription_id: int, uid: str) -> CalendarChoice | None:
         """The practitioner's answer for this event UID, if they gave one."""
+        ...
+
+    async def choices_of(self, subscription_id: int) -> Sequence[CalendarChoice]:
+        """Every answer the practitioner gave about this calendar's events."""
         ...
 
     async def choose(self, subscription_id: int, uid: str, client_id: int | None) -> CalendarChoice:

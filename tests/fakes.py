@@ -38,6 +38,7 @@ from bot.domain.models import (
     AuditEntry,
     CalendarChoice,
     CalendarEntry,
+    CalendarEntryState,
     CalendarSubscription,
     CheckIn,
     CheckInState,
@@ -953,9 +954,12 @@ class FakeCalendars:
             lambda s: (s.next_poll_at, s.id),
         )
 
-    async def entries(self, subscription_id: int) -> Sequence[CalendarEntry]:
+    async def entries(
+        self, subscription_id: int, *, state: CalendarEntryState | None = None
+    ) -> Sequence[CalendarEntry]:
         return self.entries_table.select(
-            lambda e: e.subscription_id == subscription_id, lambda e: (e.starts_at, e.id)
+            lambda e: e.subscription_id == subscription_id and state in (None, e.state),
+            lambda e: (e.starts_at, e.id),
         )
 
     async def entry(self, entry_id: int) -> CalendarEntry | None:
@@ -978,6 +982,9 @@ class FakeCalendars:
     async def choice(self, subscription_id: int, uid: str) -> CalendarChoice | None:
         found = self.choices.select(lambda c: c.subscription_id == subscription_id and c.uid == uid)
         return found[0] if found else None
+
+    async def choices_of(self, subscription_id: int) -> Sequence[CalendarChoice]:
+        return self.choices.select(lambda c: c.subscription_id == subscription_id)
 
     async def choose(self, subscription_id: int, uid: str, client_id: int | None) -> CalendarChoice:
         known = await self.choice(subscription_id, uid)

@@ -54,6 +54,7 @@ from bot.domain.models import (
     AuditEntry,
     CalendarChoice,
     CalendarEntry,
+    CalendarEntryState,
     CalendarSubscription,
     CheckIn,
     CheckInState,
@@ -1093,12 +1094,15 @@ class SqlCalendarRepository:
             .order_by(CalendarSubscriptionRow.next_poll_at, CalendarSubscriptionRow.id)
         )
 
-    async def entries(self, subscription_id: int) -> Sequence[CalendarEntry]:
-        """Every entry of one subscription, by start."""
+    async def entries(
+        self, subscription_id: int, *, state: CalendarEntryState | None = None
+    ) -> Sequence[CalendarEntry]:
+        """Every entry of one subscription (in ``state``, if given), by start."""
+        query = select(CalendarEntryRow).where(CalendarEntryRow.subscription_id == subscription_id)
+        if state is not None:
+            query = query.where(CalendarEntryRow.state == state)
         return await self._entries._list(
-            select(CalendarEntryRow)
-            .where(CalendarEntryRow.subscription_id == subscription_id)
-            .order_by(CalendarEntryRow.starts_at, CalendarEntryRow.id)
+            query.order_by(CalendarEntryRow.starts_at, CalendarEntryRow.id)
         )
 
     async def entry(self, entry_id: int) -> CalendarEntry | None:
@@ -1133,6 +1137,12 @@ class SqlCalendarRepository:
             )
         )
         return found[0] if found else None
+
+    async def choices_of(self, subscription_id: int) -> Sequence[CalendarChoice]:
+        """Every answer the practitioner gave about this calendar's events."""
+        return await self._choices._list(
+            select(CalendarChoiceRow).where(CalendarChoiceRow.subscription_id == subscription_id)
+        )
 
     async def choose(self, subscription_id: int, uid: str, client_id: int | None) -> CalendarChoice:
         """Store (or replace) the answer for this event UID."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from bot.domain.booking_input import normalize_name
 
@@ -21,28 +21,42 @@ _WORD = re.compile(r"[\w'\u2019-]+")
 
 def clients_named(text: str, clients: Sequence[T], name: Callable[[T], str]) -> list[T]:
     """The clients ``text`` names, in the order of ``clients``."""
-    words = _words(text)
-    if not words:
-        return []
-    full = [c for c in clients if _contains(words, _words(name(c)))]
-    if full:
-        return full
-    firsts = [_first(name(c)) for c in clients]
-    shared = Counter(firsts)
-    return [
-        client
-        for client, first in zip(clients, firsts, strict=True)
-        if first and shared[first] == 1 and first in words
-    ]
+    return NameMatcher(clients, name).named(text)
+
+
+class NameMatcher(Generic[T]):
+    """:func:`clients_named` for many texts and one list of clients: each name is
+    normalized once, not once a text."""
+
+    def __init__(self, clients: Sequence[T], name: Callable[[T], str]) -> None:
+        self._clients = list(clients)
+        self._full = [_words(name(c)) for c in self._clients]
+        firsts = [words[0] if words else "" for words in self._full]
+        shared = Counter(firsts)
+        self._by_first = {
+            first: client
+            for client, first in zip(self._clients, firsts, strict=True)
+            if first and shared[first] == 1
+        }
+
+    def named(self, text: str) -> list[T]:
+        """The clients ``text`` names, in the order of the clients."""
+        words = _words(text)
+        if not words:
+            return []
+        full = [
+            c
+            for c, wanted in zip(self._clients, self._full, strict=True)
+            if _contains(words, wanted)
+        ]
+        if full:
+            return full
+        present = set(words)
+        return [c for first, c in self._by_first.items() if first in present]
 
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(normalize_name(text))
-
-
-def _first(full_name: str) -> str:
-    words = _words(full_name)
-    return words[0] if words else ""
 
 
 def _contains(words: list[str], wanted: list[str]) -> bool:

@@ -273,7 +273,8 @@ class CalendarEntryState(enum.StrEnum):
     """What became of one event of a practitioner's calendar."""
 
     BOOKED = "booked"  # a session of the client it names
-    ASKED = "asked"  # it names no client, or several: the practitioner was asked which
+    WAITING = "waiting"  # it names no client, or several: to be asked about on a coming read
+    ASKED = "asked"  # the practitioner was asked whose session it is (or its series is)
     NOT_A_SESSION = "not_a_session"  # the practitioner said it is no client's session
     NOT_BOOKED = "not_booked"  # its client could not be booked (a clash, not active); told once
     CLIENT_CANCELLED = "client_cancelled"  # the client cancelled in Stillpoint; told once

@@ -225,6 +225,31 @@ async def add_session(
     """Book a session for an active client at ``starts_at`` (refused if it clashes): its
     reminders planned, the client told, the audit written, committed. The session and
     how many reminders are planned."""
+    booked = await book_session(
+        uow,
+        clock,
+        policy,
+        practitioner=practitioner,
+        client=client,
+        starts_at=starts_at,
+        minutes=minutes,
+    )
+    await uow.commit()
+    return booked
+
+
+async def book_session(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    *,
+    practitioner: Practitioner,
+    client: Client,
+    starts_at: datetime,
+    minutes: int,
+) -> tuple[Appointment, int]:
+    """:func:`add_session` in the caller's transaction: nothing committed (a calendar
+    read books many sessions in one)."""
     if client.status is not ClientStatus.ACTIVE:
         raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
     now = clock.now()
@@ -243,5 +268,4 @@ async def add_session(
     )
     booked = SessionParties(appointment, client, practitioner)
     reminders = await announce(uow, policy, booked, "booked", now)
-    await uow.commit()
     return appointment, reminders

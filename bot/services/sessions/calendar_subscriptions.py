@@ -27,6 +27,7 @@ from bot.services.sessions.booking import add_session
 from bot.services.sessions.calendar_sync import (
     SyncResult,
     apply_events,
+    ask_waiting,
     session_minutes,
     shown_title,
 )
@@ -37,6 +38,7 @@ MAX_BACKOFF = timedelta(hours=6)
 IMPORTED = "file:imported"
 """The address of a calendar only ever imported from a file: never read over the network
 (it has no next read)."""
+_UNANSWERED = frozenset({CalendarEntryState.ASKED, CalendarEntryState.WAITING})
 DISCONNECT = (Button(Text("calendar.button_disconnect"), callbacks.CALENDAR_DISCONNECT),)
 
 
@@ -84,7 +86,7 @@ async def follow(
     async with ctx.uow() as uow:
         subscription = await _store_address(uow, ctx, practitioner, url)
         result = await apply_events(uow, ctx.clock, ctx.policy, subscription, read.events)
-        await _remember_version(uow, subscription, read, asked_all=not result.waiting)
+        await _remember_version(uow, subscription, read)
         await uow.audit.record(
             ctx.clock.now(),
             "calendar.connected",
@@ -215,7 +217,7 @@ async def answer(
         waiting = [
             e
             for e in await uow.calendars.entries(subscription.id)
-            if e.uid == entry.uid and e.state is CalendarEntryState.ASKED
+            if e.uid == entry.uid and e.state in _UNANSWERED
         ]
         booked = 0
         for each in waiting:
@@ -291,18 +293,20 @@ async def _poll(
         )
         await uow.calendars.update_subscription(updated)
         await uow.commit()
-        if read.changed:
-            result = await apply_events(uow, ctx.clock, ctx.policy, updated, read.events)
-            await _remember_version(uow, updated, read, asked_all=not result.waiting)
-            _log.info(
-                "calendar %s read: %s events ahead, %s booked, %s moved, %s cancelled, %s asked",
-                subscription.id,
-                result.ahead,
-                result.booked,
-                result.moved,
-                result.cancelled,
-                result.asked,
-            )
+        if not read.changed:
+            await ask_waiting(uow, ctx.clock, ctx.policy, updated)
+            return
+        result = await apply_events(uow, ctx.clock, ctx.policy, updated, read.events)
+        await _remember_version(uow, updated, read)
+        _log.info(
+            "calendar %s read: %s events ahead, %s booked, %s moved, %s cancelled, %s asked",
+            subscription.id,
+            result.ahead,
+            result.booked,
+            result.moved,
+            result.cancelled,
+            result.asked,
+        )
 
 
 async def _failed(
@@ -349,19 +353,14 @@ async def _tell(
 
 
 async def _remember_version(
-    uow: UnitOfWork, subscription: CalendarSubscription, read: CalendarRead, *, asked_all: bool
+    uow: UnitOfWork, subscription: CalendarSubscription, read: CalendarRead
 ) -> None:
-    """Keep the version read, so the next read is conditional; unless questions are
-    still to be asked: then the next read gets the whole calendar again and asks them."""
+    """Keep the version read, so the next read is conditional."""
     current = await uow.calendars.subscription(subscription.id)
     if current is None:
         return
     await uow.calendars.update_subscription(
-        dataclasses.replace(
-            current,
-            etag=read.etag if asked_all else None,
-            last_modified=read.last_modified if asked_all else None,
-        )
+        dataclasses.replace(current, etag=read.etag, last_modified=read.last_modified)
     )
     await uow.commit()
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain import callbacks
 from bot.domain.booking_input import MAX_MINUTES, MIN_MINUTES
 from bot.domain.calendar_events import CalendarEvent
-from bot.domain.calendar_match import clients_named
+from bot.domain.calendar_match import NameMatcher
 from bot.domain.models import (
     AppointmentStatus,
     CalendarEntry,
@@ -38,7 +38,7 @@ from bot.services.access import Refused
 from bot.services.delivery.outbox import notify_practitioner
 from bot.services.flags.views import shorten
 from bot.services.policy import Policy
-from bot.services.sessions.booking import add_session
+from bot.services.sessions.booking import book_session
 from bot.services.sessions.calendar import OPEN_STATUSES
 from bot.services.sessions.changes import cancel_session, move_session
 from bot.services.sessions.views import SessionParties
@@ -65,7 +65,7 @@ class SyncResult:
     cancelled: int = 0
     asked: int = 0
     waiting: int = 0
-    """Events to ask about beyond this read's questions: the next read asks them."""
+    """Events still to ask about (asked on the next reads, a few at a time)."""
 
 
 @dataclass(slots=True)
@@ -75,16 +75,53 @@ class _Sync:
     policy: Policy
     practitioner: Practitioner
     subscription: CalendarSubscription
-    clients: list[Client]
+    clients: dict[int, Client]
+    matcher: NameMatcher[Client]
+    choices: dict[str, int | None]
+    asked_uids: set[str] = field(default_factory=set)
+    unsaved: int = 0
+    sessions: int = 0
     booked: int = 0
     moved: int = 0
     cancelled: int = 0
     asked: int = 0
-    waiting: int = 0
 
     @property
     def now(self) -> datetime:
         return self.clock.now()
+
+    async def saved(self) -> None:
+        """Commit now and then: a read books many sessions, and one long transaction would
+        hold back everyone else's writes."""
+        self.unsaved += 1
+        if self.unsaved >= COMMIT_EVERY:
+            await self.uow.commit()
+            self.unsaved = 0
+
+
+COMMIT_EVERY = 50
+"""Events written between commits while a read is applied."""
+
+
+async def _start(
+    uow: UnitOfWork, clock: Clock, policy: Policy, subscription: CalendarSubscription
+) -> _Sync | None:
+    practitioner = await uow.practitioners.get(subscription.practitioner_id)
+    if practitioner is None:
+        return None
+    clients = list(await uow.clients.for_practitioner(practitioner.id))
+    active = [c for c in clients if c.status is ClientStatus.ACTIVE]
+    choices = {c.uid: c.client_id for c in await uow.calendars.choices_of(subscription.id)}
+    return _Sync(
+        uow,
+        clock,
+        policy,
+        practitioner,
+        subscription,
+        {c.id: c for c in clients},
+        NameMatcher(active, lambda c: c.full_name),
+        choices,
+    )
 
 
 async def apply_events(
@@ -95,70 +132,113 @@ async def apply_events(
     events: Sequence[CalendarEvent],
 ) -> SyncResult:
     """Bring the practitioner's sessions in line with ``events`` (the calendar from now
-    to :data:`WINDOW` ahead), committing as it goes."""
-    practitioner = await uow.practitioners.get(subscription.practitioner_id)
-    if practitioner is None:
+    to :data:`WINDOW` ahead), committing as it goes; then ask about a few of the events
+    that name no client (:func:`ask_waiting`)."""
+    sync = await _start(uow, clock, policy, subscription)
+    if sync is None:
         return SyncResult(0, 0)
-    clients = list(await uow.clients.for_practitioner(practitioner.id))
-    sync = _Sync(uow, clock, policy, practitioner, subscription, clients)
     known = {(e.uid, e.recurrence_id): e for e in await uow.calendars.entries(subscription.id)}
+    sync.asked_uids = {e.uid for e in known.values() if e.state is CalendarEntryState.ASKED}
     now = clock.now()
     ahead = [e for e in events if now <= e.starts_at < now + WINDOW]
     for event in ahead:
         entry = known.pop(event.key, None)
-        if entry is None:
-            await _new_event(sync, event)
-        else:
-            await _known_event(sync, entry, event)
+        state = await (
+            _new_event(sync, event) if entry is None else _known_event(sync, entry, event)
+        )
+        if state is CalendarEntryState.BOOKED:
+            sync.sessions += 1
+        await sync.saved()
     for entry in known.values():
         if now < entry.starts_at < now + WINDOW:
             await _gone(sync, entry)
+            await sync.saved()
     await uow.commit()
-    entries = await uow.calendars.entries(subscription.id)
-    sessions = sum(
-        1 for e in entries if e.state is CalendarEntryState.BOOKED and e.starts_at >= now
-    )
+    waiting = await _ask_waiting(sync)
     return SyncResult(
-        len(ahead), sessions, sync.booked, sync.moved, sync.cancelled, sync.asked, sync.waiting
+        len(ahead), sync.sessions, sync.booked, sync.moved, sync.cancelled, sync.asked, waiting
     )
 
 
-async def _new_event(sync: _Sync, event: CalendarEvent) -> None:
-    choice = await sync.uow.calendars.choice(sync.subscription.id, event.uid)
-    if choice is not None:
-        client = next((c for c in sync.clients if c.id == choice.client_id), None)
-        if choice.client_id is None or client is None:
-            await _store(sync, event, CalendarEntryState.NOT_A_SESSION)
-            return
-        await _book(sync, event, client)
-        return
-    active = [c for c in sync.clients if c.status is ClientStatus.ACTIVE]
-    named = clients_named(f"{event.title}\n{event.description}", active, lambda c: c.full_name)
+async def ask_waiting(
+    uow: UnitOfWork, clock: Clock, policy: Policy, subscription: CalendarSubscription
+) -> int:
+    """Ask the practitioner about a few more of the events that name no client (on a read
+    that found the calendar unchanged too); how many events still wait."""
+    sync = await _start(uow, clock, policy, subscription)
+    return 0 if sync is None else await _ask_waiting(sync)
+
+
+async def _ask_waiting(sync: _Sync) -> int:
+    """Up to :data:`QUESTIONS_PER_SYNC` questions, the soonest events first, one for each
+    event and its repeats; committed. How many events still wait."""
+    waiting = await sync.uow.calendars.entries(
+        sync.subscription.id, state=CalendarEntryState.WAITING
+    )
+    if not waiting:
+        return 0
+    by_uid: dict[str, list[CalendarEntry]] = {}
+    for entry in waiting:
+        by_uid.setdefault(entry.uid, []).append(entry)
+    left = len(waiting)
+    for uid, entries in by_uid.items():
+        if sync.asked >= QUESTIONS_PER_SYNC:
+            break
+        for each in entries:
+            await sync.uow.calendars.update_entry(
+                dataclasses.replace(each, state=CalendarEntryState.ASKED)
+            )
+        first = entries[0]
+        await _ask(sync, first, sync.matcher.named(first.title) or _active(sync))
+        sync.asked_uids.add(uid)
+        left -= len(entries)
+    await sync.uow.commit()
+    return left
+
+
+def _active(sync: _Sync) -> list[Client]:
+    return [c for c in sync.clients.values() if c.status is ClientStatus.ACTIVE]
+
+
+async def _new_event(sync: _Sync, event: CalendarEvent) -> CalendarEntryState:
+    if event.uid in sync.choices:
+        client = sync.clients.get(sync.choices[event.uid] or 0)
+        if client is None:
+            return (await _store(sync, event, CalendarEntryState.NOT_A_SESSION)).state
+        return await _book(sync, event, client)
+    named = sync.matcher.named(f"{event.title}\n{event.description}")
     if len(named) == 1:
-        await _book(sync, event, named[0])
-    elif sync.asked < QUESTIONS_PER_SYNC:
-        await _ask(sync, event, named or active)
-    else:
-        sync.waiting += 1
+        return await _book(sync, event, named[0])
+    # A repeat of an event already asked about is answered with it.
+    state = CalendarEntryState.ASKED if event.uid in sync.asked_uids else CalendarEntryState.WAITING
+    return (await _store(sync, event, state)).state
 
 
-async def _known_event(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> None:
+async def _known_event(
+    sync: _Sync, entry: CalendarEntry, event: CalendarEvent
+) -> CalendarEntryState:
     moved = (entry.starts_at, entry.ends_at) != (event.starts_at, event.ends_at)
-    changed = moved or entry.title != event.title
-    if changed and entry.state in _TRY_AGAIN:
-        client = await _client_now(sync, entry, event)
+    retitled = entry.title != event.title
+    if (moved or retitled) and entry.state in _TRY_AGAIN:
+        client = _client_now(sync, entry, event)
         if client is not None:  # the event now names its client, or moved off a clash
             await sync.uow.calendars.remove_entry(entry.id)
-            await _book(sync, event, client)
-            return
+            return await _book(sync, event, client)
     if entry.state is CalendarEntryState.BOOKED and entry.appointment_id is not None:
         appointment = await sync.uow.appointments.get(entry.appointment_id)
-        client = next((c for c in sync.clients if c.id == entry.client_id), None)
+        client = sync.clients.get(entry.client_id or 0)
         if appointment is None or client is None:
-            return
+            return entry.state
         if appointment.status is AppointmentStatus.CANCELLED:
             await _cancelled_in_stillpoint(sync, entry, client)
-            return
+            return CalendarEntryState.CLIENT_CANCELLED
+        parties = SessionParties(appointment, client, sync.practitioner)
+        other = _other_client(sync, entry, event) if retitled else None
+        if other is not None and appointment.status in OPEN_STATUSES:
+            await cancel_session(sync.uow, sync.clock, sync.policy, parties, by="calendar")
+            sync.cancelled += 1
+            await sync.uow.calendars.remove_entry(entry.id)
+            return await _book(sync, event, other)
         if moved and appointment.status in OPEN_STATUSES:
             minutes = session_minutes(event.starts_at, event.ends_at)
             try:
@@ -166,41 +246,52 @@ async def _known_event(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) 
                     sync.uow,
                     sync.clock,
                     sync.policy,
-                    SessionParties(appointment, client, sync.practitioner),
+                    parties,
                     starts_at=event.starts_at,
                     minutes=minutes,
                 )
             except Refused as refusal:
                 await _tell(sync, entry, "not_moved", refusal.answer, event.starts_at)
-                return
+                return entry.state
             sync.moved += 1
-    if changed:
+    if moved or retitled:
         await sync.uow.calendars.update_entry(
             dataclasses.replace(
                 entry, starts_at=event.starts_at, ends_at=event.ends_at, title=event.title
             )
         )
+    return entry.state
 
 
-_TRY_AGAIN = frozenset({CalendarEntryState.ASKED, CalendarEntryState.NOT_BOOKED})
+_TRY_AGAIN = frozenset(
+    {CalendarEntryState.ASKED, CalendarEntryState.WAITING, CalendarEntryState.NOT_BOOKED}
+)
 """Events that were not booked, tried again when they change in the calendar."""
 
 
-async def _client_now(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> Client | None:
+def _client_now(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> Client | None:
     """Whose session a changed event is now: the client it could not be booked for, or
     the one client its new title names."""
     if entry.state is CalendarEntryState.NOT_BOOKED:
-        return next((c for c in sync.clients if c.id == entry.client_id), None)
-    active = [c for c in sync.clients if c.status is ClientStatus.ACTIVE]
-    named = clients_named(f"{event.title}\n{event.description}", active, lambda c: c.full_name)
+        return sync.clients.get(entry.client_id or 0)
+    named = sync.matcher.named(f"{event.title}\n{event.description}")
     return named[0] if len(named) == 1 else None
+
+
+def _other_client(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> Client | None:
+    """The one other client a booked event's new title names, unless the practitioner
+    said whose it is; a title that names no one keeps the session where it was."""
+    if event.uid in sync.choices:
+        return None
+    named = sync.matcher.named(f"{event.title}\n{event.description}")
+    return named[0] if len(named) == 1 and named[0].id != entry.client_id else None
 
 
 async def _gone(sync: _Sync, entry: CalendarEntry) -> None:
     """The event left the calendar (deleted, or cancelled there): its session goes too."""
     if entry.state is CalendarEntryState.BOOKED and entry.appointment_id is not None:
         appointment = await sync.uow.appointments.get(entry.appointment_id)
-        client = next((c for c in sync.clients if c.id == entry.client_id), None)
+        client = sync.clients.get(entry.client_id or 0)
         if appointment is not None and client is not None and appointment.status in OPEN_STATUSES:
             await cancel_session(
                 sync.uow,
@@ -213,9 +304,9 @@ async def _gone(sync: _Sync, entry: CalendarEntry) -> None:
     await sync.uow.calendars.remove_entry(entry.id)
 
 
-async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEntry:
+async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEntryState:
     try:
-        appointment, _ = await add_session(
+        appointment, _ = await book_session(
             sync.uow,
             sync.clock,
             sync.policy,
@@ -227,15 +318,15 @@ async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEn
     except Refused as refusal:
         entry = await _store(sync, event, CalendarEntryState.NOT_BOOKED, client=client)
         await _tell(sync, entry, "not_booked", refusal.answer, event.starts_at)
-        return entry
+        return entry.state
     sync.booked += 1
-    return await _store(
+    await _store(
         sync, event, CalendarEntryState.BOOKED, client=client, appointment_id=appointment.id
     )
+    return CalendarEntryState.BOOKED
 
 
-async def _ask(sync: _Sync, event: CalendarEvent, candidates: Sequence[Client]) -> None:
-    entry = await _store(sync, event, CalendarEntryState.ASKED)
+async def _ask(sync: _Sync, entry: CalendarEntry, candidates: Sequence[Client]) -> None:
     buttons = [
         (
             Button(
@@ -254,8 +345,8 @@ async def _ask(sync: _Sync, event: CalendarEvent, candidates: Sequence[Client]) 
         Text(
             "calendar.which_client",
             {
-                "title": shown_title(event.title),
-                "when": when(event.starts_at, sync.practitioner.timezone),
+                "title": shown_title(entry.title),
+                "when": when(entry.starts_at, sync.practitioner.timezone),
             },
         ),
         dedup_key=f"calendar:{entry.id}:asked",
@@ -305,7 +396,6 @@ async def _tell(
         quiet=sync.policy.quiet,
         about_client_id=entry.client_id,
     )
-    await sync.uow.commit()
 
 
 async def _store(
@@ -316,7 +406,7 @@ async def _store(
     client: Client | None = None,
     appointment_id: int | None = None,
 ) -> CalendarEntry:
-    entry = await sync.uow.calendars.add_entry(
+    return await sync.uow.calendars.add_entry(
         CalendarEntry(
             id=0,
             subscription_id=sync.subscription.id,
@@ -331,8 +421,6 @@ async def _store(
             created_at=sync.now,
         )
     )
-    await sync.uow.commit()
-    return entry
 
 
 def shown_title(title: str) -> str | dict[str, object]:

@@ -20,6 +20,7 @@ from bot.services.sessions import calendar_subscriptions as calendars
 from tests.unit.services.support import (
     FRIDAY_ELEVEN,
     MONDAY_ELEVEN,
+    OTHER_CLIENT,
     OTHER_PRACTITIONER,
     PRACTITIONER,
     Practice,
@@ -260,17 +261,69 @@ async def test_questions_beyond_five_a_read_are_asked_on_the_next_reads(
     answer = await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
     assert answer.text.params["asked"]["params"]["count"] == 5
 
-    def asked() -> int:
-        return len([r for r in outbox_rows(practice) if r.template == "calendar.which_client"])
+    def asked() -> list[str]:
+        return [
+            r.payload["params"]["title"]
+            for r in outbox_rows(practice)
+            if r.template == "calendar.which_client"
+        ]
 
-    assert asked() == 5
-    await poll(practice, source, after=timedelta(minutes=5))  # the calendar did not change
-    assert asked() == 7
+    assert asked() == [f"Meeting {n}" for n in range(5)]  # the soonest first
     subscription = await practice.db.calendars.subscription_of(practice.practitioner.id)
     assert subscription is not None
-    assert subscription.etag is not None  # every question asked: conditional reads again
+    assert subscription.etag is not None  # the next read is conditional, questions or not
+    await poll(practice, source, after=timedelta(minutes=5))  # the calendar did not change
+    assert asked() == [f"Meeting {n}" for n in range(7)]
+    states = [e.state for e in await practice.db.calendars.entries(1)]
+    assert states == [CalendarEntryState.ASKED] * 7
     await poll(practice, source, after=timedelta(minutes=5))
-    assert asked() == 7
+    assert len(asked()) == 7
+
+
+async def test_a_repeating_event_is_asked_about_once(practice: Practice) -> None:
+    source = ScriptedCalendar()
+    source.events = [
+        event("Supervision", FRIDAY_ELEVEN + timedelta(days=7 * n), uid="s", recurrence_id=str(n))
+        for n in range(6)
+    ]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    questions = [r for r in outbox_rows(practice) if r.template == "calendar.which_client"]
+    assert len(questions) == 1
+    [[client_button], _] = questions[0].payload["buttons"]
+    entry_id = int(client_button["data"].split(":")[1])
+
+    source.events.append(event("Supervision", MONDAY_ELEVEN, uid="s", recurrence_id="later"))
+    await poll(practice, source, after=timedelta(minutes=5))  # a repeat added before the answer
+    assert len([r for r in outbox_rows(practice) if r.template == "calendar.which_client"]) == 1
+
+    done = await calendars.answer(
+        practice.ctx, actor=PRACTITIONER, entry_id=entry_id, client_id=practice.client.id
+    )
+    assert done.text.params["count"] == 7
+    assert len(await sessions(practice)) == 7
+
+
+async def test_an_event_retitled_to_another_client_goes_to_that_client(
+    practice: Practice,
+) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Maren Holt", telegram_id=OTHER_CLIENT
+    )
+    source = ScriptedCalendar()
+    source.events = [event("Sample Client", FRIDAY_ELEVEN, uid="e")]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    source.events = [event("Massage", FRIDAY_ELEVEN, uid="e")]  # names no one: kept
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.BOOKED)]
+
+    source.events = [event("Massage Maren Holt", FRIDAY_ELEVEN, uid="e")]
+    await poll(practice, source, after=timedelta(minutes=5))
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.CANCELLED)]
+    [theirs] = await practice.db.appointments.for_client(other.id)
+    assert (theirs.starts_at, theirs.status) == (FRIDAY_ELEVEN, AppointmentStatus.BOOKED)
+    [entry] = await practice.db.calendars.entries(1)
+    assert (entry.client_id, entry.appointment_id) == (other.id, theirs.id)
 
 
 async def test_an_event_not_booked_is_tried_again_when_it_changes(practice: Practice) -> None:
