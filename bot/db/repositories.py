@@ -100,13 +100,14 @@ class _Repository(Generic[R, D]):
         """
         dialect = self._session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # The values go as parameters, not into the statement: one statement for every
+        # row, compiled once and cached.
         statement = (
             insert(self.row_class)
-            .values(**row_values(obj))
             .on_conflict_do_nothing(index_elements=[unique_column])
             .returning(self.row_class)
         )
-        row = (await self._session.scalars(statement)).one_or_none()
+        row = (await self._session.scalars(statement, row_values(obj))).one_or_none()
         return None if row is None else to_domain(row, self.domain_class)
 
     async def _get(self, row_id: int) -> D | None:

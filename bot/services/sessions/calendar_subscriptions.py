@@ -85,7 +85,8 @@ async def follow(
     read = await source.read(url, etag=None, last_modified=None, now=ctx.clock.now())
     async with ctx.uow() as uow:
         subscription = await _store_address(uow, ctx, practitioner, url)
-        result = await apply_events(uow, ctx.clock, ctx.policy, subscription, read.events)
+    result = await apply_events(ctx, subscription, read.events)
+    async with ctx.uow() as uow:
         await _remember_version(uow, subscription, read)
         await uow.audit.record(
             ctx.clock.now(),
@@ -118,7 +119,8 @@ async def import_events(
                 )
             )
             await uow.commit()
-        result = await apply_events(uow, ctx.clock, ctx.policy, subscription, events)
+    result = await apply_events(ctx, subscription, events)
+    async with ctx.uow() as uow:
         await uow.audit.record(
             ctx.clock.now(),
             "calendar.imported",
@@ -293,20 +295,21 @@ async def _poll(
         )
         await uow.calendars.update_subscription(updated)
         await uow.commit()
-        if not read.changed:
-            await ask_waiting(uow, ctx.clock, ctx.policy, updated)
-            return
-        result = await apply_events(uow, ctx.clock, ctx.policy, updated, read.events)
+    if not read.changed:
+        await ask_waiting(ctx, updated)
+        return
+    result = await apply_events(ctx, updated, read.events)
+    async with ctx.uow() as uow:
         await _remember_version(uow, updated, read)
-        _log.info(
-            "calendar %s read: %s events ahead, %s booked, %s moved, %s cancelled, %s asked",
-            subscription.id,
-            result.ahead,
-            result.booked,
-            result.moved,
-            result.cancelled,
-            result.asked,
-        )
+    _log.info(
+        "calendar %s read: %s events ahead, %s booked, %s moved, %s cancelled, %s asked",
+        subscription.id,
+        result.ahead,
+        result.booked,
+        result.moved,
+        result.cancelled,
+        result.asked,
+    )
 
 
 async def _failed(

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.domain import callbacks
 from bot.domain.booking_input import MAX_MINUTES, MIN_MINUTES
@@ -35,6 +36,7 @@ from bot.domain.outgoing import Button, Text
 from bot.domain.text_params import embed, when
 from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused
+from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
 from bot.services.flags.views import shorten
 from bot.services.policy import Policy
@@ -79,7 +81,6 @@ class _Sync:
     matcher: NameMatcher[Client]
     choices: dict[str, int | None]
     asked_uids: set[str] = field(default_factory=set)
-    unsaved: int = 0
     sessions: int = 0
     booked: int = 0
     moved: int = 0
@@ -90,17 +91,11 @@ class _Sync:
     def now(self) -> datetime:
         return self.clock.now()
 
-    async def saved(self) -> None:
-        """Commit now and then: a read books many sessions, and one long transaction would
-        hold back everyone else's writes."""
-        self.unsaved += 1
-        if self.unsaved >= COMMIT_EVERY:
-            await self.uow.commit()
-            self.unsaved = 0
 
-
-COMMIT_EVERY = 50
-"""Events written between commits while a read is applied."""
+EVENTS_A_TURN = 20
+"""Events applied in one unit of work. A read books many sessions; on SQLite one unit of
+work writes at a time, so a read applied in one would hold everyone else's replies back
+until it ended."""
 
 
 async def _start(
@@ -125,48 +120,57 @@ async def _start(
 
 
 async def apply_events(
-    uow: UnitOfWork,
-    clock: Clock,
-    policy: Policy,
-    subscription: CalendarSubscription,
-    events: Sequence[CalendarEvent],
+    ctx: UseCaseContext, subscription: CalendarSubscription, events: Sequence[CalendarEvent]
 ) -> SyncResult:
     """Bring the practitioner's sessions in line with ``events`` (the calendar from now
-    to :data:`WINDOW` ahead), committing as it goes; then ask about a few of the events
-    that name no client (:func:`ask_waiting`)."""
-    sync = await _start(uow, clock, policy, subscription)
-    if sync is None:
-        return SyncResult(0, 0)
-    known = {(e.uid, e.recurrence_id): e for e in await uow.calendars.entries(subscription.id)}
+    to :data:`WINDOW` ahead), :data:`EVENTS_A_TURN` events a unit of work, each
+    committed; then ask about a few of the events that name no client
+    (:func:`ask_waiting`)."""
+    async with ctx.uow() as uow:
+        sync = await _start(uow, ctx.clock, ctx.policy, subscription)
+        if sync is None:
+            return SyncResult(0, 0)
+        known = {(e.uid, e.recurrence_id): e for e in await uow.calendars.entries(subscription.id)}
     sync.asked_uids = {e.uid for e in known.values() if e.state is CalendarEntryState.ASKED}
-    now = clock.now()
+    now = ctx.clock.now()
     ahead = [e for e in events if now <= e.starts_at < now + WINDOW]
-    for event in ahead:
-        entry = known.pop(event.key, None)
-        state = await (
-            _new_event(sync, event) if entry is None else _known_event(sync, entry, event)
-        )
-        if state is CalendarEntryState.BOOKED:
-            sync.sessions += 1
-        await sync.saved()
-    for entry in known.values():
-        if now < entry.starts_at < now + WINDOW:
-            await _gone(sync, entry)
-            await sync.saved()
-    await uow.commit()
-    waiting = await _ask_waiting(sync)
+    read_keys = {event.key for event in ahead}
+    gone = [
+        e for key, e in known.items() if now < e.starts_at < now + WINDOW and key not in read_keys
+    ]
+    steps: list[Callable[[], Awaitable[None]]] = [
+        *(partial(_follow, sync, event, known.get(event.key)) for event in ahead),
+        *(partial(_gone, sync, entry) for entry in gone),
+    ]
+    for at in range(0, len(steps), EVENTS_A_TURN):
+        async with ctx.uow() as uow:
+            sync.uow = uow
+            for step in steps[at : at + EVENTS_A_TURN]:
+                await step()
+            await uow.commit()
+    async with ctx.uow() as uow:
+        sync.uow = uow
+        waiting = await _ask_waiting(sync)
     return SyncResult(
         len(ahead), sync.sessions, sync.booked, sync.moved, sync.cancelled, sync.asked, waiting
     )
 
 
-async def ask_waiting(
-    uow: UnitOfWork, clock: Clock, policy: Policy, subscription: CalendarSubscription
-) -> int:
+async def _follow(sync: _Sync, event: CalendarEvent, entry: CalendarEntry | None) -> None:
+    if entry is None:
+        state = await _new_event(sync, event)
+    else:
+        state = await _known_event(sync, entry, event)
+    if state is CalendarEntryState.BOOKED:
+        sync.sessions += 1
+
+
+async def ask_waiting(ctx: UseCaseContext, subscription: CalendarSubscription) -> int:
     """Ask the practitioner about a few more of the events that name no client (on a read
     that found the calendar unchanged too); how many events still wait."""
-    sync = await _start(uow, clock, policy, subscription)
-    return 0 if sync is None else await _ask_waiting(sync)
+    async with ctx.uow() as uow:
+        sync = await _start(uow, ctx.clock, ctx.policy, subscription)
+        return 0 if sync is None else await _ask_waiting(sync)
 
 
 async def _ask_waiting(sync: _Sync) -> int:
