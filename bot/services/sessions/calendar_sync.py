@@ -92,7 +92,7 @@ class _Sync:
         return self.clock.now()
 
 
-EVENTS_A_TURN = 20
+EVENTS_A_TURN = 5
 """Events applied in one unit of work. A read books many sessions; on SQLite one unit of
 work writes at a time, so a read applied in one would hold everyone else's replies back
 until it ended."""
