@@ -3,9 +3,10 @@
 An event naming one client is that client's session: new, it is booked; moved, the
 session moves; gone or cancelled, the session is cancelled, each through the same
 journey as ``/book``, ``/reschedule`` and ``/cancel`` (reminders, the client's notice,
-the audit, quiet hours). An event naming no client or several is asked about once, with
-a button per client and "not a client session"; the answer holds for the event and its
-repeats. Sessions booked in Stillpoint itself are never touched: a sync changes only the
+the audit, quiet hours). An event naming no client or several waits (``WAITING``) and is
+asked about once, a few a read and a series once, with a button per client and "not a
+client session"; the answer holds for the event and its repeats. A booked event retitled
+to name one other client becomes theirs. Sessions booked in Stillpoint itself are never touched: a sync changes only the
 sessions it booked. A session cancelled in Stillpoint is not brought back; the
 practitioner is told once. A failed read changes nothing.
 """
