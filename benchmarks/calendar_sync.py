@@ -422,7 +422,9 @@ async def sync(
             await analyze(engine)
             seed_s = time.monotonic() - began
             ctx = UseCaseContext(make_uow_factory(engine), clock, _policy())
-            source = TimedSource(FeedSource(allow_insecure=True, default_timezone="UTC"))
+            source = TimedSource(
+                FeedSource(allow_insecure=True, default_timezone="UTC", in_process=True)
+            )
             profile = cProfile.Profile() if profile_path else None
             try:
                 with counted_parses() as parses:

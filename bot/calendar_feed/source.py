@@ -5,7 +5,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from functools import partial
 
 import aiohttp
 
@@ -33,12 +39,37 @@ _PROBLEMS = {
 }
 
 
-class FeedSource:
-    """Reads calendars over HTTPS, sharing one guarded HTTP session; parsing, which takes
-    a noticeable moment for a large calendar, runs in a worker thread."""
+_log = logging.getLogger(__name__)
+_parsing: ProcessPoolExecutor | None = None
+_PARSING_NICENESS = 10
 
-    def __init__(self, *, allow_insecure: bool, default_timezone: str = "UTC") -> None:
+
+def _yield_to_bot() -> None:
+    """Run the parsing process at a lower priority: a calendar may wait, a reply should not."""
+    os.nice(_PARSING_NICENESS)
+
+
+def _parser() -> ProcessPoolExecutor:
+    """The process calendars are parsed in, started on the first calendar read."""
+    global _parsing  # noqa: PLW0603 -- one for the whole bot, started when first needed
+    if _parsing is None:
+        _parsing = ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_yield_to_bot
+        )
+    return _parsing
+
+
+class FeedSource:
+    """Reads calendars over HTTPS, sharing one guarded HTTP session. Parsing a large
+    calendar holds Python's lock for most of a second, which in the bot's own process
+    would hold up every reply meanwhile: it runs in a separate process at a lower
+    priority (``in_process=True``: in a worker thread of this one, for measuring it)."""
+
+    def __init__(
+        self, *, allow_insecure: bool, default_timezone: str = "UTC", in_process: bool = False
+    ) -> None:
         self._allow_insecure = allow_insecure
+        self._in_process = in_process
         self._default_timezone = default_timezone
         self._session: aiohttp.ClientSession | None = None
 
@@ -63,11 +94,22 @@ class FeedSource:
             return CalendarRead(
                 changed=False, etag=fetched.etag, last_modified=fetched.last_modified
             )
+        parse = partial(
+            parse_calendar, fetched.body, now=now, default_timezone=self._default_timezone
+        )
         try:
-            events = await asyncio.to_thread(
-                parse_calendar, fetched.body, now=now, default_timezone=self._default_timezone
-            )
+            if self._in_process:
+                events = await asyncio.to_thread(parse)
+            else:
+                events = await asyncio.get_running_loop().run_in_executor(_parser(), parse)
         except CalendarFormatError:
+            raise CalendarUnavailable(CalendarProblem.NOT_A_CALENDAR) from None
+        except BrokenProcessPool:
+            # The parsing process died (killed, or out of memory on a hostile file); the
+            # next read starts a new one.
+            global _parsing  # noqa: PLW0603
+            _parsing = None
+            _log.warning("the calendar parsing process stopped; this read is given up")
             raise CalendarUnavailable(CalendarProblem.NOT_A_CALENDAR) from None
         return CalendarRead(
             changed=True,

@@ -6,9 +6,9 @@ journey as ``/book``, ``/reschedule`` and ``/cancel`` (reminders, the client's n
 the audit, quiet hours). An event naming no client or several waits (``WAITING``) and is
 asked about once, a few a read and a series once, with a button per client and "not a
 client session"; the answer holds for the event and its repeats. A booked event retitled
-to name one other client becomes theirs. Sessions booked in Stillpoint itself are never touched: a sync changes only the
-sessions it booked. A session cancelled in Stillpoint is not brought back; the
-practitioner is told once. A failed read changes nothing.
+to name one other client becomes theirs. Sessions booked in Stillpoint itself are never
+touched: a sync changes only the sessions it booked. A session cancelled in Stillpoint is
+not brought back; the practitioner is told once. A failed read changes nothing.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.calendar_feed import source as feed_source
 from bot.calendar_feed.source import FeedSource
 from bot.domain.calendar_reads import CalendarProblem, CalendarUnavailable
 from tests.unit.calendar_feed.support import Served
@@ -52,3 +53,24 @@ async def test_each_failure_is_one_problem_a_practitioner_is_told(
     finally:
         await source.close()
     assert unavailable.value.problem is problem
+
+
+async def test_a_parsing_process_that_died_gives_up_that_read_and_the_next_works(
+    http_server: Served,
+) -> None:
+    url = f"{http_server.base}/calendar.ics"
+    source = FeedSource(allow_insecure=True)
+    try:
+        await source.read(url, etag=None, last_modified=None, now=EARLY)  # the process runs
+        parser = feed_source._parser()
+        for process in list(parser._processes.values()):
+            process.kill()  # as the kernel would, out of memory
+            process.join()
+        with pytest.raises(CalendarUnavailable) as unavailable:
+            await source.read(url, etag=None, last_modified=None, now=EARLY)
+        assert unavailable.value.problem is CalendarProblem.NOT_A_CALENDAR
+        again = await source.read(url, etag=None, last_modified=None, now=EARLY)
+    finally:
+        await source.close()
+    assert feed_source._parser() is not parser
+    assert [e.title for e in again.events] == ["First"]
