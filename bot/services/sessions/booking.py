@@ -124,7 +124,7 @@ async def _book(
             BookingInputError(booking_input.InputProblem.BAD_DURATION, value=str(minutes))
         )
     starts_at = start_at(day, at, practitioner.timezone, clock.now())
-    appointment, reminders = await add_session(
+    appointment, reminders = await book_session(
         uow,
         clock,
         policy,
@@ -133,6 +133,7 @@ async def _book(
         starts_at=starts_at,
         minutes=minutes,
     )
+    await uow.commit()
     return OutgoingMessage(
         Text(
             "booking.booked",
@@ -212,32 +213,6 @@ async def guided_step(ctx: UseCaseContext, *, actor: int, press: BookPress) -> O
         )
 
 
-async def add_session(
-    uow: UnitOfWork,
-    clock: Clock,
-    policy: Policy,
-    *,
-    practitioner: Practitioner,
-    client: Client,
-    starts_at: datetime,
-    minutes: int,
-) -> tuple[Appointment, int]:
-    """Book a session for an active client at ``starts_at`` (refused if it clashes): its
-    reminders planned, the client told, the audit written, committed. The session and
-    how many reminders are planned."""
-    booked = await book_session(
-        uow,
-        clock,
-        policy,
-        practitioner=practitioner,
-        client=client,
-        starts_at=starts_at,
-        minutes=minutes,
-    )
-    await uow.commit()
-    return booked
-
-
 async def book_session(
     uow: UnitOfWork,
     clock: Clock,
@@ -248,8 +223,9 @@ async def book_session(
     starts_at: datetime,
     minutes: int,
 ) -> tuple[Appointment, int]:
-    """:func:`add_session` in the caller's transaction: nothing committed (a calendar
-    read books many sessions in one)."""
+    """Book a session for an active client at ``starts_at`` (refused if it clashes): its
+    reminders planned, the client told, the audit written, in the caller's transaction
+    (nothing committed). The session and how many reminders are planned."""
     if client.status is not ClientStatus.ACTIVE:
         raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
     now = clock.now()

@@ -23,7 +23,7 @@ from bot.ports import CalendarSource, UnitOfWork
 from bot.services.access import own_client, refuse, require_practitioner
 from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
-from bot.services.sessions.booking import add_session
+from bot.services.sessions.booking import book_session
 from bot.services.sessions.calendar_sync import (
     SyncResult,
     apply_events,
@@ -228,7 +228,7 @@ async def answer(
                     dataclasses.replace(each, state=CalendarEntryState.NOT_A_SESSION)
                 )
                 continue
-            appointment, _ = await add_session(
+            appointment, _ = await book_session(
                 uow,
                 ctx.clock,
                 ctx.policy,
@@ -245,6 +245,7 @@ async def answer(
                     appointment_id=appointment.id,
                 )
             )
+            await uow.commit()  # each session with its entry, whatever comes next
             booked += 1
         await uow.commit()
     if client is None:

@@ -186,7 +186,7 @@ async def _ask_waiting(sync: _Sync) -> int:
     for entry in waiting:
         by_uid.setdefault(entry.uid, []).append(entry)
     left = len(waiting)
-    for uid, entries in by_uid.items():
+    for entries in by_uid.values():
         if sync.asked >= QUESTIONS_PER_SYNC:
             break
         for each in entries:
@@ -195,7 +195,6 @@ async def _ask_waiting(sync: _Sync) -> int:
             )
         first = entries[0]
         await _ask(sync, first, sync.matcher.named(first.title) or _active(sync))
-        sync.asked_uids.add(uid)
         left -= len(entries)
     await sync.uow.commit()
     return left
@@ -211,7 +210,7 @@ async def _new_event(sync: _Sync, event: CalendarEvent) -> CalendarEntryState:
         if client is None:
             return (await _store(sync, event, CalendarEntryState.NOT_A_SESSION)).state
         return await _book(sync, event, client)
-    named = sync.matcher.named(f"{event.title}\n{event.description}")
+    named = _named(sync, event)
     if len(named) == 1:
         return await _book(sync, event, named[0])
     # A repeat of an event already asked about is answered with it.
@@ -279,7 +278,7 @@ def _client_now(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> Clie
     the one client its new title names."""
     if entry.state is CalendarEntryState.NOT_BOOKED:
         return sync.clients.get(entry.client_id or 0)
-    named = sync.matcher.named(f"{event.title}\n{event.description}")
+    named = _named(sync, event)
     return named[0] if len(named) == 1 else None
 
 
@@ -288,8 +287,13 @@ def _other_client(sync: _Sync, entry: CalendarEntry, event: CalendarEvent) -> Cl
     said whose it is; a title that names no one keeps the session where it was."""
     if event.uid in sync.choices:
         return None
-    named = sync.matcher.named(f"{event.title}\n{event.description}")
+    named = _named(sync, event)
     return named[0] if len(named) == 1 and named[0].id != entry.client_id else None
+
+
+def _named(sync: _Sync, event: CalendarEvent) -> list[Client]:
+    """The active clients an event's title or description names."""
+    return sync.matcher.named(f"{event.title}\n{event.description}")
 
 
 async def _gone(sync: _Sync, entry: CalendarEntry) -> None:
