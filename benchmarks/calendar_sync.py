@@ -8,7 +8,7 @@ within 200 ms p99 during a sync.
 The calendars are ``benchmarks.calendar_data.generated_calendar`` (Google's export of a
 busy practice in Europe/Berlin, 365 days back and 90 ahead): every ``--named-every``-th
 event (with its repeats) names one of the practitioner's ``--clients`` clients by full
-name and is booked through ``add_session`` (reminders, the client's notice, the audit);
+name and is booked as ``/book`` books (reminders, the client's notice, the audit);
 the others name no client and are questions for the practitioner (five a read, the rest
 waiting for the next reads). A server in a process of its own (``serve_calendars``, so
 its CPU is not counted) serves each calendar at its own address with an ``ETag`` and
@@ -18,17 +18,18 @@ Two measurements, each on a fresh database seeded through the units of work:
 
 1. **The sync** (``wall_s``, ``cpu_s``), in this process: every practitioner has a
    subscription due and nothing read yet; one ``poll_due`` (what the bot's calendar job
-   calls) reads them all through ``FeedSource(allow_insecure=True)`` and applies them.
-   ``cpu_s`` is this process's CPU (``time.process_time``, every thread: parsing runs in
-   a worker thread) over that call. Parsing is counted and timed by wrapping the
-   source's ``parse_calendar``; each read is timed in a wrapper around the source; the
-   rest of the wall time is applying the events (matching, bookings, questions, the
-   database). ``loop_lag_p99_ms`` is how late a 10 ms timer in this event loop fired
+   calls) reads them all through ``FeedSource(allow_insecure=True)`` and applies them,
+   as the bot does: calendars are parsed in a process of their own while earlier ones
+   are applied. ``cpu_s`` is this process's CPU (``time.process_time``) over that call
+   plus the parsing process's (``parse_cpu_s``, counted once the process is stopped at
+   the end). A read that finds a calendar changed is a parse (``parses``);
+   ``read_wall_s`` adds up the reads' times (fetch and parse, overlapping the applying).
+   ``loop_lag_p99_ms`` is how late a 10 ms timer in this event loop fired
    during the sync. Then the clock moves one ``CALENDAR_POLL`` on and ``poll_due`` runs
    again with nothing changed: ``unchanged_requests`` (requests the server saw),
    ``unchanged_conditional`` (with ``If-None-Match``), ``unchanged_not_modified`` (304s)
    and ``unchanged_parses``. ``--profile FILE`` writes a cProfile of the first sync
-   (the event loop's thread; parsing is timed separately); the profiler slows the sync
+   (this process only; parsing is counted separately); the profiler slows the sync
    by about half again, so a profiled run (``profiled``) shows where the time goes, not
    the wall and CPU figures to hold against the targets.
 2. **Replies during a sync** (``reply_p99_ms``), end to end: the real bot
@@ -51,15 +52,14 @@ import cProfile
 import json
 import os
 import re
-import threading
+import resource
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import aiohttp
 from sqlalchemy import func, select, update
@@ -93,8 +93,7 @@ from benchmarks.common import (
     workspace,
 )
 from benchmarks.practice_seed import first_bot_message, start_chat
-from bot.calendar_feed.parse import parse_calendar
-from bot.calendar_feed.source import FeedSource
+from bot.calendar_feed.source import FeedSource, stop_parsing
 from bot.clock import MovableClock
 from bot.db.tables import (
     AppointmentRow,
@@ -103,7 +102,6 @@ from bot.db.tables import (
     OutboxRow,
 )
 from bot.db.uow import make_uow_factory
-from bot.domain.calendar_events import CalendarEvent
 from bot.domain.calendar_reads import CalendarRead
 from bot.domain.models import (
     Appointment,
@@ -228,46 +226,17 @@ async def seed_practice(
 # --- counting reads and parses ---------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Parses:
-    """What the source's parser was asked to do."""
-
-    calls: int = 0
-    events: int = 0
-    cpu_s: float = 0.0  # the worker threads' own CPU
-    wall_s: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, events: int, cpu_s: float, wall_s: float) -> None:
-        with self._lock:
-            self.calls += 1
-            self.events += events
-            self.cpu_s += cpu_s
-            self.wall_s += wall_s
-
-
-@contextlib.contextmanager
-def counted_parses() -> Iterator[_Parses]:
-    """Count and time every ``parse_calendar`` call ``FeedSource`` makes (in its worker
-    threads) while inside; the source module's own function is put back afterwards."""
-    parses = _Parses()
-
-    def counting(
-        data: bytes, *, now: datetime, days_ahead: int = 60, default_timezone: str = "UTC"
-    ) -> list[CalendarEvent]:
-        cpu, wall = time.thread_time(), time.perf_counter()
-        found = parse_calendar(
-            data, now=now, days_ahead=days_ahead, default_timezone=default_timezone
-        )
-        parses.add(len(found), time.thread_time() - cpu, time.perf_counter() - wall)
-        return found
-
-    with mock.patch("bot.calendar_feed.source.parse_calendar", counting):
-        yield parses
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's children that have ended (the parsing process once
+    ``stop_parsing`` has stopped it)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 class TimedSource:
-    """``FeedSource`` with each read counted and timed (fetch and parse together)."""
+    """``FeedSource`` with each read counted and timed (fetch and parse together). A
+    read that finds the calendar changed is parsed (``FeedSource`` parses exactly
+    those), so ``changed`` counts the parses."""
 
     def __init__(self, source: FeedSource, *, every: int = 10) -> None:
         """Wrap ``source``; a progress line every ``every`` reads."""
@@ -275,6 +244,7 @@ class TimedSource:
         self.every = every
         self.reads = 0
         self.changed = 0
+        self.events = 0
         self.wall_s = 0.0
         self.began = time.monotonic()
 
@@ -289,13 +259,14 @@ class TimedSource:
             self.reads += 1
             self.wall_s += time.perf_counter() - began
         self.changed += found.changed
+        self.events += len(found.events)
         if self.reads % self.every == 0:
             progress(f"calendar: {self.reads} read in {time.monotonic() - self.began:.0f} s")
         return found
 
     def reset(self) -> None:
         """Start counting again."""
-        self.reads = self.changed = 0
+        self.reads = self.changed = self.events = 0
         self.wall_s = 0.0
         self.began = time.monotonic()
 
@@ -379,12 +350,25 @@ async def _outcome(engine: AsyncEngine) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    """One timed ``poll_due``."""
+
+    calendars: int
+    wall_s: float
+    cpu_s: float
+    """This process's CPU and the parsing process's."""
+    parse_cpu_s: float
+    lags: list[float]
+
+
 async def _timed_poll(
     ctx: UseCaseContext, source: TimedSource, profile: cProfile.Profile | None
-) -> tuple[int, float, float, list[float]]:
-    """One ``poll_due``: calendars read, wall and CPU seconds, and the loop's lags."""
+) -> _Poll:
+    """One ``poll_due``: calendars read, wall and CPU seconds (the parsing process's
+    counted once it is stopped at the end), and the event loop's lags."""
     async with _watching_lag() as lag:
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, children, wall = time.process_time(), _children_cpu_s(), time.perf_counter()
         if profile is not None:
             profile.enable()
         try:
@@ -392,8 +376,11 @@ async def _timed_poll(
         finally:
             if profile is not None:
                 profile.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return read, wall, cpu, lag.lags
+        wall = time.perf_counter() - wall
+        stop_parsing()
+        cpu = time.process_time() - cpu
+        parsing = _children_cpu_s() - children
+    return _Poll(read, wall, cpu + parsing, parsing, lag.lags)
 
 
 def _ms(values: Sequence[float], q: float) -> float | None:
@@ -422,57 +409,51 @@ async def sync(
             await analyze(engine)
             seed_s = time.monotonic() - began
             ctx = UseCaseContext(make_uow_factory(engine), clock, _policy())
-            source = TimedSource(
-                FeedSource(allow_insecure=True, default_timezone="UTC", in_process=True)
-            )
+            source = TimedSource(FeedSource(allow_insecure=True, default_timezone="UTC"))
             profile = cProfile.Profile() if profile_path else None
             try:
-                with counted_parses() as parses:
-                    await _server_reset(session, served)
-                    progress(f"calendar: syncing {practice.practitioners} calendars from cold")
-                    source.reset()
-                    read, wall_s, cpu_s, lags = await _timed_poll(ctx, source, profile)
-                    cold_server = await _server_stats(session, served)
-                    cold_reads_s = source.wall_s
-                    cold_parses = (parses.calls, parses.events, parses.cpu_s, parses.wall_s)
-                    progress(
-                        f"calendar: {read} calendars in {wall_s:.1f} s wall, {cpu_s:.1f} s CPU "
-                        f"({parses.calls} parsed, {parses.cpu_s:.1f} s CPU parsing)"
-                    )
-                    outcome = await _outcome(engine)
-                    clock.advance(ctx.policy.calendar_poll)
-                    source.reset()
-                    parses.calls = parses.events = 0
-                    await _server_reset(session, served)
-                    progress("calendar: reading them again, unchanged")
-                    again, again_wall_s, again_cpu_s, _ = await _timed_poll(ctx, source, None)
-                    unchanged = await _server_stats(session, served)
-                    unchanged_parses = parses.calls
+                await _server_reset(session, served)
+                progress(f"calendar: syncing {practice.practitioners} calendars from cold")
+                source.reset()
+                cold = await _timed_poll(ctx, source, profile)
+                cold_server = await _server_stats(session, served)
+                cold_reads = (source.changed, source.events, source.wall_s)
+                progress(
+                    f"calendar: {cold.calendars} calendars in {cold.wall_s:.1f} s wall, "
+                    f"{cold.cpu_s:.1f} s CPU ({source.changed} parsed, "
+                    f"{cold.parse_cpu_s:.1f} s CPU parsing)"
+                )
+                outcome = await _outcome(engine)
+                clock.advance(ctx.policy.calendar_poll)
+                source.reset()
+                await _server_reset(session, served)
+                progress("calendar: reading them again, unchanged")
+                again = await _timed_poll(ctx, source, None)
+                unchanged = await _server_stats(session, served)
+                unchanged_parses = source.changed
             finally:
                 await source.source.close()
     if profile is not None and profile_path is not None:
         profile.dump_stats(profile_path)
         progress(f"calendar: profile of the first sync written to {profile_path}")
     entries = outcome["entries"]
-    calls, events_read, parse_cpu_s, parse_wall_s = cold_parses
+    parses, events_read, reads_wall_s = cold_reads
     progress(
         f"calendar: unchanged: {unchanged['requests']} requests, {unchanged['not_modified']} "
-        f"answered 304, {unchanged_parses} parsed, {again_wall_s:.2f} s"
+        f"answered 304, {unchanged_parses} parsed, {again.wall_s:.2f} s"
     )
     return {
         "profiled": profile is not None,
         "seed_s": rounded(seed_s, 1),
-        "calendars_read": read,
-        "wall_s": rounded(wall_s, 2),
-        "cpu_s": rounded(cpu_s, 2),
-        "parses": calls,
-        "parse_cpu_s": rounded(parse_cpu_s, 2),
-        "parse_wall_s": rounded(parse_wall_s, 2),
-        "read_wall_s": rounded(cold_reads_s, 2),
-        "apply_wall_s": rounded(wall_s - cold_reads_s, 2),
-        "cpu_besides_parsing_s": rounded(cpu_s - parse_cpu_s, 2),
-        "loop_lag_p99_ms": _ms(lags, 99),
-        "loop_lag_max_ms": _ms(lags, 100),
+        "calendars_read": cold.calendars,
+        "wall_s": rounded(cold.wall_s, 2),
+        "cpu_s": rounded(cold.cpu_s, 2),
+        "parses": parses,
+        "parse_cpu_s": rounded(cold.parse_cpu_s, 2),
+        "read_wall_s": rounded(reads_wall_s, 2),
+        "cpu_besides_parsing_s": rounded(cold.cpu_s - cold.parse_cpu_s, 2),
+        "loop_lag_p99_ms": _ms(cold.lags, 99),
+        "loop_lag_max_ms": _ms(cold.lags, 100),
         "cold_requests": cold_server["requests"],
         "calendar_mb_served": rounded(cold_server["bytes_sent"] / 1e6, 1),
         "events_read": events_read,
@@ -485,13 +466,13 @@ async def sync(
         "not_booked": entries.get("not_booked", 0),
         "outbox_by_kind": outcome["outbox"],
         "versions_kept": outcome["versions_kept"],
-        "unchanged_calendars_read": again,
+        "unchanged_calendars_read": again.calendars,
         "unchanged_requests": unchanged["requests"],
         "unchanged_conditional": unchanged["conditional"],
         "unchanged_not_modified": unchanged["not_modified"],
         "unchanged_parses": unchanged_parses,
-        "unchanged_wall_s": rounded(again_wall_s, 3),
-        "unchanged_cpu_s": rounded(again_cpu_s, 3),
+        "unchanged_wall_s": rounded(again.wall_s, 3),
+        "unchanged_cpu_s": rounded(again.cpu_s, 3),
     }
 
 

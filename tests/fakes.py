@@ -369,6 +369,18 @@ class FakeAudit:
         self.entries.append(entry)
         return _copy_entry(entry)
 
+    async def record_all(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            await self.record(
+                entry.at,
+                entry.action,
+                actor_telegram_id=entry.actor_telegram_id,
+                subject_type=entry.subject_type,
+                subject_id=entry.subject_id,
+                detail=entry.detail,
+                client_id=entry.client_id,
+            )
+
     async def forget_client(self, client_id: int, telegram_id: int | None) -> int:
         about = [i for i, e in enumerate(self.entries) if e.client_id == client_id]
         for index in about:
@@ -427,6 +439,9 @@ class FakeAppointments(_Table[Appointment]):
 
     async def add(self, appointment: Appointment) -> Appointment:
         return self.insert(appointment)
+
+    async def add_all(self, appointments: Sequence[Appointment]) -> list[Appointment]:
+        return [self.insert(appointment) for appointment in appointments]
 
     async def get(self, appointment_id: int) -> Appointment | None:
         return self._get(appointment_id)
@@ -495,6 +510,10 @@ class FakeOutbox(_Table[OutboxMessage]):
         if existing is not None:
             return existing
         return self.insert(prepared)
+
+    async def add_all(self, messages: Sequence[OutboxMessage]) -> None:
+        for message in messages:
+            await self.add(message)
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return self._get(message_id)
@@ -972,6 +991,9 @@ class FakeCalendars:
 
     async def add_entry(self, entry: CalendarEntry) -> CalendarEntry:
         return self.entries_table.insert(entry)
+
+    async def add_entries(self, entries: Sequence[CalendarEntry]) -> list[CalendarEntry]:
+        return [self.entries_table.insert(entry) for entry in entries]
 
     async def update_entry(self, entry: CalendarEntry) -> CalendarEntry:
         return self.entries_table.put(entry)

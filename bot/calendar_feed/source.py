@@ -59,17 +59,23 @@ def _parser() -> ProcessPoolExecutor:
     return _parsing
 
 
+def stop_parsing() -> None:
+    """Stop the parsing process, once it has finished what it was given (the next read
+    starts another); its CPU is then counted among this process's children's."""
+    global _parsing  # noqa: PLW0603
+    if _parsing is not None:
+        _parsing.shutdown(wait=True)
+        _parsing = None
+
+
 class FeedSource:
     """Reads calendars over HTTPS, sharing one guarded HTTP session. Parsing a large
     calendar holds Python's lock for most of a second, which in the bot's own process
     would hold up every reply meanwhile: it runs in a separate process at a lower
-    priority (``in_process=True``: in a worker thread of this one, for measuring it)."""
+    priority."""
 
-    def __init__(
-        self, *, allow_insecure: bool, default_timezone: str = "UTC", in_process: bool = False
-    ) -> None:
+    def __init__(self, *, allow_insecure: bool, default_timezone: str = "UTC") -> None:
         self._allow_insecure = allow_insecure
-        self._in_process = in_process
         self._default_timezone = default_timezone
         self._session: aiohttp.ClientSession | None = None
 
@@ -98,10 +104,7 @@ class FeedSource:
             parse_calendar, fetched.body, now=now, default_timezone=self._default_timezone
         )
         try:
-            if self._in_process:
-                events = await asyncio.to_thread(parse)
-            else:
-                events = await asyncio.get_running_loop().run_in_executor(_parser(), parse)
+            events = await asyncio.get_running_loop().run_in_executor(_parser(), parse)
         except CalendarFormatError:
             raise CalendarUnavailable(CalendarProblem.NOT_A_CALENDAR) from None
         except BrokenProcessPool:

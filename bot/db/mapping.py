@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+    from sqlalchemy import Row
 
     from bot.db.tables import Base
 
 D = TypeVar("D", bound="DataclassInstance")
 
 
-def to_domain(row: Base, cls: type[D]) -> D:
-    """Build a ``cls`` dataclass from the same-named attributes of ``row``."""
+def to_domain(row: Base | Row[Any], cls: type[D]) -> D:
+    """Build a ``cls`` dataclass from the same-named attributes of ``row`` (an ORM row,
+    or a result row of the table's columns)."""
     values: dict[str, Any] = {}
     for field in fields(cls):
         value = getattr(row, field.name)

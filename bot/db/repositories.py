@@ -8,7 +8,7 @@ back to the row with the same id (``created_at`` only when given) and raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -92,22 +92,47 @@ class _Repository(Generic[R, D]):
         await self._session.flush()
         return to_domain(row, self.domain_class)
 
+    async def _add_all(self, objs: Sequence[D], key: Callable[[D], Hashable]) -> list[D]:
+        """Add the objects in one INSERT (a few, for a great many) and return them with
+        their ids, in order. The rows come back in any order (keeping the order would
+        cost SQLite a statement a row) and are matched by ``key``: objects with the same
+        key must be alike but for their id."""
+        if not objs:
+            return []
+        statement = self._insert().returning(*self._table.c)
+        added: dict[Hashable, list[D]] = {}
+        for row in await self._session.execute(statement, [row_values(obj) for obj in objs]):
+            obj = to_domain(row, self.domain_class)
+            added.setdefault(key(obj), []).append(obj)
+        return [added[key(obj)].pop() for obj in objs]
+
+    @property
+    def _table(self) -> Table:
+        table: Table = self.row_class.__table__  # type: ignore[assignment]
+        return table
+
+    def _insert(self) -> Any:
+        """This dialect's INSERT into the row class's table (with its ``ON CONFLICT``).
+        The table's, not the ORM class's: rows of many with some values ``None`` then
+        still go in one statement, where the ORM would split them by the values set."""
+        dialect = self._session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        return insert(self._table)
+
     async def _insert_unless_exists(self, obj: D, unique_column: Any) -> D | None:
         """Insert ``obj`` unless a row holds its value of ``unique_column``; ``None`` then.
 
         ``ON CONFLICT DO NOTHING`` makes two transactions inserting the same key
         at once store one row, and neither fails.
         """
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # The values go as parameters, not into the statement: one statement for every
         # row, compiled once and cached.
         statement = (
-            insert(self.row_class)
+            self._insert()
             .on_conflict_do_nothing(index_elements=[unique_column])
-            .returning(self.row_class)
+            .returning(*self._table.c)
         )
-        row = (await self._session.scalars(statement, row_values(obj))).one_or_none()
+        row = (await self._session.execute(statement, row_values(obj))).one_or_none()
         return None if row is None else to_domain(row, self.domain_class)
 
     async def _get(self, row_id: int) -> D | None:
@@ -303,6 +328,11 @@ class SqlAuditRepository(_Repository[AuditRow, AuditEntry]):
         )
         return await self._add(entry)
 
+    async def record_all(self, entries: Sequence[AuditEntry]) -> None:
+        """Append these entries together."""
+        if entries:
+            await self._session.execute(self._insert(), [row_values(e) for e in entries])
+
     async def forget_client(self, client_id: int, telegram_id: int | None) -> int:
         """Keep the fact of every entry about the client and drop who it was: the actor
         where it was them (a practitioner acting stays, so their own pending Reply is
@@ -367,6 +397,13 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
     async def add(self, appointment: Appointment) -> Appointment:
         """Store a new session."""
         return await self._add(appointment)
+
+    async def add_all(self, appointments: Sequence[Appointment]) -> list[Appointment]:
+        """Store new sessions together; they come back with their ids, in order."""
+        return await self._add_all(
+            appointments,
+            lambda a: (a.practitioner_id, a.client_id, a.starts_at, a.duration_minutes, a.status),
+        )
 
     async def get(self, appointment_id: int) -> Appointment | None:
         """The session with this id, if any."""
@@ -497,6 +534,18 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish mid-statement
             raise RecordNotFoundError(f"outbox row {message.dedup_key!r} disappeared")
         return existing
+
+    async def add_all(self, messages: Sequence[OutboxMessage]) -> None:
+        """Schedule these messages in one statement, each skipped if its ``dedup_key``
+        exists (as ``add`` does)."""
+        if not messages:
+            return
+        values = [
+            row_values(m if m.next_attempt_at else replace(m, next_attempt_at=m.due_at))
+            for m in messages
+        ]
+        statement = self._insert().on_conflict_do_nothing(index_elements=[OutboxRow.dedup_key])
+        await self._session.execute(statement, values)
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         """The scheduled message with this id, if any, as stored now."""
@@ -1121,6 +1170,12 @@ class SqlCalendarRepository:
     async def add_entry(self, entry: CalendarEntry) -> CalendarEntry:
         """Store a new entry."""
         return await self._entries._add(entry)
+
+    async def add_entries(self, entries: Sequence[CalendarEntry]) -> list[CalendarEntry]:
+        """Store new entries together; they come back with their ids, in order."""
+        return await self._entries._add_all(
+            entries, lambda e: (e.subscription_id, e.uid, e.recurrence_id)
+        )
 
     async def update_entry(self, entry: CalendarEntry) -> CalendarEntry:
         """Write ``entry`` back over the stored one."""

@@ -26,7 +26,8 @@ def clients_named(text: str, clients: Sequence[T], name: Callable[[T], str]) -> 
 
 class NameMatcher(Generic[T]):
     """:func:`clients_named` for many texts and one list of clients: each name is
-    normalized once, not once a text."""
+    normalized once, not once a text, and each text is read once (the repeats of an
+    event share theirs)."""
 
     def __init__(self, clients: Sequence[T], name: Callable[[T], str]) -> None:
         self._clients = list(clients)
@@ -38,9 +39,16 @@ class NameMatcher(Generic[T]):
             for client, first in zip(self._clients, firsts, strict=True)
             if first and shared[first] == 1
         }
+        self._read: dict[str, list[T]] = {}
 
     def named(self, text: str) -> list[T]:
         """The clients ``text`` names, in the order of the clients."""
+        found = self._read.get(text)
+        if found is None:
+            found = self._read[text] = self._named(text)
+        return list(found)
+
+    def _named(self, text: str) -> list[T]:
         words = _words(text)
         if not words:
             return []

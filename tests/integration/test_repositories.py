@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.errors import RecordNotFoundError
 from bot.domain.models import (
     AppointmentStatus,
+    AuditEntry,
     CalendarEntry,
     CalendarEntryState,
     CalendarSubscription,
@@ -622,3 +623,74 @@ async def test_calendar_subscriptions_entries_and_choices(uow_factory: UnitOfWor
     async with uow_factory() as uow:
         assert await uow.calendars.subscription_of(practitioner.id) is None
         assert await uow.calendars.entry(first.id) is None
+
+
+async def test_many_added_together_come_back_in_order_with_their_ids(
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        subscription = await uow.calendars.add_subscription(
+            CalendarSubscription(0, practitioner.id, "https://calendar.example/a.ics")
+        )
+        # Given latest first, so that an insert that kept the order by chance proves nothing.
+        wanted = [
+            records.appointment(practitioner.id, client.id, starts_at=T0 + timedelta(hours=n))
+            for n in range(40, 0, -1)
+        ]
+        sessions = await uow.appointments.add_all(wanted)
+        entries = await uow.calendars.add_entries(
+            [
+                CalendarEntry(
+                    0,
+                    subscription.id,
+                    f"uid-{n}",
+                    "",
+                    s.starts_at,
+                    s.starts_at + timedelta(hours=1),
+                    "Session",
+                    CalendarEntryState.BOOKED if n % 2 else CalendarEntryState.WAITING,
+                    appointment_id=s.id if n % 2 else None,
+                    client_id=client.id if n % 2 else None,
+                )
+                for n, s in enumerate(sessions)
+            ]
+        )
+        kept = await uow.outbox.add(records.outbox_message(dedup_key="a", template="first"))
+        await uow.outbox.add_all(
+            [
+                records.outbox_message(dedup_key="a", template="second"),  # known: skipped
+                records.outbox_message(dedup_key="b", appointment_id=sessions[0].id),
+                records.outbox_message(dedup_key="b", template="again"),  # twice: once
+                records.outbox_message(dedup_key="c", due_at=T0 + timedelta(hours=2)),
+            ]
+        )
+        await uow.audit.record_all(
+            [AuditEntry(0, T0, "appointment.booked", subject_id=s.id) for s in sessions[:3]]
+        )
+        await uow.commit()
+
+    assert [s.starts_at for s in sessions] == [w.starts_at for w in wanted]
+    assert len({s.id for s in sessions}) == 40
+    assert [replace(s, id=0) for s in sessions] == wanted
+    async with uow_factory() as uow:
+        for session in sessions:
+            assert await uow.appointments.get(session.id) == session
+        for entry in entries:
+            assert await uow.calendars.entry(entry.id) == entry
+        stored = await uow.calendars.entries(subscription.id)
+        assert {(e.appointment_id, e.starts_at) for e in stored if e.appointment_id} == {
+            (s.id, s.starts_at) for n, s in enumerate(sessions) if n % 2
+        }
+        assert await uow.outbox.by_dedup_key("a") == kept
+        second = await uow.outbox.by_dedup_key("b")
+        assert second is not None
+        assert (second.template, second.appointment_id) == ("reminder.day_before", sessions[0].id)
+        later = await uow.outbox.by_dedup_key("c")
+        assert later is not None
+        assert later.next_attempt_at == T0 + timedelta(hours=2)  # stored as due_at
+        assert [e.subject_id for e in await uow.audit.recent()] == [s.id for s in sessions[:3]][
+            ::-1
+        ]
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM outbox")) == 3

@@ -10,14 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.delivery_rules import place
-from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
+from bot.domain.models import OutboxKind, OutboxMessage, OutboxState, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Recipient, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWork
 
 
-async def schedule(
-    uow: UnitOfWork,
+def outbox_row(
     message: OutgoingMessage,
     to: Recipient,
     *,
@@ -32,8 +31,9 @@ async def schedule(
     about_client_id: int | None = None,
     forget_after_send: bool = False,
 ) -> OutboxMessage:
-    """Add the row (once per ``dedup_key``), due at ``due_at`` (default: now), moved out of
-    the recipient's ``quiet`` hours (``None``: it goes whatever the hour).
+    """The row that schedules ``message`` (once per ``dedup_key``), due at ``due_at``
+    (default: now), moved out of the recipient's ``quiet`` hours (``None``: it goes
+    whatever the hour); not stored yet.
 
     ``about_client_id`` names the client whose name or words a message to someone else
     carries; ``forget_after_send`` empties the payload once it is done."""
@@ -57,9 +57,43 @@ async def schedule(
         forget_after_send=forget_after_send,
         locale=to.locale,
     )
-    if quiet is not None:
-        row = place(row, timezone=to.timezone, quiet=quiet)
-    return await uow.outbox.add(row)
+    return row if quiet is None else place(row, timezone=to.timezone, quiet=quiet)
+
+
+async def schedule(
+    uow: UnitOfWork,
+    message: OutgoingMessage,
+    to: Recipient,
+    *,
+    kind: OutboxKind,
+    dedup_key: str,
+    now: datetime,
+    quiet: QuietHours | None,
+    due_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    priority: int = 0,
+    appointment_id: int | None = None,
+    about_client_id: int | None = None,
+    forget_after_send: bool = False,
+) -> OutboxMessage:
+    """Add the row :func:`outbox_row` makes, unless its ``dedup_key`` is stored (that
+    row is returned then)."""
+    return await uow.outbox.add(
+        outbox_row(
+            message,
+            to,
+            kind=kind,
+            dedup_key=dedup_key,
+            now=now,
+            quiet=quiet,
+            due_at=due_at,
+            expires_at=expires_at,
+            priority=priority,
+            appointment_id=appointment_id,
+            about_client_id=about_client_id,
+            forget_after_send=forget_after_send,
+        )
+    )
 
 
 def encode(message: OutgoingMessage) -> dict[str, Any]:
@@ -123,8 +157,33 @@ async def notify_practitioner(
     practitioner = await uow.practitioners.get(practitioner_id)
     if practitioner is None:
         return None
-    return await schedule(
-        uow,
+    return await uow.outbox.add(
+        practitioner_notice_row(
+            practitioner,
+            text,
+            dedup_key=dedup_key,
+            now=now,
+            quiet=quiet,
+            buttons=buttons,
+            about_client_id=about_client_id,
+            forget_after_send=forget_after_send,
+        )
+    )
+
+
+def practitioner_notice_row(
+    practitioner: Practitioner,
+    text: Text,
+    *,
+    dedup_key: str,
+    now: datetime,
+    quiet: QuietHours,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+    about_client_id: int | None,
+    forget_after_send: bool = False,
+) -> OutboxMessage:
+    """The row of :func:`notify_practitioner`'s notice, not stored yet."""
+    return outbox_row(
         OutgoingMessage(text, buttons),
         Recipient.practitioner(practitioner),
         kind=OutboxKind.NOTICE,

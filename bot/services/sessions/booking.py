@@ -7,7 +7,8 @@ Every function checks that the caller is a practitioner who owns the client
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from bot.domain import booking_input, callbacks
 from bot.domain.booking_input import BookingInputError, BookingRequest
@@ -21,15 +22,17 @@ from bot.services.context import UseCaseContext
 from bot.services.policy import Policy
 from bot.services.sessions.calendar import (
     LIST_BUTTONS,
+    busy,
+    clash_refusal,
+    clashing,
     day_param,
     day_picker,
     input_problem,
-    refuse_clash,
     start_at,
     their_time,
     time_picker,
 )
-from bot.services.sessions.reminders import announce
+from bot.services.sessions.reminders import announce_all
 from bot.services.sessions.views import (
     SessionParties,
     practitioner_session_buttons,
@@ -213,6 +216,23 @@ async def guided_step(ctx: UseCaseContext, *, actor: int, press: BookPress) -> O
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    """A session to book: whose, when, and how many minutes."""
+
+    client: Client
+    starts_at: datetime
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A session booked, and how many reminders are planned for it."""
+
+    appointment: Appointment
+    reminders: int
+
+
 async def book_session(
     uow: UnitOfWork,
     clock: Clock,
@@ -226,22 +246,73 @@ async def book_session(
     """Book a session for an active client at ``starts_at`` (refused if it clashes): its
     reminders planned, the client told, the audit written, in the caller's transaction
     (nothing committed). The session and how many reminders are planned."""
-    if client.status is not ClientStatus.ACTIVE:
-        raise Refused(Text(f"booking.client_{client.status}", {"client": client.full_name}))
+    (outcome,) = await book_sessions(
+        uow,
+        clock,
+        policy,
+        practitioner=practitioner,
+        requests=[SessionRequest(client, starts_at, minutes)],
+    )
+    if isinstance(outcome, Refused):
+        raise outcome
+    return outcome.appointment, outcome.reminders
+
+
+async def book_sessions(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    *,
+    practitioner: Practitioner,
+    requests: Sequence[SessionRequest],
+) -> list[Booked | Refused]:
+    """Book each request in turn as :func:`book_session` does one: refused if the client
+    is not active or it clashes with an open session, one booked before or one booked
+    earlier in ``requests``. The sessions, their messages and their audit entries are
+    written together, in the caller's transaction (nothing committed). One outcome for
+    each request, in order."""
+    if not requests:
+        return []
     now = clock.now()
     await uow.practitioners.lock(practitioner.id)
-    await refuse_clash(uow, practitioner, starts_at, minutes)
-    appointment = await uow.appointments.add(
-        Appointment(
+    taken = await busy(
+        uow,
+        practitioner,
+        min(r.starts_at for r in requests),
+        max(r.starts_at + timedelta(minutes=r.minutes) for r in requests),
+    )
+    clients: dict[int, Client | None] = {r.client.id: r.client for r in requests}
+    outcomes: list[Refused | None] = []  # None: to book
+    to_book: list[tuple[Appointment, Client]] = []
+    for request in requests:
+        client = request.client
+        if client.status is not ClientStatus.ACTIVE:
+            text = Text(f"booking.client_{client.status}", {"client": client.full_name})
+            outcomes.append(Refused(text))
+            continue
+        other = clashing(taken, request.starts_at, request.minutes)
+        if other is not None:
+            if other.client_id not in clients:
+                clients[other.client_id] = await uow.clients.get(other.client_id)
+            outcomes.append(clash_refusal(practitioner, other, clients[other.client_id]))
+            continue
+        session = Appointment(
             id=0,
             practitioner_id=practitioner.id,
             client_id=client.id,
-            starts_at=starts_at,
-            duration_minutes=minutes,
+            starts_at=request.starts_at,
+            duration_minutes=request.minutes,
             status=AppointmentStatus.BOOKED,
             created_at=now,
         )
-    )
-    booked = SessionParties(appointment, client, practitioner)
-    reminders = await announce(uow, policy, booked, "booked", now)
-    return appointment, reminders
+        taken.append(session)
+        to_book.append((session, client))
+        outcomes.append(None)
+    stored = await uow.appointments.add_all([session for session, _ in to_book])
+    booked = [
+        SessionParties(session, client, practitioner)
+        for session, (_, client) in zip(stored, to_book, strict=True)
+    ]
+    reminders = await announce_all(uow, policy, booked, "booked", now)
+    made = iter(Booked(b.appointment, n) for b, n in zip(booked, reminders, strict=True))
+    return [next(made) if outcome is None else outcome for outcome in outcomes]

@@ -3,7 +3,7 @@ pickers of the guided flows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,17 +75,33 @@ async def refuse_clash(
 ) -> None:
     end = starts_at + timedelta(minutes=minutes)
     for other in await busy(uow, practitioner, starts_at, end, exclude=exclude):
-        client = await uow.clients.get(other.client_id)
-        raise Refused(
-            Text(
-                "booking.clash",
-                {
-                    "client": client.full_name if client else "?",
-                    "when": when(other.starts_at, practitioner.timezone),
-                    "minutes": other.duration_minutes,
-                },
-            )
+        raise clash_refusal(practitioner, other, await uow.clients.get(other.client_id))
+
+
+def clashing(taken: Iterable[Appointment], starts_at: datetime, minutes: int) -> Appointment | None:
+    """The first of the open sessions ``taken`` that runs at some point of a session of
+    ``minutes`` from ``starts_at``, if any."""
+    end = starts_at + timedelta(minutes=minutes)
+    for other in taken:
+        other_end = other.starts_at + timedelta(minutes=other.duration_minutes)
+        if other.starts_at < end and other_end > starts_at:
+            return other
+    return None
+
+
+def clash_refusal(practitioner: Practitioner, other: Appointment, client: Client | None) -> Refused:
+    """Why a session cannot be booked over ``other`` (the session of ``client``): whose
+    session it is, and when."""
+    return Refused(
+        Text(
+            "booking.clash",
+            {
+                "client": client.full_name if client else "?",
+                "when": when(other.starts_at, practitioner.timezone),
+                "minutes": other.duration_minutes,
+            },
         )
+    )
 
 
 def their_time(appointment: Appointment, client: Client, practitioner: Practitioner) -> object:

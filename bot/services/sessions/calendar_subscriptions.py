@@ -8,9 +8,11 @@ practitioner is told once, and again when it can be read.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 
 from bot.domain import callbacks
@@ -258,26 +260,46 @@ async def answer(
     )
 
 
+READS_AHEAD = 2
+"""Calendars read (fetched and parsed, in a process of its own) while an earlier one is
+applied, so that the two overlap."""
+
+
 async def poll_due(ctx: UseCaseContext, source: CalendarSource) -> int:
     """Read every calendar whose turn has come, and follow it; how many were read."""
     async with ctx.uow() as uow:
         due = await uow.calendars.due_subscriptions(ctx.clock.now())
-    for subscription in due:
-        await _poll(ctx, source, subscription)
+    reads: deque[tuple[CalendarSubscription, asyncio.Task[CalendarRead]]] = deque()
+    try:
+        for subscription in due:
+            reads.append((subscription, asyncio.create_task(_read(ctx, source, subscription))))
+            if len(reads) > READS_AHEAD:
+                await _poll(ctx, *reads.popleft())
+        while reads:
+            await _poll(ctx, *reads.popleft())
+    finally:
+        for _, read in reads:
+            read.cancel()
     return len(due)
 
 
-async def _poll(
+async def _read(
     ctx: UseCaseContext, source: CalendarSource, subscription: CalendarSubscription
+) -> CalendarRead:
+    return await source.read(
+        subscription.url,
+        etag=subscription.etag,
+        last_modified=subscription.last_modified,
+        now=ctx.clock.now(),
+    )
+
+
+async def _poll(
+    ctx: UseCaseContext, subscription: CalendarSubscription, reading: Awaitable[CalendarRead]
 ) -> None:
     now = ctx.clock.now()
     try:
-        read = await source.read(
-            subscription.url,
-            etag=subscription.etag,
-            last_modified=subscription.last_modified,
-            now=now,
-        )
+        read = await reading
     except CalendarUnavailable as unavailable:
         await _failed(ctx, subscription, unavailable)
         return

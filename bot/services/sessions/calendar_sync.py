@@ -31,6 +31,7 @@ from bot.domain.models import (
     CalendarSubscription,
     Client,
     ClientStatus,
+    OutboxMessage,
     Practitioner,
 )
 from bot.domain.outgoing import Button, Text
@@ -38,10 +39,10 @@ from bot.domain.text_params import embed, when
 from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused
 from bot.services.context import UseCaseContext
-from bot.services.delivery.outbox import notify_practitioner
+from bot.services.delivery.outbox import notify_practitioner, practitioner_notice_row
 from bot.services.flags.views import shorten
 from bot.services.policy import Policy
-from bot.services.sessions.booking import book_session
+from bot.services.sessions.booking import SessionRequest, book_session, book_sessions
 from bot.services.sessions.calendar import OPEN_STATUSES
 from bot.services.sessions.changes import cancel_session, move_session
 from bot.services.sessions.views import SessionParties
@@ -94,9 +95,12 @@ class _Sync:
 
 
 EVENTS_A_TURN = 5
-"""Events applied in one unit of work. A read books many sessions; on SQLite one unit of
-work writes at a time, so a read applied in one would hold everyone else's replies back
-until it ended."""
+"""Known events applied in one unit of work (each may move or cancel a session). A read
+changes many sessions; on SQLite one unit of work writes at a time, so a read applied in
+one would hold everyone else's replies back until it ended."""
+NEW_EVENTS_A_TURN = 50
+"""New events applied in one unit of work: their sessions, messages and entries are
+written a few statements for all of them (:func:`_add_new`)."""
 
 
 async def _start(
@@ -124,9 +128,10 @@ async def apply_events(
     ctx: UseCaseContext, subscription: CalendarSubscription, events: Sequence[CalendarEvent]
 ) -> SyncResult:
     """Bring the practitioner's sessions in line with ``events`` (the calendar from now
-    to :data:`WINDOW` ahead), :data:`EVENTS_A_TURN` events a unit of work, each
-    committed; then ask about a few of the events that name no client
-    (:func:`ask_waiting`)."""
+    to :data:`WINDOW` ahead), each unit of work committed: first the events gone from the
+    calendar and the known ones (:data:`EVENTS_A_TURN` a unit of work), so what they free
+    is free for the new ones, then the new ones (:data:`NEW_EVENTS_A_TURN` a unit of
+    work); then ask about a few of the events that name no client (:func:`ask_waiting`)."""
     async with ctx.uow() as uow:
         sync = await _start(uow, ctx.clock, ctx.policy, subscription)
         if sync is None:
@@ -140,14 +145,24 @@ async def apply_events(
         e for key, e in known.items() if now < e.starts_at < now + WINDOW and key not in read_keys
     ]
     steps: list[Callable[[], Awaitable[None]]] = [
-        *(partial(_follow, sync, event, known.get(event.key)) for event in ahead),
         *(partial(_gone, sync, entry) for entry in gone),
+        *(partial(_follow, sync, event, known[event.key]) for event in ahead if event.key in known),
     ]
-    for at in range(0, len(steps), EVENTS_A_TURN):
+    new = [event for event in ahead if event.key not in known]
+    turns: list[Callable[[], Awaitable[None]]] = [
+        *(
+            partial(_each, steps[at : at + EVENTS_A_TURN])
+            for at in range(0, len(steps), EVENTS_A_TURN)
+        ),
+        *(
+            partial(_add_new, sync, new[at : at + NEW_EVENTS_A_TURN])
+            for at in range(0, len(new), NEW_EVENTS_A_TURN)
+        ),
+    ]
+    for turn in turns:
         async with ctx.uow() as uow:
             sync.uow = uow
-            for step in steps[at : at + EVENTS_A_TURN]:
-                await step()
+            await turn()
             await uow.commit()
     async with ctx.uow() as uow:
         sync.uow = uow
@@ -157,12 +172,13 @@ async def apply_events(
     )
 
 
-async def _follow(sync: _Sync, event: CalendarEvent, entry: CalendarEntry | None) -> None:
-    if entry is None:
-        state = await _new_event(sync, event)
-    else:
-        state = await _known_event(sync, entry, event)
-    if state is CalendarEntryState.BOOKED:
+async def _each(steps: Sequence[Callable[[], Awaitable[None]]]) -> None:
+    for step in steps:
+        await step()
+
+
+async def _follow(sync: _Sync, event: CalendarEvent, entry: CalendarEntry) -> None:
+    if await _known_event(sync, entry, event) is CalendarEntryState.BOOKED:
         sync.sessions += 1
 
 
@@ -204,18 +220,66 @@ def _active(sync: _Sync) -> list[Client]:
     return [c for c in sync.clients.values() if c.status is ClientStatus.ACTIVE]
 
 
-async def _new_event(sync: _Sync, event: CalendarEvent) -> CalendarEntryState:
+async def _add_new(sync: _Sync, events: Sequence[CalendarEvent]) -> None:
+    """Events seen for the first time: those of one client booked together
+    (``book_sessions``), the rest stored to ask about; their entries written together."""
+    whose = [_whose(sync, event) for event in events]
+    to_book = [(e, c) for e, c in zip(events, whose, strict=True) if isinstance(c, Client)]
+    outcomes = iter(
+        await book_sessions(
+            sync.uow,
+            sync.clock,
+            sync.policy,
+            practitioner=sync.practitioner,
+            requests=[
+                SessionRequest(
+                    client, event.starts_at, session_minutes(event.starts_at, event.ends_at)
+                )
+                for event, client in to_book
+            ],
+        )
+    )
+    entries: list[CalendarEntry] = []
+    refusals: dict[int, Refused] = {}
+    for event, client in zip(events, whose, strict=True):
+        if not isinstance(client, Client):
+            entries.append(_entry(sync, event, client))
+            continue
+        outcome = next(outcomes)
+        if isinstance(outcome, Refused):
+            refusals[len(entries)] = outcome
+            entries.append(_entry(sync, event, CalendarEntryState.NOT_BOOKED, client=client))
+        else:
+            sync.booked += 1
+            sync.sessions += 1
+            entries.append(
+                _entry(
+                    sync,
+                    event,
+                    CalendarEntryState.BOOKED,
+                    client=client,
+                    appointment_id=outcome.appointment.id,
+                )
+            )
+    stored = await sync.uow.calendars.add_entries(entries)
+    await sync.uow.outbox.add_all(
+        [
+            _told(sync, stored[at], "not_booked", refusal.answer, stored[at].starts_at)
+            for at, refusal in refusals.items()
+        ]
+    )
+
+
+def _whose(sync: _Sync, event: CalendarEvent) -> Client | CalendarEntryState:
+    """The client a new event is the session of, or how to store it: not a session (the
+    practitioner said so), waiting to be asked about, or asked (with an earlier repeat)."""
     if event.uid in sync.choices:
-        client = sync.clients.get(sync.choices[event.uid] or 0)
-        if client is None:
-            return (await _store(sync, event, CalendarEntryState.NOT_A_SESSION)).state
-        return await _book(sync, event, client)
+        return sync.clients.get(sync.choices[event.uid] or 0) or CalendarEntryState.NOT_A_SESSION
     named = _named(sync, event)
     if len(named) == 1:
-        return await _book(sync, event, named[0])
+        return named[0]
     # A repeat of an event already asked about is answered with it.
-    state = CalendarEntryState.ASKED if event.uid in sync.asked_uids else CalendarEntryState.WAITING
-    return (await _store(sync, event, state)).state
+    return CalendarEntryState.ASKED if event.uid in sync.asked_uids else CalendarEntryState.WAITING
 
 
 async def _known_event(
@@ -389,9 +453,14 @@ async def _tell(
     sync: _Sync, entry: CalendarEntry, what: str, reason: Text, starts_at: datetime
 ) -> None:
     """Tell the practitioner once (per event and time) why the calendar was not followed."""
-    await notify_practitioner(
-        sync.uow,
-        sync.practitioner.id,
+    await sync.uow.outbox.add(_told(sync, entry, what, reason, starts_at))
+
+
+def _told(
+    sync: _Sync, entry: CalendarEntry, what: str, reason: Text, starts_at: datetime
+) -> OutboxMessage:
+    return practitioner_notice_row(
+        sync.practitioner,
         Text(
             f"calendar.{what}",
             {
@@ -416,19 +485,30 @@ async def _store(
     appointment_id: int | None = None,
 ) -> CalendarEntry:
     return await sync.uow.calendars.add_entry(
-        CalendarEntry(
-            id=0,
-            subscription_id=sync.subscription.id,
-            uid=event.uid,
-            recurrence_id=event.recurrence_id,
-            starts_at=event.starts_at,
-            ends_at=event.ends_at,
-            title=event.title,
-            state=state,
-            appointment_id=appointment_id,
-            client_id=client.id if client else None,
-            created_at=sync.now,
-        )
+        _entry(sync, event, state, client=client, appointment_id=appointment_id)
+    )
+
+
+def _entry(
+    sync: _Sync,
+    event: CalendarEvent,
+    state: CalendarEntryState,
+    *,
+    client: Client | None = None,
+    appointment_id: int | None = None,
+) -> CalendarEntry:
+    return CalendarEntry(
+        id=0,
+        subscription_id=sync.subscription.id,
+        uid=event.uid,
+        recurrence_id=event.recurrence_id,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        title=event.title,
+        state=state,
+        appointment_id=appointment_id,
+        client_id=client.id if client else None,
+        created_at=sync.now,
     )
 
 

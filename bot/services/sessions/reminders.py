@@ -7,11 +7,13 @@ confirmed, so a change cancels the old rows and schedules new ones.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain import callbacks
 from bot.domain.models import (
     AppointmentStatus,
+    AuditEntry,
     Client,
     ClientStatus,
     OutboxKind,
@@ -21,7 +23,7 @@ from bot.domain.models import (
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import embed, when
 from bot.ports import UnitOfWork
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.policy import Policy
 from bot.services.sessions.views import (
     SessionParties,
@@ -42,17 +44,16 @@ def _where(practitioner: Practitioner) -> dict[str, object] | str:
     return ""
 
 
-async def schedule_reminders(
-    uow: UnitOfWork, policy: Policy, parties: SessionParties, now: datetime
-) -> list[OutboxMessage]:
-    """Schedule the reminders still ahead of ``now``; none for a client who cannot get them."""
+def reminder_rows(policy: Policy, parties: SessionParties, now: datetime) -> list[OutboxMessage]:
+    """The reminders still ahead of ``now`` (not stored yet); none for a client who
+    cannot get them."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
     recipient = _recipient(client)
     if recipient is None or appointment.status is AppointmentStatus.CANCELLED:
         return []
     confirmed = appointment.status is AppointmentStatus.CONFIRMED
     version = callbacks.session_version(appointment.starts_at)
-    scheduled = []
+    rows = []
     for offset in policy.reminder_offsets_for(practitioner):
         due_at = appointment.starts_at - offset
         if due_at <= now:
@@ -66,9 +67,8 @@ async def schedule_reminders(
                 "where": _where(practitioner),
             },
         )
-        scheduled.append(
-            await schedule(
-                uow,
+        rows.append(
+            outbox_row(
                 OutgoingMessage(text, client_session_buttons(appointment)),
                 recipient,
                 kind=OutboxKind.REMINDER,
@@ -83,7 +83,14 @@ async def schedule_reminders(
                 appointment_id=appointment.id,
             )
         )
-    return scheduled
+    return rows
+
+
+async def schedule_reminders(
+    uow: UnitOfWork, policy: Policy, parties: SessionParties, now: datetime
+) -> list[OutboxMessage]:
+    """Schedule the reminders still ahead of ``now``; none for a client who cannot get them."""
+    return [await uow.outbox.add(row) for row in reminder_rows(policy, parties, now)]
 
 
 async def cancel_reminders(uow: UnitOfWork, appointment_id: int, reason: str) -> int:
@@ -105,11 +112,12 @@ async def refresh_reminders(
     await schedule_reminders(uow, policy, parties, now)
 
 
-async def tell_client(
-    uow: UnitOfWork, policy: Policy, parties: SessionParties, event: str, now: datetime
+def client_notice_row(
+    policy: Policy, parties: SessionParties, event: str, now: datetime
 ) -> OutboxMessage | None:
-    """Tell the client the practitioner booked, moved or cancelled their session, with the
-    button for its calendar file (to add or update it, or to remove it)."""
+    """The notice telling the client the practitioner booked, moved or cancelled their
+    session, with the button for its calendar file (not stored yet); ``None`` for a
+    client who cannot get it."""
     appointment, client, practitioner = parties.appointment, parties.client, parties.practitioner
     recipient = _recipient(client)
     if recipient is None:
@@ -125,8 +133,7 @@ async def tell_client(
         ),
         (() if cancelled else client_session_buttons(appointment)) + calendar_row(appointment),
     )
-    return await schedule(
-        uow,
+    return outbox_row(
         message,
         recipient,
         kind=OutboxKind.NOTICE,
@@ -142,6 +149,15 @@ async def tell_client(
     )
 
 
+async def tell_client(
+    uow: UnitOfWork, policy: Policy, parties: SessionParties, event: str, now: datetime
+) -> OutboxMessage | None:
+    """Tell the client the practitioner booked, moved or cancelled their session, with the
+    button for its calendar file (to add or update it, or to remove it)."""
+    row = client_notice_row(policy, parties, event, now)
+    return None if row is None else await uow.outbox.add(row)
+
+
 async def announce(
     uow: UnitOfWork, policy: Policy, parties: SessionParties, event: str, now: datetime
 ) -> int:
@@ -149,13 +165,37 @@ async def announce(
     in the audit log (``appointment.<event>``); returns how many reminders are planned."""
     reminders = await schedule_reminders(uow, policy, parties, now)
     await tell_client(uow, policy, parties, event, now)
-    await uow.audit.record(
-        now,
-        f"appointment.{event}",
+    await uow.audit.record_all([_audit_entry(parties, event, now, len(reminders))])
+    return len(reminders)
+
+
+async def announce_all(
+    uow: UnitOfWork, policy: Policy, sessions: Sequence[SessionParties], event: str, now: datetime
+) -> list[int]:
+    """:func:`announce` for many sessions, their messages and audit entries each written
+    in one statement; how many reminders are planned for each."""
+    rows: list[OutboxMessage] = []
+    entries: list[AuditEntry] = []
+    counts: list[int] = []
+    for parties in sessions:
+        reminders = reminder_rows(policy, parties, now)
+        notice = client_notice_row(policy, parties, event, now)
+        rows += reminders if notice is None else [*reminders, notice]
+        entries.append(_audit_entry(parties, event, now, len(reminders)))
+        counts.append(len(reminders))
+    await uow.outbox.add_all(rows)
+    await uow.audit.record_all(entries)
+    return counts
+
+
+def _audit_entry(parties: SessionParties, event: str, now: datetime, reminders: int) -> AuditEntry:
+    return AuditEntry(
+        id=0,
+        at=now,
+        action=f"appointment.{event}",
         actor_telegram_id=parties.practitioner.telegram_user_id,
         subject_type="appointment",
         subject_id=parties.appointment.id,
-        detail={"client_id": parties.client.id, "reminders": len(reminders)},
+        detail={"client_id": parties.client.id, "reminders": reminders},
         client_id=parties.client.id,
     )
-    return len(reminders)

@@ -16,10 +16,12 @@ from bot.domain.models import AppointmentStatus, CalendarEntryState, OutboxKind
 from bot.services.access import Refused
 from bot.services.privacy import client_copy
 from bot.services.sessions import calendar_subscriptions as calendars
+from bot.services.sessions.calendar_sync import NEW_EVENTS_A_TURN
 from tests.unit.scripted_calendar import ScriptedCalendar, event
 from tests.unit.services.support import (
     FRIDAY_ELEVEN,
     MONDAY_ELEVEN,
+    NOW,
     OTHER_CLIENT,
     OTHER_PRACTITIONER,
     PRACTITIONER,
@@ -326,3 +328,80 @@ async def test_a_clients_copy_holds_the_calendar_events_taken_as_their_sessions(
     assert copy is not None
     [record] = copy.content["as_client_of"]
     assert [e["title"] for e in record["from_your_practitioners_calendar"]] == ["CST Sample Client"]
+
+
+async def test_new_events_that_overlap_book_the_first_and_tell_about_the_other(
+    practice: Practice,
+) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Maren Holt", telegram_id=OTHER_CLIENT
+    )
+    source = ScriptedCalendar()
+    source.events = [
+        event("Sample Client", FRIDAY_ELEVEN),
+        event("Maren Holt", FRIDAY_ELEVEN + timedelta(minutes=30)),  # over the first
+        event("Maren Holt", FRIDAY_ELEVEN + timedelta(hours=1), uid="after"),  # right after it
+    ]
+
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.BOOKED)]
+    [theirs] = await practice.db.appointments.for_client(other.id)
+    assert theirs.starts_at == FRIDAY_ELEVEN + timedelta(hours=1)
+    [told] = [r for r in outbox_rows(practice) if r.template == "calendar.not_booked"]
+    assert told.chat_id == PRACTITIONER
+    reason = told.payload["params"]["reason"]
+    assert (reason["$text"], reason["params"]["client"]) == ("booking.clash", "Sample Client")
+    states = {e.starts_at: (e.state, e.client_id) for e in await practice.db.calendars.entries(1)}
+    assert states == {
+        FRIDAY_ELEVEN: (CalendarEntryState.BOOKED, practice.client.id),
+        FRIDAY_ELEVEN + timedelta(minutes=30): (CalendarEntryState.NOT_BOOKED, other.id),
+        FRIDAY_ELEVEN + timedelta(hours=1): (CalendarEntryState.BOOKED, other.id),
+    }
+
+
+async def test_a_session_deleted_from_the_calendar_frees_its_time_in_the_same_read(
+    practice: Practice,
+) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Maren Holt", telegram_id=OTHER_CLIENT
+    )
+    source = ScriptedCalendar()
+    source.events = [event("Sample Client", FRIDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    source.events = [event("Maren Holt", FRIDAY_ELEVEN)]  # the time given to someone else
+    await poll(practice, source, after=timedelta(minutes=5))
+
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.CANCELLED)]
+    [theirs] = await practice.db.appointments.for_client(other.id)
+    assert (theirs.starts_at, theirs.status) == (FRIDAY_ELEVEN, AppointmentStatus.BOOKED)
+    assert not [r for r in outbox_rows(practice) if r.template == "calendar.not_booked"]
+
+
+async def test_a_first_read_of_many_sessions_books_each_as_book_does(practice: Practice) -> None:
+    source = ScriptedCalendar()
+    starts = [FRIDAY_ELEVEN + timedelta(hours=8 * n) for n in range(3 * NEW_EVENTS_A_TURN)]
+    source.events = [event("Sample Client", at, uid=f"weekly-{n}") for n, at in enumerate(starts)]
+
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    booked = await practice.db.appointments.for_client(practice.client.id)
+    assert [(s.starts_at, s.status) for s in booked] == [
+        (at, AppointmentStatus.BOOKED) for at in starts
+    ]
+    entries = {e.uid: e for e in await practice.db.calendars.entries(1)}
+    for n, session in enumerate(booked):  # each event holds its own session
+        assert entries[f"weekly-{n}"].appointment_id == session.id
+    offsets = practice.ctx.policy.reminder_offsets_for(practice.practitioner)
+    for session in booked:
+        rows = [r for r in outbox_rows(practice) if r.appointment_id == session.id]
+        reminders = [r for r in rows if r.kind is OutboxKind.REMINDER]
+        # Those still ahead, each before the session (moved out of quiet hours, maybe).
+        assert len(reminders) == sum(session.starts_at - o > NOW for o in offsets) > 0
+        assert all(NOW < r.due_at < session.starts_at for r in reminders)
+        assert [r.template for r in rows if r.kind is OutboxKind.NOTICE] == [
+            "session.client_booked"
+        ]
+    audit = [e for e in practice.db.audit.entries if e.action == "appointment.booked"]
+    assert sorted(e.subject_id or 0 for e in audit) == sorted(s.id for s in booked)
