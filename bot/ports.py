@@ -418,6 +418,19 @@ class CalendarRepository(Protocol):
         """Every entry of one subscription (in ``state``, if given), by start."""
         ...
 
+    async def first_waiting(self, subscription_id: int, events: int) -> Sequence[CalendarEntry]:
+        """The soonest ``waiting`` entry of each of the ``events`` events (UIDs) whose
+        soonest one comes first, by start."""
+        ...
+
+    async def mark_asked(self, subscription_id: int, uids: Collection[str]) -> None:
+        """Every ``waiting`` entry of these events (UIDs), now ``asked``."""
+        ...
+
+    async def count_entries(self, subscription_id: int, state: CalendarEntryState) -> int:
+        """How many entries of one subscription are in ``state``."""
+        ...
+
     async def entry(self, entry_id: int) -> CalendarEntry | None: ...
     async def entries_for_client(self, client_id: int) -> Sequence[CalendarEntry]:
         """The calendar events taken as one client's sessions, by start."""

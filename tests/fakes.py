@@ -981,6 +981,21 @@ class FakeCalendars:
             lambda e: (e.starts_at, e.id),
         )
 
+    async def first_waiting(self, subscription_id: int, events: int) -> Sequence[CalendarEntry]:
+        first: dict[str, CalendarEntry] = {}
+        for entry in await self.entries(subscription_id, state=CalendarEntryState.WAITING):
+            first.setdefault(entry.uid, entry)
+        chosen = sorted(first.values(), key=lambda e: (e.starts_at, e.uid))[:events]
+        return sorted(chosen, key=lambda e: (e.starts_at, e.id))
+
+    async def mark_asked(self, subscription_id: int, uids: Collection[str]) -> None:
+        for entry in await self.entries(subscription_id, state=CalendarEntryState.WAITING):
+            if entry.uid in uids:
+                self.entries_table.put(dataclasses.replace(entry, state=CalendarEntryState.ASKED))
+
+    async def count_entries(self, subscription_id: int, state: CalendarEntryState) -> int:
+        return len(await self.entries(subscription_id, state=state))
+
     async def entry(self, entry_id: int) -> CalendarEntry | None:
         return self.entries_table.get(entry_id)
 

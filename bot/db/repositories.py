@@ -1155,6 +1155,61 @@ class SqlCalendarRepository:
             query.order_by(CalendarEntryRow.starts_at, CalendarEntryRow.id)
         )
 
+    async def first_waiting(self, subscription_id: int, events: int) -> Sequence[CalendarEntry]:
+        """The soonest ``waiting`` entry of each of the ``events`` events (UIDs) whose
+        soonest one comes first, by start."""
+        waiting = (
+            CalendarEntryRow.subscription_id == subscription_id,
+            CalendarEntryRow.state == CalendarEntryState.WAITING,
+        )
+        first = func.min(CalendarEntryRow.starts_at)
+        soonest = (
+            select(CalendarEntryRow.uid, first.label("first"))
+            .where(*waiting)
+            .group_by(CalendarEntryRow.uid)
+            .order_by(first, CalendarEntryRow.uid)
+            .limit(events)
+            .subquery()
+        )
+        found = await self._entries._list(
+            select(CalendarEntryRow)
+            .join(
+                soonest,
+                (CalendarEntryRow.uid == soonest.c.uid)
+                & (CalendarEntryRow.starts_at == soonest.c.first),
+            )
+            .where(*waiting)
+            .order_by(CalendarEntryRow.starts_at, CalendarEntryRow.id)
+        )
+        one_each: dict[str, CalendarEntry] = {}
+        for entry in found:
+            one_each.setdefault(entry.uid, entry)
+        return list(one_each.values())
+
+    async def mark_asked(self, subscription_id: int, uids: Collection[str]) -> None:
+        """Every ``waiting`` entry of these events (UIDs), now ``asked``."""
+        await self._session.execute(
+            update(CalendarEntryRow)
+            .where(
+                CalendarEntryRow.subscription_id == subscription_id,
+                CalendarEntryRow.state == CalendarEntryState.WAITING,
+                CalendarEntryRow.uid.in_(list(uids)),
+            )
+            .values(state=CalendarEntryState.ASKED)
+        )
+
+    async def count_entries(self, subscription_id: int, state: CalendarEntryState) -> int:
+        """How many entries of one subscription are in ``state``."""
+        found = await self._session.scalar(
+            select(func.count())
+            .select_from(CalendarEntryRow)
+            .where(
+                CalendarEntryRow.subscription_id == subscription_id,
+                CalendarEntryRow.state == state,
+            )
+        )
+        return int(found or 0)
+
     async def entry(self, entry_id: int) -> CalendarEntry | None:
         """The entry with this id, if any."""
         return await self._entries._get(entry_id)

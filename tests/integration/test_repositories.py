@@ -694,3 +694,51 @@ async def test_many_added_together_come_back_in_order_with_their_ids(
         ]
     async with engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM outbox")) == 3
+
+
+async def test_the_first_waiting_events_are_found_marked_asked_and_counted(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    def entry(
+        subscription_id: int, uid: str, hours: int, state: CalendarEntryState
+    ) -> CalendarEntry:
+        at = T0 + timedelta(hours=hours)
+        return CalendarEntry(
+            0, subscription_id, uid, at.isoformat(), at, at + timedelta(hours=1), uid, state
+        )
+
+    async with uow_factory() as uow:
+        practitioner, _ = await records.practitioner_and_client(uow)
+        other, _ = await records.practitioner_and_client(uow, telegram_user_id=42)
+        mine, theirs = [
+            await uow.calendars.add_subscription(
+                CalendarSubscription(0, p.id, "https://calendar.example/a.ics")
+            )
+            for p in (practitioner, other)
+        ]
+        waiting, asked = CalendarEntryState.WAITING, CalendarEntryState.ASKED
+        await uow.calendars.add_entries(
+            [
+                entry(mine.id, "weekly", 30, waiting),
+                entry(mine.id, "weekly", 198, waiting),
+                entry(mine.id, "weekly", 6, asked),  # asked already: not counted
+                entry(mine.id, "lunch", 10, waiting),
+                entry(mine.id, "late", 500, waiting),
+                entry(theirs.id, "early", 1, waiting),  # another practitioner's
+            ]
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        first = await uow.calendars.first_waiting(mine.id, 2)
+        assert [(e.uid, e.starts_at) for e in first] == [
+            ("lunch", T0 + timedelta(hours=10)),
+            ("weekly", T0 + timedelta(hours=30)),
+        ]
+        assert await uow.calendars.count_entries(mine.id, waiting) == 4
+        await uow.calendars.mark_asked(mine.id, {"weekly", "early"})
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.calendars.count_entries(mine.id, waiting) == 2
+        assert await uow.calendars.count_entries(mine.id, asked) == 3
+        assert await uow.calendars.count_entries(theirs.id, waiting) == 1
+        assert [e.uid for e in await uow.calendars.first_waiting(mine.id, 5)] == ["lunch", "late"]

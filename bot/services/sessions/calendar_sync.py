@@ -193,27 +193,13 @@ async def ask_waiting(ctx: UseCaseContext, subscription: CalendarSubscription) -
 async def _ask_waiting(sync: _Sync) -> int:
     """Up to :data:`QUESTIONS_PER_SYNC` questions, the soonest events first, one for each
     event and its repeats; committed. How many events still wait."""
-    waiting = await sync.uow.calendars.entries(
-        sync.subscription.id, state=CalendarEntryState.WAITING
-    )
-    if not waiting:
-        return 0
-    by_uid: dict[str, list[CalendarEntry]] = {}
-    for entry in waiting:
-        by_uid.setdefault(entry.uid, []).append(entry)
-    left = len(waiting)
-    for entries in by_uid.values():
-        if sync.asked >= QUESTIONS_PER_SYNC:
-            break
-        for each in entries:
-            await sync.uow.calendars.update_entry(
-                dataclasses.replace(each, state=CalendarEntryState.ASKED)
-            )
-        first = entries[0]
-        await _ask(sync, first, sync.matcher.named(first.title) or _active(sync))
-        left -= len(entries)
+    calendars, subscription_id = sync.uow.calendars, sync.subscription.id
+    first = await calendars.first_waiting(subscription_id, QUESTIONS_PER_SYNC)
+    await calendars.mark_asked(subscription_id, {entry.uid for entry in first})
+    for entry in first:
+        await _ask(sync, entry, sync.matcher.named(entry.title) or _active(sync))
     await sync.uow.commit()
-    return left
+    return await calendars.count_entries(subscription_id, CalendarEntryState.WAITING)
 
 
 def _active(sync: _Sync) -> list[Client]:
