@@ -335,6 +335,7 @@ def bot_env(server: SandboxServer, database: Database, **extra: str) -> dict[str
         LOG_LEVEL="INFO",
         PYTHONPATH=os.pathsep.join(python_path),
         PYTHONUNBUFFERED="1",
+        HEALTH_PORT="0",  # several bots may run at once; a benchmark that scrapes says so
     )
     env.update(extra)
     return env

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
@@ -174,9 +176,38 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Updates that Telegram posts to ``url``, served on ``listen:port``; a request
+    without ``secret`` in ``X-Telegram-Bot-Api-Secret-Token`` is refused."""
+
+    url: str
+    listen: str
+    port: int
+    secret: str
+
+
+POLLING: Final = "polling"
+NO_UPDATES: Final = "no updates"
+UpdateSource = Literal["polling", "no updates"] | Webhook
+"""How a process takes updates: long polling, a webhook, or not at all (a worker that
+only sends and runs jobs)."""
+
+
 @asynccontextmanager
 async def polling(application: Application) -> AsyncIterator[None]:  # type: ignore[type-arg]
     """Run the application with long polling inside the block, then shut it down in order."""
+    async with serving(application, POLLING):
+        yield
+
+
+@asynccontextmanager
+async def serving(
+    application: Application,  # type: ignore[type-arg]
+    updates: UpdateSource,
+) -> AsyncIterator[None]:
+    """Run the application inside the block, taking updates from ``updates``, then shut it
+    down in order. Stopping deletes no webhook: the other replicas go on taking updates."""
     updater = application.updater
     if updater is None:
         raise RuntimeError("the application was built without an updater")
@@ -189,8 +220,19 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
         start_retention_job(application)
         start_calendar_job(application)
         try:
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            _log.info("bot @%s is running", application.bot.username)
+            if isinstance(updates, Webhook):
+                await updater.start_webhook(
+                    listen=updates.listen,
+                    port=updates.port,
+                    url_path=urlsplit(updates.url).path.lstrip("/"),
+                    webhook_url=updates.url,
+                    secret_token=updates.secret,
+                    allowed_updates=Update.ALL_TYPES,
+                    drop_pending_updates=False,
+                )
+            elif updates == POLLING:
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            _log.info("bot @%s is running (%s)", application.bot.username, _taking(updates))
             yield
         finally:
             _log.info("shutting down")
@@ -207,6 +249,12 @@ async def polling(application: Application) -> AsyncIterator[None]:  # type: ign
                     "stopped with replies still queued for %s chat(s)",
                     lanes_of(application).busy_chats,
                 )
+
+
+def _taking(updates: UpdateSource) -> str:
+    if isinstance(updates, Webhook):
+        return f"updates by webhook on {updates.listen}:{updates.port}"
+    return "long polling" if updates == POLLING else "no updates: sending and jobs only"
 
 
 def stop_on_signals() -> asyncio.Event:

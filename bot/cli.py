@@ -52,7 +52,19 @@ def _parser() -> argparse.ArgumentParser:
         prog="stillpoint", description="Aftercare companion for bodywork practices, on Telegram."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="run the bot against Telegram (long polling)")
+    run = commands.add_parser("run", help="run the bot against Telegram (long polling)")
+    updates = run.add_mutually_exclusive_group()
+    updates.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="take updates by webhook at this public https address (needs WEBHOOK_SECRET; "
+        "served on WEBHOOK_LISTEN:WEBHOOK_PORT)",
+    )
+    updates.add_argument(
+        "--no-updates",
+        action="store_true",
+        help="take no updates: only send and run jobs (a worker beside the process that does)",
+    )
     sandbox = commands.add_parser(
         "sandbox", help="run the bot against the built-in Telegram emulator"
     )
@@ -331,7 +343,7 @@ def _command(
 
     match args.command:
         case "run":
-            return launch.run(settings)
+            return launch.run(settings, webhook_url=args.webhook_url, no_updates=args.no_updates)
         case "sandbox":
             return launch.sandbox(settings, args.host, args.port, args.database, limits=args.limits)
         case "demo":

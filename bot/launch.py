@@ -13,17 +13,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 import messages
 from bot.app import (
+    NO_UPDATES,
+    POLLING,
     TelegramEndpoint,
+    UpdateSource,
+    Webhook,
     build_application,
     endpoint_from_settings,
     open_database,
     polling,
+    serving,
     stop_on_signals,
 )
 from bot.calendar_feed.parse import CalendarFormatError, parse_calendar
@@ -44,6 +50,7 @@ from bot.domain.models import Practitioner
 from bot.domain.timing import CheckInSchedule, format_duration
 from bot.encryption import DataKeyError, DecryptionError, KeyRing
 from bot.logging_setup import configure_logging
+from bot.ops_server import serving_ops
 from bot.ports import Clock, UnitOfWorkFactory
 from bot.runtime import Runtime, runtime_of
 from bot.sandbox.server import SandboxServer
@@ -61,29 +68,66 @@ class StartupError(Exception):
     """The bot cannot start; the message says why in one sentence."""
 
 
-async def run(settings: Settings) -> int:
-    """``stillpoint run``: the bot against Telegram until SIGINT or SIGTERM."""
+async def run(
+    settings: Settings, *, webhook_url: str | None = None, no_updates: bool = False
+) -> int:
+    """``stillpoint run``: the bot against Telegram until SIGINT or SIGTERM, taking updates
+    by long polling, at ``webhook_url``, or not at all (``no_updates``: a worker)."""
     configure_logging(settings.log_level, telegram_bodies=settings.log_telegram_bodies)
     if settings.bot_token is None:
         raise StartupError(
             "BOT_TOKEN is not set. Create a bot with @BotFather, then put its token in .env "
             "or the environment (see README)."
         )
+    updates = _update_source(settings, webhook_url, no_updates=no_updates)
     clock = SystemClock()
     async with _guarded_database(settings, settings.database_url, clock, migrate=False) as uow:
         application = build_application(settings, clock, uow, endpoint_from_settings(settings))
         async with AsyncExitStack() as running:
             try:
-                await running.enter_async_context(polling(application))
+                await running.enter_async_context(serving(application, updates))
+                await running.enter_async_context(
+                    serving_ops(
+                        runtime_of(application), settings.health_listen, settings.health_port
+                    )
+                )
             except InvalidToken:
                 raise StartupError(
                     "Telegram did not accept BOT_TOKEN; copy the token from @BotFather again"
                 ) from None
+            except BadRequest as error:  # setWebhook refused the address
+                raise StartupError(f"Telegram refused the webhook: {error.message}") from None
             except NetworkError as error:
                 where = settings.telegram_api_url or "Telegram"
                 raise StartupError(f"cannot reach {where}: {error.message}") from None
+            except OSError as error:  # the webhook's or the health server's port is taken
+                raise StartupError(f"cannot listen: {error.strerror or error}") from None
             await stop_on_signals().wait()
     return 0
+
+
+def _update_source(
+    settings: Settings, webhook_url: str | None, *, no_updates: bool
+) -> UpdateSource:
+    if no_updates:
+        return NO_UPDATES
+    if webhook_url is None:
+        return POLLING
+    if settings.webhook_secret is None:
+        raise StartupError(
+            "webhook mode needs WEBHOOK_SECRET (1 to 256 letters, digits, _ or -), the same "
+            "for every replica: Telegram sends it with each update, and requests without "
+            "it are refused"
+        )
+    address = urlsplit(webhook_url)
+    if address.scheme not in ("https", "http") or not address.hostname:
+        raise StartupError(f"--webhook-url must be a full https:// address, not {webhook_url!r}")
+    return Webhook(
+        webhook_url,
+        settings.webhook_listen,
+        settings.webhook_port,
+        settings.webhook_secret.get_secret_value(),
+    )
 
 
 async def migrate(settings: Settings) -> int:

@@ -30,6 +30,7 @@ from bot.domain.models import (
     OutboxState,
     Practitioner,
     Reply,
+    TriageLevel,
 )
 from bot.domain.outgoing import OutgoingMessage, SentMessage
 
@@ -203,6 +204,10 @@ class OutboxRepository(Protocol):
 
     async def add_all(self, messages: Sequence[OutboxMessage]) -> None:
         """Schedule these messages together, each skipped if its ``dedup_key`` exists."""
+        ...
+
+    async def count_by_state_and_kind(self) -> dict[tuple[OutboxState, OutboxKind], int]:
+        """How many rows of each kind are in each state (pairs with none left out)."""
         ...
 
     async def get(self, message_id: int) -> OutboxMessage | None: ...
@@ -388,6 +393,11 @@ class FlagRepository(Protocol):
 
     async def for_checkin(self, checkin_id: int) -> Sequence[Flag]:
         """The flags raised from one check-in, oldest first."""
+        ...
+
+    async def open_by_level(self) -> dict[TriageLevel, tuple[int, datetime]]:
+        """Of every practitioner's open flags: how many of each level, and when the oldest
+        was raised (levels with none left out)."""
         ...
 
 

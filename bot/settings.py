@@ -18,6 +18,7 @@ from bot.db.url import normalize_database_url
 from bot.domain.timing import CheckInSchedule, QuietHours, parse_clock_time, parse_duration
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///stillpoint.sqlite3"
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -86,6 +87,17 @@ class Settings(BaseSettings):
     calendar_allow_insecure: bool = False
     """Unsafe outside tests: let calendar addresses be plain http and point to loopback or
     private networks (a local calendar server)."""
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 -- the load balancer in front must reach it
+    """Where ``stillpoint run --webhook-url`` listens for Telegram's updates."""
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    """Telegram sends it with every update (``X-Telegram-Bot-Api-Secret-Token``); a
+    request without it is refused. Needed in webhook mode, the same for every replica."""
+    health_listen: str = "127.0.0.1"
+    """Where ``/healthz`` and ``/metrics`` are served (``0.0.0.0`` for a scraper outside
+    this host or container)."""
+    health_port: int = Field(default=9090, ge=0, le=65535)
+    """Port of ``/healthz`` and ``/metrics``; 0: not served."""
 
     @field_validator("database_url")
     @classmethod
@@ -110,6 +122,7 @@ class Settings(BaseSettings):
         "crisis_resources_file",
         "data_key",
         "data_key_file",
+        "webhook_secret",
         mode="before",
     )
     @classmethod
@@ -124,6 +137,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("use 1 to 256 characters: letters, digits, _ and -")
+        return value
 
     @field_validator("default_timezone")
     @classmethod

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 import messages
+from bot import metrics
 from bot.domain.flood import Pace
 from bot.domain.roles import Role
 from handlers.common import actor_of, locale_of, note_update, runtime, send_in_chat
@@ -25,7 +26,16 @@ _log = logging.getLogger(__name__)
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Let the update through, or drop it (``ApplicationHandlerStop``) if its sender is a
-    stranger who floods."""
+    stranger who floods; counted either way."""
+    try:
+        await _admit(update, context)
+    except ApplicationHandlerStop:
+        metrics.UPDATES.labels("dropped").inc()
+        raise
+    metrics.UPDATES.labels("handled").inc()
+
+
+async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     pace = note_update(update, context)
     if user is None or pace is Pace.WITHIN:

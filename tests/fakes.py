@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -52,6 +52,7 @@ from bot.domain.models import (
     OutboxState,
     Practitioner,
     Reply,
+    TriageLevel,
 )
 from bot.domain.outgoing import OutgoingMessage, SentMessage
 from bot.ports import (
@@ -511,6 +512,9 @@ class FakeOutbox(_Table[OutboxMessage]):
             return existing
         return self.insert(prepared)
 
+    async def count_by_state_and_kind(self) -> dict[tuple[OutboxState, OutboxKind], int]:
+        return dict(Counter((m.state, m.kind) for m in self.rows.values()))
+
     async def add_all(self, messages: Sequence[OutboxMessage]) -> None:
         for message in messages:
             await self.add(message)
@@ -929,6 +933,13 @@ class FakeFlags(_Table[Flag]):
 
     async def for_checkin(self, checkin_id: int) -> Sequence[Flag]:
         return self._oldest_first(lambda f: f.checkin_id == checkin_id)
+
+    async def open_by_level(self) -> dict[TriageLevel, tuple[int, datetime]]:
+        found: dict[TriageLevel, tuple[int, datetime]] = {}
+        for flag in self._oldest_first(lambda f: f.state is FlagState.OPEN):
+            count, oldest = found.get(flag.level, (0, flag.created_at))
+            found[flag.level] = (count + 1, oldest)
+        return found
 
     def _oldest_first(self, where: Callable[[Flag], bool]) -> list[Flag]:
         return self._select(where, lambda f: (f.created_at, f.id))

@@ -68,6 +68,7 @@ from bot.domain.models import (
     OutboxState,
     Practitioner,
     Reply,
+    TriageLevel,
 )
 
 if TYPE_CHECKING:
@@ -795,6 +796,13 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             .order_by(OutboxRow.due_at, OutboxRow.id)
         )
 
+    async def count_by_state_and_kind(self) -> dict[tuple[OutboxState, OutboxKind], int]:
+        """How many rows of each kind are in each state (pairs with none left out)."""
+        statement = select(OutboxRow.state, OutboxRow.kind, func.count()).group_by(
+            OutboxRow.state, OutboxRow.kind
+        )
+        return {(state, kind): n for state, kind, n in await self._session.execute(statement)}
+
     async def count_by_state(self) -> dict[OutboxState, int]:
         """How many rows are in each state; every state is present, zeros included."""
         counts = dict.fromkeys(OutboxState, 0)
@@ -1083,6 +1091,16 @@ class SqlFlagRepository(_Repository[FlagRow, Flag]):
             .where(FlagRow.checkin_id == checkin_id)
             .order_by(FlagRow.created_at, FlagRow.id)
         )
+
+    async def open_by_level(self) -> dict[TriageLevel, tuple[int, datetime]]:
+        """Of every practitioner's open flags: how many of each level, and when the oldest
+        was raised (levels with none left out)."""
+        statement = (
+            select(FlagRow.level, func.count(), func.min(FlagRow.created_at))
+            .where(FlagRow.state == FlagState.OPEN)
+            .group_by(FlagRow.level)
+        )
+        return {level: (n, oldest) for level, n, oldest in await self._session.execute(statement)}
 
 
 class _Subscriptions(_Repository[CalendarSubscriptionRow, CalendarSubscription]):

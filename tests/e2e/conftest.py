@@ -22,6 +22,7 @@ def stillpoint_env(**extra: str) -> dict[str, str]:
     """The environment for a ``stillpoint`` subprocess: this one, minus bot settings, plus extra."""
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
     env["LOG_LEVEL"] = "INFO"
+    env["HEALTH_PORT"] = "0"  # several bots may run at once; a test that wants it says so
     return {**env, **extra}
 
 

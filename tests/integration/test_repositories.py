@@ -742,3 +742,39 @@ async def test_the_first_waiting_events_are_found_marked_asked_and_counted(
         assert await uow.calendars.count_entries(mine.id, asked) == 3
         assert await uow.calendars.count_entries(theirs.id, waiting) == 1
         assert [e.uid for e in await uow.calendars.first_waiting(mine.id, 5)] == ["lunch", "late"]
+
+
+async def test_the_counts_an_operator_watches(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        for n, (state, kind) in enumerate(
+            [
+                (OutboxState.PENDING, OutboxKind.REMINDER),
+                (OutboxState.PENDING, OutboxKind.REMINDER),
+                (OutboxState.SENT, OutboxKind.NOTICE),
+            ]
+        ):
+            await uow.outbox.add(records.outbox_message(dedup_key=f"m{n}", state=state, kind=kind))
+        reply = await uow.replies.add(records.reply(client.id))
+        for hours, level, flag_state in [
+            (5, TriageLevel.URGENT, FlagState.OPEN),
+            (1, TriageLevel.URGENT, FlagState.OPEN),
+            (2, TriageLevel.CONCERN, FlagState.ACKNOWLEDGED),
+        ]:
+            await uow.flags.add(
+                records.flag(
+                    reply.id,
+                    client.id,
+                    practitioner.id,
+                    level=level,
+                    state=flag_state,
+                    created_at=T0 - timedelta(hours=hours),
+                )
+            )
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.outbox.count_by_state_and_kind() == {
+            (OutboxState.PENDING, OutboxKind.REMINDER): 2,
+            (OutboxState.SENT, OutboxKind.NOTICE): 1,
+        }
+        assert await uow.flags.open_by_level() == {TriageLevel.URGENT: (2, T0 - timedelta(hours=5))}

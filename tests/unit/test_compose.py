@@ -92,3 +92,22 @@ def test_the_data_key_file_lives_in_its_own_volume_the_bot_may_write(
     assert bot["environment"]["DATA_KEY_FILE"] == "${DATA_KEY_FILE-/keys/stillpoint.key}"
     assert mount == "/keys"
     assert "install -d -o stillpoint -m 700 /keys" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_bot_is_healthy_by_its_healthz(compose: dict[str, Any]) -> None:
+    check = " ".join(compose["services"]["bot"]["healthcheck"]["test"])
+    assert "/healthz" in check
+    assert "HEALTH_PORT" in check
+
+
+def test_webhook_mode_is_two_replicas_and_a_worker_on_postgresql(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    replicas, worker = services["bot-webhook"], services["worker"]
+    assert replicas["profiles"] == worker["profiles"] == ["webhook"]
+    assert replicas["deploy"]["replicas"] == 2
+    assert "stillpoint run --webhook-url" in " ".join(replicas["command"])
+    assert "stillpoint run --no-updates" in " ".join(worker["command"])
+    for service in (replicas, worker):
+        assert service["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://")
+        assert "/healthz" in " ".join(service["healthcheck"]["test"])
+    assert "bot-webhook:8443" in services["proxy"]["command"]

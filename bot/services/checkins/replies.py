@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot import metrics
 from bot.domain.actor import Actor
 from bot.domain.models import (
     CheckIn,
@@ -147,6 +148,7 @@ async def log_reply(
         previous_changes=[c for _, c in before],
         second_opinion=policy.triage.second_opinion(),
     )
+    metrics.TRIAGE.labels(str(result.level)).inc()
     stored = await uow.replies.add(
         dataclasses.replace(reply, triage_level=result.level, triage_reasons=result.reasons)
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot import metrics
 from bot.domain.delivery import (
     MessageRejected,
     OutcomeUnknown,
@@ -24,7 +26,7 @@ from bot.domain.delivery import (
 )
 from bot.domain.delivery_rules import RetryPolicy
 from bot.domain.models import FollowUp, OutboxKind, OutboxMessage
-from bot.domain.outgoing import Text
+from bot.domain.outgoing import OutgoingMessage, SentMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from bot.services.delivery.follow_up import FollowUps
@@ -92,6 +94,7 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._sending_to: Counter[int] = Counter()  # chats with a send in flight here
         self._stopping = False
+        self._beat = time.monotonic()
         self.outcomes: Counter[SendOutcome] = Counter()
 
     @property
@@ -102,6 +105,11 @@ class Dispatcher:
     def pace_with(self, budget: SendBudget | None) -> None:
         """Claim only as many rows as ``budget`` lets out promptly (``None``: batch_size)."""
         self._budget = budget
+
+    def seconds_since_beat(self) -> float:
+        """Seconds since a pass began or ended or a message was handled: the sign of a
+        dispatcher at work (the tick starts a pass every second when none is under way)."""
+        return time.monotonic() - self._beat
 
     def stop_claiming(self) -> None:
         """Claim nothing more: the bot is shutting down. Sends under way finish and are
@@ -158,6 +166,7 @@ class Dispatcher:
         (``FollowUps``), and what that schedules goes in the same pass.
         """
         async with self._lock:
+            self._beat = time.monotonic()
             if self._claim_lease is not None:
                 await self.recover()  # a peer that died leaves claims behind
             handled = 0
@@ -167,6 +176,7 @@ class Dispatcher:
                 else:
                     handled += await self._dispatch_paced()
                 if not await self._follow_up_now() or self._stopping:
+                    self._beat = time.monotonic()
                     return handled
 
     def _follow_up_soon(self) -> None:
@@ -265,7 +275,7 @@ class Dispatcher:
     async def _deliver_row(self, row: OutboxMessage) -> None:
         try:
             message, locale = decode(row)
-            sent = await self._notifier.send(row.chat_id, message, locale)
+            sent = await self._sent(row.chat_id, message, locale)
         except RateLimited as error:
             asked = timedelta(seconds=error.retry_after)
             await self._record(
@@ -303,7 +313,16 @@ class Dispatcher:
 
             changed = await self._store(row, sent_now)
             outcome = SendOutcome.SENT if changed else SendOutcome.SENT_UNRECORDED
+            metrics.LATENESS.observe(lateness / 1000)
             self._log_outcome(outcome, row, f"{lateness} ms late")
+
+    async def _sent(self, chat_id: int, message: OutgoingMessage, locale: str) -> SentMessage:
+        """The notifier's send, its failures counted by class."""
+        try:
+            return await self._notifier.send(chat_id, message, locale)
+        except Exception as error:
+            metrics.count_telegram_error(error)
+            raise
 
     async def _record(
         self,
@@ -376,6 +395,8 @@ class Dispatcher:
 
     def _log_outcome(self, outcome: SendOutcome, row: OutboxMessage, detail: str) -> None:
         self.outcomes[outcome] += 1
+        self._beat = time.monotonic()
+        metrics.SENDS.labels(str(outcome)).inc()
         _log.info(
             "delivery outcome=%s message=%s kind=%s chat=%s attempts=%s: %s",
             outcome,

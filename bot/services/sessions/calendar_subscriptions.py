@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 
+from bot import metrics
 from bot.domain import callbacks
 from bot.domain.calendar_events import CalendarEvent
 from bot.domain.calendar_reads import CalendarProblem, CalendarRead, CalendarUnavailable, masked
@@ -301,8 +302,10 @@ async def _poll(
     try:
         read = await reading
     except CalendarUnavailable as unavailable:
+        metrics.CALENDAR_READS.labels("failed").inc()
         await _failed(ctx, subscription, unavailable)
         return
+    metrics.CALENDAR_READS.labels("changed" if read.changed else "unchanged").inc()
     async with ctx.uow() as uow:
         current = await uow.calendars.subscription(subscription.id)
         if current is None:  # disconnected meanwhile
