@@ -33,6 +33,29 @@ def _insight_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--database", metavar="URL", help=DATABASE_HELP)
 
 
+def _burst_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--messages", type=int, default=1000)
+    sub.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
+    sub.add_argument(
+        "--limits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Telegram's flood control in the emulator (and the bot's pacing); default on",
+    )
+    sub.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+    sub.add_argument(
+        "--webhook",
+        action="store_true",
+        help="the processes take updates by webhook behind a round-robin load balancer",
+    )
+    sub.add_argument(
+        "--updates", type=int, default=200, help="with --webhook: clients writing meanwhile"
+    )
+    sub.add_argument(
+        "--restart", action="store_true", help="with --webhook: restart one replica mid-burst"
+    )
+
+
 def _calendar_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--practitioners", type=int, default=100, help="calendars followed")
     sub.add_argument("--events", type=int, default=2000, help="events in each calendar")
@@ -82,16 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print the result as one JSON line")
         return sub
 
-    burst = add("burst", "N messages due at the same instant to N chats")
-    burst.add_argument("--messages", type=int, default=1000)
-    burst.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
-    burst.add_argument(
-        "--limits",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="Telegram's flood control in the emulator (and the bot's pacing); default on",
-    )
-    burst.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+    _burst_options(add("burst", "N messages due at the same instant to N chats"))
 
     scale = add("scale", "start-up, memory and tick time with N pending rows")
     scale.add_argument("--pending", type=int, default=100_000)
@@ -172,7 +186,13 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             from benchmarks import burst  # noqa: PLC0415 -- each benchmark loads what it needs
 
             return await burst.run(
-                args.messages, database=args.database, processes=args.processes, limits=args.limits
+                args.messages,
+                database=args.database,
+                processes=args.processes,
+                limits=args.limits,
+                webhook=args.webhook,
+                updates=args.updates if args.webhook else 0,
+                restart=args.restart,
             )
         case "scale":
             from benchmarks import scale  # noqa: PLC0415

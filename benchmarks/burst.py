@@ -14,8 +14,10 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from benchmarks import webhook_burst
 from benchmarks.common import (
     STILLPOINT_RUN,
     TELEGRAM_MESSAGES_PER_S,
@@ -46,6 +48,7 @@ from bot.app import build_dispatcher
 from bot.clock import SystemClock
 from bot.db.uow import make_uow_factory
 from bot.domain.outgoing import OutgoingMessage, SentMessage
+from bot.sandbox.server import SandboxServer
 from bot.settings import load_settings
 
 UNPACED_RUN = (sys.executable, "-m", "benchmarks.unpaced_bot")
@@ -102,8 +105,12 @@ async def run(
     processes: int = 1,
     limits: bool = True,
     lead_s: float = DEFAULT_LEAD_S,
+    webhook: bool = False,
+    updates: int = 0,
+    restart: bool = False,
 ) -> dict[str, Any]:
-    """Run one burst and return its JSON fields."""
+    """Run one burst and return its JSON fields (``webhook``: through webhook replicas,
+    with ``updates`` clients writing meanwhile, ``webhook_burst``)."""
     if messages < 1:
         raise ValueError("--messages must be at least 1")
     if processes < 1:
@@ -118,6 +125,31 @@ async def run(
             emulator(limits=limits) as server,
         ):
             chats = open_chats(server, messages)
+            if webhook:
+                through = await webhook_burst.run(
+                    server,
+                    db,
+                    engine,
+                    workdir,
+                    chats,
+                    processes=processes,
+                    updates=updates,
+                    restart=restart,
+                    lead_s=lead_s,
+                )
+                due_at, finished = through.pop("due_at"), through.pop("finished")
+                states = await count_by_state(engine)
+                fields = _fields(
+                    server,
+                    kind,
+                    chats,
+                    due_at,
+                    processes=processes,
+                    limits=limits,
+                    states=states,
+                    finished=finished,
+                )
+                return fields | through
             command = STILLPOINT_RUN if limits else UNPACED_RUN
             # The processes share Telegram's budget for one bot (SEND_RATE, in the README).
             env = bot_env(server, db, SEND_RATE=f"{28 / processes:g}")
@@ -138,6 +170,42 @@ async def run(
                     server, chats, engine, timeout=lead_s + budget, processes=bots
                 )
             states = await count_by_state(engine)
+    fields = _fields(
+        server,
+        kind,
+        chats,
+        due_at,
+        processes=processes,
+        limits=limits,
+        states=states,
+        finished=finished,
+    )
+    if not limits:
+        result = tally(server, chats)
+        elapsed = seconds_between(due_at, result.last)
+        fields["messages_per_s"] = rounded(result.delivered / elapsed, 1) if elapsed else None
+        rate = await dispatcher_only(messages, database=database)
+        progress(
+            f"burst: the dispatcher alone, without HTTP: {rate.wall_per_s:.0f} messages/s, "
+            f"{rate.cpu_per_s:.0f} per CPU second"
+        )
+        fields["dispatcher_only_per_s"] = rounded(rate.wall_per_s, 1)
+        fields["dispatcher_cpu_per_s"] = rounded(rate.cpu_per_s, 1)
+    return fields
+
+
+def _fields(
+    server: SandboxServer,
+    kind: str,
+    chats: list[int],
+    due_at: datetime,
+    *,
+    processes: int,
+    limits: bool,
+    states: dict[str, int],
+    finished: bool,
+) -> dict[str, Any]:
+    messages = len(chats)
     result = tally(server, chats)
     elapsed = seconds_between(due_at, result.last)
     fields: dict[str, Any] = {
@@ -159,13 +227,4 @@ async def run(
     }
     if limits and elapsed is not None:
         fields["elapsed_over_limit"] = rounded(elapsed / (messages / TELEGRAM_MESSAGES_PER_S))
-    if not limits:
-        fields["messages_per_s"] = rounded(result.delivered / elapsed, 1) if elapsed else None
-        rate = await dispatcher_only(messages, database=database)
-        progress(
-            f"burst: the dispatcher alone, without HTTP: {rate.wall_per_s:.0f} messages/s, "
-            f"{rate.cpu_per_s:.0f} per CPU second"
-        )
-        fields["dispatcher_only_per_s"] = rounded(rate.wall_per_s, 1)
-        fields["dispatcher_cpu_per_s"] = rounded(rate.cpu_per_s, 1)
     return fields

@@ -7,7 +7,10 @@ The emulator says what each chat received; the outbox says what the bot thinks
 happened. A chat with no message is ``lost_silently`` unless its row is in a final
 state that says why (``uncertain``, ``failed``, ``skipped_stale``, ``cancelled``).
 ``uncertain`` should stay within what was in flight when the kills came: at most the
-dispatcher's sends at once (3) per kill.
+dispatcher's sends at once (3) per kill. ``recovery_s_max``: the longest time from a kill
+until none of the messages it left in flight was ``sending`` any more (freed by the
+restarted process: at once on SQLite, once the killed one's heartbeat has been silent
+for six seconds on PostgreSQL); the target is 10 s.
 """
 
 from __future__ import annotations
@@ -86,6 +89,29 @@ class KillReport:
     kills: int
     in_flight_at_kill: list[int]
     seconds: float
+    recoveries_s: list[float]
+    """For each kill that left messages in flight: how long until none of them was
+    ``sending`` any more (freed by the restarted process, or a peer)."""
+
+
+class _Recoveries:
+    """Times each kill's claims until they are freed, looking every 0.1 s."""
+
+    def __init__(self, in_flight: Callable[[], Awaitable[set[int]]]) -> None:
+        self.in_flight = in_flight
+        self.waiting: list[tuple[float, set[int]]] = []
+        self.seconds: list[float] = []
+
+    async def watch(self) -> None:
+        while True:
+            if self.waiting:
+                still = await self.in_flight()
+                now = time.monotonic()
+                for killed_at, ids in list(self.waiting):
+                    if not ids & still:
+                        self.seconds.append(now - killed_at)
+                        self.waiting.remove((killed_at, ids))
+            await asyncio.sleep(0.1)
 
 
 async def kill_repeatedly(
@@ -101,6 +127,8 @@ async def kill_repeatedly(
     seen: set[int] = set()
     started = time.monotonic()
     done = 0
+    recoveries = _Recoveries(subject.in_flight)
+    watching = asyncio.create_task(recoveries.watch())
     try:
         while done < kills:
             if delivered_count(server, chats) >= len(chats):
@@ -124,10 +152,13 @@ async def kill_repeatedly(
                 progress(f"chaos: nothing sent {FIRST_SEND_PATIENCE_S:g} s after a start")
             await asyncio.sleep(rng.uniform(*KILL_AFTER_SEND_S))
             await process.kill()
+            killed_at = time.monotonic()
             done += 1
             fresh = await subject.in_flight() - seen
             in_flight.append(len(fresh))
             seen |= fresh
+            if fresh:
+                recoveries.waiting.append((killed_at, fresh))
             progress(
                 f"chaos: kill {done}/{kills}: {len(fresh)} in flight, "
                 f"{delivered_count(server, chats)}/{len(chats)} chats served"
@@ -143,9 +174,12 @@ async def kill_repeatedly(
         )
         await asyncio.sleep(1.0)  # a late duplicate would arrive now
     finally:
+        watching.cancel()
         await process.stop()
         process.close()
-    return KillReport(done, in_flight, time.monotonic() - started)
+    # A kill whose claims were never freed counts as taking the whole run.
+    unfreed = [time.monotonic() - killed_at for killed_at, _ in recoveries.waiting]
+    return KillReport(done, in_flight, time.monotonic() - started, recoveries.seconds + unfreed)
 
 
 async def _has_work(engine: AsyncEngine) -> bool:
@@ -213,6 +247,8 @@ async def run(
         "failed": counts.get(OutboxState.FAILED, 0),
         "kills": report.kills,
         "in_flight_at_kill_max": max(report.in_flight_at_kill, default=0),
+        "recovery_s_max": round(max(report.recoveries_s, default=0.0), 1),
+        "recoveries": len(report.recoveries_s),
         "sends_at_once": SENDS_AT_ONCE,
         "http_429": http_errors(server, 429),
         "states": counts,

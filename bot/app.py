@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from bot.services.delivery.pacing import Limits, Pacer
 from bot.services.practice import practitioners
 from bot.settings import Settings
 from bot.telegram.alert_chats import check_alert_chats
-from bot.telegram.calendar_jobs import start_calendar_job
+from bot.telegram.calendar_jobs import start_calendar_job, stop_calendar_pass
 from bot.telegram.delivery_jobs import start_delivery
 from bot.telegram.flag_jobs import start_flag_jobs
 from bot.telegram.menus import publish_menus
@@ -169,6 +171,7 @@ async def on_startup(application: Application) -> None:  # type: ignore[type-arg
     loop = asyncio.get_running_loop()
     warm_up = triage_second_opinion.warm_up
     application.bot_data[RULES_READY_KEY] = loop.run_in_executor(None, warm_up)
+    await runtime.sender.join(socket.gethostname(), os.getpid(), alive=process_alive)
     stranded = await runtime.sender.recover()
     if stranded:
         _log.warning(
@@ -238,9 +241,12 @@ async def serving(
             _log.info("shutting down")
             if updater.running:
                 await updater.stop()
-            # A chat's backlog must not keep the bot from stopping.
+            # A chat's backlog, or a pass over many calendars, must not keep the bot
+            # from stopping.
             runtime_of(application).sender.stop_claiming()
+            stop_calendar_pass(application)
             await application.stop()  # waits for the updates and the delivery pass under way
+            await runtime_of(application).sender.leave()  # peers need not wait for it
             try:
                 async with asyncio.timeout(REPLIES_GRACE_S):
                     await lanes_of(application).wait_sent()
@@ -255,6 +261,17 @@ def _taking(updates: UpdateSource) -> str:
     if isinstance(updates, Webhook):
         return f"updates by webhook on {updates.listen}:{updates.port}"
     return "long polling" if updates == POLLING else "no updates: sending and jobs only"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def stop_on_signals() -> asyncio.Event:

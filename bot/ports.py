@@ -212,7 +212,9 @@ class OutboxRepository(Protocol):
 
     async def get(self, message_id: int) -> OutboxMessage | None: ...
     async def by_dedup_key(self, dedup_key: str) -> OutboxMessage | None: ...
-    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_due(
+        self, now: datetime, limit: int, *, claimed_by: int | None = None
+    ) -> list[OutboxMessage]:
         """Mark up to ``limit`` due rows ``sending`` and return them as updated, in send order.
 
         Due: ``pending``, ``next_attempt_at <= now``, ``expires_at`` unset or after ``now``.
@@ -229,6 +231,7 @@ class OutboxRepository(Protocol):
         *,
         ready: Callable[[int], bool],
         busy_chats: Collection[int] = (),
+        claimed_by: int | None = None,
     ) -> list[OutboxMessage]:
         """Like ``claim_due``, but at most one row per chat, for chats not in
         ``busy_chats`` that are ``ready`` for a message now (the most urgent row of each)."""
@@ -275,10 +278,23 @@ class OutboxRepository(Protocol):
         ...
 
     async def recover_in_flight(
-        self, reason: str, *, claimed_before: datetime | None = None
+        self,
+        reason: str,
+        *,
+        claimed_before: datetime | None = None,
+        claimed_by: int | None = None,
     ) -> list[OutboxMessage]:
-        """Turn ``sending`` rows (claimed before ``claimed_before``, if given) into
-        ``uncertain`` with ``reason``; return them. Such rows are reported, never resent."""
+        """Turn ``sending`` rows (claimed before ``claimed_before``, and by process
+        ``claimed_by``, if given) into ``uncertain`` with ``reason``; return them. Such rows
+        are reported, never resent."""
+        ...
+
+    async def recover_abandoned(
+        self, reason: str, *, unowned_before: datetime
+    ) -> list[OutboxMessage]:
+        """``recover_in_flight`` for the ``sending`` rows no running process holds: claimed
+        by a process no longer in ``processes``, or by none (a claim from before processes
+        were recorded) before ``unowned_before``."""
         ...
 
     async def clear_payloads_before(self, before: datetime) -> int:
@@ -401,6 +417,31 @@ class FlagRepository(Protocol):
         ...
 
 
+class ProcessRepository(Protocol):
+    """The bot processes sharing the database, each with its heartbeat."""
+
+    async def register(self, host: str, pid: int, now: datetime) -> int:
+        """Record a process starting; its id."""
+        ...
+
+    async def beat(self, process_id: int, now: datetime) -> bool:
+        """Renew its heartbeat; ``False`` if its row is gone (a peer took it for dead)."""
+        ...
+
+    async def remove(self, process_id: int) -> None:
+        """A process leaving."""
+        ...
+
+    async def on_host(self, host: str) -> list[tuple[int, int]]:
+        """The processes recorded on ``host``: their ids and process ids."""
+        ...
+
+    async def remove_silent(self, before: datetime, *, keep: int | None = None) -> list[int]:
+        """Remove the processes (but ``keep``) whose last heartbeat came before
+        ``before``; their ids."""
+        ...
+
+
 class CalendarRepository(Protocol):
     """Practitioners' calendar subscriptions, the events seen in them, and the
     practitioner's answers about events that name no client or several."""
@@ -490,6 +531,7 @@ class UnitOfWork(Protocol):
     replies: ReplyRepository
     flags: FlagRepository
     calendars: CalendarRepository
+    processes: ProcessRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

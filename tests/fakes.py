@@ -66,6 +66,7 @@ from bot.ports import (
     InviteRepository,
     OutboxRepository,
     PractitionerRepository,
+    ProcessRepository,
     ReplyRepository,
 )
 
@@ -504,6 +505,8 @@ class FakeOutbox(_Table[OutboxMessage]):
 
     name = "outbox"
     unique = (("dedup_key",),)
+    processes: FakeProcesses | None = None
+    """The database's running processes, whose claims are not abandoned."""
 
     async def add(self, message: OutboxMessage) -> OutboxMessage:
         prepared = self._prepare(message)  # a naive time is refused even for a known key
@@ -526,9 +529,11 @@ class FakeOutbox(_Table[OutboxMessage]):
         found = self._select(lambda m: m.dedup_key == dedup_key)
         return found[0] if found else None
 
-    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_due(
+        self, now: datetime, limit: int, *, claimed_by: int | None = None
+    ) -> list[OutboxMessage]:
         at = _claim_time(now, limit)
-        return self._claim([m.id for m in self._due(at)[:limit]], at)
+        return self._claim([m.id for m in self._due(at)[:limit]], at, claimed_by)
 
     async def claim_each_chat(
         self,
@@ -537,6 +542,7 @@ class FakeOutbox(_Table[OutboxMessage]):
         *,
         ready: Callable[[int], bool],
         busy_chats: Collection[int] = (),
+        claimed_by: int | None = None,
     ) -> list[OutboxMessage]:
         at = _claim_time(now, limit)
         passed = set(busy_chats)
@@ -549,7 +555,7 @@ class FakeOutbox(_Table[OutboxMessage]):
                 chosen.append(message.id)
                 if len(chosen) == limit:
                     break
-        return self._claim(chosen, at)
+        return self._claim(chosen, at, claimed_by)
 
     async def skip_expired(self, now: datetime) -> list[OutboxMessage]:
         at = _utc(now, "now")
@@ -607,15 +613,36 @@ class FakeOutbox(_Table[OutboxMessage]):
         )
 
     async def recover_in_flight(
-        self, reason: str, *, claimed_before: datetime | None = None
+        self,
+        reason: str,
+        *,
+        claimed_before: datetime | None = None,
+        claimed_by: int | None = None,
     ) -> list[OutboxMessage]:
         before = None if claimed_before is None else _utc(claimed_before, "claimed_before")
-        in_flight = [
-            m.id
-            for m in self.rows.values()
-            if m.state is OutboxState.SENDING
-            and (before is None or (m.claimed_at is not None and m.claimed_at < before))
-        ]
+        return self._uncertain(
+            lambda m: (
+                (before is None or (m.claimed_at is not None and m.claimed_at < before))
+                and claimed_by in (None, m.claimed_by)
+            ),
+            reason,
+        )
+
+    async def recover_abandoned(
+        self, reason: str, *, unowned_before: datetime
+    ) -> list[OutboxMessage]:
+        before = _utc(unowned_before, "unowned_before")
+        running = set(self.processes.rows) if self.processes else set()
+        return self._uncertain(
+            lambda m: (
+                (m.claimed_by is not None and m.claimed_by not in running)
+                or (m.claimed_by is None and m.claimed_at is not None and m.claimed_at < before)
+            ),
+            reason,
+        )
+
+    def _uncertain(self, held: Callable[[OutboxMessage], bool], reason: str) -> list[OutboxMessage]:
+        in_flight = [m.id for m in self.rows.values() if m.state is OutboxState.SENDING and held(m)]
         return self._change(in_flight, state=OutboxState.UNCERTAIN, last_error=reason, done=True)
 
     async def clear_payloads_before(self, before: datetime) -> int:
@@ -729,12 +756,13 @@ class FakeOutbox(_Table[OutboxMessage]):
             key=lambda m: (-m.priority, _next_attempt(m), m.id),
         )
 
-    def _claim(self, ids: list[int], now: datetime) -> list[OutboxMessage]:
+    def _claim(self, ids: list[int], now: datetime, claimed_by: int | None) -> list[OutboxMessage]:
         claimed = [
             dataclasses.replace(
                 self.rows[i],
                 state=OutboxState.SENDING,
                 claimed_at=now,
+                claimed_by=claimed_by,
                 attempts=self.rows[i].attempts + 1,
             )
             for i in ids
@@ -945,6 +973,40 @@ class FakeFlags(_Table[Flag]):
         return self._select(where, lambda f: (f.created_at, f.id))
 
 
+class FakeProcesses:
+    """``ProcessRepository`` in memory: ``rows`` maps each id to its last heartbeat."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, datetime] = {}
+        self.hosts: dict[int, tuple[str, int]] = {}
+        self._ids = itertools.count(1)
+
+    async def register(self, host: str, pid: int, now: datetime) -> int:
+        process_id = next(self._ids)
+        self.rows[process_id] = _utc(now, "now")
+        self.hosts[process_id] = (host, pid)
+        return process_id
+
+    async def on_host(self, host: str) -> list[tuple[int, int]]:
+        return [(i, pid) for i, (on, pid) in self.hosts.items() if on == host and i in self.rows]
+
+    async def beat(self, process_id: int, now: datetime) -> bool:
+        if process_id not in self.rows:
+            return False
+        self.rows[process_id] = _utc(now, "now")
+        return True
+
+    async def remove(self, process_id: int) -> None:
+        self.rows.pop(process_id, None)
+
+    async def remove_silent(self, before: datetime, *, keep: int | None = None) -> list[int]:
+        at = _utc(before, "before")
+        silent = [i for i, beat in self.rows.items() if beat < at and i != keep]
+        for process_id in silent:
+            del self.rows[process_id]
+        return silent
+
+
 class FakeCalendars:
     """``CalendarRepository`` in memory: subscriptions (one per practitioner), entries
     (one per UID and occurrence), choices (one per UID); removing a subscription removes
@@ -1089,7 +1151,9 @@ class FakeDatabase:
         self.invites = FakeInvites(clock)
         self.audit = FakeAudit()
         self.appointments = FakeAppointments(self, clock)
+        self.processes = FakeProcesses()
         self.outbox = FakeOutbox(clock)
+        self.outbox.processes = self.processes
         self.checkins = FakeCheckIns(self, clock)
         self.replies = FakeReplies(self, clock)
         self.flags = FakeFlags(clock)
@@ -1128,6 +1192,7 @@ class FakeUnitOfWork:
     replies: ReplyRepository
     flags: FlagRepository
     calendars: CalendarRepository
+    processes: ProcessRepository
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -1142,6 +1207,7 @@ class FakeUnitOfWork:
         self.replies = database.replies
         self.flags = database.flags
         self.calendars = database.calendars
+        self.processes = database.processes
 
     async def __aenter__(self) -> Self:
         if self._open:

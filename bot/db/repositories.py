@@ -37,6 +37,7 @@ from bot.db.tables import (
     AppointmentRow,
     AuditRow,
     Base,
+    BotProcessRow,
     CalendarChoiceRow,
     CalendarEntryRow,
     CalendarSubscriptionRow,
@@ -558,7 +559,9 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         found = await self._list(select(OutboxRow).where(OutboxRow.dedup_key == dedup_key))
         return found[0] if found else None
 
-    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim_due(
+        self, now: datetime, limit: int, *, claimed_by: int | None = None
+    ) -> list[OutboxMessage]:
         """Mark up to ``limit`` due rows ``sending`` in one statement and return them, updated.
 
         Due: pending, ``next_attempt_at <= now``, and not expired (``expires_at`` unset or
@@ -581,7 +584,12 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         claimed = await self._updated_rows(
             update(OutboxRow)
             .where(OutboxRow.id.in_(due.scalar_subquery()))
-            .values(state=OutboxState.SENDING, claimed_at=now, attempts=OutboxRow.attempts + 1)
+            .values(
+                state=OutboxState.SENDING,
+                claimed_at=now,
+                claimed_by=claimed_by,
+                attempts=OutboxRow.attempts + 1,
+            )
         )
         # RETURNING gives no order; hand the rows back in the order they were chosen.
         return [to_domain(row, OutboxMessage) for row in sorted(claimed, key=_due_order_key)]
@@ -593,6 +601,7 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         *,
         ready: Callable[[int], bool],
         busy_chats: Collection[int] = (),
+        claimed_by: int | None = None,
     ) -> list[OutboxMessage]:
         """Like ``claim_due``, but at most one row per chat, none for ``busy_chats``, and
         only for chats that are ``ready`` (may receive a message now): a chat's backlog
@@ -634,7 +643,12 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         claimed = await self._updated_rows(
             update(OutboxRow)
             .where(OutboxRow.id.in_(chosen), OutboxRow.state == OutboxState.PENDING)
-            .values(state=OutboxState.SENDING, claimed_at=now, attempts=OutboxRow.attempts + 1)
+            .values(
+                state=OutboxState.SENDING,
+                claimed_at=now,
+                claimed_by=claimed_by,
+                attempts=OutboxRow.attempts + 1,
+            )
         )
         return [to_domain(row, OutboxMessage) for row in sorted(claimed, key=_due_order_key)]
 
@@ -722,20 +736,49 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         )
 
     async def recover_in_flight(
-        self, reason: str, *, claimed_before: datetime | None = None
+        self,
+        reason: str,
+        *,
+        claimed_before: datetime | None = None,
+        claimed_by: int | None = None,
     ) -> list[OutboxMessage]:
-        """Turn ``sending`` rows (only those claimed before ``claimed_before``, if given)
-        into ``uncertain`` with ``reason``; return them.
+        """Turn ``sending`` rows (claimed before ``claimed_before``, and by process
+        ``claimed_by``, if given) into ``uncertain`` with ``reason``; return them.
 
         For start-up after a crash: whether those messages arrived is unknown, and
         Telegram has no idempotency key, so they are reported, never resent.
         """
-        statement = update(OutboxRow).where(OutboxRow.state == OutboxState.SENDING)
+        conditions: list[ColumnElement[bool]] = []
         if claimed_before is not None:
-            require_aware(claimed_before, "claimed_before")
-            statement = statement.where(OutboxRow.claimed_at < claimed_before)
+            conditions.append(
+                OutboxRow.claimed_at < require_aware(claimed_before, "claimed_before")
+            )
+        if claimed_by is not None:
+            conditions.append(OutboxRow.claimed_by == claimed_by)
+        return await self._uncertain(*conditions, reason=reason)
+
+    async def recover_abandoned(
+        self, reason: str, *, unowned_before: datetime
+    ) -> list[OutboxMessage]:
+        """``recover_in_flight`` for the ``sending`` rows no running process holds."""
+        running = select(BotProcessRow.id)
+        return await self._uncertain(
+            or_(
+                # Not a bare NOT IN: NULL NOT IN (an empty set) is true.
+                OutboxRow.claimed_by.is_not(None) & OutboxRow.claimed_by.not_in(running),
+                (OutboxRow.claimed_by.is_(None))
+                & (OutboxRow.claimed_at < require_aware(unowned_before, "unowned_before")),
+            ),
+            reason=reason,
+        )
+
+    async def _uncertain(
+        self, *conditions: ColumnElement[bool], reason: str
+    ) -> list[OutboxMessage]:
         return await self._update_returning(
-            statement.values(
+            update(OutboxRow)
+            .where(OutboxRow.state == OutboxState.SENDING, *conditions)
+            .values(
                 state=OutboxState.UNCERTAIN,
                 last_error=reason,
                 payload=_forgotten(OutboxRow.forget_after_send, OutboxRow.payload),
@@ -1116,6 +1159,54 @@ class _Entries(_Repository[CalendarEntryRow, CalendarEntry]):
 class _Choices(_Repository[CalendarChoiceRow, CalendarChoice]):
     row_class = CalendarChoiceRow
     domain_class = CalendarChoice
+
+
+class SqlProcessRepository:
+    """The bot processes sharing the database, each with its heartbeat."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def register(self, host: str, pid: int, now: datetime) -> int:
+        """Record a process starting; its id."""
+        row = BotProcessRow(host=host[:200], pid=pid, started_at=now, beat_at=now)
+        self._session.add(row)
+        await self._session.flush()
+        return row.id
+
+    async def beat(self, process_id: int, now: datetime) -> bool:
+        """Renew its heartbeat; ``False`` if its row is gone (a peer took it for dead)."""
+        found = await self._session.execute(
+            update(BotProcessRow)
+            .where(BotProcessRow.id == process_id)
+            .values(beat_at=require_aware(now, "now"))
+            .returning(BotProcessRow.id)
+        )
+        return found.first() is not None
+
+    async def remove(self, process_id: int) -> None:
+        """A process leaving."""
+        await self._session.execute(delete(BotProcessRow).where(BotProcessRow.id == process_id))
+
+    async def on_host(self, host: str) -> list[tuple[int, int]]:
+        """The processes recorded on ``host``: their ids and process ids."""
+        found = await self._session.execute(
+            select(BotProcessRow.id, BotProcessRow.pid).where(BotProcessRow.host == host[:200])
+        )
+        return [(process_id, pid) for process_id, pid in found]
+
+    async def remove_silent(self, before: datetime, *, keep: int | None = None) -> list[int]:
+        """Remove the processes (but ``keep``) whose last heartbeat came before
+        ``before``; their ids."""
+        found = await self._session.scalars(
+            delete(BotProcessRow)
+            .where(
+                BotProcessRow.beat_at < require_aware(before, "before"),
+                BotProcessRow.id != (keep or 0),
+            )
+            .returning(BotProcessRow.id)
+        )
+        return list(found)
 
 
 class SqlCalendarRepository:

@@ -218,6 +218,24 @@ class OutboxRow(Base):
     forget_after_send: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     locale: Mapped[str] = mapped_column(String(16), nullable=False, server_default="en")
     follow_up: Mapped[FollowUp | None] = mapped_column(StrEnumType(FollowUp, 16))
+    # The process that claimed a ``sending`` row (``bot_processes.id``; no foreign key:
+    # a dead process's row goes, and its claims are recovered by that absence).
+    claimed_by: Mapped[int | None] = mapped_column(IdType)
+
+
+class BotProcessRow(Base):
+    """A running bot process that shares the database, with its heartbeat."""
+
+    __tablename__ = "bot_processes"
+    # Ids are never reused (SQLite would give a removed process's id to the next one,
+    # which would then seem to hold the dead one's claims).
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+
+    id: Mapped[int] = _id()
+    host: Mapped[str] = mapped_column(String(200), nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 class CheckInRow(Base):

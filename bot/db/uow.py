@@ -18,6 +18,7 @@ from bot.db.repositories import (
     SqlInviteRepository,
     SqlOutboxRepository,
     SqlPractitionerRepository,
+    SqlProcessRepository,
     SqlReplyRepository,
 )
 from bot.ports import (
@@ -30,6 +31,7 @@ from bot.ports import (
     InviteRepository,
     OutboxRepository,
     PractitionerRepository,
+    ProcessRepository,
     ReplyRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -54,6 +56,7 @@ class SqlAlchemyUnitOfWork:
     replies: ReplyRepository
     flags: FlagRepository
     calendars: CalendarRepository
+    processes: ProcessRepository
 
     def __init__(
         self, session_factory: async_sessionmaker[AsyncSession], turn: asyncio.Lock | None = None
@@ -82,6 +85,7 @@ class SqlAlchemyUnitOfWork:
         self.checkins = SqlCheckInRepository(session)
         self.replies = SqlReplyRepository(session)
         self.flags = SqlFlagRepository(session)
+        self.processes = SqlProcessRepository(session)
         return self
 
     async def __aexit__(

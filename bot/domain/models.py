@@ -201,6 +201,8 @@ class OutboxMessage:
     """The reader's language, which the message is rendered in when it is sent."""
     follow_up: FollowUp | None = None
     """What its failure still leads to, until that is done."""
+    claimed_by: int | None = None
+    """The process that claimed it, while it is ``sending`` (a shared database)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,13 @@ from datetime import datetime
 from telegram.ext import Application, ContextTypes
 
 from bot.runtime import runtime_of
+from bot.services.delivery.dispatcher import HEARTBEAT
 from bot.telegram.rate_limiter import PacedRateLimiter
 from bot.telegram.runtime_jobs import start_job
 
 TICK_JOB_ID = "outbox-tick"
 WAKE_JOB_ID = "outbox-wake"
+HEARTBEAT_JOB_ID = "heartbeat"
 TICK_SECONDS = 1.0
 
 _log = logging.getLogger(__name__)
@@ -67,3 +69,14 @@ def start_delivery(application: Application) -> None:  # type: ignore[type-arg]
         # yet sent is what a crash leaves uncertain.
         runtime_of(application).sender.pace_with(limiter)
     start_job(application, dispatch_due, job_id=TICK_JOB_ID, every_seconds=TICK_SECONDS)
+    start_job(
+        application, heartbeat, job_id=HEARTBEAT_JOB_ID, every_seconds=HEARTBEAT.total_seconds()
+    )
+
+
+async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Renew this process's heartbeat (a process sharing a PostgreSQL database)."""
+    try:
+        await runtime_of(context.application).sender.beat()
+    except Exception as error:  # the database is away: the next beat tries again
+        _log.warning("heartbeat failed (%s: %s)", type(error).__name__, error)

@@ -27,7 +27,7 @@ from bot.domain.models import ClientStatus, FollowUp, OutboxKind, OutboxMessage,
 from bot.domain.outgoing import OutgoingMessage, Recipient, SentMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
-from bot.services.delivery.dispatcher import SENDS_AT_ONCE, Dispatcher
+from bot.services.delivery.dispatcher import SENDS_AT_ONCE, SILENT_AFTER, Dispatcher
 from bot.services.delivery.outbox import schedule
 from bot.services.delivery.pacing import Limits, Pacer
 from bot.services.delivery.report import delivery_report
@@ -393,6 +393,90 @@ async def test_with_several_processes_only_a_dead_peers_claims_are_recovered(
     await survivor.dispatch_due()
     assert {(await state_of(uow_factory, r)).state for r in rows} == {OutboxState.UNCERTAIN}
     assert notifier.sent == []
+
+
+def running(_pid: int) -> bool:
+    return True
+
+
+async def test_a_peer_that_stops_beating_has_its_claims_freed_within_seconds(
+    uow_factory: UnitOfWorkFactory, notifier: ScriptedNotifier, clock: FixedClock
+) -> None:
+    lease = timedelta(minutes=2)
+    dead = Dispatcher(uow_factory, ScriptedNotifier(), clock, quiet=QUIET, claim_lease=lease)
+    survivor = Dispatcher(uow_factory, notifier, clock, quiet=QUIET, claim_lease=lease)
+    await dead.join("host-a", 1, alive=running)
+    await survivor.join("host-b", 2, alive=running)
+    assert dead.process_id != survivor.process_id
+    rows = [await add(uow_factory, f"beat{n}") for n in range(3)]
+    async with uow_factory() as uow:  # the peer claims them, then is killed
+        await uow.outbox.claim_due(T0, 10, claimed_by=dead.process_id)
+        await uow.commit()
+
+    clock.current = T0 + timedelta(seconds=4)
+    await survivor.beat()
+    await survivor.dispatch_due()  # still within its heartbeat: it may be sending
+    assert {(await state_of(uow_factory, r)).state for r in rows} == {OutboxState.SENDING}
+
+    clock.current = T0 + SILENT_AFTER + timedelta(seconds=1)
+    await survivor.beat()
+    await survivor.dispatch_due()
+    assert {(await state_of(uow_factory, r)).state for r in rows} == {OutboxState.UNCERTAIN}
+    assert notifier.sent == []  # never resent
+    async with uow_factory() as uow:  # the dead one is gone, the survivor is not
+        assert await uow.processes.beat(survivor.process_id or 0, clock.current)
+        assert not await uow.processes.beat(dead.process_id or 0, clock.current)
+
+    await dead.beat()  # it was only paused: it joins again under a new id
+    assert dead.process_id not in (None, survivor.process_id)
+
+
+async def test_a_restarted_process_frees_what_its_predecessor_held_at_once(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    lease = timedelta(minutes=2)
+    killed = Dispatcher(uow_factory, ScriptedNotifier(), clock, quiet=QUIET, claim_lease=lease)
+    await killed.join("host-a", 41, alive=running)
+    row = await add(uow_factory, "held")
+    async with uow_factory() as uow:
+        await uow.outbox.claim_due(T0, 1, claimed_by=killed.process_id)
+        await uow.commit()
+
+    restarted = Dispatcher(uow_factory, ScriptedNotifier(), clock, quiet=QUIET, claim_lease=lease)
+    await restarted.join("host-a", 42, alive=lambda pid: pid != 41)  # 41 is gone
+    [freed] = await restarted.recover()  # at once: no wait for a heartbeat to age
+
+    assert freed.id == row.id
+    assert (await state_of(uow_factory, row)).state is OutboxState.UNCERTAIN
+
+
+async def test_a_clean_stop_frees_what_the_process_holds_at_once(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    stopping = Dispatcher(
+        uow_factory, ScriptedNotifier(), clock, quiet=QUIET, claim_lease=timedelta(minutes=2)
+    )
+    peer = Dispatcher(
+        uow_factory, ScriptedNotifier(), clock, quiet=QUIET, claim_lease=timedelta(minutes=2)
+    )
+    await stopping.join("host-a", 1, alive=running)
+    await peer.join("host-b", 2, alive=running)
+    mine = await add(uow_factory, "mine")
+    async with uow_factory() as uow:
+        await uow.outbox.claim_due(T0, 1, claimed_by=stopping.process_id)
+        await uow.commit()
+    theirs = await add(uow_factory, "theirs")
+    async with uow_factory() as uow:
+        await uow.outbox.claim_due(T0, 1, claimed_by=peer.process_id)
+        await uow.commit()
+
+    [held] = await stopping.leave()
+
+    assert held.id == mine.id
+    assert (await state_of(uow_factory, mine)).state is OutboxState.UNCERTAIN
+    assert (await state_of(uow_factory, theirs)).state is OutboxState.SENDING
+    assert stopping.process_id is None
+    assert await peer.recover() == []  # nothing of a live peer's is touched
 
 
 class PacedNotifier(ScriptedNotifier):

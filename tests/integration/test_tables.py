@@ -29,8 +29,9 @@ PAIRS = [
 ]
 
 
-# Tables of the storage itself, which no repository turns into a domain record.
-STORAGE_TABLES = {tables.DataKeyRow.__tablename__}
+# Tables of the storage itself and of the processes sharing it, which no repository
+# turns into a domain record.
+STORAGE_TABLES = {tables.DataKeyRow.__tablename__, tables.BotProcessRow.__tablename__}
 
 
 def test_every_table_is_covered() -> None:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -38,6 +38,12 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CRASH_REASON = "the bot stopped while sending; it may or may not have arrived"
+STOP_REASON = "the bot was stopped while sending; it may or may not have arrived"
+HEARTBEAT = timedelta(seconds=2)
+"""How often a process sharing the database renews its heartbeat."""
+SILENT_AFTER = timedelta(seconds=6)
+"""A process whose heartbeat is older than this has died (or hangs): a peer removes it,
+and what it had claimed becomes ``uncertain``, within a second or so (the next pass)."""
 _CHAT_WAIT_S = 0.2
 """How soon to look again when all that is due waits for its chat's own limit."""
 CLAIM_AHEAD = timedelta(milliseconds=250)
@@ -47,6 +53,10 @@ SENDS_AT_ONCE = 3
 """With a send budget, the most rows claimed and not yet recorded at any moment: what a
 kill can leave ``uncertain``. A send and its record take a few tens of milliseconds, so
 three at a time still keep up with Telegram's 30 messages a second."""
+
+
+def _assume_alive(_pid: int) -> bool:
+    return True
 
 
 class Dispatcher:
@@ -91,6 +101,10 @@ class Dispatcher:
         # a failure was recorded, and always with a lease (a peer may have died).
         self._follow_ups_waiting = True
         self._claim_lease = claim_lease
+        self.process_id: int | None = None
+        """This process's record among those sharing the database (``join``)."""
+        self._host, self._pid = "", 0
+        self._alive: Callable[[int], bool] = _assume_alive
         self._lock = asyncio.Lock()
         self._sending_to: Counter[int] = Counter()  # chats with a send in flight here
         self._stopping = False
@@ -121,35 +135,95 @@ class Dispatcher:
         """Whether a pass is under way (it plans the next wake-up when it ends)."""
         return self._lock.locked()
 
+    async def join(self, host: str, pid: int, alive: Callable[[int], bool]) -> None:
+        """Sharing the database with other processes (PostgreSQL): record this one, whose
+        claims are its own from now on, with a heartbeat (:meth:`beat`).
+
+        A process recorded on this host whose process id is not ``alive``, or is this
+        one's own (a restarted container), is the one this replaces: it is removed at
+        once, and the next pass frees its claims, without waiting for its heartbeat."""
+        if self._claim_lease is None:
+            return
+        async with self._uow() as uow:
+            for process_id, other_pid in await uow.processes.on_host(host):
+                if other_pid == pid or not alive(other_pid):
+                    _log.info("process %s on this host is gone; its claims are freed", process_id)
+                    await uow.processes.remove(process_id)
+            self.process_id = await uow.processes.register(host, pid, self._clock.now())
+            await uow.commit()
+        self._host, self._pid, self._alive = host, pid, alive
+
+    async def beat(self) -> None:
+        """Renew this process's heartbeat (every :data:`HEARTBEAT`). A peer that took it
+        for dead has made its claims ``uncertain``: it joins again, as a new process."""
+        if self.process_id is None:
+            return
+        async with self._uow() as uow:
+            alive = await uow.processes.beat(self.process_id, self._clock.now())
+            await uow.commit()
+        if not alive:
+            _log.warning(
+                "process %s was taken for dead (no heartbeat for %s s); joining again",
+                self.process_id,
+                SILENT_AFTER.total_seconds(),
+            )
+            await self.join(self._host, self._pid, self._alive)
+
+    async def leave(self) -> list[OutboxMessage]:
+        """At a clean stop, after the last pass: what this process still holds becomes
+        ``uncertain`` at once (its practitioners told) and its record goes, so no peer
+        waits for its heartbeat to stop."""
+        if self.process_id is None:
+            return []
+        process_id, self.process_id = self.process_id, None
+        async with self._uow() as uow:
+            held = await uow.outbox.recover_in_flight(STOP_REASON, claimed_by=process_id)
+            await self._tell_uncertain(uow, held)
+            await uow.processes.remove(process_id)
+            await uow.commit()
+        for row in held:
+            self._log_outcome(SendOutcome.UNCERTAIN, row, STOP_REASON)
+        return held
+
     async def recover(self) -> list[OutboxMessage]:
         """Turn rows a crash left in ``sending`` into ``uncertain``; tell their practitioners.
 
-        With ``claim_lease`` unset this process is the only sender (SQLite's instance lock
-        guarantees it), so every ``sending`` row is stranded. Otherwise other processes may
-        be sending right now: only claims older than the lease count, and every pass looks
-        again, so the rows of a process that died are picked up by the ones still alive.
+        Without ``claim_lease`` this process is the only sender (SQLite's instance lock
+        guarantees it), so every ``sending`` row is stranded. Otherwise other processes
+        may be sending right now: a process silent for :data:`SILENT_AFTER` is removed and
+        the rows it claimed are stranded (and claims that name no process, once older
+        than the lease), every pass looking again.
         """
-        lease = self._claim_lease
-        claimed_before = None if lease is None else self._clock.now() - lease
+        now = self._clock.now()
         async with self._uow() as uow:
-            stranded = await uow.outbox.recover_in_flight(
-                CRASH_REASON, claimed_before=claimed_before
-            )
-            by_practitioner = Counter(r.practitioner_id for r in stranded if r.practitioner_id)
-            for practitioner_id, count in by_practitioner.items():
-                await notify_practitioner(
-                    uow,
-                    practitioner_id,
-                    Text("delivery.uncertain_notice", {"count": count}),
-                    dedup_key=f"uncertain:{practitioner_id}:{min(r.id for r in stranded)}",
-                    now=self._clock.now(),
-                    quiet=self._quiet,
-                    about_client_id=None,
+            if self._claim_lease is None:
+                stranded = await uow.outbox.recover_in_flight(CRASH_REASON)
+            else:
+                # Never itself: a sandbox clock moved on makes its own heartbeat look old.
+                silent = await uow.processes.remove_silent(now - SILENT_AFTER, keep=self.process_id)
+                for process_id in silent:
+                    _log.warning("process %s stopped beating; its claims are freed", process_id)
+                stranded = await uow.outbox.recover_abandoned(
+                    CRASH_REASON, unowned_before=now - self._claim_lease
                 )
+            await self._tell_uncertain(uow, stranded)
             await uow.commit()
         for row in stranded:
             self._log_outcome(SendOutcome.UNCERTAIN, row, CRASH_REASON)
         return stranded
+
+    async def _tell_uncertain(self, uow: UnitOfWork, rows: Sequence[OutboxMessage]) -> None:
+        by_practitioner = Counter(r.practitioner_id for r in rows if r.practitioner_id)
+        for practitioner_id, count in by_practitioner.items():
+            await notify_practitioner(
+                uow,
+                practitioner_id,
+                Text("delivery.uncertain_notice", {"count": count}),
+                dedup_key=f"uncertain:{practitioner_id}:{min(r.id for r in rows)}",
+                now=self._clock.now(),
+                quiet=self._quiet,
+                about_client_id=None,
+            )
 
     async def next_attempt_at(self) -> datetime | None:
         """When the earliest pending row may be tried."""
@@ -253,10 +327,14 @@ class Dispatcher:
             for row in await uow.outbox.skip_expired(now):
                 self._log_outcome(SendOutcome.SKIPPED_STALE, row, "expired before it could be sent")
             if budget is None:
-                batch = await uow.outbox.claim_due(now, limit)
+                batch = await uow.outbox.claim_due(now, limit, claimed_by=self.process_id)
             else:
                 batch = await uow.outbox.claim_each_chat(
-                    now, limit, ready=budget.ready, busy_chats=set(self._sending_to)
+                    now,
+                    limit,
+                    ready=budget.ready,
+                    busy_chats=set(self._sending_to),
+                    claimed_by=self.process_id,
                 )
             await uow.commit()
         return batch
