@@ -10,7 +10,8 @@ long-polling one bot would get them), the updates answered, answered twice, and 
 and ``/metrics`` against the emulator: the outbox's ``sent`` rows (read from the
 database by a replica at a scrape) and the sum of the replicas' own sent counters (a
 restarted replica's start again), both once everything has arrived, against the chats the
-emulator saw receive a reminder.
+emulator saw receive a reminder; and once halfway, the outbox's ``sent`` rows by a scrape
+between two counts of the emulator's (it may lag them by the sends not yet recorded).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from benchmarks.common import (
     Database,
     bot_env,
     bot_processes,
+    delivered_count,
     in_seconds,
     insert_outbox,
     progress,
@@ -142,6 +144,16 @@ async def run(
             await insert_outbox(engine, [(c, due_at) for c in chats], key_prefix="burst")
             writing = asyncio.create_task(_write(server, users, bots[0] if restart else None))
             budget = len(chats) / TELEGRAM_MESSAGES_PER_S * 4 + 60
+            await wait_until(
+                lambda: delivered_count(server, chats) >= len(chats) // 2,
+                timeout=lead_s + budget,
+                what="half the reminders",
+            )
+            seen_before = delivered_count(server, chats)
+            mid_sent = await _metric(
+                session, replicas[-1], "stillpoint_outbox_messages", 'state="sent"'
+            )
+            mid_seen = (seen_before, delivered_count(server, chats))
             finished = await wait_delivered(server, chats, engine, timeout=lead_s + budget)
             await writing
             await wait_until(
@@ -172,6 +184,8 @@ async def run(
         "lost_updates": answers.lost,
         "replica_restarted": restart,
         "proxy_passed_over": proxy.passed_over,
+        "mid_burst_emulator_delivered": list(mid_seen),
+        "mid_burst_metrics_outbox_sent": int(mid_sent),
         "metrics_outbox_sent": int(outbox_sent),
         "metrics_sent_counted": int(sum(counted)),
         "emulator_delivered": reminders.delivered,
