@@ -15,13 +15,17 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks import webhook_burst
 from benchmarks.common import (
     STILLPOINT_RUN,
     TELEGRAM_MESSAGES_PER_S,
     BotProcess,
+    Database,
     api_calls,
     bot_env,
     bot_processes,
@@ -125,6 +129,7 @@ async def run(
             emulator(limits=limits) as server,
         ):
             chats = open_chats(server, messages)
+            through: dict[str, Any] = {}
             if webhook:
                 through = await webhook_burst.run(
                     server,
@@ -138,36 +143,9 @@ async def run(
                     lead_s=lead_s,
                 )
                 due_at, finished = through.pop("due_at"), through.pop("finished")
-                states = await count_by_state(engine)
-                fields = _fields(
-                    server,
-                    kind,
-                    chats,
-                    due_at,
-                    processes=processes,
-                    limits=limits,
-                    states=states,
-                    finished=finished,
-                )
-                return fields | through
-            command = STILLPOINT_RUN if limits else UNPACED_RUN
-            # The processes share Telegram's budget for one bot (SEND_RATE, in the README).
-            env = bot_env(server, db, SEND_RATE=f"{28 / processes:g}")
-            bots = [BotProcess(command, env, workdir, f"bot-{n + 1}") for n in range(processes)]
-            polls_before = api_calls(server, "getUpdates")
-            async with bot_processes(bots):
-                startup = await wait_polling(server, bots, before=polls_before)
-                progress(f"burst: {processes} bot process(es) polling after {startup:.2f} s")
-                server.state.stats.errors_returned.clear()  # count from the burst on
-                due_at = in_seconds(lead_s)
-                with elapsed_timer() as loading:
-                    await insert_outbox(engine, [(c, due_at) for c in chats], key_prefix="burst")
-                progress(f"burst: {messages} rows due at once, written in {loading():.2f} s")
-                if now() > due_at:
-                    progress("burst: warning: the rows were written after their due time")
-                budget = messages / TELEGRAM_MESSAGES_PER_S * 4 + 60
-                finished = await wait_delivered(
-                    server, chats, engine, timeout=lead_s + budget, processes=bots
+            else:
+                due_at, finished = await _polling(
+                    server, db, engine, workdir, chats, processes=processes, limits=limits
                 )
             states = await count_by_state(engine)
     fields = _fields(
@@ -191,7 +169,42 @@ async def run(
         )
         fields["dispatcher_only_per_s"] = rounded(rate.wall_per_s, 1)
         fields["dispatcher_cpu_per_s"] = rounded(rate.cpu_per_s, 1)
-    return fields
+    return fields | through
+
+
+async def _polling(
+    server: SandboxServer,
+    db: Database,
+    engine: AsyncEngine,
+    workdir: Path,
+    chats: list[int],
+    *,
+    processes: int,
+    limits: bool,
+    lead_s: float = DEFAULT_LEAD_S,
+) -> tuple[datetime, bool]:
+    """The burst through long-polling processes: when the rows were due, and whether
+    everything arrived in time."""
+    command = STILLPOINT_RUN if limits else UNPACED_RUN
+    # The processes share Telegram's budget for one bot (SEND_RATE, in the README).
+    env = bot_env(server, db, SEND_RATE=f"{28 / processes:g}")
+    bots = [BotProcess(command, env, workdir, f"bot-{n + 1}") for n in range(processes)]
+    polls_before = api_calls(server, "getUpdates")
+    async with bot_processes(bots):
+        startup = await wait_polling(server, bots, before=polls_before)
+        progress(f"burst: {processes} bot process(es) polling after {startup:.2f} s")
+        server.state.stats.errors_returned.clear()  # count from the burst on
+        due_at = in_seconds(lead_s)
+        with elapsed_timer() as loading:
+            await insert_outbox(engine, [(c, due_at) for c in chats], key_prefix="burst")
+        progress(f"burst: {len(chats)} rows due at once, written in {loading():.2f} s")
+        if now() > due_at:
+            progress("burst: warning: the rows were written after their due time")
+        budget = len(chats) / TELEGRAM_MESSAGES_PER_S * 4 + 60
+        finished = await wait_delivered(
+            server, chats, engine, timeout=lead_s + budget, processes=bots
+        )
+    return due_at, finished
 
 
 def _fields(

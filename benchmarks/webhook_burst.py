@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -53,7 +54,7 @@ class _Replica:
 
 
 def _replicas(
-    server: SandboxServer, db: Database, workdir: Any, count: int, url: str
+    server: SandboxServer, db: Database, workdir: Path, count: int, url: str
 ) -> tuple[list[_Replica], list[str]]:
     replicas, webhooks = [], []
     for n in range(count):
@@ -114,7 +115,7 @@ async def run(
     server: SandboxServer,
     db: Database,
     engine: AsyncEngine,
-    workdir: Any,
+    workdir: Path,
     chats: list[int],
     *,
     processes: int,

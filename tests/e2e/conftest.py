@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.client import SandboxClient
+from bot.sandbox.server import SandboxServer
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
 _SETTINGS = ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "PRACTITIONER_IDS")
@@ -36,6 +38,28 @@ def stillpoint(*args: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[SandboxServer]:
+    """The Bot API emulator alone (no bot), with Telegram's limits, on a free port."""
+    server = SandboxServer(limits=True)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    """Wait for the process without blocking the emulator, which shares this event loop;
+    its exit status and standard error."""
+
+    def wait() -> tuple[int, str]:
+        _, err = process.communicate(timeout=30)
+        return process.returncode, err
+
+    return await asyncio.to_thread(wait)
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import asyncio
 import json
 import signal
 import socket
-import subprocess
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,21 +19,11 @@ from bot.db.uow import make_uow_factory
 from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from tests.e2e.conftest import stillpoint
+from tests.e2e.conftest import finish, stillpoint
 
 pytestmark = pytest.mark.e2e
 
 SECRET = "replica-secret_1"
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[SandboxServer]:
-    server = SandboxServer(limits=True)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def _free_port() -> int:
@@ -55,16 +43,8 @@ def _env(server: SandboxServer, database: Path, **extra: str) -> dict[str, str]:
     }
 
 
-async def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
-    def wait() -> tuple[int, str]:
-        _, err = process.communicate(timeout=30)
-        return process.returncode, err
-
-    return await asyncio.to_thread(wait)
-
-
 async def _migrated(tmp_path: Path, env: dict[str, str]) -> None:
-    code, err = await _finish(stillpoint("migrate", cwd=tmp_path, **env))
+    code, err = await finish(stillpoint("migrate", cwd=tmp_path, **env))
     assert code == 0, err
 
 
@@ -125,7 +105,7 @@ async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_them_witho
             assert _metric(page, 'stillpoint_updates_total{outcome="handled"}') >= 1
     finally:
         bot.send_signal(signal.SIGTERM)
-        code, err = await _finish(bot)
+        code, err = await finish(bot)
     assert code == 0, err
     assert "updates by webhook" in err
     assert SECRET not in err
@@ -137,7 +117,7 @@ async def test_webhook_mode_without_a_secret_does_not_start(
 ) -> None:
     env = _env(emulator, tmp_path / "bot.sqlite3")
     await _migrated(tmp_path, env)
-    code, err = await _finish(
+    code, err = await finish(
         stillpoint("run", "--webhook-url", "https://bot.example/telegram", cwd=tmp_path, **env)
     )
     assert code == 1
@@ -171,7 +151,7 @@ async def test_a_worker_sends_and_takes_no_updates(emulator: SandboxServer, tmp_
             assert _metric(page, sent) == 1
     finally:
         worker.send_signal(signal.SIGTERM)
-        code, err = await _finish(worker)
+        code, err = await finish(worker)
     assert code == 0, err
     assert "no updates: sending and jobs only" in err
 

@@ -42,7 +42,7 @@ from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner, practitioner_notice_row
 from bot.services.flags.views import shorten
 from bot.services.policy import Policy
-from bot.services.sessions.booking import SessionRequest, book_session, book_sessions
+from bot.services.sessions.booking import SessionRequest, book_sessions
 from bot.services.sessions.calendar import OPEN_STATUSES
 from bot.services.sessions.changes import cancel_session, move_session
 from bot.services.sessions.views import SessionParties
@@ -207,10 +207,24 @@ def _active(sync: _Sync) -> list[Client]:
 
 
 async def _add_new(sync: _Sync, events: Sequence[CalendarEvent]) -> None:
-    """Events seen for the first time: those of one client booked together
-    (``book_sessions``), the rest stored to ask about; their entries written together."""
-    whose = [_whose(sync, event) for event in events]
-    to_book = [(e, c) for e, c in zip(events, whose, strict=True) if isinstance(c, Client)]
+    """Events seen for the first time: those naming one client booked, the rest stored to
+    ask about."""
+    stored = await _book_all(sync, [(event, _whose(sync, event)) for event in events])
+    sync.sessions += sum(entry.state is CalendarEntryState.BOOKED for entry in stored)
+
+
+async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEntryState:
+    [entry] = await _book_all(sync, [(event, client)])
+    return entry.state
+
+
+async def _book_all(
+    sync: _Sync, planned: Sequence[tuple[CalendarEvent, Client | CalendarEntryState]]
+) -> list[CalendarEntry]:
+    """Each event's entry: its client's session booked (``book_sessions``, all together),
+    or refused with the practitioner told once, or the state it waits in; the entries
+    and the notices written together."""
+    to_book = [(event, whose) for event, whose in planned if isinstance(whose, Client)]
     outcomes = iter(
         await book_sessions(
             sync.uow,
@@ -227,23 +241,22 @@ async def _add_new(sync: _Sync, events: Sequence[CalendarEvent]) -> None:
     )
     entries: list[CalendarEntry] = []
     refusals: dict[int, Refused] = {}
-    for event, client in zip(events, whose, strict=True):
-        if not isinstance(client, Client):
-            entries.append(_entry(sync, event, client))
+    for event, whose in planned:
+        if not isinstance(whose, Client):
+            entries.append(_entry(sync, event, whose))
             continue
         outcome = next(outcomes)
         if isinstance(outcome, Refused):
             refusals[len(entries)] = outcome
-            entries.append(_entry(sync, event, CalendarEntryState.NOT_BOOKED, client=client))
+            entries.append(_entry(sync, event, CalendarEntryState.NOT_BOOKED, client=whose))
         else:
             sync.booked += 1
-            sync.sessions += 1
             entries.append(
                 _entry(
                     sync,
                     event,
                     CalendarEntryState.BOOKED,
-                    client=client,
+                    client=whose,
                     appointment_id=outcome.appointment.id,
                 )
             )
@@ -254,6 +267,7 @@ async def _add_new(sync: _Sync, events: Sequence[CalendarEvent]) -> None:
             for at, refusal in refusals.items()
         ]
     )
+    return stored
 
 
 def _whose(sync: _Sync, event: CalendarEvent) -> Client | CalendarEntryState:
@@ -363,28 +377,6 @@ async def _gone(sync: _Sync, entry: CalendarEntry) -> None:
     await sync.uow.calendars.remove_entry(entry.id)
 
 
-async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEntryState:
-    try:
-        appointment, _ = await book_session(
-            sync.uow,
-            sync.clock,
-            sync.policy,
-            practitioner=sync.practitioner,
-            client=client,
-            starts_at=event.starts_at,
-            minutes=session_minutes(event.starts_at, event.ends_at),
-        )
-    except Refused as refusal:
-        entry = await _store(sync, event, CalendarEntryState.NOT_BOOKED, client=client)
-        await _tell(sync, entry, "not_booked", refusal.answer, event.starts_at)
-        return entry.state
-    sync.booked += 1
-    await _store(
-        sync, event, CalendarEntryState.BOOKED, client=client, appointment_id=appointment.id
-    )
-    return CalendarEntryState.BOOKED
-
-
 async def _ask(sync: _Sync, entry: CalendarEntry, candidates: Sequence[Client]) -> None:
     buttons = [
         (
@@ -459,19 +451,6 @@ def _told(
         now=sync.now,
         quiet=sync.policy.quiet,
         about_client_id=entry.client_id,
-    )
-
-
-async def _store(
-    sync: _Sync,
-    event: CalendarEvent,
-    state: CalendarEntryState,
-    *,
-    client: Client | None = None,
-    appointment_id: int | None = None,
-) -> CalendarEntry:
-    return await sync.uow.calendars.add_entry(
-        _entry(sync, event, state, client=client, appointment_id=appointment_id)
     )
 
 
