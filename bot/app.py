@@ -246,7 +246,10 @@ async def serving(
             runtime_of(application).sender.stop_claiming()
             stop_calendar_pass(application)
             await application.stop()  # waits for the updates and the delivery pass under way
-            await runtime_of(application).sender.leave()  # peers need not wait for it
+            try:
+                await runtime_of(application).sender.leave()  # peers need not wait for it
+            except Exception as error:  # the database is away: a peer frees them in seconds
+                _log.warning("could not hand back what this process held: %s", type(error).__name__)
             try:
                 async with asyncio.timeout(REPLIES_GRACE_S):
                     await lanes_of(application).wait_sent()
