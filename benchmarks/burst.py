@@ -131,7 +131,7 @@ async def run(
             chats = open_chats(server, messages)
             through: dict[str, Any] = {}
             if webhook:
-                through = await webhook_burst.run(
+                due_at, finished, through = await webhook_burst.run(
                     server,
                     db,
                     engine,
@@ -142,7 +142,6 @@ async def run(
                     restart=restart,
                     lead_s=lead_s,
                 )
-                due_at, finished = through.pop("due_at"), through.pop("finished")
             else:
                 due_at, finished = await _polling(
                     server, db, engine, workdir, chats, processes=processes, limits=limits

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,9 @@ async def run(
     updates: int,
     restart: bool,
     lead_s: float,
-) -> dict[str, Any]:
-    """The burst through ``processes`` webhook replicas; its JSON fields."""
+) -> tuple[datetime, bool, dict[str, Any]]:
+    """The burst through ``processes`` webhook replicas: when the rows were due, whether
+    everything arrived in time, and its own JSON fields."""
     proxy = RoundRobinProxy()
     url = await proxy.start()
     replicas, webhooks = _replicas(server, db, workdir, processes, url)
@@ -174,21 +176,23 @@ async def run(
         await proxy.stop()
     answers = tally(server, users)
     reminders = tally(server, chats)
-    return {
-        "webhook": True,
-        "finished": finished,
-        "due_at": due_at,
-        "http_409": int(server.state.stats.errors_returned.get("409", 0)),
-        "updates": updates,
-        "updates_answered": answers.delivered,
-        "updates_answered_twice": answers.duplicates,
-        "lost_updates": answers.lost,
-        "replica_restarted": restart,
-        "proxy_passed_over": proxy.passed_over,
-        "mid_burst_emulator_delivered": list(mid_seen),
-        "mid_burst_metrics_outbox_sent": int(mid_sent),
-        "metrics_outbox_sent": int(outbox_sent),
-        "metrics_sent_counted": int(sum(counted)),
-        "emulator_delivered": reminders.delivered,
-        "metrics_match": int(outbox_sent) == reminders.delivered,
-    }
+    return (
+        due_at,
+        finished,
+        {
+            "webhook": True,
+            "http_409": int(server.state.stats.errors_returned.get("409", 0)),
+            "updates": updates,
+            "updates_answered": answers.delivered,
+            "updates_answered_twice": answers.duplicates,
+            "lost_updates": answers.lost,
+            "replica_restarted": restart,
+            "proxy_passed_over": proxy.passed_over,
+            "mid_burst_emulator_delivered": list(mid_seen),
+            "mid_burst_metrics_outbox_sent": int(mid_sent),
+            "metrics_outbox_sent": int(outbox_sent),
+            "metrics_sent_counted": int(sum(counted)),
+            "emulator_delivered": reminders.delivered,
+            "metrics_match": int(outbox_sent) == reminders.delivered,
+        },
+    )

@@ -278,15 +278,10 @@ class OutboxRepository(Protocol):
         ...
 
     async def recover_in_flight(
-        self,
-        reason: str,
-        *,
-        claimed_before: datetime | None = None,
-        claimed_by: int | None = None,
+        self, reason: str, *, claimed_by: int | None = None
     ) -> list[OutboxMessage]:
-        """Turn ``sending`` rows (claimed before ``claimed_before``, and by process
-        ``claimed_by``, if given) into ``uncertain`` with ``reason``; return them. Such rows
-        are reported, never resent."""
+        """Turn ``sending`` rows (claimed by process ``claimed_by``, if given) into
+        ``uncertain`` with ``reason``; return them. Such rows are reported, never resent."""
         ...
 
     async def recover_abandoned(

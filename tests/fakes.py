@@ -613,20 +613,9 @@ class FakeOutbox(_Table[OutboxMessage]):
         )
 
     async def recover_in_flight(
-        self,
-        reason: str,
-        *,
-        claimed_before: datetime | None = None,
-        claimed_by: int | None = None,
+        self, reason: str, *, claimed_by: int | None = None
     ) -> list[OutboxMessage]:
-        before = None if claimed_before is None else _utc(claimed_before, "claimed_before")
-        return self._uncertain(
-            lambda m: (
-                (before is None or (m.claimed_at is not None and m.claimed_at < before))
-                and claimed_by in (None, m.claimed_by)
-            ),
-            reason,
-        )
+        return self._uncertain(lambda m: claimed_by in (None, m.claimed_by), reason)
 
     async def recover_abandoned(
         self, reason: str, *, unowned_before: datetime

@@ -736,26 +736,16 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         )
 
     async def recover_in_flight(
-        self,
-        reason: str,
-        *,
-        claimed_before: datetime | None = None,
-        claimed_by: int | None = None,
+        self, reason: str, *, claimed_by: int | None = None
     ) -> list[OutboxMessage]:
-        """Turn ``sending`` rows (claimed before ``claimed_before``, and by process
-        ``claimed_by``, if given) into ``uncertain`` with ``reason``; return them.
+        """Turn ``sending`` rows (claimed by process ``claimed_by``, if given) into
+        ``uncertain`` with ``reason``; return them.
 
         For start-up after a crash: whether those messages arrived is unknown, and
         Telegram has no idempotency key, so they are reported, never resent.
         """
-        conditions: list[ColumnElement[bool]] = []
-        if claimed_before is not None:
-            conditions.append(
-                OutboxRow.claimed_at < require_aware(claimed_before, "claimed_before")
-            )
-        if claimed_by is not None:
-            conditions.append(OutboxRow.claimed_by == claimed_by)
-        return await self._uncertain(*conditions, reason=reason)
+        mine = () if claimed_by is None else (OutboxRow.claimed_by == claimed_by,)
+        return await self._uncertain(*mine, reason=reason)
 
     async def recover_abandoned(
         self, reason: str, *, unowned_before: datetime

@@ -51,6 +51,17 @@ async def emulator() -> AsyncIterator[SandboxServer]:
         await server.stop()
 
 
+def emulator_env(server: SandboxServer, database: Path, **extra: str) -> dict[str, str]:
+    """What ``stillpoint run`` needs to talk to ``server`` with an SQLite ``database``."""
+    return {
+        "BOT_TOKEN": server.bot_token,
+        "TELEGRAM_API_URL": server.url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "PRACTITIONER_IDS": str(server.state.practitioner_user_id),
+        **extra,
+    }
+
+
 async def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
     """Wait for the process without blocking the emulator, which shares this event loop;
     its exit status and standard error."""

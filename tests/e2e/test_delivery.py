@@ -12,7 +12,7 @@ from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.launch import RunningSandbox, running_sandbox
 from bot.sandbox.client import SandboxClient
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.settings import load_settings
 
 pytestmark = pytest.mark.e2e
@@ -50,15 +50,16 @@ async def _schedule(sandbox: RunningSandbox, chat_id: int, key: str, due_in: tim
     now = runtime.clock.now()
     # An alert is never held back by quiet hours, so the hour the test runs at cannot matter.
     async with runtime.uow() as uow:
-        row = await schedule(
-            uow,
-            OutgoingMessage(Text("stop.done")),
-            Recipient(chat_id, "en", "UTC"),
-            kind=OutboxKind.FLAG_ALERT,
-            dedup_key=key,
-            now=now,
-            quiet=runtime.settings.quiet_hours,
-            due_at=now + due_in,
+        row = await uow.outbox.add(
+            outbox_row(
+                OutgoingMessage(Text("stop.done")),
+                Recipient(chat_id, "en", "UTC"),
+                kind=OutboxKind.FLAG_ALERT,
+                dedup_key=key,
+                now=now,
+                quiet=runtime.settings.quiet_hours,
+                due_at=now + due_in,
+            )
         )
         await uow.commit()
     return row.id

@@ -24,7 +24,7 @@ from bot.encryption import KeyRing
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.settings import load_settings
 from tests.conftest import TEST_DATA_KEY
 from tests.e2e import support
@@ -116,14 +116,15 @@ async def _plant_under_the_old_key(uow: UnitOfWorkFactory, users: list[int]) -> 
             )
             clients.append(client)
         for user in users:
-            await schedule(
-                unit,
-                OutgoingMessage(TEXT),
-                Recipient(user, "en", "UTC"),
-                kind=OutboxKind.FLAG_ALERT,
-                dedup_key=f"alert:{user}",
-                now=now,
-                quiet=quiet,
+            await unit.outbox.add(
+                outbox_row(
+                    OutgoingMessage(TEXT),
+                    Recipient(user, "en", "UTC"),
+                    kind=OutboxKind.FLAG_ALERT,
+                    dedup_key=f"alert:{user}",
+                    now=now,
+                    quiet=quiet,
+                )
             )
         await unit.commit()
     return clients

@@ -7,40 +7,23 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from benchmarks.webhook_proxy import free_port
 from bot.db.engine import create_engine
 from bot.db.uow import make_uow_factory
 from bot.domain.models import OutboxKind, OutboxMessage, OutboxState
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from tests.e2e.conftest import finish, stillpoint
+from tests.e2e.conftest import emulator_env, finish, stillpoint
 
 pytestmark = pytest.mark.e2e
 
 SECRET = "replica-secret_1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _env(server: SandboxServer, database: Path, **extra: str) -> dict[str, str]:
-    return {
-        "BOT_TOKEN": server.bot_token,
-        "TELEGRAM_API_URL": server.url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "PRACTITIONER_IDS": str(server.state.practitioner_user_id),
-        **extra,
-    }
 
 
 async def _migrated(tmp_path: Path, env: dict[str, str]) -> None:
@@ -68,9 +51,9 @@ def _metric(page: str, line_start: str) -> float:
 async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_them_without(
     emulator: SandboxServer, tmp_path: Path
 ) -> None:
-    port, health = _free_port(), _free_port()
+    port, health = free_port(), free_port()
     url = f"http://127.0.0.1:{port}/telegram"
-    env = _env(
+    env = emulator_env(
         emulator,
         tmp_path / "bot.sqlite3",
         WEBHOOK_SECRET=SECRET,
@@ -115,7 +98,7 @@ async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_them_witho
 async def test_webhook_mode_without_a_secret_does_not_start(
     emulator: SandboxServer, tmp_path: Path
 ) -> None:
-    env = _env(emulator, tmp_path / "bot.sqlite3")
+    env = emulator_env(emulator, tmp_path / "bot.sqlite3")
     await _migrated(tmp_path, env)
     code, err = await finish(
         stillpoint("run", "--webhook-url", "https://bot.example/telegram", cwd=tmp_path, **env)
@@ -127,8 +110,8 @@ async def test_webhook_mode_without_a_secret_does_not_start(
 
 async def test_a_worker_sends_and_takes_no_updates(emulator: SandboxServer, tmp_path: Path) -> None:
     database = tmp_path / "bot.sqlite3"
-    health = _free_port()
-    env = _env(emulator, database, HEALTH_PORT=str(health))
+    health = free_port()
+    env = emulator_env(emulator, database, HEALTH_PORT=str(health))
     await _migrated(tmp_path, env)
     practitioner = emulator.state.practitioner_user_id
     worker = stillpoint("run", "--no-updates", cwd=tmp_path, **env)

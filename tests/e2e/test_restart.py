@@ -17,7 +17,7 @@ from bot.domain.models import OutboxKind, OutboxState
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.settings import load_settings
 from tests.e2e import support
 from tests.e2e.conftest import stillpoint
@@ -42,14 +42,15 @@ async def test_a_killed_bot_resumes_without_duplicates_or_silent_losses(tmp_path
         quiet = load_settings(None).quiet_hours
         async with uow() as unit:
             for user in users:
-                await schedule(
-                    unit,
-                    OutgoingMessage(TEXT),
-                    Recipient(user, "en", "UTC"),
-                    kind=OutboxKind.FLAG_ALERT,
-                    dedup_key=f"alert:{user}",
-                    now=now,
-                    quiet=quiet,
+                await unit.outbox.add(
+                    outbox_row(
+                        OutgoingMessage(TEXT),
+                        Recipient(user, "en", "UTC"),
+                        kind=OutboxKind.FLAG_ALERT,
+                        dedup_key=f"alert:{user}",
+                        now=now,
+                        quiet=quiet,
+                    )
                 )
             await unit.commit()
 

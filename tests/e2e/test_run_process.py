@@ -11,24 +11,15 @@ import pytest
 
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from tests.e2e.conftest import finish, stillpoint
+from tests.e2e.conftest import emulator_env, finish, stillpoint
 
 pytestmark = pytest.mark.e2e
-
-
-def _env(server: SandboxServer, database: Path) -> dict[str, str]:
-    return {
-        "BOT_TOKEN": server.bot_token,
-        "TELEGRAM_API_URL": server.url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "PRACTITIONER_IDS": str(server.state.practitioner_user_id),
-    }
 
 
 async def test_run_serves_refuses_a_second_instance_and_stops_on_sigterm(
     emulator: SandboxServer, tmp_path: Path
 ) -> None:
-    env = _env(emulator, tmp_path / "bot.sqlite3")
+    env = emulator_env(emulator, tmp_path / "bot.sqlite3")
     code, err = await finish(stillpoint("migrate", cwd=tmp_path, **env))
     assert code == 0, err
 
@@ -60,7 +51,7 @@ async def test_run_on_an_unmigrated_database_says_to_migrate(
     emulator: SandboxServer, tmp_path: Path
 ) -> None:
     code, err = await finish(
-        stillpoint("run", cwd=tmp_path, **_env(emulator, tmp_path / "new.sqlite3"))
+        stillpoint("run", cwd=tmp_path, **emulator_env(emulator, tmp_path / "new.sqlite3"))
     )
     assert code == 1
     assert "stillpoint migrate" in err
@@ -78,7 +69,7 @@ async def test_an_unreachable_database_is_one_clear_line(command: str, tmp_path:
 
 
 async def test_a_wrong_token_is_one_clear_line(emulator: SandboxServer, tmp_path: Path) -> None:
-    env = _env(emulator, tmp_path / "bot.sqlite3")
+    env = emulator_env(emulator, tmp_path / "bot.sqlite3")
     assert (await finish(stillpoint("migrate", cwd=tmp_path, **env)))[0] == 0
     env["BOT_TOKEN"] = "123456:not-the-right-token"
     code, err = await finish(stillpoint("run", cwd=tmp_path, **env))
@@ -104,7 +95,7 @@ async def test_an_unreachable_bot_api_is_one_clear_line(tmp_path: Path) -> None:
 async def test_a_failure_while_polling_starts_is_one_clear_line(
     emulator: SandboxServer, tmp_path: Path
 ) -> None:
-    env = _env(emulator, tmp_path / "bot.sqlite3")
+    env = emulator_env(emulator, tmp_path / "bot.sqlite3")
     assert (await finish(stillpoint("migrate", cwd=tmp_path, **env)))[0] == 0
     async with SandboxClient(emulator.url) as sandbox:
         await sandbox.fault("deleteWebhook", 500, times=10)

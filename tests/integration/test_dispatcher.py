@@ -28,7 +28,7 @@ from bot.domain.outgoing import OutgoingMessage, Recipient, SentMessage, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWorkFactory
 from bot.services.delivery.dispatcher import SENDS_AT_ONCE, SILENT_AFTER, Dispatcher
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.delivery.pacing import Limits, Pacer
 from bot.services.delivery.report import delivery_report
 from tests.fakes import FixedClock
@@ -103,14 +103,15 @@ async def test_the_message_is_rendered_from_its_row(
     uow_factory: UnitOfWorkFactory, dispatcher: Dispatcher, notifier: ScriptedNotifier
 ) -> None:
     async with uow_factory() as uow:
-        await schedule(
-            uow,
-            OutgoingMessage(Text("stop.practitioner_notice", {"client": "C"})),
-            Recipient(9000, "de", "UTC"),
-            kind=OutboxKind.NOTICE,
-            dedup_key="notice",
-            now=T0,
-            quiet=QUIET,
+        await uow.outbox.add(
+            outbox_row(
+                OutgoingMessage(Text("stop.practitioner_notice", {"client": "C"})),
+                Recipient(9000, "de", "UTC"),
+                kind=OutboxKind.NOTICE,
+                dedup_key="notice",
+                now=T0,
+                quiet=QUIET,
+            )
         )
         await uow.commit()
     await dispatcher.dispatch_due()
@@ -324,14 +325,15 @@ async def test_quiet_hours_move_a_routine_message_and_not_an_alert(
     placed = {}
     async with uow_factory() as uow:
         for kind in (OutboxKind.CHECKIN, OutboxKind.FLAG_ALERT):
-            placed[kind] = await schedule(
-                uow,
-                OutgoingMessage(Text("stop.done")),
-                Recipient(9000, "en", "UTC"),
-                kind=kind,
-                dedup_key=kind,
-                now=night,
-                quiet=QUIET,
+            placed[kind] = await uow.outbox.add(
+                outbox_row(
+                    OutgoingMessage(Text("stop.done")),
+                    Recipient(9000, "en", "UTC"),
+                    kind=kind,
+                    dedup_key=kind,
+                    now=night,
+                    quiet=QUIET,
+                )
             )
         await uow.commit()
     assert placed[OutboxKind.CHECKIN].due_at == datetime(2026, 3, 3, 6, 0, tzinfo=T0.tzinfo)

@@ -45,7 +45,7 @@ from bot.services.checkins.replies import (
     reactions_in,
 )
 from bot.services.context import UseCaseContext
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.policy import Policy
 from bot.services.sessions.views import practitioner_name
 
@@ -266,17 +266,18 @@ async def _snooze(
         kinds=(OutboxKind.CHECKIN,),
         reason="the client snoozed the check-in again",
     )
-    row = await schedule(
-        uow,
-        views.question(checkin.id, checkin.step),
-        Recipient.client(client),
-        kind=OutboxKind.CHECKIN,
-        dedup_key=snooze_key(checkin.id, snoozes),
-        now=now,
-        quiet=policy.quiet,
-        due_at=at,
-        expires_at=at + policy.checkin_max_age,
-        appointment_id=checkin.appointment_id,
+    row = await uow.outbox.add(
+        outbox_row(
+            views.question(checkin.id, checkin.step),
+            Recipient.client(client),
+            kind=OutboxKind.CHECKIN,
+            dedup_key=snooze_key(checkin.id, snoozes),
+            now=now,
+            quiet=policy.quiet,
+            due_at=at,
+            expires_at=at + policy.checkin_max_age,
+            appointment_id=checkin.appointment_id,
+        )
     )
     await uow.checkins.update(dataclasses.replace(checkin, snoozes=snoozes))
     await uow.audit.record(

@@ -21,7 +21,7 @@ from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused
 from bot.services.checkins import views
 from bot.services.context import UseCaseContext
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.policy import Policy
 
 ANSWER_GRACE = timedelta(hours=12)
@@ -58,14 +58,15 @@ async def ask_keep_or_stop(uow: UnitOfWork, clock: Clock, policy: Policy, client
     streak = unanswered_streak(checkins)
     if streak < UNANSWERED_BEFORE_ASKING or streak % UNANSWERED_BEFORE_ASKING:
         return
-    await schedule(
-        uow,
-        views.keep_question(),
-        Recipient.client(client),
-        kind=OutboxKind.CHECKIN,  # /pause and /stop call it off with the check-ins
-        dedup_key=keep_question_key(client, int(now.timestamp())),
-        now=now,
-        quiet=policy.quiet,
+    await uow.outbox.add(
+        outbox_row(
+            views.keep_question(),
+            Recipient.client(client),
+            kind=OutboxKind.CHECKIN,  # /pause and /stop call it off with the check-ins
+            dedup_key=keep_question_key(client, int(now.timestamp())),
+            now=now,
+            quiet=policy.quiet,
+        )
     )
     await uow.clients.update(dataclasses.replace(client, checkin_prompt_at=now))
     await uow.audit.record(
@@ -136,14 +137,15 @@ async def pause_silent_clients(uow: UnitOfWork, clock: Clock, policy: Policy) ->
             ):
                 continue
             paused.append(await _pause(uow, client, "no answer to keep getting check-ins"))
-            await schedule(
-                uow,
-                OutgoingMessage(Text("checkin.paused_silent")),
-                Recipient.client(client),
-                kind=OutboxKind.NOTICE,
-                dedup_key=f"checkins-paused:{client.id}:{int(asked.timestamp())}",
-                now=now,
-                quiet=policy.quiet,
+            await uow.outbox.add(
+                outbox_row(
+                    OutgoingMessage(Text("checkin.paused_silent")),
+                    Recipient.client(client),
+                    kind=OutboxKind.NOTICE,
+                    dedup_key=f"checkins-paused:{client.id}:{int(asked.timestamp())}",
+                    now=now,
+                    quiet=policy.quiet,
+                )
             )
             await uow.audit.record(
                 now,

@@ -26,7 +26,7 @@ from bot.ports import UnitOfWork
 from bot.services.checkins.prompts import ask_keep_or_stop, pause_silent_clients
 from bot.services.checkins.views import score_question
 from bot.services.context import UseCaseContext
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.policy import Policy
 from bot.services.sessions.views import SessionParties
 
@@ -63,17 +63,18 @@ async def queue_checkin(
     expires_at = checkin.due_at + policy.checkin_max_age
     if not gets_checkins(client) or client.telegram_user_id is None or expires_at <= now:
         return False
-    await schedule(
-        uow,
-        score_question(checkin.id),
-        Recipient.client(client),
-        kind=OutboxKind.CHECKIN,
-        dedup_key=dedup_key(checkin),
-        now=now,
-        quiet=policy.quiet,
-        due_at=checkin.due_at,
-        expires_at=expires_at,
-        appointment_id=checkin.appointment_id,
+    await uow.outbox.add(
+        outbox_row(
+            score_question(checkin.id),
+            Recipient.client(client),
+            kind=OutboxKind.CHECKIN,
+            dedup_key=dedup_key(checkin),
+            now=now,
+            quiet=policy.quiet,
+            due_at=checkin.due_at,
+            expires_at=expires_at,
+            appointment_id=checkin.appointment_id,
+        )
     )
     return True
 

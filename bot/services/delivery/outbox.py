@@ -31,9 +31,9 @@ def outbox_row(
     about_client_id: int | None = None,
     forget_after_send: bool = False,
 ) -> OutboxMessage:
-    """The row that schedules ``message`` (once per ``dedup_key``), due at ``due_at``
-    (default: now), moved out of the recipient's ``quiet`` hours (``None``: it goes
-    whatever the hour); not stored yet.
+    """The row that schedules ``message`` (once per ``dedup_key``: ``uow.outbox.add``),
+    due at ``due_at`` (default: now), moved out of the recipient's ``quiet`` hours
+    (``None``: it goes whatever the hour); not stored yet.
 
     ``about_client_id`` names the client whose name or words a message to someone else
     carries; ``forget_after_send`` empties the payload once it is done."""
@@ -58,42 +58,6 @@ def outbox_row(
         locale=to.locale,
     )
     return row if quiet is None else place(row, timezone=to.timezone, quiet=quiet)
-
-
-async def schedule(
-    uow: UnitOfWork,
-    message: OutgoingMessage,
-    to: Recipient,
-    *,
-    kind: OutboxKind,
-    dedup_key: str,
-    now: datetime,
-    quiet: QuietHours | None,
-    due_at: datetime | None = None,
-    expires_at: datetime | None = None,
-    priority: int = 0,
-    appointment_id: int | None = None,
-    about_client_id: int | None = None,
-    forget_after_send: bool = False,
-) -> OutboxMessage:
-    """Add the row :func:`outbox_row` makes, unless its ``dedup_key`` is stored (that
-    row is returned then)."""
-    return await uow.outbox.add(
-        outbox_row(
-            message,
-            to,
-            kind=kind,
-            dedup_key=dedup_key,
-            now=now,
-            quiet=quiet,
-            due_at=due_at,
-            expires_at=expires_at,
-            priority=priority,
-            appointment_id=appointment_id,
-            about_client_id=about_client_id,
-            forget_after_send=forget_after_send,
-        )
-    )
 
 
 def encode(message: OutgoingMessage) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from bot.domain.models import FlagState, OutboxKind, OutboxMessage
 from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.timing import QuietHours
 from bot.ports import UnitOfWork
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.flags import views
 from bot.services.flags.lifecycle import PRIORITY, escalation_prefix
 
@@ -58,16 +58,17 @@ async def alert_undelivered(
     for role, chat_id in (("backup", backup_chat_id), ("operator", operator_chat_id)):
         if chat_id is None or chat_id in (row.chat_id, practitioner.telegram_user_id):
             continue
-        await schedule(
-            uow,
-            OutgoingMessage(texts[role]),
-            Recipient.practitioner(practitioner, chat_id=chat_id),
-            kind=OutboxKind.FLAG_ALERT,
-            dedup_key=f"{escalation_prefix(flag.id)}undelivered:{role}",
-            now=now,
-            quiet=quiet,
-            priority=PRIORITY[flag.level],
-            about_client_id=flag.client_id,
+        await uow.outbox.add(
+            outbox_row(
+                OutgoingMessage(texts[role]),
+                Recipient.practitioner(practitioner, chat_id=chat_id),
+                kind=OutboxKind.FLAG_ALERT,
+                dedup_key=f"{escalation_prefix(flag.id)}undelivered:{role}",
+                now=now,
+                quiet=quiet,
+                priority=PRIORITY[flag.level],
+                about_client_id=flag.client_id,
+            )
         )
         told.append(role)
     _log.warning(

@@ -38,7 +38,7 @@ from bot.domain.triage import level_rank
 from bot.ports import Clock, UnitOfWork
 from bot.services.access import refuse, require_practitioner
 from bot.services.context import UseCaseContext
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.flags import views
 from bot.services.policy import Policy
 
@@ -208,17 +208,18 @@ class _Alerts:
         *,
         chat_id: int | None = None,
     ) -> OutboxMessage:
-        return await schedule(
-            self.uow,
-            message,
-            Recipient.practitioner(self.practitioner, chat_id=chat_id),
-            kind=OutboxKind.FLAG_ALERT,
-            dedup_key=dedup_key,
-            now=self.now,
-            quiet=self.policy.quiet,
-            due_at=due_at,
-            priority=PRIORITY[self.level],
-            about_client_id=self.client_id,
+        return await self.uow.outbox.add(
+            outbox_row(
+                message,
+                Recipient.practitioner(self.practitioner, chat_id=chat_id),
+                kind=OutboxKind.FLAG_ALERT,
+                dedup_key=dedup_key,
+                now=self.now,
+                quiet=self.policy.quiet,
+                due_at=due_at,
+                priority=PRIORITY[self.level],
+                about_client_id=self.client_id,
+            )
         )
 
 

@@ -26,7 +26,7 @@ from bot.domain.text_params import when
 from bot.ports import Clock, UnitOfWork
 from bot.services.access import Refused, require_practitioner
 from bot.services.context import UseCaseContext
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.flags import views
 from bot.services.flags.lifecycle import own_flag
 from bot.services.policy import Policy
@@ -189,17 +189,20 @@ async def _message_to_client(
 
     Its key is outside ``escalation_prefix``: acknowledging the flag must not cancel it.
     """
-    return await schedule(
-        uow,
-        OutgoingMessage(
-            Text("flag.message", {"practitioner": practitioner_name(practitioner), "words": text})
-        ),
-        Recipient.client(client),
-        kind=OutboxKind.NOTICE,
-        dedup_key=f"flag-reply:{flag.id}:{message_id}",
-        now=now,
-        # The client has just written words of crisis: their practitioner's answer is what
-        # they need, whatever the hour. Quiet hours are for routine messages.
-        quiet=None if flag.level is TriageLevel.URGENT else policy.quiet,
-        priority=REPLY_PRIORITY,
+    return await uow.outbox.add(
+        outbox_row(
+            OutgoingMessage(
+                Text(
+                    "flag.message", {"practitioner": practitioner_name(practitioner), "words": text}
+                )
+            ),
+            Recipient.client(client),
+            kind=OutboxKind.NOTICE,
+            dedup_key=f"flag-reply:{flag.id}:{message_id}",
+            now=now,
+            # The client has just written words of crisis: their practitioner's answer is what
+            # they need, whatever the hour. Quiet hours are for routine messages.
+            quiet=None if flag.level is TriageLevel.URGENT else policy.quiet,
+            priority=REPLY_PRIORITY,
+        )
     )

@@ -18,7 +18,7 @@ from bot.domain.outgoing import OutgoingMessage, Recipient, Text
 from bot.domain.text_params import embed, when
 from bot.ports import UnitOfWork
 from bot.services.context import UseCaseContext
-from bot.services.delivery.outbox import schedule
+from bot.services.delivery.outbox import outbox_row
 from bot.services.flags import views
 from bot.services.flags.lifecycle import flag_list
 from bot.services.practice.digest import digest_messages, window
@@ -65,17 +65,18 @@ async def morning_lists(ctx: UseCaseContext) -> int:
                 continue
             _, day_end = local_day_bounds(now, practitioner.timezone)
             for dedup_key, message in zip(_keys(key, messages), messages, strict=True):
-                await schedule(
-                    uow,
-                    message,
-                    Recipient.practitioner(practitioner),
-                    kind=OutboxKind.NOTICE,
-                    dedup_key=dedup_key,
-                    now=now,
-                    quiet=ctx.policy.quiet,
-                    expires_at=day_end,  # a morning list is no use tomorrow
-                    # it names several clients: kept only until it is sent
-                    forget_after_send=True,
+                await uow.outbox.add(
+                    outbox_row(
+                        message,
+                        Recipient.practitioner(practitioner),
+                        kind=OutboxKind.NOTICE,
+                        dedup_key=dedup_key,
+                        now=now,
+                        quiet=ctx.policy.quiet,
+                        expires_at=day_end,  # a morning list is no use tomorrow
+                        # it names several clients: kept only until it is sent
+                        forget_after_send=True,
+                    )
                 )
             await uow.commit()
         scheduled += 1
