@@ -8,13 +8,14 @@ back to the row with the same id (``created_at`` only when given) and raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     String,
     Table,
@@ -94,19 +95,25 @@ class _Repository(Generic[R, D]):
         await self._session.flush()
         return to_domain(row, self.domain_class)
 
-    async def _add_all(self, objs: Sequence[D], key: Callable[[D], Hashable]) -> list[D]:
+    async def _add_all(self, objs: Sequence[D], key: Sequence[str]) -> list[D]:
         """Add the objects in one INSERT (a few, for a great many) and return them with
-        their ids, in order. The rows come back in any order (keeping the order would
-        cost SQLite a statement a row) and are matched by ``key``: objects with the same
-        key must be alike but for their id."""
+        their ids and creation times, in order. The rows come back in any order (keeping
+        the order would cost SQLite a statement a row) and are matched by the ``key``
+        columns: objects with the same key must be alike but for their id."""
         if not objs:
             return []
-        statement = self._insert().returning(*self._table.c)
-        added: dict[Hashable, list[D]] = {}
+        table = self._table
+        statement = self._insert().returning(
+            table.c.id, table.c.created_at, *(table.c[name] for name in key)
+        )
+        added: dict[tuple[Any, ...], list[Row[Any]]] = {}
         for row in await self._session.execute(statement, [row_values(obj) for obj in objs]):
-            obj = to_domain(row, self.domain_class)
-            added.setdefault(key(obj), []).append(obj)
-        return [added[key(obj)].pop() for obj in objs]
+            added.setdefault(tuple(row[2:]), []).append(row)
+        stored: list[D] = []
+        for obj in objs:
+            row = added[tuple(getattr(obj, name) for name in key)].pop()
+            stored.append(replace(obj, id=row.id, created_at=row.created_at))
+        return stored
 
     @property
     def _table(self) -> Table:
@@ -404,7 +411,7 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
         """Store new sessions together; they come back with their ids, in order."""
         return await self._add_all(
             appointments,
-            lambda a: (a.practitioner_id, a.client_id, a.starts_at, a.duration_minutes, a.status),
+            ("practitioner_id", "client_id", "starts_at", "duration_minutes", "status"),
         )
 
     async def get(self, appointment_id: int) -> Appointment | None:
@@ -542,10 +549,10 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
         exists (as ``add`` does)."""
         if not messages:
             return
-        values = [
-            row_values(m if m.next_attempt_at else replace(m, next_attempt_at=m.due_at))
-            for m in messages
-        ]
+        values = [row_values(m) for m in messages]
+        for value in values:
+            if value["next_attempt_at"] is None:
+                value["next_attempt_at"] = value["due_at"]
         statement = self._insert().on_conflict_do_nothing(index_elements=[OutboxRow.dedup_key])
         await self._session.execute(statement, values)
 
@@ -1327,9 +1334,7 @@ class SqlCalendarRepository:
 
     async def add_entries(self, entries: Sequence[CalendarEntry]) -> list[CalendarEntry]:
         """Store new entries together; they come back with their ids, in order."""
-        return await self._entries._add_all(
-            entries, lambda e: (e.subscription_id, e.uid, e.recurrence_id)
-        )
+        return await self._entries._add_all(entries, ("subscription_id", "uid", "recurrence_id"))
 
     async def update_entry(self, entry: CalendarEntry) -> CalendarEntry:
         """Write ``entry`` back over the stored one."""

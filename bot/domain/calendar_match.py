@@ -31,8 +31,14 @@ class NameMatcher(Generic[T]):
 
     def __init__(self, clients: Sequence[T], name: Callable[[T], str]) -> None:
         self._clients = list(clients)
-        self._full = [_words(name(c)) for c in self._clients]
-        firsts = [words[0] if words else "" for words in self._full]
+        full = [_words(name(c)) for c in self._clients]
+        firsts = [words[0] if words else "" for words in full]
+        # Full names by their first word, in the clients' order: a text is compared with
+        # the names whose first word it holds, not with every client's.
+        self._full_by_first: dict[str, list[tuple[int, list[str]]]] = {}
+        for at, words in enumerate(full):
+            if words:
+                self._full_by_first.setdefault(words[0], []).append((at, words))
         shared = Counter(firsts)
         self._by_first = {
             first: client
@@ -52,14 +58,15 @@ class NameMatcher(Generic[T]):
         words = _words(text)
         if not words:
             return []
-        full = [
-            c
-            for c, wanted in zip(self._clients, self._full, strict=True)
-            if _contains(words, wanted)
-        ]
-        if full:
-            return full
         present = set(words)
+        full = sorted(
+            at
+            for first in present
+            for at, wanted in self._full_by_first.get(first, ())
+            if _contains(words, wanted)
+        )
+        if full:
+            return [self._clients[at] for at in full]
         return [c for first, c in self._by_first.items() if first in present]
 
 
