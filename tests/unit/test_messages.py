@@ -141,6 +141,7 @@ SAMPLE_VALUES = {
     "reminders": 2,
     "query": "<script>",
     "lines": [embed(Text("status.booked")), "a <b> line"],
+    "events": [embed(Text("status.booked")), "an <b> event"],
     "status": embed(Text("status.confirmed")),
     "next": "",
     "line": "a <b> line",

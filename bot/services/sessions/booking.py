@@ -258,43 +258,33 @@ async def book_session(
     return outcome.appointment, outcome.reminders
 
 
-async def book_sessions(
-    uow: UnitOfWork,
-    clock: Clock,
-    policy: Policy,
-    *,
+@dataclass(frozen=True, slots=True)
+class Clash:
+    """A requested session would run over ``other``, an open session."""
+
+    other: Appointment
+
+
+def plan_sessions(
     practitioner: Practitioner,
+    taken: list[Appointment],
     requests: Sequence[SessionRequest],
-) -> list[Booked | Refused]:
-    """Book each request in turn as :func:`book_session` does one: refused if the client
-    is not active or it clashes with an open session, one booked before or one booked
-    earlier in ``requests``. The sessions, their messages and their audit entries are
-    written together, in the caller's transaction (nothing committed). One outcome for
-    each request, in order."""
-    if not requests:
-        return []
-    now = clock.now()
-    await uow.practitioners.lock(practitioner.id)
-    taken = await busy(
-        uow,
-        practitioner,
-        min(r.starts_at for r in requests),
-        max(r.starts_at + timedelta(minutes=r.minutes) for r in requests),
-    )
-    clients: dict[int, Client | None] = {r.client.id: r.client for r in requests}
-    outcomes: list[Refused | None] = []  # None: to book
-    to_book: list[tuple[Appointment, Client]] = []
+    now: datetime,
+) -> list[Appointment | Refused | Clash]:
+    """Decide each request in turn, as :func:`book_sessions` books them: the session to
+    book (not stored: id 0), refused if the client is not active, or the open session
+    it clashes with (in ``taken``, or planned earlier in ``requests``). ``taken`` grows
+    by the sessions planned."""
+    planned: list[Appointment | Refused | Clash] = []
     for request in requests:
         client = request.client
         if client.status is not ClientStatus.ACTIVE:
             text = Text(f"booking.client_{client.status}", {"client": client.full_name})
-            outcomes.append(Refused(text))
+            planned.append(Refused(text))
             continue
         other = clashing(taken, request.starts_at, request.minutes)
         if other is not None:
-            if other.client_id not in clients:
-                clients[other.client_id] = await uow.clients.get(other.client_id)
-            outcomes.append(clash_refusal(practitioner, other, clients[other.client_id]))
+            planned.append(Clash(other))
             continue
         session = Appointment(
             id=0,
@@ -306,8 +296,49 @@ async def book_sessions(
             created_at=now,
         )
         taken.append(session)
-        to_book.append((session, client))
-        outcomes.append(None)
+        planned.append(session)
+    return planned
+
+
+async def book_sessions(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy,
+    *,
+    practitioner: Practitioner,
+    requests: Sequence[SessionRequest],
+) -> list[Booked | Refused]:
+    """Book each request in turn as :func:`book_session` does one: refused if the client
+    is not active or it clashes with an open session, one booked before or one booked
+    earlier in ``requests`` (:func:`plan_sessions`). The sessions, their messages and
+    their audit entries are written together, in the caller's transaction (nothing
+    committed); each client booked several sessions is told of them in one message. One
+    outcome for each request, in order."""
+    if not requests:
+        return []
+    now = clock.now()
+    await uow.practitioners.lock(practitioner.id)
+    taken = await busy(
+        uow,
+        practitioner,
+        min(r.starts_at for r in requests),
+        max(r.starts_at + timedelta(minutes=r.minutes) for r in requests),
+    )
+    planned = plan_sessions(practitioner, taken, requests, now)
+    clients: dict[int, Client | None] = {r.client.id: r.client for r in requests}
+    outcomes: list[Refused | None] = []  # None: to book
+    to_book: list[tuple[Appointment, Client]] = []
+    for request, plan in zip(requests, planned, strict=True):
+        if isinstance(plan, Clash):
+            other = plan.other
+            if other.client_id not in clients:
+                clients[other.client_id] = await uow.clients.get(other.client_id)
+            outcomes.append(clash_refusal(practitioner, other, clients[other.client_id]))
+        elif isinstance(plan, Refused):
+            outcomes.append(plan)
+        else:
+            to_book.append((plan, request.client))
+            outcomes.append(None)
     stored = await uow.appointments.add_all([session for session, _ in to_book])
     booked = [
         SessionParties(session, client, practitioner)

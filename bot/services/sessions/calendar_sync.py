@@ -42,8 +42,8 @@ from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner, practitioner_notice_row
 from bot.services.flags.views import shorten
 from bot.services.policy import Policy
-from bot.services.sessions.booking import SessionRequest, book_sessions
-from bot.services.sessions.calendar import OPEN_STATUSES
+from bot.services.sessions.booking import Clash, SessionRequest, book_sessions, plan_sessions
+from bot.services.sessions.calendar import OPEN_STATUSES, busy, clash_refusal
 from bot.services.sessions.changes import cancel_session, move_session
 from bot.services.sessions.views import SessionParties
 
@@ -130,8 +130,9 @@ async def apply_events(
     """Bring the practitioner's sessions in line with ``events`` (the calendar from now
     to :data:`WINDOW` ahead), each unit of work committed: first the events gone from the
     calendar and the known ones (:data:`EVENTS_A_TURN` a unit of work), so what they free
-    is free for the new ones, then the new ones (:data:`NEW_EVENTS_A_TURN` a unit of
-    work); then ask about a few of the events that name no client (:func:`ask_waiting`)."""
+    is free for the new ones, then the new ones (:func:`_new_turns`: each client's
+    sessions together, so they are told of them in one message); then ask about a few of
+    the events that name no client (:func:`ask_waiting`)."""
     async with ctx.uow() as uow:
         sync = await _start(uow, ctx.clock, ctx.policy, subscription)
         if sync is None:
@@ -149,21 +150,21 @@ async def apply_events(
         *(partial(_follow, sync, event, known[event.key]) for event in ahead if event.key in known),
     ]
     new = [event for event in ahead if event.key not in known]
-    turns: list[Callable[[], Awaitable[None]]] = [
-        *(
-            partial(_each, steps[at : at + EVENTS_A_TURN])
-            for at in range(0, len(steps), EVENTS_A_TURN)
-        ),
-        *(
-            partial(_add_new, sync, new[at : at + NEW_EVENTS_A_TURN])
-            for at in range(0, len(new), NEW_EVENTS_A_TURN)
-        ),
-    ]
-    for turn in turns:
+    for at in range(0, len(steps), EVENTS_A_TURN):
         async with ctx.uow() as uow:
             sync.uow = uow
-            await turn()
+            await _each(steps[at : at + EVENTS_A_TURN])
             await uow.commit()
+    if new:
+        # Planned once what the calendar no longer holds has made room.
+        async with ctx.uow() as uow:
+            sync.uow = uow
+            planned = await _plan_new(sync, new)
+        for turn in _new_turns(planned):
+            async with ctx.uow() as uow:
+                sync.uow = uow
+                await _add_new(sync, turn)
+                await uow.commit()
     async with ctx.uow() as uow:
         sync.uow = uow
         waiting = await _ask_waiting(sync)
@@ -206,10 +207,81 @@ def _active(sync: _Sync) -> list[Client]:
     return [c for c in sync.clients.values() if c.status is ClientStatus.ACTIVE]
 
 
-async def _add_new(sync: _Sync, events: Sequence[CalendarEvent]) -> None:
+@dataclass(frozen=True, slots=True)
+class _NotBooked:
+    """A new event naming a client that cannot be their session: why."""
+
+    client: Client
+    refusal: Refused
+
+
+_Whose = Client | CalendarEntryState | _NotBooked
+"""What becomes of a new event: its client's session, refused, or stored in a state."""
+
+
+async def _plan_new(
+    sync: _Sync, events: Sequence[CalendarEvent]
+) -> list[tuple[CalendarEvent, _Whose]]:
+    """Whose session each new event is, soonest first: the sessions checked against the
+    practitioner's open ones and each other (``plan_sessions``), so an event that clashes
+    with an earlier one is refused whatever unit of work books the earlier one."""
+    soonest_first = sorted(events, key=lambda e: e.starts_at)
+    planned = [(event, _whose(sync, event)) for event in soonest_first]
+    requests = [
+        SessionRequest(whose, event.starts_at, session_minutes(event.starts_at, event.ends_at))
+        for event, whose in planned
+        if isinstance(whose, Client)
+    ]
+    if not requests:
+        return list(planned)
+    taken = await busy(
+        sync.uow,
+        sync.practitioner,
+        min(r.starts_at for r in requests),
+        max(r.starts_at + timedelta(minutes=r.minutes) for r in requests),
+    )
+    plans = iter(plan_sessions(sync.practitioner, taken, requests, sync.now))
+    decided: list[tuple[CalendarEvent, _Whose]] = []
+    for event, whose in planned:
+        outcome: _Whose = whose
+        if isinstance(whose, Client):
+            plan = next(plans)
+            if isinstance(plan, Clash):
+                other = sync.clients.get(plan.other.client_id)
+                outcome = _NotBooked(whose, clash_refusal(sync.practitioner, plan.other, other))
+            elif isinstance(plan, Refused):
+                outcome = _NotBooked(whose, plan)
+        decided.append((event, outcome))
+    return decided
+
+
+def _new_turns(
+    planned: Sequence[tuple[CalendarEvent, _Whose]],
+) -> list[list[tuple[CalendarEvent, _Whose]]]:
+    """The new events in units of work of about :data:`NEW_EVENTS_A_TURN`: first those
+    booked for no one, then the sessions, each client's all in one unit of work (so they
+    are told of them in one message), however many they are."""
+    others = [item for item in planned if not isinstance(item[1], Client)]
+    turns = [others[at : at + NEW_EVENTS_A_TURN] for at in range(0, len(others), NEW_EVENTS_A_TURN)]
+    by_client: dict[int, list[tuple[CalendarEvent, _Whose]]] = {}
+    for event, whose in planned:
+        if isinstance(whose, Client):
+            by_client.setdefault(whose.id, []).append((event, whose))
+    turn: list[tuple[CalendarEvent, _Whose]] = []
+    for theirs in by_client.values():
+        if turn and len(turn) + len(theirs) > NEW_EVENTS_A_TURN:
+            turns.append(turn)
+            turn = []
+        turn += theirs
+    if turn:
+        turns.append(turn)
+    return turns
+
+
+async def _add_new(sync: _Sync, planned: Sequence[tuple[CalendarEvent, _Whose]]) -> None:
     """Events seen for the first time: those naming one client booked, the rest stored to
     ask about."""
-    stored = await _book_all(sync, [(event, _whose(sync, event)) for event in events])
+    stored = await _book_all(sync, planned)
     sync.sessions += sum(entry.state is CalendarEntryState.BOOKED for entry in stored)
 
 
@@ -219,11 +291,11 @@ async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEn
 
 
 async def _book_all(
-    sync: _Sync, planned: Sequence[tuple[CalendarEvent, Client | CalendarEntryState]]
+    sync: _Sync, planned: Sequence[tuple[CalendarEvent, _Whose]]
 ) -> list[CalendarEntry]:
     """Each event's entry: its client's session booked (``book_sessions``, all together),
-    or refused with the practitioner told once, or the state it waits in; the entries
-    and the notices written together."""
+    or refused, or the state it waits in; the entries written together, and the
+    practitioner told of the refusals in one message."""
     to_book = [(event, whose) for event, whose in planned if isinstance(whose, Client)]
     outcomes = iter(
         await book_sessions(
@@ -242,13 +314,14 @@ async def _book_all(
     entries: list[CalendarEntry] = []
     refusals: dict[int, Refused] = {}
     for event, whose in planned:
-        if not isinstance(whose, Client):
+        if isinstance(whose, CalendarEntryState):
             entries.append(_entry(sync, event, whose))
             continue
-        outcome = next(outcomes)
+        outcome = whose.refusal if isinstance(whose, _NotBooked) else next(outcomes)
+        client = whose.client if isinstance(whose, _NotBooked) else whose
         if isinstance(outcome, Refused):
             refusals[len(entries)] = outcome
-            entries.append(_entry(sync, event, CalendarEntryState.NOT_BOOKED, client=whose))
+            entries.append(_entry(sync, event, CalendarEntryState.NOT_BOOKED, client=client))
         else:
             sync.booked += 1
             entries.append(
@@ -256,18 +329,51 @@ async def _book_all(
                     sync,
                     event,
                     CalendarEntryState.BOOKED,
-                    client=whose,
+                    client=client,
                     appointment_id=outcome.appointment.id,
                 )
             )
     stored = await sync.uow.calendars.add_entries(entries)
-    await sync.uow.outbox.add_all(
-        [
-            _told(sync, stored[at], "not_booked", refusal.answer, stored[at].starts_at)
-            for at, refusal in refusals.items()
-        ]
-    )
+    refused = [(stored[at], refusal) for at, refusal in refusals.items()]
+    if len(refused) == 1:
+        [(entry, refusal)] = refused
+        await sync.uow.outbox.add(_told(sync, entry, "not_booked", refusal.answer, entry.starts_at))
+    elif refused:
+        await sync.uow.outbox.add(_told_many(sync, refused))
     return stored
+
+
+REFUSALS_SHOWN = 10
+"""Events listed in one message about events that could not be booked; the rest counted."""
+
+
+def _told_many(sync: _Sync, refused: Sequence[tuple[CalendarEntry, Refused]]) -> OutboxMessage:
+    """One message to the practitioner about several events that could not be booked."""
+    zone = sync.practitioner.timezone
+    lines = [
+        embed(
+            Text(
+                "calendar.not_booked_line",
+                {
+                    "title": shown_title(entry.title),
+                    "when": when(entry.starts_at, zone),
+                    "reason": embed(refusal.answer),
+                },
+            )
+        )
+        for entry, refusal in refused[:REFUSALS_SHOWN]
+    ]
+    more = len(refused) - REFUSALS_SHOWN
+    if more > 0:
+        lines.append(embed(Text("calendar.not_booked_more", {"count": more})))
+    return practitioner_notice_row(
+        sync.practitioner,
+        Text("calendar.not_booked_many", {"count": len(refused), "events": lines}),
+        dedup_key=f"calendar:{refused[0][0].id}:not_booked_many:{int(sync.now.timestamp())}",
+        now=sync.now,
+        quiet=sync.policy.quiet,
+        about_client_id=None,
+    )
 
 
 def _whose(sync: _Sync, event: CalendarEvent) -> Client | CalendarEntryState:

@@ -173,19 +173,72 @@ async def announce_all(
     uow: UnitOfWork, policy: Policy, sessions: Sequence[SessionParties], event: str, now: datetime
 ) -> list[int]:
     """:func:`announce` for many sessions, their messages and audit entries each written
-    in one statement; how many reminders are planned for each."""
+    in one statement; a client with several of the sessions is told of them in one
+    message (:func:`client_notices_row`). How many reminders are planned for each."""
     rows: list[OutboxMessage] = []
     entries: list[AuditEntry] = []
     counts: list[int] = []
+    by_client: dict[int, list[SessionParties]] = {}
     for parties in sessions:
         reminders = reminder_rows(policy, parties, now)
-        notice = client_notice_row(policy, parties, event, now)
-        rows += reminders if notice is None else [*reminders, notice]
+        rows += reminders
         entries.append(_audit_entry(parties, event, now, len(reminders)))
         counts.append(len(reminders))
+        by_client.setdefault(parties.client.id, []).append(parties)
+    for theirs in by_client.values():
+        for at in range(0, len(theirs), SESSIONS_A_NOTICE):
+            group = theirs[at : at + SESSIONS_A_NOTICE]
+            if len(group) == 1:
+                notice = client_notice_row(policy, group[0], event, now)
+            else:
+                notice = client_notices_row(policy, group, event, now)
+            if notice is not None:
+                rows.append(notice)
     await uow.outbox.add_all(rows)
     await uow.audit.record_all(entries)
     return counts
+
+
+SESSIONS_A_NOTICE = 10
+"""Sessions listed in one notice to a client, each with its own calendar button."""
+
+
+def client_notices_row(
+    policy: Policy, sessions: Sequence[SessionParties], event: str, now: datetime
+) -> OutboxMessage | None:
+    """One notice telling the client of several sessions (one client's, one practitioner's)
+    booked at once, soonest first, each with a button for its calendar file; ``None`` for
+    a client who cannot get it. Each session's reminders carry its own buttons."""
+    first = sessions[0]
+    client, practitioner = first.client, first.practitioner
+    recipient = _recipient(client)
+    if recipient is None:
+        return None
+    ordered = sorted((p.appointment for p in sessions), key=lambda a: a.starts_at)
+    message = OutgoingMessage(
+        Text(
+            f"session.client_{event}_many",
+            {
+                "practitioner": practitioner_name(practitioner),
+                "count": len(ordered),
+                "sessions": [
+                    embed(Text("session.line", {"when": when(a.starts_at, client.timezone)}))
+                    for a in ordered
+                ],
+            },
+        ),
+        tuple(row for a in ordered for row in calendar_row(a, client.timezone)),
+    )
+    return outbox_row(
+        message,
+        recipient,
+        kind=OutboxKind.NOTICE,
+        dedup_key=f"session.{event}_many:{ordered[0].id}:{int(now.timestamp())}",
+        now=now,
+        quiet=policy.quiet,
+        # Pointless once the last of them has begun.
+        expires_at=ordered[-1].starts_at,
+    )
 
 
 def _audit_entry(parties: SessionParties, event: str, now: datetime, reminders: int) -> AuditEntry:

@@ -66,12 +66,17 @@ def session_line(appointment: Appointment, client: Client, timezone: str) -> Tex
     )
 
 
-def calendar_row(appointment: Appointment) -> Rows:
+def calendar_row(appointment: Appointment, timezone: str | None = None) -> Rows:
     """The button under a client's notice of a session that sends it as a calendar file:
-    "Add to my calendar", or "Remove from my calendar" once it is cancelled."""
-    label = (
-        "calendar_file.button_remove"
-        if appointment.status is AppointmentStatus.CANCELLED
-        else "calendar_file.button_add"
-    )
-    return ((Button(Text(label), callbacks.calendar_file(appointment.id)),),)
+    "Add to my calendar", or "Remove from my calendar" once it is cancelled. With
+    ``timezone`` (a notice of several sessions), "Add" names the session's time."""
+    if appointment.status is AppointmentStatus.CANCELLED:
+        label = Text("calendar_file.button_remove")
+    elif timezone is None:
+        label = Text("calendar_file.button_add")
+    else:
+        label = Text(
+            "calendar_file.button_add_one",
+            {"when": when(appointment.starts_at, timezone, "short_datetime")},
+        )
+    return ((Button(label, callbacks.calendar_file(appointment.id)),),)

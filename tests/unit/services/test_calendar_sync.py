@@ -16,9 +16,11 @@ from bot.domain.models import AppointmentStatus, CalendarEntryState, OutboxKind
 from bot.services.access import Refused
 from bot.services.privacy import client_copy
 from bot.services.sessions import calendar_subscriptions as calendars
-from bot.services.sessions.calendar_sync import NEW_EVENTS_A_TURN
+from bot.services.sessions.calendar_sync import NEW_EVENTS_A_TURN, REFUSALS_SHOWN
+from bot.services.sessions.reminders import SESSIONS_A_NOTICE
 from tests.unit.scripted_calendar import ScriptedCalendar, event
 from tests.unit.services.support import (
+    CLIENT,
     FRIDAY_ELEVEN,
     MONDAY_ELEVEN,
     NOW,
@@ -28,6 +30,7 @@ from tests.unit.services.support import (
     Practice,
     add_client,
     add_session,
+    notices_to,
     outbox_rows,
 )
 
@@ -400,8 +403,78 @@ async def test_a_first_read_of_many_sessions_books_each_as_book_does(practice: P
         # Those still ahead, each before the session (moved out of quiet hours, maybe).
         assert len(reminders) == sum(session.starts_at - o > NOW for o in offsets) > 0
         assert all(NOW < r.due_at < session.starts_at for r in reminders)
-        assert [r.template for r in rows if r.kind is OutboxKind.NOTICE] == [
-            "session.client_booked"
-        ]
+    # The client is told of them together, SESSIONS_A_NOTICE a message, soonest first,
+    # each session with its own calendar button.
+    notices = notices_to(outbox_rows(practice), CLIENT)
+    assert {n.template for n in notices} == {"session.client_booked_many"}
+    assert len(notices) == len(booked) // SESSIONS_A_NOTICE
+    listed = [
+        line["params"]["when"]["$datetime"]
+        for notice in sorted(notices, key=lambda n: n.id)
+        for line in notice.payload["params"]["sessions"]
+    ]
+    assert listed == [s.starts_at.isoformat() for s in booked]
+    buttons = [
+        button["data"] for notice in notices for row in notice.payload["buttons"] for button in row
+    ]
+    assert sorted(buttons) == sorted(callbacks.calendar_file(s.id) for s in booked)
     audit = [e for e in practice.db.audit.entries if e.action == "appointment.booked"]
     assert sorted(e.subject_id or 0 for e in audit) == sorted(s.id for s in booked)
+
+
+async def test_an_event_over_an_earlier_one_is_refused_whichever_is_written_first(
+    practice: Practice,
+) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Maren Holt", telegram_id=OTHER_CLIENT
+    )
+    source = ScriptedCalendar()
+    # Maren's sessions are written first (her first one is the soonest), the Sample
+    # Client's, too many for the same unit of work, after them: the Friday 11:00 one,
+    # earlier in the calendar, still wins over hers at 11:30.
+    theirs = [FRIDAY_ELEVEN + timedelta(hours=8 * n) for n in range(NEW_EVENTS_A_TURN)]
+    source.events = [
+        event("Maren Holt", NOW + timedelta(hours=2), uid="maren-first"),
+        event("Maren Holt", FRIDAY_ELEVEN + timedelta(minutes=30), uid="maren-over"),
+        *(event("Sample Client", at, uid=f"sample-{n}") for n, at in enumerate(theirs)),
+    ]
+
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    assert [s.starts_at for s in await practice.db.appointments.for_client(other.id)] == [
+        NOW + timedelta(hours=2)
+    ]
+    ours = await practice.db.appointments.for_client(practice.client.id)
+    assert [s.starts_at for s in ours] == theirs
+    [told] = [r for r in outbox_rows(practice) if r.template == "calendar.not_booked"]
+    assert told.payload["params"]["reason"]["params"]["client"] == "Sample Client"
+
+
+async def test_events_that_cannot_be_booked_are_told_in_one_message(practice: Practice) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Maren Holt", telegram_id=OTHER_CLIENT
+    )
+    taken = [MONDAY_ELEVEN + timedelta(days=n) for n in range(REFUSALS_SHOWN + 2)]
+    for at in taken:
+        await add_session(practice.uow, practice.client, at)
+    source = ScriptedCalendar()
+    source.events = [
+        event("Maren Holt", at + timedelta(minutes=15), uid=f"over-{n}")
+        for n, at in enumerate(taken)
+    ]
+
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+
+    assert await practice.db.appointments.for_client(other.id) == []
+    [told] = notices_to(outbox_rows(practice), PRACTITIONER, "calendar.not_booked_many")
+    params = told.payload["params"]
+    assert params["count"] == len(taken)
+    # The first few listed, the rest counted.
+    assert len(params["events"]) == REFUSALS_SHOWN + 1
+    assert params["events"][-1] == {"$text": "calendar.not_booked_more", "params": {"count": 2}}
+    first = params["events"][0]["params"]
+    assert first["when"]["$datetime"] == (taken[0] + timedelta(minutes=15)).isoformat()
+    assert first["reason"]["$text"] == "booking.clash"
+    assert notices_to(outbox_rows(practice), PRACTITIONER, "calendar.not_booked") == []
+    states = {e.state for e in await practice.db.calendars.entries(1)}
+    assert states == {CalendarEntryState.NOT_BOOKED}
