@@ -22,9 +22,9 @@ from bot.services.context import UseCaseContext
 from bot.services.policy import Policy
 from bot.services.sessions.calendar import (
     LIST_BUTTONS,
+    OpenSessions,
     busy,
     clash_refusal,
-    clashing,
     day_param,
     day_picker,
     input_problem,
@@ -267,7 +267,7 @@ class Clash:
 
 def plan_sessions(
     practitioner: Practitioner,
-    taken: list[Appointment],
+    taken: OpenSessions,
     requests: Sequence[SessionRequest],
     now: datetime,
 ) -> list[Appointment | Refused | Clash]:
@@ -282,7 +282,7 @@ def plan_sessions(
             text = Text(f"booking.client_{client.status}", {"client": client.full_name})
             planned.append(Refused(text))
             continue
-        other = clashing(taken, request.starts_at, request.minutes)
+        other = taken.clashing(request.starts_at, request.minutes)
         if other is not None:
             planned.append(Clash(other))
             continue
@@ -295,7 +295,7 @@ def plan_sessions(
             status=AppointmentStatus.BOOKED,
             created_at=now,
         )
-        taken.append(session)
+        taken.add(session)
         planned.append(session)
     return planned
 
@@ -324,7 +324,7 @@ async def book_sessions(
         min(r.starts_at for r in requests),
         max(r.starts_at + timedelta(minutes=r.minutes) for r in requests),
     )
-    planned = plan_sessions(practitioner, taken, requests, now)
+    planned = plan_sessions(practitioner, OpenSessions(taken), requests, now)
     clients: dict[int, Client | None] = {r.client.id: r.client for r in requests}
     outcomes: list[Refused | None] = []  # None: to book
     to_book: list[tuple[Appointment, Client]] = []

@@ -3,6 +3,7 @@ pickers of the guided flows."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -78,15 +79,30 @@ async def refuse_clash(
         raise clash_refusal(practitioner, other, await uow.clients.get(other.client_id))
 
 
-def clashing(taken: Iterable[Appointment], starts_at: datetime, minutes: int) -> Appointment | None:
-    """The first of the open sessions ``taken`` that runs at some point of a session of
-    ``minutes`` from ``starts_at``, if any."""
-    end = starts_at + timedelta(minutes=minutes)
-    for other in taken:
-        other_end = other.starts_at + timedelta(minutes=other.duration_minutes)
-        if other.starts_at < end and other_end > starts_at:
-            return other
-    return None
+class OpenSessions:
+    """Open sessions in order of their start, to find the one a new session would run
+    over by looking only at those starting up to :data:`LONGEST_SESSION` before it."""
+
+    def __init__(self, sessions: Iterable[Appointment]) -> None:
+        self._sessions = sorted(sessions, key=lambda a: a.starts_at)
+        self._starts = [a.starts_at for a in self._sessions]
+
+    def clashing(self, starts_at: datetime, minutes: int) -> Appointment | None:
+        """The soonest session that runs at some point of a session of ``minutes`` from
+        ``starts_at``, if any."""
+        end = starts_at + timedelta(minutes=minutes)
+        first = bisect.bisect_left(self._starts, starts_at - LONGEST_SESSION)
+        last = bisect.bisect_left(self._starts, end)
+        for other in self._sessions[first:last]:
+            if other.starts_at + timedelta(minutes=other.duration_minutes) > starts_at:
+                return other
+        return None
+
+    def add(self, session: Appointment) -> None:
+        """Count ``session`` among the open ones."""
+        at = bisect.bisect_right(self._starts, session.starts_at)
+        self._starts.insert(at, session.starts_at)
+        self._sessions.insert(at, session)
 
 
 def clash_refusal(practitioner: Practitioner, other: Appointment, client: Client | None) -> Refused:

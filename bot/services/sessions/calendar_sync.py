@@ -43,7 +43,7 @@ from bot.services.delivery.outbox import notify_practitioner, practitioner_notic
 from bot.services.flags.views import shorten
 from bot.services.policy import Policy
 from bot.services.sessions.booking import Clash, SessionRequest, book_sessions, plan_sessions
-from bot.services.sessions.calendar import OPEN_STATUSES, busy, clash_refusal
+from bot.services.sessions.calendar import OPEN_STATUSES, OpenSessions, busy, clash_refusal
 from bot.services.sessions.changes import cancel_session, move_session
 from bot.services.sessions.views import SessionParties
 
@@ -240,7 +240,7 @@ async def _plan_new(
         min(r.starts_at for r in requests),
         max(r.starts_at + timedelta(minutes=r.minutes) for r in requests),
     )
-    plans = iter(plan_sessions(sync.practitioner, taken, requests, sync.now))
+    plans = iter(plan_sessions(sync.practitioner, OpenSessions(taken), requests, sync.now))
     decided: list[tuple[CalendarEvent, _Whose]] = []
     for event, whose in planned:
         outcome: _Whose = whose

@@ -10,10 +10,10 @@ import pytest
 from bot.domain import callbacks
 from bot.domain.booking_input import BookingInputError, parse_book_args
 from bot.domain.callbacks import BookPress, SessionAction
-from bot.domain.models import AppointmentStatus, ClientStatus
+from bot.domain.models import Appointment, AppointmentStatus, ClientStatus
 from bot.domain.text_params import when
 from bot.services.sessions import booking
-from bot.services.sessions.calendar import input_problem
+from bot.services.sessions.calendar import OpenSessions, input_problem
 from messages import render_plain
 from tests.unit.services.support import (
     BERLIN,
@@ -282,3 +282,25 @@ async def test_a_forged_day_in_the_guided_booking_is_a_kind_refusal(
 
     assert answer.key.startswith(("booking_input.", "booking.")), answer.key
     assert await sessions_of(practice.uow, practice.practitioner) == []
+
+
+def test_open_sessions_find_the_session_a_new_one_runs_over() -> None:
+    def session(at: datetime, minutes: int) -> Appointment:
+        return Appointment(
+            id=at.hour,
+            practitioner_id=1,
+            client_id=1,
+            starts_at=at,
+            duration_minutes=minutes,
+            status=AppointmentStatus.BOOKED,
+        )
+
+    ten, long_one = session(FRIDAY_ELEVEN, 60), session(FRIDAY_ELEVEN - timedelta(hours=5), 240)
+    taken = OpenSessions([ten, long_one])
+    assert taken.clashing(FRIDAY_ELEVEN + timedelta(minutes=30), 60) is ten
+    assert taken.clashing(FRIDAY_ELEVEN + timedelta(hours=1), 60) is None  # right after
+    assert taken.clashing(FRIDAY_ELEVEN - timedelta(hours=2), 30) is long_one  # began earlier
+    assert taken.clashing(FRIDAY_ELEVEN - timedelta(hours=1), 60) is None  # between them
+    later = session(FRIDAY_ELEVEN + timedelta(hours=5), 50)
+    taken.add(later)
+    assert taken.clashing(FRIDAY_ELEVEN + timedelta(hours=5, minutes=49), 30) is later
