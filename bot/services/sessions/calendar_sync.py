@@ -259,10 +259,15 @@ def _new_turns(
     planned: Sequence[tuple[CalendarEvent, _Whose]],
 ) -> list[list[tuple[CalendarEvent, _Whose]]]:
     """The new events in units of work of about :data:`NEW_EVENTS_A_TURN`: first those
-    booked for no one, then the sessions, each client's all in one unit of work (so they
-    are told of them in one message), however many they are."""
-    others = [item for item in planned if not isinstance(item[1], Client)]
-    turns = [others[at : at + NEW_EVENTS_A_TURN] for at in range(0, len(others), NEW_EVENTS_A_TURN)]
+    that cannot be booked, all in one (so the practitioner is told of them in one
+    message), then those waiting for an answer, then the sessions, each client's all in
+    one unit of work (so they are told of them in one message), however many they are."""
+    refused = [item for item in planned if isinstance(item[1], _NotBooked)]
+    others = [item for item in planned if isinstance(item[1], CalendarEntryState)]
+    turns = [refused] if refused else []
+    turns += [
+        others[at : at + NEW_EVENTS_A_TURN] for at in range(0, len(others), NEW_EVENTS_A_TURN)
+    ]
     by_client: dict[int, list[tuple[CalendarEvent, _Whose]]] = {}
     for event, whose in planned:
         if isinstance(whose, Client):

@@ -457,10 +457,15 @@ async def test_events_that_cannot_be_booked_are_told_in_one_message(practice: Pr
     taken = [MONDAY_ELEVEN + timedelta(days=n) for n in range(REFUSALS_SHOWN + 2)]
     for at in taken:
         await add_session(practice.uow, practice.client, at)
+    # Among many events that name no one, more than one unit of work writes.
+    unnamed = [MONDAY_ELEVEN + timedelta(hours=2 * n + 1) for n in range(3 * NEW_EVENTS_A_TURN)]
     source = ScriptedCalendar()
     source.events = [
-        event("Maren Holt", at + timedelta(minutes=15), uid=f"over-{n}")
-        for n, at in enumerate(taken)
+        *(
+            event("Maren Holt", at + timedelta(minutes=15), uid=f"over-{n}")
+            for n, at in enumerate(taken)
+        ),
+        *(event("Massage", at, uid=f"unnamed-{n}") for n, at in enumerate(unnamed)),
     ]
 
     await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
@@ -476,5 +481,5 @@ async def test_events_that_cannot_be_booked_are_told_in_one_message(practice: Pr
     assert first["when"]["$datetime"] == (taken[0] + timedelta(minutes=15)).isoformat()
     assert first["reason"]["$text"] == "booking.clash"
     assert notices_to(outbox_rows(practice), PRACTITIONER, "calendar.not_booked") == []
-    states = {e.state for e in await practice.db.calendars.entries(1)}
-    assert states == {CalendarEntryState.NOT_BOOKED}
+    states = {e.uid: e.state for e in await practice.db.calendars.entries(1)}
+    assert {states[f"over-{n}"] for n in range(len(taken))} == {CalendarEntryState.NOT_BOOKED}
