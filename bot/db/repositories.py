@@ -161,6 +161,13 @@ class _Repository(Generic[R, D]):
         rows = (await self._session.scalars(statement)).all()
         return [to_domain(row, self.domain_class) for row in rows]
 
+    async def _read(self, statement: Select[Any]) -> list[D]:
+        """The objects of a ``SELECT`` of this table's columns, read as plain rows: for many
+        rows only looked at, as the session need not keep and track them as ``_list``'s.
+        Changes still pending in the session are written first, as ``_list`` would."""
+        await self._session.flush()
+        return [to_domain(row, self.domain_class) for row in await self._session.execute(statement)]
+
 
 class SqlPractitionerRepository(_Repository[PractitionerRow, Practitioner]):
     """Practitioners by id or Telegram user id."""
@@ -426,8 +433,8 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
         self, practitioner_id: int, start: datetime, end: datetime
     ) -> Sequence[Appointment]:
         """Sessions starting at or after ``start`` and before ``end``, earliest first."""
-        return await self._list(
-            select(AppointmentRow)
+        return await self._read(
+            select(*self._table.c)
             .where(
                 AppointmentRow.practitioner_id == practitioner_id,
                 AppointmentRow.starts_at >= require_aware(start, "start"),
