@@ -377,7 +377,10 @@ def _told_many(sync: _Sync, refused: Sequence[tuple[CalendarEntry, Refused]]) ->
         dedup_key=f"calendar:{refused[0][0].id}:not_booked_many:{int(sync.now.timestamp())}",
         now=sync.now,
         quiet=sync.policy.quiet,
+        # It names several clients, so no one client's erasure would find it: its words
+        # are not kept once it has gone.
         about_client_id=None,
+        forget_after_send=True,
     )
 
 
