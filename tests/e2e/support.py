@@ -1,11 +1,13 @@
-"""Shared by the end-to-end tests that send many messages: counting what arrived and
-waiting for it."""
+"""Shared by the end-to-end tests: counting what arrived and waiting for it, and the
+sandbox steps many of them take (a client joining, a reply, a button's data)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot.domain.models import OutboxState
 from bot.ports import UnitOfWorkFactory
@@ -47,3 +49,36 @@ async def until(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"waited {within_s:g} s for {at_least}; got {value}")
         await asyncio.sleep(0.1)
+
+
+INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
+
+
+async def reply_to(sandbox: SandboxClient, user: int, text: str) -> dict[str, Any]:
+    """Send ``text`` as ``user``; the bot's one answer."""
+    sent = await sandbox.send(user, text)
+    [reply] = await sandbox.wait_for_messages(user, after=sent)
+    return reply
+
+
+def button_data(message: dict[str, Any], label: str) -> str:
+    """The callback data of the one button of ``message`` whose label holds ``label``."""
+    [data] = [b["data"] for row in message["buttons"] for b in row if label in b["text"]]
+    return str(data)
+
+
+async def last_message_id(sandbox: SandboxClient, user: int) -> int:
+    """The id of the last message in ``user``'s chat."""
+    return int((await sandbox.messages(user))[-1]["message_id"])
+
+
+async def joined_client(sandbox: SandboxClient, practitioner: int, name: str) -> int:
+    """A client the practitioner invites as ``name`` who joins and agrees; their user id."""
+    invite = await reply_to(sandbox, practitioner, f"/newclient {name}")
+    link = INVITE_LINK.search(invite["text"])
+    assert link is not None, invite["text"]
+    client = await sandbox.create_user(name.split(maxsplit=1)[0], language_code="en")
+    consent = await reply_to(sandbox, client, f"/start {link.group(1)}")
+    await sandbox.press(client, consent["message_id"], button_data(consent, "Agree"))
+    await sandbox.wait_for_messages(practitioner, after=invite["message_id"])  # "joined"
+    return client

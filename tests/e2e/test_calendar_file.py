@@ -13,37 +13,11 @@ import pytest
 from icalendar import Calendar, Event
 
 from bot.sandbox.client import SandboxClient
+from tests.e2e.support import button_data, joined_client, last_message_id, reply_to
 
 pytestmark = pytest.mark.e2e
 
-_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 ADD = "Add to my calendar"
-
-
-async def _reply(sandbox: SandboxClient, user: int, text: str) -> dict[str, Any]:
-    sent = await sandbox.send(user, text)
-    [reply] = await sandbox.wait_for_messages(user, after=sent)
-    return reply
-
-
-def _data(message: dict[str, Any], label: str) -> str:
-    [data] = [b["data"] for row in message["buttons"] for b in row if label in b["text"]]
-    return str(data)
-
-
-async def _joined(sandbox: SandboxClient, practitioner: int, name: str) -> int:
-    invite = await _reply(sandbox, practitioner, f"/newclient {name}")
-    link = _LINK.search(invite["text"])
-    assert link is not None, invite["text"]
-    client = await sandbox.create_user(name.split(maxsplit=1)[0], language_code="en")
-    consent = await _reply(sandbox, client, f"/start {link.group(1)}")
-    await sandbox.press(client, consent["message_id"], _data(consent, "Agree"))
-    await sandbox.wait_for_messages(practitioner, after=invite["message_id"])  # "joined"
-    return client
-
-
-async def _last_id(sandbox: SandboxClient, user: int) -> int:
-    return int((await sandbox.messages(user))[-1]["message_id"])
 
 
 async def _next(sandbox: SandboxClient, user: int, after: int) -> dict[str, Any]:
@@ -55,8 +29,8 @@ async def _calendar_file(
     sandbox: SandboxClient, client: int, notice: dict[str, Any]
 ) -> tuple[dict[str, Any], Calendar, Event]:
     """Press "Add to my calendar" under ``notice``; the document sent, read back."""
-    seen = await _last_id(sandbox, client)
-    await sandbox.press(client, notice["message_id"], _data(notice, ADD))
+    seen = await last_message_id(sandbox, client)
+    await sandbox.press(client, notice["message_id"], button_data(notice, ADD))
     document = await _next(sandbox, client, seen)
     assert document["kind"] == "document"
     calendar = Calendar.from_ical(await sandbox.file(document["file_id"]))
@@ -71,10 +45,10 @@ async def test_the_client_adds_a_session_to_their_calendar_and_a_move_updates_it
     info = await sandbox.info()
     practitioner = info["practitioner_user_id"]
     day = (datetime.fromisoformat(info["now"]) + timedelta(days=10)).date()
-    client = await _joined(sandbox, practitioner, "Marit Olsen")
+    client = await joined_client(sandbox, practitioner, "Marit Olsen")
 
-    seen = await _last_id(sandbox, client)
-    booked = await _reply(sandbox, practitioner, f"/book Marit {day.isoformat()} 10:00")
+    seen = await last_message_id(sandbox, client)
+    booked = await reply_to(sandbox, practitioner, f"/book Marit {day.isoformat()} 10:00")
     assert "Marit Olsen" in booked["text"]
     notice = await _next(sandbox, client, seen)
     assert "is booked for you" in notice["text"]
@@ -94,8 +68,10 @@ async def test_the_client_adds_a_session_to_their_calendar_and_a_move_updates_it
     assert event.decoded("SEQUENCE") == 0
 
     moved_day = day + timedelta(days=1)
-    seen = await _last_id(sandbox, client)
-    moved = await _reply(sandbox, practitioner, f"/reschedule Marit {moved_day.isoformat()} 11:00")
+    seen = await last_message_id(sandbox, client)
+    moved = await reply_to(
+        sandbox, practitioner, f"/reschedule Marit {moved_day.isoformat()} 11:00"
+    )
     assert "Moved" in moved["text"]
     moved_notice = await _next(sandbox, client, seen)
     assert "has moved" in moved_notice["text"]

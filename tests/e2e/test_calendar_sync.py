@@ -6,20 +6,19 @@ in the calendar, then it is moved and deleted there, and the client hears each t
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 
+import icalendar
 import pytest
 from aiohttp import web
 
 from bot.sandbox.client import SandboxClient
+from tests.e2e.support import button_data, joined_client, last_message_id, reply_to
 
 pytestmark = pytest.mark.e2e
-
-_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +28,14 @@ def _local_calendars(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Calendar:
-    """The calendar the server serves: one event naming the client, or none."""
+    """The calendar the server serves: one event naming the client (repeating weekly,
+    maybe), or none."""
 
     def __init__(self) -> None:
         self.starts_at: datetime | None = None
         self.title = "CST Marit Olsen"
+        self.weeks = 1
+        """How many weeks the event repeats on."""
         self.requests = 0
 
     def ics(self) -> bytes:
@@ -48,6 +50,7 @@ class Calendar:
                 f"DTSTART:{start}",
                 f"DTEND:{end}",
                 f"SUMMARY:{self.title}",
+                *([f"RRULE:FREQ=WEEKLY;COUNT={self.weeks}"] if self.weeks > 1 else []),
                 "END:VEVENT",
             ]
         return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
@@ -74,21 +77,6 @@ async def calendar() -> AsyncIterator[tuple[Calendar, str]]:
         await runner.cleanup()
 
 
-def _data(message: dict[str, Any], label: str) -> str:
-    [data] = [b["data"] for row in message["buttons"] for b in row if label in b["text"]]
-    return str(data)
-
-
-async def _reply(sandbox: SandboxClient, user: int, text: str) -> dict[str, Any]:
-    sent = await sandbox.send(user, text)
-    [reply] = await sandbox.wait_for_messages(user, after=sent)
-    return reply
-
-
-async def _last_id(sandbox: SandboxClient, user: int) -> int:
-    return int((await sandbox.messages(user))[-1]["message_id"])
-
-
 async def _next(sandbox: SandboxClient, user: int, after: int, starting: str) -> dict[str, Any]:
     """The first bot message after ``after`` whose text starts with ``starting``."""
     for _ in range(300):
@@ -108,18 +96,12 @@ async def test_a_session_that_exists_only_in_the_calendar_follows_it(
     practitioner = info["practitioner_user_id"]
     base = datetime.combine(datetime.fromisoformat(info["now"]).date(), dt_time(9), UTC)
     await sandbox.set_clock(base + timedelta(days=2))
-    invite = await _reply(sandbox, practitioner, "/newclient Marit Olsen")
-    link = _LINK.search(invite["text"])
-    assert link is not None, invite["text"]
-    client = await sandbox.create_user("Marit", language_code="en")
-    consent = await _reply(sandbox, client, f"/start {link.group(1)}")
-    await sandbox.press(client, consent["message_id"], _data(consent, "Agree"))
-    await sandbox.wait_for_messages(practitioner, after=invite["message_id"])  # "joined"
+    client = await joined_client(sandbox, practitioner, "Marit Olsen")
 
     session = base + timedelta(days=5, hours=1)  # 10:00 UTC, the zone of both here
     served.starts_at = session
-    seen = await _last_id(sandbox, client)
-    connected = await _reply(sandbox, practitioner, f"/calendar {url}")
+    seen = await last_message_id(sandbox, client)
+    connected = await reply_to(sandbox, practitioner, f"/calendar {url}")
     assert connected["text"].startswith("📅 Connected: http://127.0.0.1/…")
     assert "In the next 60 days: 1 event; client sessions among them: 1." in connected["text"]
     assert url not in connected["text"]
@@ -128,37 +110,37 @@ async def test_a_session_that_exists_only_in_the_calendar_follows_it(
     assert f"{session:%-d %B} at 10:00" in booked["text"]
 
     for before in (timedelta(hours=24), timedelta(hours=2)):
-        seen = await _last_id(sandbox, client)
+        seen = await last_message_id(sandbox, client)
         await sandbox.set_clock(session - before)
         await _next(sandbox, client, seen, "🌿 Reminder")
 
     moved_to = session + timedelta(days=1, hours=2)
     served.starts_at = moved_to
-    seen = await _last_id(sandbox, client)
+    seen = await last_message_id(sandbox, client)
     await sandbox.advance(6 * 60)  # the next read comes within CALENDAR_POLL
     moved = await _next(sandbox, client, seen, "🔁 Your session")
     assert f"{moved_to:%-d %B} at 12:00" in moved["text"]
 
     served.starts_at = None
-    seen = await _last_id(sandbox, client)
+    seen = await last_message_id(sandbox, client)
     await sandbox.advance(6 * 60)
     cancelled = await _next(sandbox, client, seen, "Your session with")
     assert "is cancelled" in cancelled["text"]
-    state = await _reply(sandbox, practitioner, "/calendar")
+    state = await reply_to(sandbox, practitioner, "/calendar")
     assert state["text"].startswith("📅 Your calendar: http://127.0.0.1/…")
     assert served.requests >= 3
 
     # An event naming no client is asked about once; the answer books it.
     served.starts_at, served.title = moved_to, "Follow-up"
-    seen_practitioner = await _last_id(sandbox, practitioner)
+    seen_practitioner = await last_message_id(sandbox, practitioner)
     await sandbox.advance(6 * 60)
     question = await _next(sandbox, practitioner, seen_practitioner, "📅 Whose session")
     assert "Follow-up" in question["text"]
-    seen = await _last_id(sandbox, client)
-    await sandbox.press(practitioner, question["message_id"], _data(question, "Marit Olsen"))
+    seen = await last_message_id(sandbox, client)
+    await sandbox.press(practitioner, question["message_id"], button_data(question, "Marit Olsen"))
     await _next(sandbox, client, seen, "🗓 A session with")
 
-    await sandbox.press(practitioner, state["message_id"], _data(state, "Disconnect"))
+    await sandbox.press(practitioner, state["message_id"], button_data(state, "Disconnect"))
     for _ in range(200):
         [now] = [
             m
@@ -169,3 +151,37 @@ async def test_a_session_that_exists_only_in_the_calendar_follows_it(
             break
         await asyncio.sleep(0.05)
     assert now["text"].startswith("Disconnected.")
+
+
+async def test_a_weekly_series_is_told_in_one_message_with_a_file_for_each_session(
+    sandbox: SandboxClient, calendar: tuple[Calendar, str]
+) -> None:
+    served, url = calendar
+    info = await sandbox.info()
+    practitioner = info["practitioner_user_id"]
+    client = await joined_client(sandbox, practitioner, "Marit Olsen")
+    first = datetime.fromisoformat(info["now"]).astimezone(UTC).replace(
+        minute=0, second=0, microsecond=0
+    ) + timedelta(days=3)
+    served.starts_at, served.weeks = first, 3
+    seen = await last_message_id(sandbox, client)
+
+    connected = await reply_to(sandbox, practitioner, f"/calendar {url}")
+    assert "client sessions among them: 3." in connected["text"]
+
+    booked = await _next(sandbox, client, seen, "🗓 3 sessions with")
+    weeks = [first + timedelta(weeks=n) for n in range(3)]
+    assert all(f"{at:%-d %B}" in booked["text"] for at in weeks), booked["text"]
+    labels = [b["text"] for row in booked["buttons"] for b in row]
+    assert labels == [f"📅 Add {at:%a %-d %b}, {at:%H:%M}" for at in weeks]
+    await asyncio.sleep(1)  # anything else on its way would have come by now
+    from_bot = [m for m in await sandbox.messages(client, after=seen) if m["from"] == "bot"]
+    assert [m["message_id"] for m in from_bot] == [booked["message_id"]]  # one message
+
+    # The second week's button sends that session's file.
+    seen = await last_message_id(sandbox, client)
+    await sandbox.press(client, booked["message_id"], button_data(booked, labels[1][2:]))
+    document = await _next(sandbox, client, seen, "📅")
+    assert document["kind"] == "document"
+    [event] = icalendar.Calendar.from_ical(await sandbox.file(document["file_id"])).walk("VEVENT")
+    assert event.decoded("DTSTART") == weeks[1]
