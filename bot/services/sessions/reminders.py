@@ -173,8 +173,8 @@ async def announce_all(
     uow: UnitOfWork, policy: Policy, sessions: Sequence[SessionParties], event: str, now: datetime
 ) -> list[int]:
     """:func:`announce` for many sessions, their messages and audit entries each written
-    in one statement; a client with several of the sessions is told of them in one
-    message (:func:`client_notices_row`). How many reminders are planned for each."""
+    in one statement; a client booked several of the sessions is told of them in one
+    message (:func:`booked_notice_row`). How many reminders are planned for each."""
     rows: list[OutboxMessage] = []
     entries: list[AuditEntry] = []
     counts: list[int] = []
@@ -186,12 +186,16 @@ async def announce_all(
         counts.append(len(reminders))
         by_client.setdefault(parties.client.id, []).append(parties)
     for theirs in by_client.values():
-        for at in range(0, len(theirs), SESSIONS_A_NOTICE):
-            group = theirs[at : at + SESSIONS_A_NOTICE]
+        groups = (
+            [theirs[at : at + SESSIONS_A_NOTICE] for at in range(0, len(theirs), SESSIONS_A_NOTICE)]
+            if event == "booked"
+            else [[parties] for parties in theirs]
+        )
+        for group in groups:
             if len(group) == 1:
                 notice = client_notice_row(policy, group[0], event, now)
             else:
-                notice = client_notices_row(policy, group, event, now)
+                notice = booked_notice_row(policy, group, now)
             if notice is not None:
                 rows.append(notice)
     await uow.outbox.add_all(rows)
@@ -203,8 +207,8 @@ SESSIONS_A_NOTICE = 10
 """Sessions listed in one notice to a client, each with its own calendar button."""
 
 
-def client_notices_row(
-    policy: Policy, sessions: Sequence[SessionParties], event: str, now: datetime
+def booked_notice_row(
+    policy: Policy, sessions: Sequence[SessionParties], now: datetime
 ) -> OutboxMessage | None:
     """One notice telling the client of several sessions (one client's, one practitioner's)
     booked at once, soonest first, each with a button for its calendar file; ``None`` for
@@ -217,7 +221,7 @@ def client_notices_row(
     ordered = sorted((p.appointment for p in sessions), key=lambda a: a.starts_at)
     message = OutgoingMessage(
         Text(
-            f"session.client_{event}_many",
+            "session.client_booked_many",
             {
                 "practitioner": practitioner_name(practitioner),
                 "count": len(ordered),
@@ -233,7 +237,7 @@ def client_notices_row(
         message,
         recipient,
         kind=OutboxKind.NOTICE,
-        dedup_key=f"session.{event}_many:{ordered[0].id}:{int(now.timestamp())}",
+        dedup_key=f"session.booked_many:{ordered[0].id}:{int(now.timestamp())}",
         now=now,
         quiet=policy.quiet,
         # Pointless once the last of them has begun.
