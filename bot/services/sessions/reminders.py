@@ -186,6 +186,7 @@ async def announce_all(
         counts.append(len(reminders))
         by_client.setdefault(parties.client.id, []).append(parties)
     for theirs in by_client.values():
+        theirs.sort(key=lambda parties: parties.appointment.starts_at)
         groups = (
             [theirs[at : at + SESSIONS_A_NOTICE] for at in range(0, len(theirs), SESSIONS_A_NOTICE)]
             if event == "booked"
@@ -210,15 +211,15 @@ SESSIONS_A_NOTICE = 10
 def booked_notice_row(
     policy: Policy, sessions: Sequence[SessionParties], now: datetime
 ) -> OutboxMessage | None:
-    """One notice telling the client of several sessions (one client's, one practitioner's)
-    booked at once, soonest first, each with a button for its calendar file; ``None`` for
+    """One notice telling the client of several sessions (one client's, one practitioner's,
+    soonest first) booked at once, each with a button for its calendar file; ``None`` for
     a client who cannot get it. Each session's reminders carry its own buttons."""
     first = sessions[0]
     client, practitioner = first.client, first.practitioner
     recipient = _recipient(client)
     if recipient is None:
         return None
-    ordered = sorted((p.appointment for p in sessions), key=lambda a: a.starts_at)
+    ordered = [parties.appointment for parties in sessions]
     message = OutgoingMessage(
         Text(
             "session.client_booked_many",
