@@ -43,6 +43,7 @@ from bot.domain.models import (
     CheckIn,
     CheckInState,
     Client,
+    ClientStatus,
     Flag,
     FlagState,
     FollowUp,
@@ -280,6 +281,18 @@ class FakeClients(_Table[Client]):
 
     async def for_practitioner(self, practitioner_id: int) -> Sequence[Client]:
         return self._select(lambda c: c.practitioner_id == practitioner_id)
+
+    async def asked_to_keep_before(self, before: datetime) -> Sequence[Client]:
+        until = _utc(before, "before")
+        return self._select(
+            lambda c: (
+                c.checkin_prompt_at is not None
+                and c.checkin_prompt_at <= until
+                and not c.checkins_paused
+                and c.status is ClientStatus.ACTIVE
+                and c.telegram_user_id is not None
+            )
+        )
 
     async def remove(self, client_id: int) -> None:
         """Delete the client, and cascade as the foreign keys do: invites, sessions (with

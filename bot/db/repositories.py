@@ -61,6 +61,7 @@ from bot.domain.models import (
     CheckIn,
     CheckInState,
     Client,
+    ClientStatus,
     Flag,
     FlagState,
     FollowUp,
@@ -252,6 +253,21 @@ class SqlClientRepository(_Repository[ClientRow, Client]):
         return await self._list(
             select(ClientRow)
             .where(ClientRow.practitioner_id == practitioner_id)
+            .order_by(ClientRow.id)
+        )
+
+    async def asked_to_keep_before(self, before: datetime) -> Sequence[Client]:
+        """Active clients with a chat, check-ins not paused, asked whether to keep getting
+        them at or before ``before``; by id. Chosen by the database, so the periodic job
+        reads only these, however many clients there are."""
+        return await self._list(
+            select(ClientRow)
+            .where(
+                ClientRow.checkin_prompt_at <= require_aware(before, "before"),
+                ClientRow.checkins_paused.is_(False),
+                ClientRow.status == ClientStatus.ACTIVE,
+                ClientRow.telegram_user_id.is_not(None),
+            )
             .order_by(ClientRow.id)
         )
 

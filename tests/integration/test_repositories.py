@@ -126,6 +126,32 @@ async def test_client_update_writes_every_field(uow_factory: UnitOfWorkFactory) 
             await uow.clients.update(replace(client, id=9999))
 
 
+async def test_clients_asked_to_keep_their_check_ins_are_chosen_by_the_database(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    asked = T0 - timedelta(days=3)
+    async with uow_factory() as uow:
+        practitioner = await uow.practitioners.add(records.practitioner())
+        ids = iter(range(8_000_000_100, 8_000_000_200))
+
+        async def add(name: str, **changes: object) -> int:
+            values = {"full_name": name, "telegram_user_id": next(ids)} | changes
+            return (await uow.clients.add(records.client(practitioner.id, **values))).id
+
+        silent = await add("Silent Client", checkin_prompt_at=asked)
+        await add("Asked Just Now", checkin_prompt_at=T0)
+        await add("Never Asked")
+        await add("Already Paused", checkin_prompt_at=asked, checkins_paused=True)
+        await add("Stopped", checkin_prompt_at=asked, status=ClientStatus.STOPPED)
+        await add("Not Joined", checkin_prompt_at=asked, telegram_user_id=None)
+        also_silent = await add("Asked In India", checkin_prompt_at=asked.astimezone(INDIA))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        found = await uow.clients.asked_to_keep_before(T0 - timedelta(days=1))
+    assert [c.id for c in found] == [silent, also_silent]
+
+
 async def test_invites_by_token_hash(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         practitioner, client = await records.practitioner_and_client(uow)

@@ -125,34 +125,27 @@ async def pause_silent_clients(uow: UnitOfWork, clock: Clock, policy: Policy) ->
     job; idempotent; the caller commits."""
     now = clock.now()
     paused = []
-    for practitioner in await uow.practitioners.list_all():
-        for client in await uow.clients.for_practitioner(practitioner.id):
-            asked = client.checkin_prompt_at
-            if (
-                asked is None
-                or now - asked < SILENCE_BEFORE_PAUSING
-                or client.checkins_paused
-                or client.status is not ClientStatus.ACTIVE
-                or client.telegram_user_id is None
-            ):
-                continue
-            paused.append(await _pause(uow, client, "no answer to keep getting check-ins"))
-            await uow.outbox.add(
-                outbox_row(
-                    OutgoingMessage(Text("checkin.paused_silent")),
-                    Recipient.client(client),
-                    kind=OutboxKind.NOTICE,
-                    dedup_key=f"checkins-paused:{client.id}:{int(asked.timestamp())}",
-                    now=now,
-                    quiet=policy.quiet,
-                )
+    for client in await uow.clients.asked_to_keep_before(now - SILENCE_BEFORE_PAUSING):
+        asked = client.checkin_prompt_at
+        if asked is None:  # the query asks for a time; a type checker cannot know
+            continue
+        paused.append(await _pause(uow, client, "no answer to keep getting check-ins"))
+        await uow.outbox.add(
+            outbox_row(
+                OutgoingMessage(Text("checkin.paused_silent")),
+                Recipient.client(client),
+                kind=OutboxKind.NOTICE,
+                dedup_key=f"checkins-paused:{client.id}:{int(asked.timestamp())}",
+                now=now,
+                quiet=policy.quiet,
             )
-            await uow.audit.record(
-                now,
-                "client.paused",
-                subject_type="client",
-                subject_id=client.id,
-                detail={"by": "silence", "asked_at": asked.isoformat()},
-                client_id=client.id,
-            )
+        )
+        await uow.audit.record(
+            now,
+            "client.paused",
+            subject_type="client",
+            subject_id=client.id,
+            detail={"by": "silence", "asked_at": asked.isoformat()},
+            client_id=client.id,
+        )
     return paused
