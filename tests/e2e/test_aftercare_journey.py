@@ -19,21 +19,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.sandbox.client import SandboxClient
+from tests.e2e.support import last_message_id, reply_to
 
 pytestmark = pytest.mark.e2e
 
 BERLIN = ZoneInfo("Europe/Berlin")
 _LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
-
-
-async def _reply(sandbox: SandboxClient, user: int, text: str) -> dict[str, Any]:
-    sent = await sandbox.send(user, text)
-    [reply] = await sandbox.wait_for_messages(user, after=sent)
-    return reply
-
-
-async def _last_id(sandbox: SandboxClient, user: int) -> int:
-    return int((await sandbox.messages(user))[-1]["message_id"])
 
 
 def _data(message: dict[str, Any], label: str) -> str:
@@ -59,14 +50,14 @@ async def _tap_and_wait_edit(
 
 
 async def _joined_client(sandbox: SandboxClient, practitioner: int) -> int:
-    invite = await _reply(sandbox, practitioner, "/newclient Sample Client")
+    invite = await reply_to(sandbox, practitioner, "/newclient Sample Client")
     link = _LINK.search(invite["text"])
     assert link is not None
     client = await sandbox.create_user("Client", language_code="en")
-    consent = await _reply(sandbox, client, f"/start {link.group(1)}")
+    consent = await reply_to(sandbox, client, f"/start {link.group(1)}")
     await sandbox.press(client, consent["message_id"], _data(consent, "Agree"))
     await sandbox.wait_for_messages(practitioner, after=invite["message_id"])  # "joined"
-    assert "Europe/Berlin" in (await _reply(sandbox, client, "/timezone Berlin"))["text"]
+    assert "Europe/Berlin" in (await reply_to(sandbox, client, "/timezone Berlin"))["text"]
     return client
 
 
@@ -82,15 +73,15 @@ async def test_check_ins_triage_and_an_urgent_flag_until_acknowledged_and_answer
     await sandbox.set_clock(base)
     client = await _joined_client(sandbox, practitioner)
     starts = base + timedelta(days=1, hours=5)  # 14:00 UTC, the practitioner's zone
-    seen = await _last_id(sandbox, client)
-    booked = await _reply(sandbox, practitioner, f"/book Sample {starts:%Y-%m-%d %H:%M}")
+    seen = await last_message_id(sandbox, client)
+    booked = await reply_to(sandbox, practitioner, f"/book Sample {starts:%Y-%m-%d %H:%M}")
     assert "Booked" in booked["text"]
     [notice] = await sandbox.wait_for_messages(client, after=seen)
     assert "is booked for you" in notice["text"]
 
     # The session ends; day 1 at 10:00 Berlin the first check-in arrives.
     await sandbox.set_clock(starts + timedelta(minutes=70))
-    seen = await _last_id(sandbox, client)
+    seen = await last_message_id(sandbox, client)
     day_one = datetime.combine(
         starts.astimezone(BERLIN).date() + timedelta(days=1), datetime.min.time(), BERLIN
     ).replace(hour=10)
@@ -102,20 +93,22 @@ async def test_check_ins_triage_and_an_urgent_flag_until_acknowledged_and_answer
     assert [b["text"] for b in checkin["buttons"][0]][:3] == ["0", "1", "2"]
 
     # A calm answer: a healing-reaction note, and the practitioner hears nothing.
-    practitioner_seen = await _last_id(sandbox, practitioner)
+    practitioner_seen = await last_message_id(sandbox, practitioner)
     step = await _tap_and_wait_edit(sandbox, client, checkin, "2")
     step = await _tap_and_wait_edit(sandbox, client, step, "Better")
     step = await _tap_and_wait_edit(sandbox, client, step, "Skip")
     assert "Anything you'd like to share?" in step["text"]
-    calm = await _reply(sandbox, client, "Really tired yesterday and slept a lot, feeling lighter")
+    calm = await reply_to(
+        sandbox, client, "Really tired yesterday and slept a lot, feeling lighter"
+    )
     assert "tired is very common" in calm["text"]
 
     # Day 3: words of crisis get crisis resources at once, and the practitioner an alert.
     day_three = day_one + timedelta(days=2)
-    seen = await _last_id(sandbox, client)
+    seen = await last_message_id(sandbox, client)
     await sandbox.set_clock(day_three.astimezone(UTC) + timedelta(seconds=1))
     [checkin] = await sandbox.wait_for_messages(client, after=seen)
-    crisis = await _reply(sandbox, client, "I want to die")
+    crisis = await reply_to(sandbox, client, "I want to die")
     assert "112" in crisis["text"]  # Germany's emergency number, from the client's zone
     assert "right away" in crisis["text"]
     alerts = await sandbox.wait_for_messages(practitioner, after=practitioner_seen)
@@ -137,7 +130,7 @@ async def test_check_ins_triage_and_an_urgent_flag_until_acknowledged_and_answer
     [acknowledged] = await sandbox.wait_for_messages(practitioner, after=again["message_id"])
     assert "Acknowledged" in acknowledged["text"]
     await sandbox.set_clock(day_three.astimezone(UTC) + timedelta(minutes=50))
-    flags = await _reply(sandbox, practitioner, "/flags")
+    flags = await reply_to(sandbox, practitioner, "/flags")
     assert "No open flags" in flags["text"]
     later = await sandbox.messages(practitioner, after=acknowledged["message_id"])
     assert [m for m in later if "Still not acknowledged" in m["text"]] == []
@@ -146,8 +139,8 @@ async def test_check_ins_triage_and_an_urgent_flag_until_acknowledged_and_answer
     await sandbox.press(practitioner, alert["message_id"], _data(alert, "✉️ Reply"))
     [prompt] = await sandbox.wait_for_messages(practitioner, after=flags["message_id"])
     assert "Write your message to" in prompt["text"]
-    seen = await _last_id(sandbox, client)
-    sent = await _reply(sandbox, practitioner, "I'm here. I'll call you in five minutes.")
+    seen = await last_message_id(sandbox, client)
+    sent = await reply_to(sandbox, practitioner, "I'm here. I'll call you in five minutes.")
     assert "on its way" in sent["text"]
     [message] = await sandbox.wait_for_messages(client, after=seen)
     assert "A message from" in message["text"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
@@ -16,21 +15,9 @@ import pytest
 
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.media import image_size
+from tests.e2e.support import button_data, joined_client, last_message_id, reply_to
 
 pytestmark = pytest.mark.e2e
-
-_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
-
-
-def _data(message: dict[str, Any], label: str) -> str:
-    [data] = [b["data"] for row in message["buttons"] for b in row if label in b["text"]]
-    return str(data)
-
-
-async def _reply(sandbox: SandboxClient, user: int, text: str) -> dict[str, Any]:
-    sent = await sandbox.send(user, text)
-    [reply] = await sandbox.wait_for_messages(user, after=sent)
-    return reply
 
 
 async def _edited(sandbox: SandboxClient, user: int, message: dict[str, Any]) -> dict[str, Any]:
@@ -48,19 +35,15 @@ async def _edited(sandbox: SandboxClient, user: int, message: dict[str, Any]) ->
 async def _tap(
     sandbox: SandboxClient, user: int, message: dict[str, Any], label: str
 ) -> dict[str, Any]:
-    await sandbox.press(user, message["message_id"], _data(message, label))
+    await sandbox.press(user, message["message_id"], button_data(message, label))
     return await _edited(sandbox, user, message)
-
-
-async def _last_id(sandbox: SandboxClient, user: int) -> int:
-    return int((await sandbox.messages(user))[-1]["message_id"])
 
 
 async def _answer_checkin(
     sandbox: SandboxClient, client: int, at: datetime, score: str, words: str
 ) -> None:
     """Move the clock to a check-in's time and answer it: a score, Better, no areas, words."""
-    before = await _last_id(sandbox, client)
+    before = await last_message_id(sandbox, client)
     await sandbox.set_clock(at)
     for _ in range(400):
         arrived = await sandbox.messages(client, after=before)
@@ -73,7 +56,7 @@ async def _answer_checkin(
     step = await _tap(sandbox, client, asked[0], score)
     step = await _tap(sandbox, client, step, "Better")
     await _tap(sandbox, client, step, "Skip")
-    await _reply(sandbox, client, words)
+    await reply_to(sandbox, client, words)
 
 
 async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
@@ -83,16 +66,10 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
     practitioner = info["practitioner_user_id"]
     start = datetime.combine(datetime.fromisoformat(info["now"]).date(), dt_time(9), UTC)
     await sandbox.set_clock(start + timedelta(days=2))
-    invite = await _reply(sandbox, practitioner, "/newclient Marit Olsen")
-    link = _LINK.search(invite["text"])
-    assert link is not None, invite["text"]
-    client = await sandbox.create_user("Marit", language_code="en")
-    consent = await _reply(sandbox, client, f"/start {link.group(1)}")
-    await sandbox.press(client, consent["message_id"], _data(consent, "Agree"))
-    await sandbox.wait_for_messages(practitioner, after=invite["message_id"])  # "joined"
+    client = await joined_client(sandbox, practitioner, "Marit Olsen")
     session = start + timedelta(days=3, hours=6)  # 15:00 UTC, the zone of both here
-    seen = await _last_id(sandbox, client)
-    booked = await _reply(sandbox, practitioner, f"/book Marit {session:%Y-%m-%d %H:%M}")
+    seen = await last_message_id(sandbox, client)
+    booked = await reply_to(sandbox, practitioner, f"/book Marit {session:%Y-%m-%d %H:%M}")
     assert "Booked" in booked["text"]
     await sandbox.wait_for_messages(client, after=seen)  # the booking notice
 
@@ -101,7 +78,7 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
     await _answer_checkin(sandbox, client, day_one, "6", "Tired, and slept a lot.")
     await _answer_checkin(sandbox, client, day_one + timedelta(days=2), "2", "Calm and light today")
 
-    card = await _reply(sandbox, practitioner, "/client marit")
+    card = await reply_to(sandbox, practitioner, "/client marit")
     assert card["text"].startswith("🗂 Marit Olsen\nStatus: joined\n1 session so far\n")
     assert "· day 3 · 2/10 (↓4) · better since the session" in card["text"]
     labels = [b["text"] for row in card["buttons"] for b in row]
@@ -109,8 +86,8 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
         assert any(word in label for label in labels), labels
 
     # Chart: a PNG of the phone-friendly size, its caption the trend in words.
-    before = await _last_id(sandbox, practitioner)
-    await sandbox.press(practitioner, card["message_id"], _data(card, "Chart"))
+    before = await last_message_id(sandbox, practitioner)
+    await sandbox.press(practitioner, card["message_id"], button_data(card, "Chart"))
     [chart] = await sandbox.wait_for_messages(practitioner, after=before)
     assert chart["kind"] == "photo"
     assert chart["text"].startswith(
@@ -119,8 +96,8 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
     assert image_size(await sandbox.file(chart["file_id"])) == (1200, 800)
 
     # Export: the answers as CSV (every row this client's), then the chart.
-    before = await _last_id(sandbox, practitioner)
-    await sandbox.press(practitioner, card["message_id"], _data(card, "Export"))
+    before = await last_message_id(sandbox, practitioner)
+    await sandbox.press(practitioner, card["message_id"], button_data(card, "Export"))
     document, picture = await sandbox.wait_for_messages(practitioner, after=before, count=2)
     assert document["kind"] == "document"
     assert document["file_name"].startswith("stillpoint-marit-olsen-")
@@ -133,8 +110,8 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
 
     # A file Telegram refuses: a kind message, and the bot carries on.
     await sandbox.fault("sendPhoto", 400, description="Bad Request: file is too big")
-    before = await _last_id(sandbox, practitioner)
-    await sandbox.press(practitioner, card["message_id"], _data(card, "Chart"))
+    before = await last_message_id(sandbox, practitioner)
+    await sandbox.press(practitioner, card["message_id"], button_data(card, "Chart"))
     [refused] = await sandbox.wait_for_messages(practitioner, after=before)
     assert refused["text"].startswith("I couldn't send that file")
 
@@ -144,7 +121,7 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
     assert back["text"].startswith("🗂 Marit Olsen")
 
     # The next morning: the digest names the calm answer, with a button to the card.
-    before = await _last_id(sandbox, practitioner)
+    before = await last_message_id(sandbox, practitioner)
     await sandbox.set_clock(
         datetime.combine(session.date() + timedelta(days=4), dt_time(8, 30), UTC)
     )
@@ -154,7 +131,7 @@ async def test_a_practitioner_sees_card_chart_export_and_the_morning_digest(
     assert "Calm and light today" in digest["text"]
     assert [b["text"] for row in digest["buttons"] for b in row] == ["Marit Olsen"]
     # Its button opens the card below it; the digest stays as it was.
-    await sandbox.press(practitioner, digest["message_id"], _data(digest, "Marit Olsen"))
+    await sandbox.press(practitioner, digest["message_id"], button_data(digest, "Marit Olsen"))
     [opened] = await sandbox.wait_for_messages(practitioner, after=digest["message_id"])
     assert opened["text"].startswith("🗂 Marit Olsen\nStatus: joined")
     [kept] = [

@@ -5,41 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.sandbox.client import SandboxClient
+from tests.e2e.support import button_data, joined_client, reply_to
 
 pytestmark = pytest.mark.e2e
 
-_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 WORDS = "my neck feels tight after yesterday"
 OTHER_WORDS = "slept badly, shoulders sore"
-
-
-async def _reply(sandbox: SandboxClient, user: int, text: str) -> dict[str, Any]:
-    sent = await sandbox.send(user, text)
-    [reply] = await sandbox.wait_for_messages(user, after=sent)
-    return reply
-
-
-def _data(message: dict[str, Any], label: str) -> str:
-    [data] = [b["data"] for row in message["buttons"] for b in row if label in b["text"]]
-    return str(data)
-
-
-async def _joined(sandbox: SandboxClient, practitioner: int, name: str) -> int:
-    invite = await _reply(sandbox, practitioner, f"/newclient {name}")
-    link = _LINK.search(invite["text"])
-    assert link is not None, invite["text"]
-    client = await sandbox.create_user(name.split(maxsplit=1)[0], language_code="en")
-    consent = await _reply(sandbox, client, f"/start {link.group(1)}")
-    await sandbox.press(client, consent["message_id"], _data(consent, "Agree"))
-    await sandbox.wait_for_messages(practitioner, after=invite["message_id"])  # "joined"
-    return client
 
 
 async def _until_edited(sandbox: SandboxClient, user: int, message: dict[str, Any]) -> None:
@@ -59,12 +36,12 @@ async def test_a_client_gets_a_copy_of_everything_kept_about_them_and_only_that(
     info = await sandbox.info()
     practitioner = info["practitioner_user_id"]
     day = (datetime.fromisoformat(info["now"]) + timedelta(days=10)).date().isoformat()
-    client = await _joined(sandbox, practitioner, "Marit Olsen")
-    other = await _joined(sandbox, practitioner, "Tomas Berg")
-    booked = await _reply(sandbox, practitioner, f"/book Marit {day} 10:00")
+    client = await joined_client(sandbox, practitioner, "Marit Olsen")
+    other = await joined_client(sandbox, practitioner, "Tomas Berg")
+    booked = await reply_to(sandbox, practitioner, f"/book Marit {day} 10:00")
     assert "Marit Olsen" in booked["text"]
-    await _reply(sandbox, client, WORDS)
-    await _reply(sandbox, other, OTHER_WORDS)
+    await reply_to(sandbox, client, WORDS)
+    await reply_to(sandbox, other, OTHER_WORDS)
 
     sent = await sandbox.send(client, "/mydata")
     [message] = await sandbox.wait_for_messages(client, after=sent)
@@ -93,8 +70,8 @@ async def test_a_client_gets_a_copy_of_everything_kept_about_them_and_only_that(
     ]
     assert [a["action"] for a in actions].count("client.copy_sent") == 1
 
-    confirm = await _reply(sandbox, client, "/erase")
-    await sandbox.press(client, confirm["message_id"], _data(confirm, "Erase"))
+    confirm = await reply_to(sandbox, client, "/erase")
+    await sandbox.press(client, confirm["message_id"], button_data(confirm, "Erase"))
     await _until_edited(sandbox, client, confirm)  # the question becomes the outcome
-    nothing = await _reply(sandbox, client, "/mydata")
+    nothing = await reply_to(sandbox, client, "/mydata")
     assert nothing["text"] == "I keep nothing about you as a client, so there is nothing to send."

@@ -14,17 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.sandbox.client import SandboxClient
+from tests.e2e.support import reply_to
 
 pytestmark = pytest.mark.e2e
 
 BERLIN = ZoneInfo("Europe/Berlin")
 _LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]+)")
-
-
-async def _reply(sandbox: SandboxClient, user: int, text: str) -> dict[str, Any]:
-    sent = await sandbox.send(user, text)
-    [reply] = await sandbox.wait_for_messages(user, after=sent)
-    return reply
 
 
 async def _next_message(sandbox: SandboxClient, user: int, after: int) -> dict[str, Any]:
@@ -72,7 +67,7 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     )
     await _advance_to(sandbox, base)
 
-    invite = await _reply(sandbox, practitioner, "/newclient Sample Client")
+    invite = await reply_to(sandbox, practitioner, "/newclient Sample Client")
     link = _LINK.search(invite["text"])
     assert link is not None, invite["text"]
     assert link.group(1) == info["bot_username"]
@@ -85,7 +80,7 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     )
 
     client = await sandbox.create_user("Sample", last_name="Client", language_code="en")
-    consent = await _reply(sandbox, client, f"/start {token}")
+    consent = await reply_to(sandbox, client, f"/start {token}")
     assert _labels(consent) == ["Agree", "No thanks"]
     practitioner_seen = invite["message_id"]
     welcome = await _press(sandbox, client, consent, "Agree")
@@ -100,15 +95,15 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
         "pause",
         "resume",
     ]
-    again = await _reply(sandbox, client, f"/start {token}")
+    again = await reply_to(sandbox, client, f"/start {token}")
     assert "already been used" in again["text"]
 
-    zone = await _reply(sandbox, client, "/timezone Berlin")
+    zone = await reply_to(sandbox, client, "/timezone Berlin")
     assert "Europe/Berlin" in zone["text"]
 
     # The session: 3 days after base, 15:00 in the practitioner's zone (UTC in the sandbox).
     starts = base + timedelta(days=3, hours=6)
-    booked = await _reply(sandbox, practitioner, f"/book sample {starts:%Y-%m-%d %H:%M}")
+    booked = await reply_to(sandbox, practitioner, f"/book sample {starts:%Y-%m-%d %H:%M}")
     assert "Booked" in booked["text"]
     assert "Sample Client" in booked["text"]
     client_seen = (await sandbox.messages(client))[-1]["message_id"]
@@ -138,10 +133,10 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
     await _advance_to(sandbox, starts + timedelta(hours=2))
     second = starts + timedelta(days=7)
     moved_to = second + timedelta(days=2)
-    await _reply(sandbox, practitioner, f"/book Sample Client {second:%Y-%m-%d %H:%M}")
+    await reply_to(sandbox, practitioner, f"/book Sample Client {second:%Y-%m-%d %H:%M}")
     booked_notice = await _next_message(sandbox, client, after=client_seen)
     client_seen = booked_notice["message_id"]
-    moved = await _reply(sandbox, practitioner, f"/reschedule sample {moved_to:%Y-%m-%d %H:%M}")
+    moved = await reply_to(sandbox, practitioner, f"/reschedule sample {moved_to:%Y-%m-%d %H:%M}")
     assert "Moved" in moved["text"]
     moved_notice = await _next_message(sandbox, client, after=client_seen)
     assert "has moved" in moved_notice["text"]
@@ -163,5 +158,5 @@ async def test_invite_consent_book_remind_confirm_and_reschedule(sandbox: Sandbo
         seconds=30
     )
 
-    today = await _reply(sandbox, practitioner, "/upcoming")
+    today = await reply_to(sandbox, practitioner, "/upcoming")
     assert "Sample Client" in today["text"]
