@@ -9,9 +9,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.domain.models import OutboxState
-from bot.ports import UnitOfWorkFactory
+from bot.clock import SystemClock
+from bot.domain.models import OutboxKind, OutboxState
+from bot.domain.outgoing import OutgoingMessage, Recipient, Text
+from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
+from bot.services.delivery.outbox import outbox_row
+from bot.settings import load_settings
 
 
 async def received(sandbox: SandboxClient, users: list[int]) -> Counter[int]:
@@ -82,3 +86,21 @@ async def joined_client(sandbox: SandboxClient, practitioner: int, name: str) ->
     await sandbox.press(client, consent["message_id"], button_data(consent, "Agree"))
     await sandbox.wait_for_messages(practitioner, after=invite["message_id"])  # "joined"
     return client
+
+
+async def queue_alerts(unit: UnitOfWork, users: list[int], text: Text) -> None:
+    """One flag alert with ``text`` due now for each of ``users`` (in English, UTC), in
+    the caller's unit of work."""
+    now = SystemClock().now()
+    quiet = load_settings(None).quiet_hours
+    for user in users:
+        await unit.outbox.add(
+            outbox_row(
+                OutgoingMessage(text),
+                Recipient(user, "en", "UTC"),
+                kind=OutboxKind.FLAG_ALERT,
+                dedup_key=f"alert:{user}",
+                now=now,
+                quiet=quiet,
+            )
+        )

@@ -12,20 +12,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.clock import SystemClock
 from bot.data_keys import register_data_key
 from bot.db.encrypted import use_data_keys
 from bot.db.engine import create_engine
 from bot.db.key_registry import ENCRYPTED_COLUMNS
 from bot.db.uow import make_uow_factory
-from bot.domain.models import Client, OutboxKind, OutboxState, Reply
-from bot.domain.outgoing import OutgoingMessage, Recipient, Text
+from bot.domain.models import Client, OutboxState, Reply
+from bot.domain.outgoing import Text
 from bot.encryption import KeyRing
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.delivery.outbox import outbox_row
-from bot.settings import load_settings
 from tests.conftest import TEST_DATA_KEY
 from tests.e2e import support
 from tests.e2e.conftest import stillpoint, stillpoint_env
@@ -100,8 +97,6 @@ async def test_rotating_while_the_bot_sends_loses_nothing(
 async def _plant_under_the_old_key(uow: UnitOfWorkFactory, users: list[int]) -> list[Client]:
     """Clients with names and words, and one message due now per user, all encrypted with
     the suite's key (this process's), as a bot started before the rotation left them."""
-    now = SystemClock().now()
-    quiet = load_settings(None).quiet_hours
     async with uow() as unit:
         practitioner = await unit.practitioners.add(records.practitioner())
         clients = []
@@ -115,17 +110,7 @@ async def _plant_under_the_old_key(uow: UnitOfWorkFactory, users: list[int]) -> 
                 )
             )
             clients.append(client)
-        for user in users:
-            await unit.outbox.add(
-                outbox_row(
-                    OutgoingMessage(TEXT),
-                    Recipient(user, "en", "UTC"),
-                    kind=OutboxKind.FLAG_ALERT,
-                    dedup_key=f"alert:{user}",
-                    now=now,
-                    quiet=quiet,
-                )
-            )
+        await support.queue_alerts(unit, users, TEXT)
         await unit.commit()
     return clients
 

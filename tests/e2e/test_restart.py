@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import SystemClock
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 from bot.db.uow import make_uow_factory
-from bot.domain.models import OutboxKind, OutboxState
-from bot.domain.outgoing import OutgoingMessage, Recipient, Text
+from bot.domain.models import OutboxState
+from bot.domain.outgoing import Text
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.server import SandboxServer
-from bot.services.delivery.outbox import outbox_row
-from bot.settings import load_settings
 from tests.e2e import support
 from tests.e2e.conftest import stillpoint
 
@@ -38,20 +35,8 @@ async def test_a_killed_bot_resumes_without_duplicates_or_silent_losses(tmp_path
         users = [await sandbox.create_user(f"Client {n}") for n in range(MESSAGES)]
         for user in users:
             await sandbox.send(user, "/start")
-        now = SystemClock().now()
-        quiet = load_settings(None).quiet_hours
         async with uow() as unit:
-            for user in users:
-                await unit.outbox.add(
-                    outbox_row(
-                        OutgoingMessage(TEXT),
-                        Recipient(user, "en", "UTC"),
-                        kind=OutboxKind.FLAG_ALERT,
-                        dedup_key=f"alert:{user}",
-                        now=now,
-                        quiet=quiet,
-                    )
-                )
+            await support.queue_alerts(unit, users, TEXT)
             await unit.commit()
 
         env = {

@@ -32,7 +32,7 @@ from bot.services.sessions.calendar import (
     their_time,
     time_picker,
 )
-from bot.services.sessions.reminders import announce_all
+from bot.services.sessions.reminders import announce_booked
 from bot.services.sessions.views import (
     SessionParties,
     practitioner_session_buttons,
@@ -344,6 +344,6 @@ async def book_sessions(
         SessionParties(session, client, practitioner)
         for session, (_, client) in zip(stored, to_book, strict=True)
     ]
-    reminders = await announce_all(uow, policy, booked, "booked", now)
+    reminders = await announce_booked(uow, policy, booked, now)
     made = iter(Booked(b.appointment, n) for b, n in zip(booked, reminders, strict=True))
     return [next(made) if outcome is None else outcome for outcome in outcomes]

@@ -169,11 +169,11 @@ async def announce(
     return len(reminders)
 
 
-async def announce_all(
-    uow: UnitOfWork, policy: Policy, sessions: Sequence[SessionParties], event: str, now: datetime
+async def announce_booked(
+    uow: UnitOfWork, policy: Policy, sessions: Sequence[SessionParties], now: datetime
 ) -> list[int]:
-    """:func:`announce` for many sessions, their messages and audit entries each written
-    in one statement; a client booked several of the sessions is told of them in one
+    """:func:`announce` of bookings, for many sessions: their messages and audit entries
+    each written in one statement, and a client booked several of them told in one
     message (:func:`booked_notice_row`). How many reminders are planned for each."""
     rows: list[OutboxMessage] = []
     entries: list[AuditEntry] = []
@@ -182,19 +182,15 @@ async def announce_all(
     for parties in sessions:
         reminders = reminder_rows(policy, parties, now)
         rows += reminders
-        entries.append(_audit_entry(parties, event, now, len(reminders)))
+        entries.append(_audit_entry(parties, "booked", now, len(reminders)))
         counts.append(len(reminders))
         by_client.setdefault(parties.client.id, []).append(parties)
     for theirs in by_client.values():
         theirs.sort(key=lambda parties: parties.appointment.starts_at)
-        groups = (
-            [theirs[at : at + SESSIONS_A_NOTICE] for at in range(0, len(theirs), SESSIONS_A_NOTICE)]
-            if event == "booked"
-            else [[parties] for parties in theirs]
-        )
-        for group in groups:
+        for at in range(0, len(theirs), SESSIONS_A_NOTICE):
+            group = theirs[at : at + SESSIONS_A_NOTICE]
             if len(group) == 1:
-                notice = client_notice_row(policy, group[0], event, now)
+                notice = client_notice_row(policy, group[0], "booked", now)
             else:
                 notice = booked_notice_row(policy, group, now)
             if notice is not None:
