@@ -68,6 +68,12 @@ def _calendar_options(sub: argparse.ArgumentParser) -> None:
         help="every N-th event (with its repeats) names a client; the rest are questions",
     )
     sub.add_argument(
+        "--course-weeks",
+        type=int,
+        metavar="N",
+        help="weekly series end N weeks after their first session (default: never)",
+    )
+    sub.add_argument(
         "--over",
         type=float,
         default=60.0,
@@ -266,6 +272,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 events=args.events,
                 clients=args.clients,
                 named_every=args.named_every,
+                course_weeks=args.course_weeks,
                 over_s=args.over,
                 database=args.database,
                 profile=args.profile,

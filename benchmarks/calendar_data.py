@@ -79,13 +79,16 @@ def generated_calendar(
     days_back: int = 365,
     days_ahead: int = 90,
     title: Callable[[int], str] = _numbered_title,
+    course_weeks: int | None = None,
 ) -> bytes:
     """A practitioner's calendar as Google exports it: ``events`` sessions in
     Europe/Berlin spread evenly from ``days_back`` before ``now`` to ``days_ahead`` after,
     each with attendees and an alarm, every ``repeating_every``-th weekly (some every
     other week on two days, some ended, some with a cancelled and a moved date), and a
     few free, cancelled and all-day ones. ``title(i)`` is the i-th event's title (by
-    default "Massage - Client <i>", which names no client)."""
+    default "Massage - Client <i>", which names no client). Series that have not ended
+    go on for ever, or with ``course_weeks`` end that many weeks after their first
+    session (a course of sessions)."""
     span = timedelta(days=days_back + days_ahead)
     first = (now - timedelta(days=days_back)).replace(minute=0, second=0, microsecond=0)
     bodies: list[str] = []
@@ -112,18 +115,26 @@ def generated_calendar(
             lines[-1] = "STATUS:CANCELLED"
         if i % repeating_every == 0:
             kind = i // repeating_every % 4
+            course = (
+                ""
+                if course_weeks is None
+                else f";UNTIL={start + timedelta(weeks=course_weeks):%Y%m%dT%H%M%SZ}"
+            )
             if kind == 1:
                 weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[local.weekday()]
-                lines.append(f"RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY={weekday},FR;WKST=MO")
+                lines.append(f"RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY={weekday},FR;WKST=MO{course}")
             elif kind == 2:
                 until = (now - timedelta(days=30)).strftime("%Y%m%dT%H%M%SZ")
                 lines.append(f"RRULE:FREQ=WEEKLY;UNTIL={until}")
             else:
-                lines.append("RRULE:FREQ=WEEKLY")
-            if kind == 3:
+                lines.append(f"RRULE:FREQ=WEEKLY{course}")
+            moved = _weekly_after(local, now + timedelta(days=20))
+            # A date is skipped and one moved only where the series has them.
+            if kind == 3 and (
+                course_weeks is None or moved < local + timedelta(weeks=course_weeks)
+            ):
                 skipped = _weekly_after(local, now + timedelta(days=10))
                 lines.append(f"EXDATE;TZID=Europe/Berlin:{skipped:%Y%m%dT%H%M%S}")
-                moved = _weekly_after(local, now + timedelta(days=20))
                 bodies.append(
                     "\n".join(
                         [
@@ -205,13 +216,15 @@ def practice_title(practitioner: int, clients: int, named_every: int) -> Callabl
 @dataclass(frozen=True, slots=True)
 class Practice:
     """What the server's calendars are made of: ``practitioners`` calendars of
-    ``events`` events each around ``now``, each naming the practitioner's clients."""
+    ``events`` events each around ``now``, each naming the practitioner's clients; series
+    without end, or ending after ``course_weeks``."""
 
     now: datetime
     practitioners: int
     events: int
     clients: int
     named_every: int
+    course_weeks: int | None = None
 
     def calendar(self, practitioner: int) -> bytes:
         """Practitioner ``practitioner``'s calendar (from 0)."""
@@ -219,6 +232,7 @@ class Practice:
             self.now,
             events=self.events,
             title=practice_title(practitioner, self.clients, self.named_every),
+            course_weeks=self.course_weeks,
         )
 
 
@@ -327,6 +341,7 @@ async def serve_calendars(practice: Practice) -> AsyncIterator[Served]:
                 "events": practice.events,
                 "clients": practice.clients,
                 "named_every": practice.named_every,
+                "course_weeks": practice.course_weeks,
             }
         ),
         cwd=REPO_ROOT,
@@ -365,6 +380,7 @@ def main(argv: Sequence[str]) -> int:
         events=int(given["events"]),
         clients=int(given["clients"]),
         named_every=int(given["named_every"]),
+        course_weeks=given["course_weeks"],
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):

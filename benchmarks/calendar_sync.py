@@ -787,17 +787,20 @@ async def run(
     events: int = DEFAULT_EVENTS,
     clients: int = DEFAULT_CLIENTS,
     named_every: int = DEFAULT_NAMED_EVERY,
+    course_weeks: int | None = None,
     over_s: float = DEFAULT_OVER_S,
     database: str | None = None,
     profile: str | None = None,
 ) -> dict[str, Any]:
     """Serve the calendars, run both measurements, and return their JSON fields."""
-    if min(practitioners, events, clients) < 1 or named_every < 0 or over_s <= 0:
-        raise ValueError("counts must be at least 1, --named-every 0 or more, --over positive")
+    if min(practitioners, events, clients, course_weeks or 1) < 1 or named_every < 0 or over_s <= 0:
+        raise ValueError(
+            "counts and --course-weeks must be at least 1, --named-every 0 or more, --over positive"
+        )
     kind = database_kind(database)
     progress(f"calendar: on {kind}")
     started = time.monotonic()
-    practice = Practice(now(), practitioners, events, clients, named_every)
+    practice = Practice(now(), practitioners, events, clients, named_every, course_weeks)
     progress(f"calendar: serving {practitioners} calendars of {events} events")
     async with serve_calendars(practice) as served:
         result: dict[str, Any] = {
@@ -807,6 +810,7 @@ async def run(
             "events": events,
             "clients_each": clients,
             "named_every": named_every,
+            "course_weeks": course_weeks,
             "calendar_kb": rounded(sum(served.sizes) / len(served.sizes) / 1024, 1),
             "method": "sync in this process (poll_due), server in its own; replies end to end",
         }

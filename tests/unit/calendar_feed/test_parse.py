@@ -136,6 +136,19 @@ def test_folded_lines_and_lower_case_names_are_read() -> None:
     ]
 
 
+def test_lower_case_events_with_an_alarm_and_any_line_ends_are_read_alike() -> None:
+    body = (
+        "uid:lower@test\ndtstart:20260302T090000Z\nbegin:valarm\naction:DISPLAY\n"
+        "description:Alarm words\ntrigger:-PT15M\nend:valarm\nsummary:Lower case"
+    )
+    data = ics(body).replace(b"BEGIN:VEVENT", b"begin:vevent").replace(b"END:VEVENT", b"End:VEvent")
+
+    events = parse(data)
+
+    assert [(e.uid, e.title, e.description) for e in events] == [("lower@test", "Lower case", "")]
+    assert parse(data.replace(b"\r\n", b"\n")) == events
+
+
 # --- a series ------------------------------------------------------------------------
 
 WEEKLY = event(
@@ -358,9 +371,11 @@ def _reference(data: bytes, start: datetime, end: datetime) -> list[tuple[str, d
     return sorted(found, key=lambda found_event: (found_event[1], found_event[0]))
 
 
-@pytest.mark.parametrize("days_back", [400, 30])
-def test_a_big_calendar_reads_as_the_library_reads_it_whole(days_back: int) -> None:
-    data = generated_calendar(NOW, events=600, days_back=days_back)
+@pytest.mark.parametrize(("days_back", "course_weeks"), [(400, None), (30, None), (400, 12)])
+def test_a_big_calendar_reads_as_the_library_reads_it_whole(
+    days_back: int, course_weeks: int | None
+) -> None:
+    data = generated_calendar(NOW, events=600, days_back=days_back, course_weeks=course_weeks)
 
     events = parse(data)
 
