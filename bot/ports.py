@@ -171,6 +171,13 @@ class AppointmentRepository(Protocol):
         """Sessions starting at or after ``start`` and before ``end``, earliest first."""
         ...
 
+    async def for_practitioner_within(
+        self, practitioner_id: int, spans: Sequence[tuple[datetime, datetime]]
+    ) -> Sequence[Appointment]:
+        """Sessions starting in one of ``spans`` (each from its start, inclusive, to its
+        end), earliest first."""
+        ...
+
     async def for_client(self, client_id: int) -> Sequence[Appointment]:
         """Every session of one client, earliest first."""
         ...

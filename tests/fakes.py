@@ -472,6 +472,17 @@ class FakeAppointments(_Table[Appointment]):
             lambda a: a.practitioner_id == practitioner_id and since <= a.starts_at < until
         )
 
+    async def for_practitioner_within(
+        self, practitioner_id: int, spans: Sequence[tuple[datetime, datetime]]
+    ) -> Sequence[Appointment]:
+        within = [(_utc(start, "start"), _utc(end, "end")) for start, end in spans]
+        return self._earliest_first(
+            lambda a: (
+                a.practitioner_id == practitioner_id
+                and any(since <= a.starts_at < until for since, until in within)
+            )
+        )
+
     async def for_client(self, client_id: int) -> Sequence[Appointment]:
         return self._earliest_first(lambda a: a.client_id == client_id)
 

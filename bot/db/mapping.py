@@ -28,7 +28,9 @@ def to_domain(row: Base | Row[Any], cls: type[D]) -> D:
     values: dict[str, Any] = {}
     for name in field_names(cls):
         value = getattr(row, name)
-        if isinstance(value, list):
+        if value is None or type(value) in _AS_STORED:
+            pass
+        elif isinstance(value, list):
             value = tuple(value)
         elif isinstance(value, dict):
             value = dict(value)
@@ -54,13 +56,14 @@ def row_values(
     anything reaches the session.
     """
     values: dict[str, Any] = {}
-    for name in field_names(type(obj)):
-        if name in skip:
-            continue
+    for name in _column_names(type(obj), skip):
         value = getattr(obj, name)
-        if name == "created_at" and value is None:
-            continue
-        if isinstance(value, datetime):
+        if value is None:
+            if name == "created_at":
+                continue
+        elif type(value) in _AS_STORED:
+            pass
+        elif isinstance(value, datetime):
             value = require_aware(value, name).astimezone(UTC)
         elif isinstance(value, tuple):
             value = list(value)
@@ -68,6 +71,16 @@ def row_values(
             value = dict(value)
         values[name] = value
     return values
+
+
+_AS_STORED = frozenset({str, int, bool, float})
+"""Types whose values are stored as they are, looked at first: a sync writes thousands
+of rows."""
+
+
+@cache
+def _column_names(cls: type[DataclassInstance], skip: frozenset[str]) -> tuple[str, ...]:
+    return tuple(name for name in field_names(cls) if name not in skip)
 
 
 def require_aware(value: datetime, name: str) -> datetime:

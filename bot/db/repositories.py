@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Update,
+    and_,
     case,
     cast,
     delete,
@@ -455,6 +456,30 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
                 AppointmentRow.practitioner_id == practitioner_id,
                 AppointmentRow.starts_at >= require_aware(start, "start"),
                 AppointmentRow.starts_at < require_aware(end, "end"),
+            )
+            .order_by(AppointmentRow.starts_at, AppointmentRow.id)
+        )
+
+    async def for_practitioner_within(
+        self, practitioner_id: int, spans: Sequence[tuple[datetime, datetime]]
+    ) -> Sequence[Appointment]:
+        """Sessions starting in one of ``spans`` (each from its start, inclusive, to its
+        end), earliest first."""
+        if not spans:
+            return []
+        return await self._read(
+            select(*self._table.c)
+            .where(
+                AppointmentRow.practitioner_id == practitioner_id,
+                or_(
+                    *(
+                        and_(
+                            AppointmentRow.starts_at >= require_aware(start, "start"),
+                            AppointmentRow.starts_at < require_aware(end, "end"),
+                        )
+                        for start, end in spans
+                    )
+                ),
             )
             .order_by(AppointmentRow.starts_at, AppointmentRow.id)
         )

@@ -231,6 +231,41 @@ async def test_appointments_between_two_times(uow_factory: UnitOfWorkFactory) ->
             )
 
 
+async def test_appointments_within_several_spans(uow_factory: UnitOfWorkFactory) -> None:
+    day = T0.replace(hour=0, minute=0)
+    async with uow_factory() as uow:
+        practitioner, client = await records.practitioner_and_client(uow)
+        other = await uow.practitioners.add(records.practitioner(42))
+        other_client = await uow.clients.add(records.client(other.id))
+        stored = {
+            hour: await uow.appointments.add(
+                records.appointment(
+                    practitioner.id, client.id, starts_at=day + timedelta(hours=hour)
+                )
+            )
+            for hour in (8, 10, 12, 14)
+        }
+        await uow.appointments.add(
+            records.appointment(other.id, other_client.id, starts_at=day + timedelta(hours=8))
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        found = await uow.appointments.for_practitioner_within(
+            practitioner.id,
+            [
+                (day + timedelta(hours=12), day + timedelta(hours=14)),  # the end left out
+                (day + timedelta(hours=7), day + timedelta(hours=9)),
+            ],
+        )
+        assert list(found) == [stored[8], stored[12]]
+        assert list(await uow.appointments.for_practitioner_within(practitioner.id, [])) == []
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await uow.appointments.for_practitioner_within(
+                practitioner.id, [(day.replace(tzinfo=None), day + timedelta(days=1))]
+            )
+
+
 async def test_appointment_update(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         practitioner, client = await records.practitioner_and_client(uow)

@@ -23,7 +23,7 @@ from bot.services.policy import Policy
 from bot.services.sessions.calendar import (
     LIST_BUTTONS,
     OpenSessions,
-    busy,
+    busy_during,
     clash_refusal,
     day_param,
     day_picker,
@@ -318,11 +318,10 @@ async def book_sessions(
         return []
     now = clock.now()
     await uow.practitioners.lock(practitioner.id)
-    taken = await busy(
+    taken = await busy_during(
         uow,
         practitioner,
-        min(r.starts_at for r in requests),
-        max(r.starts_at + timedelta(minutes=r.minutes) for r in requests),
+        [(r.starts_at, r.starts_at + timedelta(minutes=r.minutes)) for r in requests],
     )
     planned = plan_sessions(practitioner, OpenSessions(taken), requests, now)
     clients: dict[int, Client | None] = {r.client.id: r.client for r in requests}

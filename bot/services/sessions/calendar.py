@@ -4,6 +4,7 @@ pickers of the guided flows."""
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -59,16 +60,48 @@ async def busy(
     uow: UnitOfWork, practitioner: Practitioner, start: datetime, end: datetime, *, exclude: int = 0
 ) -> list[Appointment]:
     """Open sessions of the practitioner that run at some point in ``[start, end)``."""
-    found = await uow.appointments.for_practitioner_between(
-        practitioner.id, start - LONGEST_SESSION, end
-    )
-    return [
-        a
-        for a in found
-        if a.status in OPEN_STATUSES
-        and a.id != exclude
-        and a.starts_at + timedelta(minutes=a.duration_minutes) > start
-    ]
+    found = await busy_during(uow, practitioner, [(start, end)])
+    return [a for a in found if a.id != exclude]
+
+
+SPANS_A_READ = 100
+"""Spans looked for in one query; beyond, one span covering them all (a query of many
+alternatives is one the database may refuse)."""
+
+
+async def busy_during(
+    uow: UnitOfWork, practitioner: Practitioner, spans: Sequence[tuple[datetime, datetime]]
+) -> list[Appointment]:
+    """Open sessions of the practitioner that run at some point of one of ``spans``
+    (each ``[start, end)``), in one read of the sessions near them rather than of all
+    between the first and the last."""
+    ordered = sorted(spans)
+    if not ordered:
+        return []
+    near = _merged([(start - LONGEST_SESSION, end) for start, end in ordered])
+    if len(near) > SPANS_A_READ:
+        near = [(near[0][0], max(end for _, end in near))]
+    found = await uow.appointments.for_practitioner_within(practitioner.id, near)
+    starts = [start for start, _ in ordered]
+    latest_ends = list(itertools.accumulate((end for _, end in ordered), max))
+
+    def runs_during_one(session: Appointment) -> bool:
+        ends_at = session.starts_at + timedelta(minutes=session.duration_minutes)
+        begun = bisect.bisect_left(starts, ends_at)  # the spans starting before it ends
+        return begun > 0 and latest_ends[begun - 1] > session.starts_at
+
+    return [a for a in found if a.status in OPEN_STATUSES and runs_during_one(a)]
+
+
+def _merged(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Spans ordered by start, those that meet or overlap made one."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 async def refuse_clash(

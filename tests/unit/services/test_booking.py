@@ -13,7 +13,7 @@ from bot.domain.callbacks import BookPress, SessionAction
 from bot.domain.models import Appointment, AppointmentStatus, ClientStatus
 from bot.domain.text_params import when
 from bot.services.sessions import booking
-from bot.services.sessions.calendar import OpenSessions, input_problem
+from bot.services.sessions.calendar import SPANS_A_READ, OpenSessions, busy_during, input_problem
 from messages import render_plain
 from tests.unit.services.support import (
     BERLIN,
@@ -282,6 +282,35 @@ async def test_a_forged_day_in_the_guided_booking_is_a_kind_refusal(
 
     assert answer.key.startswith(("booking_input.", "booking.")), answer.key
     assert await sessions_of(practice.uow, practice.practitioner) == []
+
+
+async def test_busy_during_spans_finds_the_open_sessions_running_in_one_of_them(
+    practice: Practice,
+) -> None:
+    def at(hours: float) -> datetime:
+        return FRIDAY_ELEVEN + timedelta(hours=hours)
+
+    async def add(hours: float, minutes: int, status: AppointmentStatus) -> Appointment:
+        return await add_session(
+            practice.uow, practice.client, at(hours), minutes=minutes, status=status
+        )
+
+    began_before = await add(-2, 150, AppointmentStatus.BOOKED)  # runs into the first span
+    await add(-2.5, 30, AppointmentStatus.BOOKED)  # over before it
+    in_first = await add(0.5, 30, AppointmentStatus.CONFIRMED)
+    await add(1, 30, AppointmentStatus.CANCELLED)
+    await add(3, 60, AppointmentStatus.BOOKED)  # between the spans
+    in_second = await add(6, 60, AppointmentStatus.BOOKED)
+    spans = [(at(5.5), at(6.5)), (at(0), at(1))]
+
+    async with practice.uow() as uow:
+        found = await busy_during(uow, practice.practitioner, spans)
+        # Beyond the spans read at once, one read of all between them: the same answer.
+        many = [*spans, *((at(24 * (i + 1)), at(24 * (i + 1) + 1)) for i in range(SPANS_A_READ))]
+        covering = await busy_during(uow, practice.practitioner, many)
+
+    assert found == [began_before, in_first, in_second]
+    assert covering == found
 
 
 def test_open_sessions_find_the_session_a_new_one_runs_over() -> None:
