@@ -64,23 +64,16 @@ async def busy(
     return [a for a in found if a.id != exclude]
 
 
-SPANS_A_READ = 100
-"""Spans looked for in one query; beyond, one span covering them all (a query of many
-alternatives is one the database may refuse)."""
-
-
 async def busy_during(
     uow: UnitOfWork, practitioner: Practitioner, spans: Sequence[tuple[datetime, datetime]]
 ) -> list[Appointment]:
     """Open sessions of the practitioner that run at some point of one of ``spans``
-    (each ``[start, end)``), in one read of the sessions near them rather than of all
-    between the first and the last."""
+    (each ``[start, end)``): those starting near them, not all between the first and
+    the last."""
     ordered = sorted(spans)
     if not ordered:
         return []
-    near = _merged([(start - LONGEST_SESSION, end) for start, end in ordered])
-    if len(near) > SPANS_A_READ:
-        near = [(near[0][0], max(end for _, end in near))]
+    near = [(start - LONGEST_SESSION, end) for start, end in ordered]
     found = await uow.appointments.for_practitioner_within(practitioner.id, near)
     starts = [start for start, _ in ordered]
     latest_ends = list(itertools.accumulate((end for _, end in ordered), max))
@@ -91,17 +84,6 @@ async def busy_during(
         return begun > 0 and latest_ends[begun - 1] > session.starts_at
 
     return [a for a in found if a.status in OPEN_STATUSES and runs_during_one(a)]
-
-
-def _merged(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """Spans ordered by start, those that meet or overlap made one."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 async def refuse_clash(
