@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.domain.models import OutboxKind, OutboxMessage
@@ -47,6 +48,7 @@ def quiet_end_after(local: datetime, end: time, zone: ZoneInfo) -> datetime:
     raise AssertionError("a wall-clock time recurs within two days")  # pragma: no cover
 
 
+@lru_cache(maxsize=1024)  # the same few walls for every message of a day: a sync plans thousands
 def _existing_moment(wall: datetime, zone: ZoneInfo) -> datetime:
     """``wall`` itself (its first occurrence if repeated), or for a time skipped by a
     clock change, the moment the change happened, which ends the gap."""

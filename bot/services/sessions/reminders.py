@@ -53,6 +53,7 @@ def reminder_rows(policy: Policy, parties: SessionParties, now: datetime) -> lis
         return []
     confirmed = appointment.status is AppointmentStatus.CONFIRMED
     version = callbacks.session_version(appointment.starts_at)
+    buttons = client_session_buttons(appointment)
     rows = []
     for offset in policy.reminder_offsets_for(practitioner):
         due_at = appointment.starts_at - offset
@@ -69,7 +70,7 @@ def reminder_rows(policy: Policy, parties: SessionParties, now: datetime) -> lis
         )
         rows.append(
             outbox_row(
-                OutgoingMessage(text, client_session_buttons(appointment)),
+                OutgoingMessage(text, buttons),
                 recipient,
                 kind=OutboxKind.REMINDER,
                 dedup_key=(
