@@ -1096,6 +1096,9 @@ class FakeCalendars:
     async def add_entries(self, entries: Sequence[CalendarEntry]) -> list[CalendarEntry]:
         return [self.entries_table.insert(entry) for entry in entries]
 
+    async def insert_entries(self, entries: Sequence[CalendarEntry]) -> None:
+        await self.add_entries(entries)
+
     async def update_entry(self, entry: CalendarEntry) -> CalendarEntry:
         return self.entries_table.put(entry)
 

@@ -1389,6 +1389,14 @@ class SqlCalendarRepository:
         """Store new entries together; they come back with their ids, in order."""
         return await self._entries._add_all(entries, ("subscription_id", "uid", "recurrence_id"))
 
+    async def insert_entries(self, entries: Sequence[CalendarEntry]) -> None:
+        """Store new entries together, nothing read back: for the many whose ids are not
+        needed."""
+        if entries:
+            await self._session.execute(
+                self._entries._insert(), [row_values(entry) for entry in entries]
+            )
+
     async def update_entry(self, entry: CalendarEntry) -> CalendarEntry:
         """Write ``entry`` back over the stored one."""
         return await self._entries._update(entry, entry.id)

@@ -717,6 +717,17 @@ async def test_many_added_together_come_back_in_order_with_their_ids(
                 for n, s in enumerate(sessions)
             ]
         )
+        unread = CalendarEntry(
+            0,
+            subscription.id,
+            "uid-unread",
+            "",
+            T0,
+            T0 + timedelta(hours=1),
+            "Waiting",
+            CalendarEntryState.WAITING,
+        )
+        await uow.calendars.insert_entries([unread])
         kept = await uow.outbox.add(records.outbox_message(dedup_key="a", template="first"))
         await uow.outbox.add_all(
             [
@@ -740,6 +751,9 @@ async def test_many_added_together_come_back_in_order_with_their_ids(
         for entry in entries:
             assert await uow.calendars.entry(entry.id) == entry
         stored = await uow.calendars.entries(subscription.id)
+        assert [replace(e, id=0, created_at=None) for e in stored if e.uid == "uid-unread"] == [
+            unread
+        ]
         assert {(e.appointment_id, e.starts_at) for e in stored if e.appointment_id} == {
             (s.id, s.starts_at) for n, s in enumerate(sessions) if n % 2
         }

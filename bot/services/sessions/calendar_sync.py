@@ -286,8 +286,8 @@ def _new_turns(
 async def _add_new(sync: _Sync, planned: Sequence[tuple[CalendarEvent, _Whose]]) -> None:
     """Events seen for the first time: those naming one client booked, the rest stored to
     ask about."""
-    stored = await _book_all(sync, planned)
-    sync.sessions += sum(entry.state is CalendarEntryState.BOOKED for entry in stored)
+    entries = await _book_all(sync, planned)
+    sync.sessions += sum(entry.state is CalendarEntryState.BOOKED for entry in entries)
 
 
 async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEntryState:
@@ -298,9 +298,9 @@ async def _book(sync: _Sync, event: CalendarEvent, client: Client) -> CalendarEn
 async def _book_all(
     sync: _Sync, planned: Sequence[tuple[CalendarEvent, _Whose]]
 ) -> list[CalendarEntry]:
-    """Each event's entry: its client's session booked (``book_sessions``, all together),
-    or refused, or the state it waits in; the entries written together, and the
-    practitioner told of the refusals in one message."""
+    """Each event's entry (not read back): its client's session booked
+    (``book_sessions``, all together), or refused, or the state it waits in; the entries
+    written together, and the practitioner told of the refusals in one message."""
     to_book = [(event, whose) for event, whose in planned if isinstance(whose, Client)]
     outcomes = iter(
         await book_sessions(
@@ -338,14 +338,18 @@ async def _book_all(
                     appointment_id=outcome.appointment.id,
                 )
             )
-    stored = await sync.uow.calendars.add_entries(entries)
-    refused = [(stored[at], refusal) for at, refusal in refusals.items()]
+    # Only the refused entries are read back: their messages name them by id.
+    stored = await sync.uow.calendars.add_entries([entries[at] for at in refusals])
+    await sync.uow.calendars.insert_entries(
+        [entry for at, entry in enumerate(entries) if at not in refusals]
+    )
+    refused = list(zip(stored, refusals.values(), strict=True))
     if len(refused) == 1:
         [(entry, refusal)] = refused
         await sync.uow.outbox.add(_told(sync, entry, "not_booked", refusal.answer, entry.starts_at))
     elif refused:
         await sync.uow.outbox.add(_told_many(sync, refused))
-    return stored
+    return entries
 
 
 REFUSALS_SHOWN = 10
