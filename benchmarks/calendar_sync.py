@@ -8,7 +8,8 @@ within 200 ms p99 during a sync.
 The calendars are ``benchmarks.calendar_data.generated_calendar`` (Google's export of a
 busy practice in Europe/Berlin, 365 days back and 90 ahead): every ``--named-every``-th
 event (with its repeats) names one of the practitioner's ``--clients`` clients by full
-name and is booked as ``/book`` books (reminders, the client's notice, the audit);
+name (series go on for ever, or with ``--course-weeks N`` end N weeks after their first
+session) and is booked as ``/book`` books (reminders, the client's notice, the audit);
 the others name no client and are questions for the practitioner (five a read, the rest
 waiting for the next reads). A server in a process of its own (``serve_calendars``, so
 its CPU is not counted) serves each calendar at its own address with an ``ETag`` and
