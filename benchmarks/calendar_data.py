@@ -130,9 +130,8 @@ def generated_calendar(
                 lines.append(f"RRULE:FREQ=WEEKLY{course}")
             moved = _weekly_after(local, now + timedelta(days=20))
             # A date is skipped and one moved only where the series has them.
-            if kind == 3 and (
-                course_weeks is None or moved < local + timedelta(weeks=course_weeks)
-            ):
+            in_course = course_weeks is None or moved < local + timedelta(weeks=course_weeks)
+            if kind == 3 and in_course:
                 skipped = _weekly_after(local, now + timedelta(days=10))
                 lines.append(f"EXDATE;TZID=Europe/Berlin:{skipped:%Y%m%dT%H%M%S}")
                 bodies.append(

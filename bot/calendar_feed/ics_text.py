@@ -18,6 +18,7 @@ from dataclasses import dataclass
 # was read before). Each pattern below begins with that "\n" rather than "^": the
 # engine then jumps from one line end to the next instead of trying every character,
 # ten times faster on a calendar of a megabyte.
+# Folding is a line break followed by one space or tab (RFC 5545, 3.1).
 _FOLD = re.compile(r"\n[ \t]")
 _EVENT_EDGE = re.compile(r"\n(BEGIN|END):VEVENT[ \t]*(?=\n|\Z)", re.IGNORECASE)
 _CALENDAR = re.compile(r"\n[ \t]*BEGIN:VCALENDAR[ \t]*\r?(?=\n|\Z)", re.IGNORECASE)

@@ -8,8 +8,6 @@ back to the row with the same id (``created_at`` only when given) and raises
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -75,6 +73,7 @@ from bot.domain.models import (
     Reply,
     TriageLevel,
 )
+from bot.domain.timing import Spans
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -470,24 +469,17 @@ class SqlAppointmentRepository(_Repository[AppointmentRow, Appointment]):
         those in a span made sessions."""
         if not spans:
             return []
-        ordered = sorted((require_aware(s, "start"), require_aware(e, "end")) for s, e in spans)
-        starts = [start for start, _ in ordered]
-        latest_ends = list(itertools.accumulate((end for _, end in ordered), max))
-
-        def in_a_span(starts_at: datetime) -> bool:
-            begun = bisect.bisect_right(starts, starts_at)
-            return begun > 0 and latest_ends[begun - 1] > starts_at
-
+        within = Spans((require_aware(s, "start"), require_aware(e, "end")) for s, e in spans)
         result = await self._session.execute(
             select(*self._table.c)
             .where(
                 AppointmentRow.practitioner_id == practitioner_id,
-                AppointmentRow.starts_at >= starts[0],
-                AppointmentRow.starts_at < latest_ends[-1],
+                AppointmentRow.starts_at >= within.first_start,
+                AppointmentRow.starts_at < within.last_end,
             )
             .order_by(AppointmentRow.starts_at, AppointmentRow.id)
         )
-        return [to_domain(row, Appointment) for row in result if in_a_span(row.starts_at)]
+        return [to_domain(row, Appointment) for row in result if within.hold(row.starts_at)]
 
     async def for_client(self, client_id: int) -> Sequence[Appointment]:
         """Every session of one client, earliest first."""

@@ -1,10 +1,14 @@
-"""Pure time values the practice configures: quiet hours, reminder offsets, check-in days."""
+"""Pure time values the practice configures: quiet hours, reminder offsets, check-in days;
+and spans of time looked up quickly."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 _CLOCK_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$", re.IGNORECASE)
@@ -88,3 +92,35 @@ class CheckInSchedule:
             raise ValueError("check-in days are between 1 and 60 after the session")
         if list(self.days) != sorted(set(self.days)):
             raise ValueError("check-in days must be increasing, each once")
+
+
+class Spans:
+    """Spans of time, each ``[start, end)``, ordered once so that whether a moment or a
+    stretch of time falls in one of them is a binary search."""
+
+    def __init__(self, spans: Iterable[tuple[datetime, datetime]]) -> None:
+        ordered = sorted(spans)
+        if not ordered:
+            raise ValueError("no spans")
+        self._starts = [start for start, _ in ordered]
+        self._latest_ends = list(itertools.accumulate((end for _, end in ordered), max))
+
+    @property
+    def first_start(self) -> datetime:
+        """The start of the earliest span."""
+        return self._starts[0]
+
+    @property
+    def last_end(self) -> datetime:
+        """The end of the span that ends last."""
+        return self._latest_ends[-1]
+
+    def hold(self, moment: datetime) -> bool:
+        """Whether ``moment`` is in one of the spans."""
+        begun = bisect.bisect_right(self._starts, moment)  # the spans begun by then
+        return begun > 0 and self._latest_ends[begun - 1] > moment
+
+    def meet(self, start: datetime, end: datetime) -> bool:
+        """Whether ``[start, end)`` overlaps one of the spans."""
+        begun = bisect.bisect_left(self._starts, end)  # the spans begun before its end
+        return begun > 0 and self._latest_ends[begun - 1] > start

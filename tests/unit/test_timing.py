@@ -1,4 +1,4 @@
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from hypothesis import given
@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from bot.domain.timing import (
     CheckInSchedule,
     QuietHours,
+    Spans,
     format_duration,
     parse_clock_time,
     parse_duration,
@@ -89,3 +90,24 @@ def test_bad_quiet_hours_are_refused(text: str) -> None:
 def test_bad_checkin_schedules_are_refused(days: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="day"):
         CheckInSchedule(days, time(10))
+
+
+def test_spans_tell_what_falls_in_one_of_them() -> None:
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+
+    def at(hours: float) -> datetime:
+        return day + timedelta(hours=hours)
+
+    # Given out of order, one span inside another.
+    spans = Spans([(at(10), at(11)), (at(1), at(6)), (at(2), at(3))])
+
+    assert (spans.first_start, spans.last_end) == (at(1), at(11))
+    assert [spans.hold(at(h)) for h in (0.5, 1, 5.9, 6, 9, 10, 10.5, 11)] == [
+        False, True, True, False, False, True, True, False,
+    ]  # fmt: skip
+    assert spans.meet(at(5.5), at(7))  # runs into the end of the long one
+    assert spans.meet(at(9), at(10.5))  # and into the start of the last
+    assert not spans.meet(at(6), at(10))  # between them, touching both
+    assert not spans.meet(at(11), at(12))
+    with pytest.raises(ValueError, match="no spans"):
+        Spans([])

@@ -4,7 +4,6 @@ pickers of the guided flows."""
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from bot.domain.booking_input import BookingInputError
 from bot.domain.models import Appointment, AppointmentStatus, Client, Practitioner
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
+from bot.domain.timing import Spans
 from bot.ports import UnitOfWork
 from bot.services.access import Refused
 
@@ -70,20 +70,17 @@ async def busy_during(
     """Open sessions of the practitioner that run at some point of one of ``spans``
     (each ``[start, end)``): those starting near them, not all between the first and
     the last."""
-    ordered = sorted(spans)
-    if not ordered:
+    if not spans:
         return []
-    near = [(start - LONGEST_SESSION, end) for start, end in ordered]
+    near = [(start - LONGEST_SESSION, end) for start, end in spans]
     found = await uow.appointments.for_practitioner_within(practitioner.id, near)
-    starts = [start for start, _ in ordered]
-    latest_ends = list(itertools.accumulate((end for _, end in ordered), max))
-
-    def runs_during_one(session: Appointment) -> bool:
-        ends_at = session.starts_at + timedelta(minutes=session.duration_minutes)
-        begun = bisect.bisect_left(starts, ends_at)  # the spans starting before it ends
-        return begun > 0 and latest_ends[begun - 1] > session.starts_at
-
-    return [a for a in found if a.status in OPEN_STATUSES and runs_during_one(a)]
+    wanted = Spans(spans)
+    return [
+        a
+        for a in found
+        if a.status in OPEN_STATUSES
+        and wanted.meet(a.starts_at, a.starts_at + timedelta(minutes=a.duration_minutes))
+    ]
 
 
 async def refuse_clash(
