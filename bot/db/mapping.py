@@ -64,7 +64,8 @@ def row_values(
         elif type(value) in _AS_STORED:
             pass
         elif isinstance(value, datetime):
-            value = require_aware(value, name).astimezone(UTC)
+            if value.tzinfo is not UTC:
+                value = require_aware(value, name).astimezone(UTC)
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, dict):

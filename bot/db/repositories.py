@@ -599,7 +599,9 @@ class SqlOutboxRepository(_Repository[OutboxRow, OutboxMessage]):
             if value["next_attempt_at"] is None:
                 value["next_attempt_at"] = value["due_at"]
         statement = self._insert().on_conflict_do_nothing(index_elements=[OutboxRow.dedup_key])
-        await self._session.execute(statement, values)
+        # RETURNING, unread, for the drivers to send many rows a statement (as
+        # ``insert_entries``).
+        await self._session.execute(statement.returning(OutboxRow.id), values)
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         """The scheduled message with this id, if any, as stored now."""

@@ -25,19 +25,19 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Check the value is aware and convert it to UTC (naive UTC for SQLite)."""
+        """Check the value is aware and convert it to UTC (SQLite's ``DATETIME`` then
+        writes its fields as text, leaving the zone out)."""
         if value is None:
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is UTC:  # most are: a sync binds tens of thousands
+            return value
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(
                 f"refusing to store a naive datetime ({value.isoformat()}); give it a time zone"
             )
-        utc = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return utc.replace(tzinfo=None)
-        return utc
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Return the stored time as an aware UTC datetime."""
@@ -68,6 +68,8 @@ class StrEnumType(TypeDecorator[E]):
         """Store the member's value; a plain string must be one of the values."""
         if value is None:
             return None
+        if type(value) is self.enum_class:
+            return value.value
         return self.enum_class(value).value
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
