@@ -294,6 +294,8 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
         if isinstance(value, Mapping):
             yield from _flatten(value, f"{key}.")
         elif isinstance(value, str):
-            yield key, value.strip("\n")
+            # A text's own leading line break stays: a part set into another text
+            # ("{asked}") may begin on a line of its own.
+            yield key, value.rstrip("\n")
         else:
             raise TypeError(f"catalog entry {key} must be text")

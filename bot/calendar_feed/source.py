@@ -27,7 +27,7 @@ from bot.domain.calendar_reads import CalendarProblem, CalendarRead, CalendarUna
 _PROBLEMS = {
     FetchErrorReason.BAD_URL: CalendarProblem.ADDRESS,
     FetchErrorReason.NOT_HTTPS: CalendarProblem.ADDRESS,
-    FetchErrorReason.CREDENTIALS_IN_URL: CalendarProblem.ADDRESS,
+    FetchErrorReason.CREDENTIALS_IN_URL: CalendarProblem.CREDENTIALS,
     FetchErrorReason.PRIVATE_ADDRESS: CalendarProblem.ADDRESS,
     FetchErrorReason.NOT_FOUND: CalendarProblem.NOT_FOUND,
     FetchErrorReason.REFUSED: CalendarProblem.REFUSED,

@@ -16,6 +16,7 @@ class CalendarProblem(enum.StrEnum):
     """Why a calendar could not be read, in words a practitioner is told."""
 
     ADDRESS = "address"  # not an https address, or one that points inside a network
+    CREDENTIALS = "credentials"  # a user name or password in the address
     NOT_FOUND = "not_found"
     REFUSED = "refused"  # the server said no (401, 403)
     TOO_BIG = "too_big"

@@ -19,18 +19,26 @@ from bot import metrics
 from bot.domain import callbacks
 from bot.domain.calendar_events import CalendarEvent
 from bot.domain.calendar_reads import CalendarProblem, CalendarRead, CalendarUnavailable, masked
-from bot.domain.models import CalendarEntryState, CalendarSubscription, Practitioner
+from bot.domain.models import (
+    CalendarEntry,
+    CalendarEntryState,
+    CalendarSubscription,
+    Client,
+    Practitioner,
+)
 from bot.domain.outgoing import Button, OutgoingMessage, Text
 from bot.domain.text_params import embed, when
 from bot.ports import CalendarSource, UnitOfWork
-from bot.services.access import own_client, refuse, require_practitioner
+from bot.services.access import Refused, own_client, refuse, require_practitioner
 from bot.services.context import UseCaseContext
 from bot.services.delivery.outbox import notify_practitioner
-from bot.services.sessions.booking import book_session
+from bot.services.sessions.booking import SessionRequest, book_sessions
 from bot.services.sessions.calendar_sync import (
     SyncResult,
     apply_events,
     ask_waiting,
+    notices_prefix,
+    refusal_lines,
     session_minutes,
     shown_title,
 )
@@ -67,6 +75,9 @@ async def connect(
                 "sessions": result.sessions,
                 "asked": embed(Text("calendar.asked", {"count": result.asked}))
                 if result.asked
+                else "",
+                "more": embed(Text("calendar.asked_more", {"count": result.waiting}))
+                if result.waiting
                 else "",
             },
         ),
@@ -161,7 +172,7 @@ async def show(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
                 if subscription.url != IMPORTED
                 else embed(Text("calendar.from_file")),
                 "synced": synced,
-                "sessions": sessions,
+                "sessions": embed(Text("calendar.sessions_ahead", {"count": sessions})),
                 "failing": embed(Text("calendar.failing_now")) if subscription.failures else "",
             },
         ),
@@ -177,6 +188,9 @@ async def disconnect(ctx: UseCaseContext, *, actor: int) -> OutgoingMessage:
         if subscription is None:
             return OutgoingMessage(Text("calendar.usage"))
         await uow.calendars.remove_subscription(subscription.id)
+        # Questions about its events, and news of it, not sent yet would now answer nothing.
+        for prefix in (notices_prefix(subscription.id), _state_prefix(subscription)):
+            await uow.outbox.cancel_pending(dedup_prefix=prefix, reason="calendar disconnected")
         await uow.audit.record(
             ctx.clock.now(),
             "calendar.disconnected",
@@ -224,41 +238,74 @@ async def answer(
             for e in await uow.calendars.entries(subscription.id)
             if e.uid == entry.uid and e.state in _UNANSWERED
         ]
-        booked = 0
-        for each in waiting:
-            if client is None:
+        if client is None:
+            for each in waiting:
                 await uow.calendars.update_entry(
                     dataclasses.replace(each, state=CalendarEntryState.NOT_A_SESSION)
                 )
-                continue
-            appointment, _ = await book_session(
-                uow,
-                ctx.clock,
-                ctx.policy,
-                practitioner=practitioner,
-                client=client,
-                starts_at=each.starts_at,
-                minutes=session_minutes(each.starts_at, each.ends_at),
-            )
-            await uow.calendars.update_entry(
-                dataclasses.replace(
-                    each,
-                    state=CalendarEntryState.BOOKED,
-                    client_id=client.id,
-                    appointment_id=appointment.id,
-                )
-            )
-            await uow.commit()  # each session with its entry, whatever comes next
-            booked += 1
+            await uow.commit()
+            return OutgoingMessage(Text("calendar.answered_none", {"title": title}))
+        booked, refused = await _book_answered(ctx, uow, practitioner, client, waiting)
         await uow.commit()
-    if client is None:
-        return OutgoingMessage(Text("calendar.answered_none", {"title": title}))
     return OutgoingMessage(
         Text(
             "calendar.answered_client",
-            {"title": title, "client": client.full_name, "count": booked},
+            {
+                "title": title,
+                "client": client.full_name,
+                "repeats": embed(Text("calendar.answered_repeats")) if entry.recurrence_id else "",
+                "booked": embed(Text("calendar.answered_booked", {"count": booked}))
+                if booked
+                else "",
+                "not_booked": embed(
+                    Text(
+                        "calendar.answered_not_booked",
+                        {"count": len(refused), "events": refusal_lines(practitioner, refused)},
+                    )
+                )
+                if refused
+                else "",
+            },
         )
     )
+
+
+async def _book_answered(
+    ctx: UseCaseContext,
+    uow: UnitOfWork,
+    practitioner: Practitioner,
+    client: Client,
+    entries: Sequence[CalendarEntry],
+) -> tuple[int, list[tuple[CalendarEntry, Refused]]]:
+    """Book the client's sessions for the events answered about, together (one that
+    clashes is not booked, and is tried again should the event move); how many were
+    booked, and the refused ones with why."""
+    outcomes = await book_sessions(
+        uow,
+        ctx.clock,
+        ctx.policy,
+        practitioner=practitioner,
+        requests=[
+            SessionRequest(client, e.starts_at, session_minutes(e.starts_at, e.ends_at))
+            for e in entries
+        ],
+    )
+    refused: list[tuple[CalendarEntry, Refused]] = []
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        if isinstance(outcome, Refused):
+            refused.append((entry, outcome))
+            answered = dataclasses.replace(
+                entry, state=CalendarEntryState.NOT_BOOKED, client_id=client.id
+            )
+        else:
+            answered = dataclasses.replace(
+                entry,
+                state=CalendarEntryState.BOOKED,
+                client_id=client.id,
+                appointment_id=outcome.appointment.id,
+            )
+        await uow.calendars.update_entry(answered)
+    return len(entries) - len(refused), refused
 
 
 READS_AHEAD = 2
@@ -310,7 +357,11 @@ async def _poll(
         current = await uow.calendars.subscription(subscription.id)
         if current is None:  # disconnected meanwhile
             return
-        if current.failing_told:
+        # Told it was failing, and told it works again, unless that news has not gone out
+        # yet (quiet hours): then neither is sent.
+        if current.failing_told and not await uow.outbox.cancel_pending(
+            dedup_prefix=f"{_state_prefix(current)}failing:", reason="calendar read again"
+        ):
             await _tell(uow, ctx, current, Text("calendar.working_again"), "working")
         updated = dataclasses.replace(
             current,
@@ -374,11 +425,15 @@ async def _tell(
         uow,
         subscription.practitioner_id,
         text,
-        dedup_key=f"calendar-state:{subscription.id}:{what}:{int(now.timestamp())}",
+        dedup_key=f"{_state_prefix(subscription)}{what}:{int(now.timestamp())}",
         now=now,
         quiet=ctx.policy.quiet,
         about_client_id=None,
     )
+
+
+def _state_prefix(subscription: CalendarSubscription) -> str:
+    return f"calendar-state:{subscription.id}:"
 
 
 async def _remember_version(

@@ -356,9 +356,31 @@ REFUSALS_SHOWN = 10
 """Events listed in one message about events that could not be booked; the rest counted."""
 
 
-def _told_many(sync: _Sync, refused: Sequence[tuple[CalendarEntry, Refused]]) -> OutboxMessage:
-    """One message to the practitioner about several events that could not be booked."""
-    zone = sync.practitioner.timezone
+def calendar_reason(reason: Text) -> Text:
+    """Why an event was not booked or moved, in the words of the calendar it came from: a
+    clash is to be settled there, not by picking another time here."""
+    if reason.key == "booking.clash":
+        return Text("calendar.clash", reason.params)
+    return reason
+
+
+def notice_key(entry: CalendarEntry, what: str) -> str:
+    """The dedup key of a message to the practitioner about one event of their calendar:
+    under the subscription's prefix (:func:`notices_prefix`)."""
+    return f"{notices_prefix(entry.subscription_id)}{entry.id}:{what}"
+
+
+def notices_prefix(subscription_id: int) -> str:
+    """What the dedup keys of the messages about one calendar's events begin with."""
+    return f"calendar:{subscription_id}:"
+
+
+def refusal_lines(
+    practitioner: Practitioner, refused: Sequence[tuple[CalendarEntry, Refused]]
+) -> list[dict[str, object]]:
+    """One line for each event that could not be booked (the first
+    :data:`REFUSALS_SHOWN`, the rest counted)."""
+    zone = practitioner.timezone
     lines = [
         embed(
             Text(
@@ -366,7 +388,7 @@ def _told_many(sync: _Sync, refused: Sequence[tuple[CalendarEntry, Refused]]) ->
                 {
                     "title": shown_title(entry.title),
                     "when": when(entry.starts_at, zone),
-                    "reason": embed(refusal.answer),
+                    "reason": embed(calendar_reason(refusal.answer)),
                 },
             )
         )
@@ -375,10 +397,18 @@ def _told_many(sync: _Sync, refused: Sequence[tuple[CalendarEntry, Refused]]) ->
     more = len(refused) - REFUSALS_SHOWN
     if more > 0:
         lines.append(embed(Text("calendar.not_booked_more", {"count": more})))
+    return lines
+
+
+def _told_many(sync: _Sync, refused: Sequence[tuple[CalendarEntry, Refused]]) -> OutboxMessage:
+    """One message to the practitioner about several events that could not be booked."""
     return practitioner_notice_row(
         sync.practitioner,
-        Text("calendar.not_booked_many", {"count": len(refused), "events": lines}),
-        dedup_key=f"calendar:{refused[0][0].id}:not_booked_many:{int(sync.now.timestamp())}",
+        Text(
+            "calendar.not_booked_many",
+            {"count": len(refused), "events": refusal_lines(sync.practitioner, refused)},
+        ),
+        dedup_key=notice_key(refused[0][0], f"not_booked_many:{int(sync.now.timestamp())}"),
         now=sync.now,
         quiet=sync.policy.quiet,
         # It names several clients, so no one client's erasure would find it: its words
@@ -518,7 +548,7 @@ async def _ask(sync: _Sync, entry: CalendarEntry, candidates: Sequence[Client]) 
                 "when": when(entry.starts_at, sync.practitioner.timezone),
             },
         ),
-        dedup_key=f"calendar:{entry.id}:asked",
+        dedup_key=notice_key(entry, "asked"),
         now=sync.now,
         quiet=sync.policy.quiet,
         buttons=tuple(buttons),
@@ -538,7 +568,7 @@ async def _cancelled_in_stillpoint(sync: _Sync, entry: CalendarEntry, client: Cl
             "calendar.cancelled_here",
             {"client": client.full_name, "when": when(entry.starts_at, sync.practitioner.timezone)},
         ),
-        dedup_key=f"calendar:{entry.id}:cancelled_here",
+        dedup_key=notice_key(entry, "cancelled_here"),
         now=sync.now,
         quiet=sync.policy.quiet,
         about_client_id=client.id,
@@ -555,17 +585,19 @@ async def _tell(
 def _told(
     sync: _Sync, entry: CalendarEntry, what: str, reason: Text, starts_at: datetime
 ) -> OutboxMessage:
+    zone = sync.practitioner.timezone
     return practitioner_notice_row(
         sync.practitioner,
         Text(
             f"calendar.{what}",
             {
                 "title": shown_title(entry.title),
-                "when": when(starts_at, sync.practitioner.timezone),
-                "reason": embed(reason),
+                "when": when(starts_at, zone),
+                "reason": embed(calendar_reason(reason)),
+                **({"was": when(entry.starts_at, zone)} if what == "not_moved" else {}),
             },
         ),
-        dedup_key=f"calendar:{entry.id}:{what}:{int(starts_at.timestamp())}",
+        dedup_key=notice_key(entry, f"{what}:{int(starts_at.timestamp())}"),
         now=sync.now,
         quiet=sync.policy.quiet,
         about_client_id=entry.client_id,

@@ -55,6 +55,18 @@ async def test_each_failure_is_one_problem_a_practitioner_is_told(
     assert unavailable.value.problem is problem
 
 
+async def test_an_address_with_a_password_is_told_as_such(http_server: Served) -> None:
+    source = FeedSource(allow_insecure=True)
+    url = http_server.base.replace("://", "://anna:secret@", 1) + "/calendar.ics"
+    try:
+        with pytest.raises(CalendarUnavailable) as unavailable:
+            await source.read(url, etag=None, last_modified=None, now=EARLY)
+    finally:
+        await source.close()
+    assert unavailable.value.problem is CalendarProblem.CREDENTIALS
+    assert http_server.server.requests == []  # refused before asking
+
+
 async def test_a_parsing_process_that_died_gives_up_that_read_and_the_next_works(
     http_server: Served,
 ) -> None:

@@ -12,7 +12,9 @@ import pytest
 
 from bot.domain import callbacks
 from bot.domain.calendar_reads import CalendarProblem
-from bot.domain.models import AppointmentStatus, CalendarEntryState, OutboxKind
+from bot.domain.models import AppointmentStatus, CalendarEntryState, OutboxKind, OutboxState
+from bot.domain.outgoing import Text
+from bot.domain.text_params import embed
 from bot.services.access import Refused
 from bot.services.privacy import client_copy
 from bot.services.sessions import calendar_subscriptions as calendars
@@ -139,6 +141,102 @@ async def test_an_answer_is_remembered_for_the_event_and_its_repeats(practice: P
     assert len([r for r in outbox_rows(practice) if r.template == "calendar.which_client"]) == 1
 
 
+async def test_an_answer_books_the_dates_that_fit_and_lists_those_that_clash(
+    practice: Practice,
+) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Maren Holt", telegram_id=OTHER_CLIENT
+    )
+    week = timedelta(days=7)
+    await add_session(practice.uow, other, FRIDAY_ELEVEN + week + timedelta(minutes=30))
+    source = ScriptedCalendar()
+    source.events = [
+        event("Craniosacral", FRIDAY_ELEVEN + n * week, uid="weekly", recurrence_id=str(n))
+        for n in range(3)
+    ]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    first = (await practice.db.calendars.entries(1))[0]
+
+    done = await calendars.answer(
+        practice.ctx, actor=PRACTITIONER, entry_id=first.id, client_id=practice.client.id
+    )
+
+    params = done.text.params
+    assert params["booked"] == embed(Text("calendar.answered_booked", {"count": 2}))
+    assert params["not_booked"]["params"]["count"] == 1
+    [line] = params["not_booked"]["params"]["events"]
+    assert line["params"]["reason"]["$text"] == "calendar.clash"
+    assert line["params"]["reason"]["params"]["client"] == "Maren Holt"
+    assert [s for s, _ in await sessions(practice)] == [FRIDAY_ELEVEN, FRIDAY_ELEVEN + 2 * week]
+    states = [(e.state, e.client_id) for e in await practice.db.calendars.entries(1)]
+    assert states == [
+        (CalendarEntryState.BOOKED, practice.client.id),
+        (CalendarEntryState.NOT_BOOKED, practice.client.id),  # tried again if it moves
+        (CalendarEntryState.BOOKED, practice.client.id),
+    ]
+    source.events[1] = event(
+        "Craniosacral", FRIDAY_ELEVEN + week + timedelta(hours=3), uid="weekly", recurrence_id="1"
+    )
+    await poll(practice, source, after=timedelta(minutes=5))  # moved off the clash
+    assert len(await sessions(practice)) == 3
+
+
+async def test_an_answer_about_an_event_that_does_not_repeat_promises_no_repeats(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("Team lunch", FRIDAY_ELEVEN, uid="lunch")]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    [asked] = await practice.db.calendars.entries(1)
+    done = await calendars.answer(
+        practice.ctx, actor=PRACTITIONER, entry_id=asked.id, client_id=practice.client.id
+    )
+    assert (done.text.params["repeats"], done.text.params["not_booked"]) == ("", "")
+    assert done.text.params["booked"] == embed(Text("calendar.answered_booked", {"count": 1}))
+
+
+async def test_a_move_onto_another_session_is_not_made_and_the_practitioner_told_why(
+    practice: Practice,
+) -> None:
+    other = await add_client(
+        practice.uow, practice.practitioner, "Maren Holt", telegram_id=OTHER_CLIENT
+    )
+    await add_session(practice.uow, other, MONDAY_ELEVEN)
+    source = ScriptedCalendar()
+    source.events = [event("Sample Client", FRIDAY_ELEVEN, uid="cst")]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    source.events = [event("Sample Client", MONDAY_ELEVEN + timedelta(minutes=30), uid="cst")]
+
+    await poll(practice, source, after=timedelta(minutes=5))
+
+    assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.BOOKED)]
+    [told] = notices_to(outbox_rows(practice), PRACTITIONER, "calendar.not_moved")
+    params = told.payload["params"]
+    assert params["was"]["$datetime"] == FRIDAY_ELEVEN.isoformat()
+    assert params["reason"]["$text"] == "calendar.clash"
+
+
+async def test_disconnecting_withdraws_the_questions_and_news_not_yet_sent(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("Team lunch", FRIDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    source.problem = CalendarProblem.TIMEOUT
+    await poll(practice, source, after=timedelta(hours=1))
+    pending = {r.template for r in outbox_rows(practice) if r.state is OutboxState.PENDING}
+    assert {"calendar.which_client", "calendar.failing"} <= pending
+
+    await calendars.disconnect(practice.ctx, actor=PRACTITIONER)
+
+    rows = outbox_rows(practice)
+    told = {r.template: r.state for r in rows if r.template.startswith("calendar.")}
+    assert told == {
+        "calendar.which_client": OutboxState.CANCELLED,
+        "calendar.failing": OutboxState.CANCELLED,
+    }
+
+
 async def test_not_a_client_session_is_never_asked_again(practice: Practice) -> None:
     source = ScriptedCalendar()
     source.events = [event("Yoga class", FRIDAY_ELEVEN, uid="yoga")]
@@ -176,6 +274,25 @@ async def test_a_session_cancelled_here_is_not_brought_back_and_told_once(
     assert len(told) == 1
 
 
+async def test_a_failure_not_yet_told_when_the_calendar_works_again_is_never_told(
+    practice: Practice,
+) -> None:
+    source = ScriptedCalendar()
+    source.events = [event("Sample Client", FRIDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    source.problem = CalendarProblem.TIMEOUT
+    await poll(practice, source, after=timedelta(hours=1))  # told, but held (quiet hours)
+    source.problem = None
+    await poll(practice, source, after=timedelta(hours=1))
+    told = {
+        r.template: r.state for r in outbox_rows(practice) if r.template.startswith("calendar.")
+    }
+    assert told == {"calendar.failing": OutboxState.CANCELLED}
+    subscription = await practice.db.calendars.subscription_of(practice.practitioner.id)
+    assert subscription is not None
+    assert (subscription.failures, subscription.failing_told) == (0, False)
+
+
 async def test_a_calendar_that_cannot_be_read_changes_nothing_and_is_told_once(
     practice: Practice,
 ) -> None:
@@ -194,6 +311,12 @@ async def test_a_calendar_that_cannot_be_read_changes_nothing_and_is_told_once(
     assert [r.template for r in outbox_rows(practice) if r.template.startswith("calendar.")] == [
         "calendar.failing"
     ]
+    async with practice.uow() as uow:  # the news of it goes out
+        for row in await uow.outbox.claim_due(practice.clock.now(), 100):
+            await uow.outbox.mark_sent(
+                row.id, sent_at=practice.clock.now(), telegram_message_id=row.id, lateness_ms=0
+            )
+        await uow.commit()
     source.problem = None
     await poll(practice, source, after=timedelta(hours=1))
     assert outbox_rows(practice)[-1].template == "calendar.working_again"
@@ -229,6 +352,7 @@ async def test_questions_beyond_five_a_read_are_asked_on_the_next_reads(
     source.events = [event(f"Meeting {n}", FRIDAY_ELEVEN + timedelta(hours=n)) for n in range(7)]
     answer = await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
     assert answer.text.params["asked"]["params"]["count"] == 5
+    assert answer.text.params["more"] == embed(Text("calendar.asked_more", {"count": 2}))
 
     def asked() -> list[str]:
         return [
@@ -268,7 +392,9 @@ async def test_a_repeating_event_is_asked_about_once(practice: Practice) -> None
     done = await calendars.answer(
         practice.ctx, actor=PRACTITIONER, entry_id=entry_id, client_id=practice.client.id
     )
-    assert done.text.params["count"] == 7
+    assert done.text.params["booked"] == embed(Text("calendar.answered_booked", {"count": 7}))
+    assert done.text.params["repeats"] == embed(Text("calendar.answered_repeats"))
+    assert done.text.params["not_booked"] == ""
     assert len(await sessions(practice)) == 7
 
 
@@ -354,7 +480,7 @@ async def test_new_events_that_overlap_book_the_first_and_tell_about_the_other(
     [told] = [r for r in outbox_rows(practice) if r.template == "calendar.not_booked"]
     assert told.chat_id == PRACTITIONER
     reason = told.payload["params"]["reason"]
-    assert (reason["$text"], reason["params"]["client"]) == ("booking.clash", "Sample Client")
+    assert (reason["$text"], reason["params"]["client"]) == ("calendar.clash", "Sample Client")
     states = {e.starts_at: (e.state, e.client_id) for e in await practice.db.calendars.entries(1)}
     assert states == {
         FRIDAY_ELEVEN: (CalendarEntryState.BOOKED, practice.client.id),
@@ -480,7 +606,7 @@ async def test_events_that_cannot_be_booked_are_told_in_one_message(practice: Pr
     assert params["events"][-1] == {"$text": "calendar.not_booked_more", "params": {"count": 2}}
     first = params["events"][0]["params"]
     assert first["when"]["$datetime"] == (taken[0] + timedelta(minutes=15)).isoformat()
-    assert first["reason"]["$text"] == "booking.clash"
+    assert first["reason"]["$text"] == "calendar.clash"
     assert notices_to(outbox_rows(practice), PRACTITIONER, "calendar.not_booked") == []
     states = {e.uid: e.state for e in await practice.db.calendars.entries(1)}
     assert {states[f"over-{n}"] for n in range(len(taken))} == {CalendarEntryState.NOT_BOOKED}
