@@ -51,6 +51,22 @@ async def poll(practice: Practice, source: ScriptedCalendar, *, after: timedelta
     await calendars.poll_due(practice.ctx, source)
 
 
+async def failing_calendar(practice: Practice, title: str) -> ScriptedCalendar:
+    """A calendar of one event, connected, then read once and failing."""
+    source = ScriptedCalendar()
+    source.events = [event(title, FRIDAY_ELEVEN)]
+    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    source.problem = CalendarProblem.TIMEOUT
+    await poll(practice, source, after=timedelta(hours=1))
+    return source
+
+
+def calendar_notices(practice: Practice) -> dict[str, OutboxState]:
+    """The state of each calendar message, by its text."""
+    rows = outbox_rows(practice)
+    return {r.template: r.state for r in rows if r.template.startswith("calendar.")}
+
+
 async def test_connecting_books_what_names_a_client_and_asks_about_the_rest(
     practice: Practice,
 ) -> None:
@@ -219,19 +235,13 @@ async def test_a_move_onto_another_session_is_not_made_and_the_practitioner_told
 async def test_disconnecting_withdraws_the_questions_and_news_not_yet_sent(
     practice: Practice,
 ) -> None:
-    source = ScriptedCalendar()
-    source.events = [event("Team lunch", FRIDAY_ELEVEN)]
-    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
-    source.problem = CalendarProblem.TIMEOUT
-    await poll(practice, source, after=timedelta(hours=1))
+    await failing_calendar(practice, "Team lunch")
     pending = {r.template for r in outbox_rows(practice) if r.state is OutboxState.PENDING}
     assert {"calendar.which_client", "calendar.failing"} <= pending
 
     await calendars.disconnect(practice.ctx, actor=PRACTITIONER)
 
-    rows = outbox_rows(practice)
-    told = {r.template: r.state for r in rows if r.template.startswith("calendar.")}
-    assert told == {
+    assert calendar_notices(practice) == {
         "calendar.which_client": OutboxState.CANCELLED,
         "calendar.failing": OutboxState.CANCELLED,
     }
@@ -277,17 +287,10 @@ async def test_a_session_cancelled_here_is_not_brought_back_and_told_once(
 async def test_a_failure_not_yet_told_when_the_calendar_works_again_is_never_told(
     practice: Practice,
 ) -> None:
-    source = ScriptedCalendar()
-    source.events = [event("Sample Client", FRIDAY_ELEVEN)]
-    await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
-    source.problem = CalendarProblem.TIMEOUT
-    await poll(practice, source, after=timedelta(hours=1))  # told, but held (quiet hours)
+    source = await failing_calendar(practice, "Sample Client")  # told, but held (quiet hours)
     source.problem = None
     await poll(practice, source, after=timedelta(hours=1))
-    told = {
-        r.template: r.state for r in outbox_rows(practice) if r.template.startswith("calendar.")
-    }
-    assert told == {"calendar.failing": OutboxState.CANCELLED}
+    assert calendar_notices(practice) == {"calendar.failing": OutboxState.CANCELLED}
     subscription = await practice.db.calendars.subscription_of(practice.practitioner.id)
     assert subscription is not None
     assert (subscription.failures, subscription.failing_told) == (0, False)
