@@ -594,7 +594,7 @@ def _told(
                 "title": shown_title(entry.title),
                 "when": when(starts_at, zone),
                 "reason": embed(calendar_reason(reason)),
-                **({"was": when(entry.starts_at, zone)} if what == "not_moved" else {}),
+                "was": when(entry.starts_at, zone),  # where a session not moved stays
             },
         ),
         dedup_key=notice_key(entry, f"{what}:{int(starts_at.timestamp())}"),
