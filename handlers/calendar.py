@@ -3,13 +3,18 @@ answers to "whose session is this event?")."""
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.domain import callbacks
 from bot.services.sessions import calendar_subscriptions
 from handlers import fallbacks
 from handlers.common import answer_call, command_args, runtime, sender_id
+
+_log = logging.getLogger(__name__)
 
 
 async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -20,13 +25,31 @@ async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             update, context, calendar_subscriptions.show(rt.ctx, actor=sender_id(update))
         )
         return
+    removed = await _remove_address(update)
     await answer_call(
         update,
         context,
         calendar_subscriptions.connect(
-            rt.ctx, rt.calendar_source, actor=sender_id(update), url=" ".join(args)
+            rt.ctx,
+            rt.calendar_source,
+            actor=sender_id(update),
+            url=" ".join(args),
+            address_removed=removed,
         ),
     )
+
+
+async def _remove_address(update: Update) -> bool:
+    """Take the message holding a calendar's address out of the chat: whoever reads the
+    address can read the calendar. Whether it was taken out."""
+    message = update.effective_message
+    if message is None:
+        return False
+    try:
+        return await message.delete()
+    except TelegramError as error:
+        _log.info("a /calendar message could not be removed: %s", error.message)
+        return False
 
 
 async def disconnect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

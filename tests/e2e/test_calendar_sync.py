@@ -106,6 +106,9 @@ async def test_a_session_that_exists_only_in_the_calendar_follows_it(
     assert "In the next 60 days: 1 event; client sessions among them: 1." in connected["text"]
     assert url not in connected["text"]
     assert [b["text"] for row in connected["buttons"] for b in row] == ["Disconnect"]
+    # The address opens the calendar to whoever reads it: the message is out of the chat.
+    assert connected["text"].endswith("anyone who has the address can read your calendar.")
+    assert not [m for m in await sandbox.messages(practitioner) if url in m["text"]]
     booked = await _next(sandbox, client, seen, "🗓 A session with")
     assert f"{session:%-d %B} at 10:00" in booked["text"]
 

@@ -183,6 +183,7 @@ SAMPLE_VALUES = {
     "was": when(datetime(2026, 11, 24, 9, tzinfo=UTC), "Europe/Berlin"),
     "title": "Team <b>lunch</b> & more",
     "problem": embed(Text("calendar.problem_timeout")),
+    "removed": embed(Text("calendar.address_removed")),
     "paused": embed(Text("card.paused")),
     "sessions": embed(Text("card.sessions", {"count": 3})),
     "checkins": embed(Text("card.no_checkins")),

@@ -54,17 +54,28 @@ DISCONNECT = (Button(Text("calendar.button_disconnect"), callbacks.CALENDAR_DISC
 
 
 async def connect(
-    ctx: UseCaseContext, source: CalendarSource, *, actor: int, url: str
+    ctx: UseCaseContext,
+    source: CalendarSource,
+    *,
+    actor: int,
+    url: str,
+    address_removed: bool = False,
 ) -> OutgoingMessage:
     """``/calendar <address>``: read it now; if it can be read, follow it from now on (a
-    new address replaces the old one, keeping what was learnt about its events)."""
+    new address replaces the old one, keeping what was learnt about its events).
+    ``address_removed``: the message that held the address was taken out of the chat,
+    which the answer says."""
     async with ctx.uow() as uow:
         practitioner = await require_practitioner(uow, ctx.clock, actor, "calendar.connect")
     try:
         result = await follow(ctx, source, practitioner, url, actor=actor)
     except CalendarUnavailable as unavailable:
+        retry = embed(Text("calendar.address_removed_retry")) if address_removed else ""
         return OutgoingMessage(
-            Text("calendar.connect_failed", {"problem": problem_text(unavailable.problem)})
+            Text(
+                "calendar.connect_failed",
+                {"problem": problem_text(unavailable.problem), "removed": retry},
+            )
         )
     return OutgoingMessage(
         Text(
@@ -79,6 +90,7 @@ async def connect(
                 "more": embed(Text("calendar.asked_more", {"count": result.waiting}))
                 if result.waiting
                 else "",
+                "removed": embed(Text("calendar.address_removed")) if address_removed else "",
             },
         ),
         (DISCONNECT,),

@@ -78,6 +78,7 @@ async def test_connecting_books_what_names_a_client_and_asks_about_the_rest(
     assert answer.text.key == "calendar.connected"
     assert (answer.text.params["count"], answer.text.params["sessions"]) == (2, 1)
     assert answer.text.params["address"] == "https://calendar.example/…1234"
+    assert answer.text.params["removed"] == ""  # the message with the address is still there
     assert await sessions(practice) == [(FRIDAY_ELEVEN, AppointmentStatus.BOOKED)]
     reminders = [r for r in outbox_rows(practice) if r.kind is OutboxKind.REMINDER]
     assert reminders  # the same reminders as /book
@@ -332,8 +333,11 @@ async def test_a_calendar_that_cannot_be_read_changes_nothing_and_is_told_once(
 async def test_an_address_that_cannot_be_read_is_not_kept(practice: Practice) -> None:
     source = ScriptedCalendar()
     source.problem = CalendarProblem.NOT_A_CALENDAR
-    answer = await calendars.connect(practice.ctx, source, actor=PRACTITIONER, url=URL)
+    answer = await calendars.connect(
+        practice.ctx, source, actor=PRACTITIONER, url=URL, address_removed=True
+    )
     assert answer.text.key == "calendar.connect_failed"
+    assert answer.text.params["removed"] == embed(Text("calendar.address_removed_retry"))
     assert await practice.db.calendars.subscription_of(practice.practitioner.id) is None
     assert (await calendars.show(practice.ctx, actor=PRACTITIONER)).text.key == "calendar.usage"
 
