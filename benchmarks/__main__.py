@@ -70,8 +70,14 @@ def _calendar_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--course-weeks",
         type=int,
+        default=12,
         metavar="N",
-        help="weekly series end N weeks after their first session (default: never)",
+        help="weekly series end N weeks after their first session (a course; default 12)",
+    )
+    sub.add_argument(
+        "--endless-series",
+        action="store_true",
+        help="weekly series never end (a stress load: 37 sessions a day ahead)",
     )
     sub.add_argument(
         "--over",
@@ -272,7 +278,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 events=args.events,
                 clients=args.clients,
                 named_every=args.named_every,
-                course_weeks=args.course_weeks,
+                course_weeks=None if args.endless_series else args.course_weeks,
                 over_s=args.over,
                 database=args.database,
                 profile=args.profile,

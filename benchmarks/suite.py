@@ -12,8 +12,8 @@ write, tap and write words of crisis and 600 routine messages go out, then a bac
 times each with and without it. Insight: a chart of 60 check-ins drawn 50 times; 20
 practitioners pressing Chart at once for 20 s while others are answered; the morning
 lists of 200 practitioners with 50 clients each; matplotlib not loaded at start-up.
-Calendar: 100 practitioners' 2,000-event calendars synced from cold, then read again
-unchanged, and other users' replies while the real bot syncs them.
+Calendar: 100 practitioners' 2,000-event calendars (weekly series of 12 weeks) synced from
+cold, then read again unchanged, and other users' replies while the real bot syncs them.
 What triage costs per reply, to load and in memory, in a process of its own so that its
 memory is not mixed with the other runs' (once: it needs no database).
 A benchmark that fails is reported as such and the others still run.
