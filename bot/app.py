@@ -246,6 +246,7 @@ async def serving(
             runtime_of(application).sender.stop_claiming()
             stop_calendar_pass(application)
             await application.stop()  # waits for the updates and the delivery pass under way
+            await runtime_of(application).close()
             try:
                 await runtime_of(application).sender.leave()  # peers need not wait for it
             except Exception as error:  # the database is away: a peer frees them in seconds

@@ -13,11 +13,16 @@ import re
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import icalendar
+from aiohttp import web
 
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.media import image_size
@@ -30,6 +35,7 @@ _FILE_LINES = 4  # of a CSV file, the header and the first rows
 _CLIENT_ZONE = ZoneInfo("Europe/Berlin")  # the client's /timezone in the story
 _CHECKIN_AT = dt_time(10, 0)  # the check-ins' local hour (the default setting)
 _SESSION = timedelta(minutes=60)  # the default length of a session
+_CALENDAR_READ_AGAIN = timedelta(minutes=6)  # past CALENDAR_POLL (5 minutes by default)
 _INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
 
@@ -251,6 +257,8 @@ async def play(sandbox_url: str, practitioner_zone: str = "UTC") -> int:
         await _card_chart_export(story, _checkin_time(session, 7))
         await _next_morning(story)
         await _client_copy(story)
+        async with _served_calendar() as calendar:
+            await _own_calendar(story, calendar)
         await _stranger(story)
         missed = await story.transcript.not_shown()
         stats = await sandbox.stats()
@@ -376,6 +384,83 @@ async def _client_copy(story: _Story) -> None:
     transcript = story.transcript
     transcript.scene("The client asks for a copy of their data")
     await transcript.say(story.client, "Client", "/mydata")
+
+
+@dataclass(frozen=True, slots=True)
+class _CalendarEvent:
+    uid: str
+    title: str
+    starts_at: datetime
+
+
+@dataclass
+class _DemoCalendar:
+    """The practitioner's own calendar, served on loopback; the story changes it."""
+
+    url: str = ""
+    events: list[_CalendarEvent] = field(default_factory=list)
+
+    def ics(self) -> bytes:
+        """The events as an iCalendar file, as a calendar service publishes it."""
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", "-//Stillpoint demo//EN")
+        calendar.add("version", "2.0")
+        for item in self.events:
+            event = icalendar.Event()
+            event.add("uid", item.uid)
+            event.add("dtstamp", item.starts_at)
+            event.add("dtstart", item.starts_at)
+            event.add("dtend", item.starts_at + _SESSION)
+            event.add("summary", item.title)
+            calendar.add_component(event)
+        data: bytes = calendar.to_ical()
+        return data
+
+
+@asynccontextmanager
+async def _served_calendar() -> AsyncIterator[_DemoCalendar]:
+    """A calendar server on 127.0.0.1 for the story's calendar (the demo's bot may read
+    plain http on loopback: ``CALENDAR_ALLOW_INSECURE``)."""
+    calendar = _DemoCalendar()
+
+    async def serve(_request: web.Request) -> web.Response:
+        return web.Response(body=calendar.ics(), content_type="text/calendar")
+
+    app = web.Application()
+    app.router.add_get("/practice.ics", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        calendar.url = f"http://127.0.0.1:{port}/practice.ics"
+        yield calendar
+    finally:
+        await runner.cleanup()
+
+
+async def _own_calendar(story: _Story, calendar: _DemoCalendar) -> None:
+    transcript, practitioner, client = story.transcript, story.practitioner, story.client
+    transcript.scene("The practitioner's own calendar: sessions follow it")
+    now = await story.sandbox.clock()
+    day = now.astimezone(story.zone).date() + timedelta(days=3)
+    session = datetime.combine(day, dt_time(15, 0), story.zone)
+    calendar.events = [_CalendarEvent("cst-1@demo", "CST: Sample Client", session)]
+    await transcript.say(practitioner, "Practitioner", f"/calendar {calendar.url}")
+    await transcript.arrivals(client)
+
+    transcript.scene("Moved in the calendar, and an event that names no client")
+    moved = session + timedelta(hours=1)
+    supervision = datetime.combine(day + timedelta(days=1), dt_time(9, 0), story.zone)
+    calendar.events = [
+        _CalendarEvent("cst-1@demo", "CST: Sample Client", moved),
+        _CalendarEvent("supervision@demo", "Supervision call", supervision),
+    ]
+    await transcript.move_clock(now + _CALENDAR_READ_AGAIN)
+    await transcript.arrivals(client)
+    question = await transcript.arrivals(practitioner)
+    await transcript.press(practitioner, "Practitioner", question, "Not a client session")
 
 
 async def _stranger(story: _Story) -> None:

@@ -421,6 +421,8 @@ async def demo(settings: Settings) -> int:
     from bot.demo import play  # noqa: PLC0415
 
     configure_logging("WARNING")
+    # The story's calendar is served on loopback, over plain http.
+    settings = settings.model_copy(update={"calendar_allow_insecure": True})
     async with running_sandbox(settings) as sb:
         async with sb.runtime.uow() as uow:
             practitioner = await uow.practitioners.by_telegram_id(

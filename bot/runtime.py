@@ -70,6 +70,13 @@ class Runtime:
             default_timezone=self.settings.default_timezone,
         )
 
+    async def close(self) -> None:
+        """Let go of what reading calendars holds, if the bot read any: the HTTP session
+        and the parsing process."""
+        source = self.__dict__.get("calendar_source")  # made on the first read
+        if isinstance(source, FeedSource):
+            await source.close()
+
     @cached_property
     def ctx(self) -> UseCaseContext:
         """What use cases work with: units of work, the clock and the policy."""

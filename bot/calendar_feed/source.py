@@ -122,6 +122,8 @@ class FeedSource:
         )
 
     async def close(self) -> None:
-        """Close the shared HTTP session."""
+        """Close the shared HTTP session and stop the parsing process (once it has
+        finished the calendar it was given, without holding up the event loop)."""
         if self._session is not None:
             await self._session.close()
+        await asyncio.to_thread(stop_parsing)

@@ -50,6 +50,15 @@ def test_demo_prints_the_whole_transcript(tmp_path: Path) -> None:
         "Client ▸ /mydata",
         "[a file: stillpoint-my-data.json, ",
         "Everything I keep about you, as of ",
+        # The practitioner's own calendar: a session only there is booked, then moved.
+        "Practitioner ▸ /calendar http://127.0.0.1:",
+        "📅 Connected: http://127.0.0.1/…",
+        "I took your message with the address out of this chat",
+        "is booked for you",
+        "🔁 Your session with",
+        "📅 Whose session is this event in your calendar?",
+        "Practitioner ▸ [Not a client session]",
+        "Noted: Supervision call is not a client session.",
         "Visitor ▸ /start",
     ]
     positions, at = [], 0
@@ -70,6 +79,8 @@ def test_demo_prints_the_whole_transcript(tmp_path: Path) -> None:
     assert out.count("✅ Acknowledged at ") == 1
     export = lines.index("  Practitioner ▸ [📄 Export]")
     assert lines[export + 1].startswith("  Stillpoint ◂ [a file: stillpoint-sample-client-")
+    not_a_session = lines.index("  Practitioner ▸ [Not a client session]")
+    assert lines[not_a_session + 1].startswith("  Stillpoint ✎ Noted: Supervision call")
     agree = lines.index("  Client ▸ [Agree]")
     assert lines[agree + 1].startswith("  Stillpoint ✎ Welcome!"), "the consent, changed in place"
 
@@ -77,4 +88,5 @@ def test_demo_prints_the_whole_transcript(tmp_path: Path) -> None:
     assert messages.render_plain("access.practitioners_only").split(".")[0] in out
     assert messages.render_plain("input.not_text").split(".")[0] in out
     assert "Traceback" not in err
+    assert "Unclosed" not in err, "the calendar's connection is closed at shutdown"
     assert list(tmp_path.iterdir()) == [], "the demo leaves no files behind"

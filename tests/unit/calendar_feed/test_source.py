@@ -82,7 +82,24 @@ async def test_a_parsing_process_that_died_gives_up_that_read_and_the_next_works
             await source.read(url, etag=None, last_modified=None, now=EARLY)
         assert unavailable.value.problem is CalendarProblem.NOT_A_CALENDAR
         again = await source.read(url, etag=None, last_modified=None, now=EARLY)
+        replacement = feed_source._parser()
     finally:
         await source.close()
-    assert feed_source._parser() is not parser
+    assert replacement is not parser
     assert [e.title for e in again.events] == ["First"]
+
+
+async def test_closing_lets_go_of_the_connection_and_the_parsing_process(
+    http_server: Served,
+) -> None:
+    source = FeedSource(allow_insecure=True)
+    await source.read(f"{http_server.base}/calendar.ics", etag=None, last_modified=None, now=EARLY)
+    processes = list(feed_source._parser()._processes.values())
+    assert processes
+
+    await source.close()
+
+    assert feed_source._parsing is None
+    assert not any(process.is_alive() for process in processes)
+    assert source._session is not None
+    assert source._session.closed
