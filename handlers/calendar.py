@@ -4,6 +4,7 @@ answers to "whose session is this event?")."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -25,7 +26,6 @@ async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             update, context, calendar_subscriptions.show(rt.ctx, actor=sender_id(update))
         )
         return
-    removed = await _remove_address(update)
     await answer_call(
         update,
         context,
@@ -34,7 +34,7 @@ async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             rt.calendar_source,
             actor=sender_id(update),
             url=" ".join(args),
-            address_removed=removed,
+            remove_message=partial(_remove_address, update),
         ),
     )
 

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from bot import metrics
@@ -59,14 +59,15 @@ async def connect(
     *,
     actor: int,
     url: str,
-    address_removed: bool = False,
+    remove_message: Callable[[], Awaitable[bool]] | None = None,
 ) -> OutgoingMessage:
     """``/calendar <address>``: read it now; if it can be read, follow it from now on (a
     new address replaces the old one, keeping what was learnt about its events).
-    ``address_removed``: the message that held the address was taken out of the chat,
-    which the answer says."""
+    ``remove_message`` takes the practitioner's message holding the address out of the
+    chat (whether it did, the answer says); it is not called for anyone else."""
     async with ctx.uow() as uow:
         practitioner = await require_practitioner(uow, ctx.clock, actor, "calendar.connect")
+    address_removed = remove_message is not None and await remove_message()
     try:
         result = await follow(ctx, source, practitioner, url, actor=actor)
     except CalendarUnavailable as unavailable:

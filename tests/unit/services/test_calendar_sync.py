@@ -333,9 +333,16 @@ async def test_a_calendar_that_cannot_be_read_changes_nothing_and_is_told_once(
 async def test_an_address_that_cannot_be_read_is_not_kept(practice: Practice) -> None:
     source = ScriptedCalendar()
     source.problem = CalendarProblem.NOT_A_CALENDAR
+    removed: list[bool] = []
+
+    async def remove_message() -> bool:
+        removed.append(True)
+        return True
+
     answer = await calendars.connect(
-        practice.ctx, source, actor=PRACTITIONER, url=URL, address_removed=True
+        practice.ctx, source, actor=PRACTITIONER, url=URL, remove_message=remove_message
     )
+    assert removed == [True]
     assert answer.text.key == "calendar.connect_failed"
     assert answer.text.params["removed"] == embed(Text("calendar.address_removed_retry"))
     assert await practice.db.calendars.subscription_of(practice.practitioner.id) is None
@@ -346,10 +353,20 @@ async def test_clients_and_strangers_have_no_calendar(practice: Practice) -> Non
     other = await add_client(
         practice.uow, practice.practitioner, "Other Person", telegram_id=8_100_000_077
     )
+    source = ScriptedCalendar()
     for actor in (other.telegram_user_id or 0, 8_100_000_999):
         with pytest.raises(Refused) as refused:
             await calendars.show(practice.ctx, actor=actor)
         assert refused.value.answer.key == "access.practitioners_only"
+
+        async def remove_message() -> bool:
+            raise AssertionError("only a practitioner's message is taken out")
+
+        with pytest.raises(Refused):
+            await calendars.connect(
+                practice.ctx, source, actor=actor, url=URL, remove_message=remove_message
+            )
+    assert source.reads == 0
 
 
 async def test_questions_beyond_five_a_read_are_asked_on_the_next_reads(
