@@ -67,17 +67,18 @@ def _calendar_options(sub: argparse.ArgumentParser) -> None:
         metavar="N",
         help="every N-th event (with its repeats) names a client; the rest are questions",
     )
-    sub.add_argument(
+    series = sub.add_mutually_exclusive_group()
+    series.add_argument(
         "--course-weeks",
         type=int,
         default=12,
         metavar="N",
         help="weekly series end N weeks after their first session (a course; default 12)",
     )
-    sub.add_argument(
+    series.add_argument(
         "--endless-series",
         action="store_true",
-        help="weekly series never end (a stress load: 37 sessions a day ahead)",
+        help="weekly series never end (a stress load: 37 events a day ahead)",
     )
     sub.add_argument(
         "--over",

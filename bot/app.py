@@ -49,6 +49,8 @@ ALERT_CHATS_CHECK_KEY = "alert_chats_check"
 
 REPLIES_GRACE_S = 10.0
 """At shutdown, how long queued replies may take to go out."""
+CLOSE_GRACE_S = 5.0
+"""At most this long for letting go of the calendar reader at shutdown."""
 
 CLAIM_LEASE = timedelta(minutes=2)
 """On PostgreSQL, a claim older than this belongs to a process that died: a live one
@@ -246,7 +248,6 @@ async def serving(
             runtime_of(application).sender.stop_claiming()
             stop_calendar_pass(application)
             await application.stop()  # waits for the updates and the delivery pass under way
-            await runtime_of(application).close()
             try:
                 await runtime_of(application).sender.leave()  # peers need not wait for it
             except Exception as error:  # the database is away: a peer frees them in seconds
@@ -259,6 +260,11 @@ async def serving(
                     "stopped with replies still queued for %s chat(s)",
                     lanes_of(application).busy_chats,
                 )
+            try:
+                async with asyncio.timeout(CLOSE_GRACE_S):
+                    await runtime_of(application).close()
+            except Exception as error:  # shutting down: a warning is all that is left to do
+                _log.warning("could not close the calendar reader: %s", type(error).__name__)
 
 
 def _taking(updates: UpdateSource) -> str:

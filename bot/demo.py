@@ -35,7 +35,9 @@ _FILE_LINES = 4  # of a CSV file, the header and the first rows
 _CLIENT_ZONE = ZoneInfo("Europe/Berlin")  # the client's /timezone in the story
 _CHECKIN_AT = dt_time(10, 0)  # the check-ins' local hour (the default setting)
 _SESSION = timedelta(minutes=60)  # the default length of a session
-_CALENDAR_READ_AGAIN = timedelta(minutes=6)  # past CALENDAR_POLL (5 minutes by default)
+CALENDAR_POLL = timedelta(minutes=5)
+"""How often the demo's bot reads the story's calendar (whatever the settings say)."""
+_CALENDAR_READ_AGAIN = CALENDAR_POLL + timedelta(minutes=1)
 _INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
 

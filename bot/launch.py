@@ -418,11 +418,13 @@ async def sandbox(
 
 async def demo(settings: Settings) -> int:
     """``stillpoint demo``: the scripted walk-through, printed as a transcript."""
-    from bot.demo import play  # noqa: PLC0415
+    from bot.demo import CALENDAR_POLL, play  # noqa: PLC0415
 
     configure_logging("WARNING")
     # The story's calendar is served on loopback, over plain http.
-    settings = settings.model_copy(update={"calendar_allow_insecure": True})
+    settings = settings.model_copy(
+        update={"calendar_allow_insecure": True, "calendar_poll": CALENDAR_POLL}
+    )
     async with running_sandbox(settings) as sb:
         async with sb.runtime.uow() as uow:
             practitioner = await uow.practitioners.by_telegram_id(

@@ -73,7 +73,7 @@ class Runtime:
     async def close(self) -> None:
         """Let go of what reading calendars holds, if the bot read any: the HTTP session
         and the parsing process."""
-        source = self.__dict__.get("calendar_source")  # made on the first read
+        source = self.__dict__.get("calendar_source")  # made when first asked for
         if isinstance(source, FeedSource):
             await source.close()
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -68,6 +69,28 @@ def stop_parsing() -> None:
         _parsing = None
 
 
+def abandon_parsing() -> None:
+    """Stop the parsing process at once, giving up a calendar it is parsing (at shutdown:
+    a hostile file may take seconds; the next start reads that calendar again)."""
+    global _parsing
+    if _parsing is None:
+        return
+    pool, _parsing = _parsing, None
+    processes = list(pool._processes.values())  # no public way to stop a busy worker
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    # The pool's own thread may be the one to collect an ended process, so ask each
+    # whether it is alive rather than join it here.
+    deadline = time.monotonic() + _STOP_WAIT_S
+    while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+        time.sleep(_STOP_POLL_S)
+
+
+_STOP_WAIT_S = 2.0
+_STOP_POLL_S = 0.01
+
+
 class FeedSource:
     """Reads calendars over HTTPS, sharing one guarded HTTP session. Parsing a large
     calendar holds Python's lock for most of a second, which in the bot's own process
@@ -122,8 +145,7 @@ class FeedSource:
         )
 
     async def close(self) -> None:
-        """Close the shared HTTP session and stop the parsing process (once it has
-        finished the calendar it was given, without holding up the event loop)."""
+        """Close the shared HTTP session and stop the parsing process, at once."""
         if self._session is not None:
             await self._session.close()
-        await asyncio.to_thread(stop_parsing)
+        abandon_parsing()

@@ -53,7 +53,7 @@ def test_demo_prints_the_whole_transcript(tmp_path: Path) -> None:
         # The practitioner's own calendar: a session only there is booked, then moved.
         "Practitioner ▸ /calendar http://127.0.0.1:",
         "📅 Connected: http://127.0.0.1/…",
-        "I took your message with the address out of this chat",
+        "I deleted your message with the address from this chat",
         "is booked for you",
         "🔁 Your session with",
         "📅 Whose session is this event in your calendar?",

@@ -3,6 +3,7 @@ failure in the words a practitioner is told."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -103,3 +104,15 @@ async def test_closing_lets_go_of_the_connection_and_the_parsing_process(
     assert not any(process.is_alive() for process in processes)
     assert source._session is not None
     assert source._session.closed
+
+
+async def test_closing_does_not_wait_for_a_calendar_being_parsed() -> None:
+    source = FeedSource(allow_insecure=True)
+    feed_source._parser().submit(time.sleep, 60)  # as a hostile file would
+    processes = list(feed_source._parser()._processes.values())
+    began = time.monotonic()
+
+    await source.close()
+
+    assert time.monotonic() - began < 10
+    assert not any(process.is_alive() for process in processes)
