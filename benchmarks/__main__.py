@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.calendar_data import COURSE_WEEKS
 from benchmarks.common import progress
 
 DATABASE_HELP = (
@@ -71,9 +72,9 @@ def _calendar_options(sub: argparse.ArgumentParser) -> None:
     series.add_argument(
         "--course-weeks",
         type=int,
-        default=12,
+        default=COURSE_WEEKS,
         metavar="N",
-        help="weekly series end N weeks after their first session (a course; default 12)",
+        help=f"weekly series end N weeks after their first session (default {COURSE_WEEKS})",
     )
     series.add_argument(
         "--endless-series",

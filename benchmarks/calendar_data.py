@@ -50,6 +50,9 @@ END:VTIMEZONE"""
 
 CALENDAR_TIMEZONE = "Europe/Berlin"
 """The zone the generated calendars are written in (and their practitioners live in)."""
+COURSE_WEEKS = 12
+"""The benchmark's weekly series end this many weeks after their first session, as a
+course does."""
 
 
 def ics(*events: str, header: str = "", zones: str = "") -> bytes:
